@@ -1,0 +1,121 @@
+"""Notice kinds and the outbound message value object.
+
+A *notice* is something Cuiban tells a person (the contract's "Notices" table);
+an *outbound message* is one notice rendered for one channel and one address,
+ready for a channel adapter. Pure and stdlib only: ``core`` never imports
+``channels`` or ``hub``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from core.errors import InputError
+
+__all__ = [
+    "MANDATORY_KINDS",
+    "OPTIONAL_KINDS",
+    "ChannelKind",
+    "NoticeKind",
+    "OutboundMessage",
+    "is_mandatory",
+]
+
+
+class NoticeKind(StrEnum):
+    """The ``kind`` in the message log (contract: "Notices Cuiban sends")."""
+
+    CASE_ACCEPTED = "case_accepted"
+    GREEN_CHANNEL = "green_channel"
+    NODE_DUE_SOON = "node_due_soon"
+    NODE_OVERDUE = "node_overdue"
+    CASE_DUE_SOON = "case_due_soon"
+    CASE_OVERDUE = "case_overdue"
+    URGE = "urge"
+    CASE_SUSPENDED = "case_suspended"
+    CASE_RESUMED = "case_resumed"
+    PICKUP_NOTICE = "pickup_notice"
+    EVALUATION_PROMPT = "evaluation_prompt"
+    DAILY_DIGEST = "daily_digest"
+    STATUS_REPLY = "status_reply"
+    ANNOUNCEMENT = "announcement"
+
+
+# Optional notices are the ones a person may opt out of (an SMS reply ``TD``) and
+# that may be dropped by quiet hours or per-member limits in favour of a digest.
+# Everything else is mandatory: the law (事中告知, 办结告知) or the supervision duty
+# requires that it reaches the person, through a fallback channel if need be.
+OPTIONAL_KINDS: frozenset[NoticeKind] = frozenset(
+    {NoticeKind.EVALUATION_PROMPT, NoticeKind.DAILY_DIGEST, NoticeKind.ANNOUNCEMENT}
+)
+MANDATORY_KINDS: frozenset[NoticeKind] = frozenset(NoticeKind) - OPTIONAL_KINDS
+
+
+def is_mandatory(kind: NoticeKind | str) -> bool:
+    """Whether a notice of this kind must reach its person (no opt-out, fallback on failure)."""
+    return NoticeKind(kind) in MANDATORY_KINDS
+
+
+class ChannelKind(StrEnum):
+    """The medium a message travels by: the ``channel`` in the message log.
+
+    Which provider carries an ``sms`` (Aliyun, Tencent, a local gateway, the
+    console) is configuration (``channels.sms.provider``), not part of the message.
+    """
+
+    SMS = "sms"
+    EMAIL = "email"
+    WECOM = "wecom"
+    WECHAT_MP = "wechat_mp"
+    WAP = "wap"
+
+
+def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboundMessage:
+    """One notice rendered for one channel and one recipient address.
+
+    ``id`` is Cuiban's message id: adapters hand it to the provider wherever the
+    provider echoes or deduplicates an id (Aliyun ``OutId``, Tencent
+    ``SessionContext``, WeChat ``client_msg_id``, the e-mail ``Message-ID``).
+
+    ``body`` is the text Cuiban would send (for SMS: without the 【signature】,
+    which the provider adds); ``params`` are the provider-template variables in
+    the order they first appear in the SMS template (Aliyun ``TemplateParam``,
+    Tencent ``TemplateParamSet``). ``subject`` is the e-mail subject or the
+    WeCom card title; ``html`` the HTML e-mail part; ``link`` the WAP page.
+    """
+
+    id: str
+    kind: NoticeKind
+    channel: ChannelKind
+    recipient: str
+    body: str
+    person_id: str | None = None
+    case_no: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    link: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+    context: Mapping[str, object] = field(default_factory=dict, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.id or len(self.id) > 64:
+            raise InputError("a message id must be 1–64 characters")
+        if not self.recipient.strip():
+            raise InputError(f"message {self.id}: the recipient address is empty")
+        object.__setattr__(self, "kind", NoticeKind(self.kind))
+        object.__setattr__(self, "channel", ChannelKind(self.channel))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "context", _frozen_mapping(self.context))
+
+    @property
+    def mandatory(self) -> bool:
+        """Whether this message's kind is mandatory (see :data:`MANDATORY_KINDS`)."""
+        return self.kind in MANDATORY_KINDS
