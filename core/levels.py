@@ -1,0 +1,75 @@
+"""Levels (green → yellow card → red card → done) and the closing verdict, at a given instant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Literal
+
+from core.deadlines import Deadline, require_aware
+
+__all__ = ["LEVEL_WORDS", "VERDICT_WORDS", "Level", "Verdict", "closing_verdict", "level_at"]
+
+
+class Level(StrEnum):
+    """How a node or case stands against its deadline."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    DONE = "done"
+
+
+#: Words for pages and notices: colour alone must not carry the meaning.
+LEVEL_WORDS: Mapping[Level, str] = MappingProxyType(
+    {
+        Level.GREEN: "正常",
+        Level.YELLOW: "黄牌预警",
+        Level.RED: "红牌超期",
+        Level.DONE: "已办结",
+    }
+)
+
+Verdict = Literal["early", "on_time", "late"]
+
+#: Supervision-table words for each verdict (提前 / 按时 / 超期).
+VERDICT_WORDS: Mapping[str, str] = MappingProxyType(
+    {"early": "提前办结", "on_time": "按时办结", "late": "超期办结"}
+)
+
+
+def level_at(
+    deadline: Deadline,
+    *,
+    now: datetime,
+    completed_at: datetime | None = None,
+    suspended_since: datetime | None = None,
+) -> Level:
+    """The level at ``now``: green before warn_at, yellow from it, red strictly after due_at.
+
+    Done once ``completed_at`` has passed. While suspended the clock stops (行政许可法
+    Art. 45: suspended time is not counted), so the level is the one at ``suspended_since``.
+    """
+    require_aware("now", now)
+    if completed_at is not None and require_aware("completed_at", completed_at) <= now:
+        return Level.DONE
+    moment = now
+    if suspended_since is not None:
+        moment = min(now, require_aware("suspended_since", suspended_since))
+    if moment > deadline.due_at:
+        return Level.RED
+    if moment >= deadline.warn_at:
+        return Level.YELLOW
+    return Level.GREEN
+
+
+def closing_verdict(deadline: Deadline, closed_at: datetime) -> Verdict:
+    """提前 (early: closed on a local date before due_date), 按时 (on time), or 超期 (late)."""
+    require_aware("closed_at", closed_at)
+    if closed_at > deadline.due_at:
+        return "late"
+    if closed_at.astimezone(deadline.due_at.tzinfo).date() < deadline.due_date:
+        return "early"
+    return "on_time"
