@@ -10,7 +10,7 @@ from typing import Literal
 
 from core.deadlines import Deadline, require_aware
 
-__all__ = ["LEVEL_WORDS", "VERDICT_WORDS", "Level", "Verdict", "closing_verdict", "level_at"]
+__all__ = ["LEVEL_WORDS", "VERDICT_WORDS", "Level", "Verdict", "closing_verdict", "level_at", "level_for"]
 
 
 class Level(StrEnum):
@@ -52,15 +52,33 @@ def level_at(
     Done once ``completed_at`` has passed. While suspended the clock stops (行政许可法
     Art. 45: suspended time is not counted), so the level is the one at ``suspended_since``.
     """
+    return level_for(
+        warn_at=deadline.warn_at,
+        due_at=deadline.due_at,
+        now=now,
+        completed_at=completed_at,
+        suspended_since=suspended_since,
+    )
+
+
+def level_for(
+    *,
+    warn_at: datetime,
+    due_at: datetime,
+    now: datetime,
+    completed_at: datetime | None = None,
+    suspended_since: datetime | None = None,
+) -> Level:
+    """:func:`level_at` from the two instants alone (what storage keeps of a deadline)."""
     require_aware("now", now)
     if completed_at is not None and require_aware("completed_at", completed_at) <= now:
         return Level.DONE
     moment = now
     if suspended_since is not None:
         moment = min(now, require_aware("suspended_since", suspended_since))
-    if moment > deadline.due_at:
+    if moment > due_at:
         return Level.RED
-    if moment >= deadline.warn_at:
+    if moment >= warn_at:
         return Level.YELLOW
     return Level.GREEN
 

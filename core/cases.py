@@ -1,0 +1,419 @@
+"""A case and its approval nodes, projected from the events the approval system sent.
+
+The projection is a pure fold: ``project_case(events, ...)`` sorts the events by
+when they happened (``occurred_at``, arrival order breaking ties) and replays
+them, so late and out-of-order events land where they belong. Deadlines are
+computed here with the working-day calendar; levels are not stored, they are
+read at the clock's now with :func:`core.levels.level_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from core.calendar import WorkingCalendar
+from core.deadlines import Deadline, Limit, Suspension, WarnPolicy, compute_deadline
+from core.errors import CalendarYearUnknown
+from core.events import (
+    Applicant,
+    Assignee,
+    CaseAccepted,
+    CaseApplied,
+    CaseClosed,
+    CaseDecided,
+    CaseExtended,
+    CasePickedUp,
+    CaseReadyForPickup,
+    CaseResumed,
+    CaseSuspended,
+    CaseWithdrawn,
+    Department,
+    Event,
+    Matter,
+    NodeCompleted,
+    NodeStarted,
+    Project,
+)
+from core.stages import STATUTORY_LIMITS, Stage, exceeds_statutory
+
+CaseStatus = Literal[
+    "pending",  # events arrived, but neither application nor acceptance yet
+    "applied",
+    "accepted",
+    "decided",
+    "ready_for_pickup",
+    "picked_up",
+    "closed",
+    "withdrawn",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatterRules:
+    """How deadlines of one matter are warned about and judged."""
+
+    warn: WarnPolicy = field(default_factory=WarnPolicy)
+    governed_by_other_law: bool = False
+
+
+RulesFor = Callable[[str | None], MatterRules]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuspensionRecord:
+    start: datetime
+    end: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageState:
+    stage: Stage
+    start: datetime
+    deadline: Deadline | None
+    completed_at: datetime | None
+    deadline_unknown: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeState:
+    node_id: str
+    name: str
+    department: Department
+    assignee: Assignee
+    limit: Limit | None
+    started_at: datetime
+    completed_at: datetime | None
+    outcome: str | None
+    comment: str | None
+    deadline: Deadline | None
+    deadline_unknown: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseState:
+    case_no: str
+    status: CaseStatus
+    matter: Matter | None = None
+    department: Department | None = None
+    applicant: Applicant | None = None
+    limit: Limit | None = None
+    green_channel: bool = False
+    co_departments: tuple[str, ...] = ()
+    query_code: str | None = None
+    project: Project | None = None
+    applied_at: datetime | None = None
+    accepted_at: datetime | None = None
+    decided_at: datetime | None = None
+    decision: str | None = None
+    ready_at: datetime | None = None
+    pickup: CaseReadyForPickup | None = None
+    picked_up_at: datetime | None = None
+    closed_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    suspensions: tuple[SuspensionRecord, ...] = ()
+    extensions: tuple[Limit, ...] = ()
+    deadline: Deadline | None = None
+    deadline_unknown: bool = False
+    exceeds_statutory: bool = False
+    stages: tuple[StageState, ...] = ()
+    nodes: tuple[NodeState, ...] = ()
+
+    @property
+    def suspended_since(self) -> datetime | None:
+        if self.suspensions and self.suspensions[-1].end is None:
+            return self.suspensions[-1].start
+        return None
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_since is not None
+
+    @property
+    def completed_at(self) -> datetime | None:
+        """When the case's own deadline stopped running: the decision (办结), or the end."""
+        return self.decided_at or self.withdrawn_at or self.closed_at
+
+
+@dataclass(kw_only=True)
+class _Fold:
+    """Mutable state while replaying; frozen into a CaseState at the end."""
+
+    case_no: str
+    status: CaseStatus = "pending"
+    accepted: CaseAccepted | None = None
+    applied: CaseApplied | None = None
+    decided: CaseDecided | None = None
+    pickup: CaseReadyForPickup | None = None
+    picked_up_at: datetime | None = None
+    closed_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    suspensions: list[SuspensionRecord] = field(default_factory=list)
+    extensions: list[Limit] = field(default_factory=list)
+    nodes: dict[str, NodeState] = field(default_factory=dict)
+
+    def apply(self, event: Event) -> None:
+        at = event.occurred_at
+        match event:
+            case CaseApplied():
+                self.applied = event
+                self._advance("applied")
+            case CaseAccepted():
+                self.accepted = event
+                self._advance("accepted")
+            case NodeStarted():
+                self.nodes[event.node_id] = NodeState(
+                    node_id=event.node_id,
+                    name=event.name,
+                    department=event.department,
+                    assignee=event.assignee,
+                    limit=event.limit.to_limit() if event.limit else None,
+                    started_at=at,
+                    completed_at=None,
+                    outcome=None,
+                    comment=None,
+                    deadline=None,
+                    deadline_unknown=False,
+                )
+            case NodeCompleted():
+                node = self.nodes.get(event.node_id)
+                if node is not None and node.completed_at is None:
+                    self.nodes[event.node_id] = replace(
+                        node, completed_at=at, outcome=event.outcome, comment=event.comment
+                    )
+            case CaseSuspended():
+                if not self.suspensions or self.suspensions[-1].end is not None:
+                    self.suspensions.append(
+                        SuspensionRecord(start=at, end=None, reason=event.reason)
+                    )
+            case CaseResumed():
+                if self.suspensions and self.suspensions[-1].end is None:
+                    self.suspensions[-1] = replace(self.suspensions[-1], end=at)
+            case CaseExtended():
+                self.extensions.append(event.limit.to_limit())
+            case CaseDecided():
+                self.decided = event
+                self._advance("decided")
+            case CaseReadyForPickup():
+                self.pickup = event
+                self._advance("ready_for_pickup")
+            case CasePickedUp():
+                self.picked_up_at = at
+                self._advance("picked_up")
+            case CaseClosed():
+                self.closed_at = self.closed_at or at
+                self._advance("closed")
+            case CaseWithdrawn():
+                self.withdrawn_at = at
+                self.status = "withdrawn"
+
+    def _advance(self, status: CaseStatus) -> None:
+        # A case never goes back: a late-arriving earlier event must not undo a later state.
+        if self.status != "withdrawn" and _RANK[status] >= _RANK[self.status]:
+            self.status = status
+
+
+_RANK: dict[CaseStatus, int] = {
+    "pending": 0,
+    "applied": 1,
+    "accepted": 2,
+    "decided": 3,
+    "ready_for_pickup": 4,
+    "picked_up": 5,
+    "closed": 6,
+    "withdrawn": 7,
+}
+
+
+def _clip(
+    suspensions: Sequence[SuspensionRecord], start: datetime, end: datetime | None
+) -> list[Suspension]:
+    """The parts of the case's suspensions that fall inside one node's open time."""
+    clipped = []
+    for record in suspensions:
+        if end is not None and record.start >= end:
+            continue
+        if record.end is not None and record.end <= start:
+            continue
+        s_end = record.end
+        if end is not None and (s_end is None or s_end > end):
+            s_end = end
+        clipped.append(Suspension(start=max(record.start, start), end=s_end))
+    return clipped
+
+
+def _deadline(
+    start: datetime,
+    limit: Limit,
+    calendar: WorkingCalendar,
+    *,
+    suspensions: Sequence[Suspension] = (),
+    extensions: Sequence[Limit] = (),
+    green_channel: bool = False,
+    warn: WarnPolicy,
+) -> Deadline | None:
+    try:
+        return compute_deadline(
+            start,
+            limit,
+            calendar,
+            suspensions=suspensions,
+            extensions=extensions,
+            green_channel=green_channel,
+            warn=warn,
+        )
+    except CalendarYearUnknown:
+        return None
+
+
+def project_case(
+    case_no: str,
+    events: Sequence[Event],
+    *,
+    calendar: WorkingCalendar,
+    rules_for: RulesFor,
+    query_code: str | None = None,
+) -> CaseState:
+    """Replay ``events`` (in arrival order) into the case's current state and deadlines.
+
+    ``query_code`` is the one Cuiban generated on first acceptance; an acceptance
+    event carrying its own code wins.
+    """
+    fold = _Fold(case_no=case_no)
+    ordered = sorted(enumerate(events), key=lambda pair: (pair[1].occurred_at, pair[0]))
+    for _, event in ordered:
+        fold.apply(event)
+
+    accepted = fold.accepted
+    matter_code = (
+        accepted.matter.code if accepted else fold.applied.matter.code if fold.applied else None
+    )
+    rules = rules_for(matter_code)
+    suspensions = tuple(fold.suspensions)
+    case_suspensions = [Suspension(start=s.start, end=s.end) for s in suspensions]
+
+    deadline: Deadline | None = None
+    deadline_unknown = False
+    flagged = False
+    limit = accepted.limit.to_limit() if accepted else None
+    if accepted and limit:
+        deadline = _deadline(
+            accepted.occurred_at,
+            limit,
+            calendar,
+            suspensions=case_suspensions,
+            extensions=fold.extensions,
+            green_channel=accepted.green_channel,
+            warn=rules.warn,
+        )
+        deadline_unknown = deadline is None
+        if not rules.governed_by_other_law and deadline is not None:
+            flagged = exceeds_statutory(
+                accepted.occurred_at,
+                limit,
+                calendar,
+                extensions=fold.extensions,
+                green_channel=accepted.green_channel,
+            )
+
+    nodes = []
+    for node in fold.nodes.values():
+        node_deadline = deadline
+        node_unknown = deadline_unknown
+        if node.limit is not None:
+            node_deadline = _deadline(
+                node.started_at,
+                node.limit,
+                calendar,
+                suspensions=_clip(suspensions, node.started_at, node.completed_at),
+                warn=rules.warn,
+            )
+            node_unknown = node_deadline is None
+        nodes.append(replace(node, deadline=node_deadline, deadline_unknown=node_unknown))
+
+    state = CaseState(
+        case_no=case_no,
+        status=fold.status,
+        matter=accepted.matter if accepted else fold.applied.matter if fold.applied else None,
+        department=(
+            accepted.department if accepted else fold.applied.department if fold.applied else None
+        ),
+        applicant=(
+            accepted.applicant if accepted else fold.applied.applicant if fold.applied else None
+        ),
+        limit=limit,
+        green_channel=accepted.green_channel if accepted else False,
+        co_departments=accepted.co_departments if accepted else (),
+        query_code=(accepted.query_code if accepted and accepted.query_code else query_code),
+        project=accepted.project if accepted else None,
+        applied_at=fold.applied.occurred_at if fold.applied else None,
+        accepted_at=accepted.occurred_at if accepted else None,
+        decided_at=fold.decided.occurred_at if fold.decided else None,
+        decision=fold.decided.decision if fold.decided else None,
+        ready_at=fold.pickup.occurred_at if fold.pickup else None,
+        pickup=fold.pickup,
+        picked_up_at=fold.picked_up_at,
+        closed_at=fold.closed_at or fold.picked_up_at or fold.withdrawn_at,
+        withdrawn_at=fold.withdrawn_at,
+        suspensions=suspensions,
+        extensions=tuple(fold.extensions),
+        deadline=deadline,
+        deadline_unknown=deadline_unknown,
+        exceeds_statutory=flagged,
+        nodes=tuple(sorted(nodes, key=lambda n: (n.started_at, n.node_id))),
+    )
+    return replace(state, stages=_stages(state, calendar, rules))
+
+
+def _stages(
+    state: CaseState, calendar: WorkingCalendar, rules: MatterRules
+) -> tuple[StageState, ...]:
+    """The statutory stages of 行政许可法, each with its own deadline."""
+    stages = []
+    if state.applied_at is not None:
+        # Art. 32: decide on acceptance within 5 working days of the application.
+        acceptance = _deadline(
+            state.applied_at, STATUTORY_LIMITS[Stage.ACCEPTANCE], calendar, warn=rules.warn
+        )
+        stages.append(
+            StageState(
+                stage=Stage.ACCEPTANCE,
+                start=state.applied_at,
+                deadline=acceptance,
+                completed_at=state.accepted_at or state.withdrawn_at,
+                deadline_unknown=acceptance is None,
+            )
+        )
+    if state.accepted_at is not None:
+        # Art. 42: the decision within the case's own limit (suspensions and extensions apply).
+        stages.append(
+            StageState(
+                stage=Stage.DECISION,
+                start=state.accepted_at,
+                deadline=state.deadline,
+                completed_at=state.completed_at,
+                deadline_unknown=state.deadline_unknown,
+            )
+        )
+    if state.decided_at is not None and state.decision == "approved":
+        # Art. 44: issue the permit within 10 working days of the decision.
+        issue = _deadline(
+            state.decided_at, STATUTORY_LIMITS[Stage.ISSUE], calendar, warn=rules.warn
+        )
+        stages.append(
+            StageState(
+                stage=Stage.ISSUE,
+                start=state.decided_at,
+                deadline=issue,
+                completed_at=state.ready_at or state.picked_up_at or state.closed_at,
+                deadline_unknown=issue is None,
+            )
+        )
+    return tuple(stages)

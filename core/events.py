@@ -1,0 +1,231 @@
+"""The events an approval system sends Cuiban, validated into typed models.
+
+These models are the one definition of an event: ``POST /v1/events`` validates
+with them, the OpenAPI document is generated from them, and the case
+projection (``core.cases``) folds them. Unknown extra fields are ignored so an
+approval system may send more than Cuiban reads.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+)
+
+from core.deadlines import Limit, Unit
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+def normalize_mobile(value: str) -> str:
+    """A mainland mobile number as 11 digits; accepts +86 / 0086 prefixes, spaces and dashes."""
+    digits = re.sub(r"[\s-]", "", value)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            digits = digits[len(prefix) :]
+    if not _MOBILE.match(digits):
+        raise ValueError("not a mainland mobile number (11 digits starting with 1)")
+    return digits
+
+
+Mobile = Annotated[str, Field(examples=["13812345678"])]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+class Matter(_Model):
+    code: Code
+    name: Name
+
+
+class Department(_Model):
+    code: Code
+    name: Name | None = None
+
+
+class Applicant(_Model):
+    name: Name
+    mobile: Mobile
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
+    ) = None
+    wechat_openid: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        return normalize_mobile(value)
+
+
+class Assignee(_Model):
+    id: PersonId
+    name: Name | None = None
+    mobile: Mobile | None = None
+    email: (
+        Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None
+    ) = None
+    wecom_userid: Annotated[str, StringConstraints(max_length=128)] | None = None
+    wechat_openid: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+    @field_validator("mobile")
+    @classmethod
+    def _mobile(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_mobile(value)
+
+
+class LimitIn(_Model):
+    value: Annotated[int, Field(ge=0, le=3650, strict=True)]
+    unit: Unit
+
+    def to_limit(self) -> Limit:
+        return Limit(value=self.value, unit=self.unit)
+
+
+class Project(_Model):
+    id: Code
+    name: Name
+    manager: PersonId | None = None
+
+
+class _Event(_Model):
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    occurred_at: AwareDatetime
+    case_no: Code
+
+
+class CaseApplied(_Event):
+    type: Literal["case.applied"]
+    matter: Matter
+    department: Department
+    applicant: Applicant
+
+
+class CaseAccepted(_Event):
+    type: Literal["case.accepted"]
+    matter: Matter
+    department: Department
+    applicant: Applicant
+    limit: LimitIn
+    green_channel: bool = False
+    co_departments: tuple[Code, ...] = ()
+    query_code: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{4,16}$")] | None = None
+    project: Project | None = None
+
+
+def _department_from_code(value: Any) -> Any:
+    return {"code": value} if isinstance(value, str) else value
+
+
+class NodeStarted(_Event):
+    type: Literal["node.started"]
+    node_id: Code
+    name: Name
+    department: Department
+    assignee: Assignee
+    limit: LimitIn | None = None
+
+    _bare_code = field_validator("department", mode="before")(
+        classmethod(lambda cls, value: _department_from_code(value))
+    )
+
+
+class NodeCompleted(_Event):
+    type: Literal["node.completed"]
+    node_id: Code
+    outcome: Literal["pass", "return", "reject"]
+    comment: Text | None = None
+
+
+class CaseSuspended(_Event):
+    type: Literal["case.suspended"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class CaseResumed(_Event):
+    type: Literal["case.resumed"]
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class CaseExtended(_Event):
+    type: Literal["case.extended"]
+    limit: LimitIn
+    approved_by: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class CaseDecided(_Event):
+    type: Literal["case.decided"]
+    decision: Literal["approved", "rejected"]
+
+
+class CaseReadyForPickup(_Event):
+    type: Literal["case.ready_for_pickup"]
+    location: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    hours: Annotated[str, StringConstraints(max_length=200)] | None = None
+    documents: tuple[Annotated[str, StringConstraints(max_length=200)], ...] = ()
+
+
+class CasePickedUp(_Event):
+    type: Literal["case.picked_up"]
+
+
+class CaseClosed(_Event):
+    type: Literal["case.closed"]
+
+
+class CaseWithdrawn(_Event):
+    type: Literal["case.withdrawn"]
+
+
+Event = Annotated[
+    CaseApplied
+    | CaseAccepted
+    | NodeStarted
+    | NodeCompleted
+    | CaseSuspended
+    | CaseResumed
+    | CaseExtended
+    | CaseDecided
+    | CaseReadyForPickup
+    | CasePickedUp
+    | CaseClosed
+    | CaseWithdrawn,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES: tuple[str, ...] = (
+    "case.applied",
+    "case.accepted",
+    "node.started",
+    "node.completed",
+    "case.suspended",
+    "case.resumed",
+    "case.extended",
+    "case.decided",
+    "case.ready_for_pickup",
+    "case.picked_up",
+    "case.closed",
+    "case.withdrawn",
+)
+
+
+def occurred_order(event: Event, seq: int) -> tuple[datetime, int]:
+    """Events are applied in the order they happened; arrival order breaks ties."""
+    return (event.occurred_at, seq)

@@ -1,0 +1,283 @@
+"""The ``/v1`` HTTP API: events in, cases, people and departments, the test clock."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from core.events import EVENT_ADAPTER
+from hub import store, views
+from hub.api_models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
+from hub.auth import ROLE_KEY, allow
+from hub.clock import ManualClock
+from hub.keys import CALENDAR, CLOCK, METRICS, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.problems import Problem, field_errors
+
+MAX_BATCH = 1000
+MAX_PAGE = 500
+
+routes = web.RouteTableDef()
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise Problem(400, "the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Problem(400, "the request body is not valid JSON") from None
+
+
+def _respond(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+@routes.post("/v1/events")
+@allow("ingest")
+async def post_events(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if isinstance(body, dict) and "events" in body and "type" not in body:
+        raws = body["events"]
+        if not isinstance(raws, list):
+            raise Problem(
+                422,
+                "'events' must be a list",
+                errors=[{"field": "events", "message": "must be a list"}],
+            )
+        if not raws:
+            raise Problem(
+                422,
+                "'events' is empty",
+                errors=[{"field": "events", "message": "must not be empty"}],
+            )
+        if len(raws) > MAX_BATCH:
+            raise Problem(
+                422,
+                f"at most {MAX_BATCH} events per request; this one has {len(raws)}",
+                errors=[{"field": "events", "message": f"at most {MAX_BATCH} items"}],
+            )
+        prefix: list[Any] = ["events"]
+    elif isinstance(body, dict):
+        raws = [body]
+        prefix = []
+    else:
+        raise Problem(422, 'send one event object, or {"events": [...]}')
+
+    items = []
+    errors: list[dict[str, Any]] = []
+    for index, raw in enumerate(raws):
+        where = [*prefix, index] if prefix else []
+        if not isinstance(raw, dict):
+            errors.append(
+                {"field": ".".join(map(str, where)) or "body", "message": "must be an object"}
+            )
+            continue
+        try:
+            items.append(store.IncomingEvent(raw=raw, event=EVENT_ADAPTER.validate_python(raw)))
+        except ValidationError as exc:
+            errors.extend(field_errors(exc, prefix=where))
+    if errors:
+        raise Problem(422, f"{len(errors)} invalid field(s); nothing was stored", errors=errors)
+
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        try:
+            result = await store.ingest(
+                conn,
+                items,
+                now=app[CLOCK].now(),
+                calendar=app[CALENDAR],
+                rules_for=app[RULES],
+            )
+        except store.EventConflict as exc:
+            raise Problem(
+                409,
+                str(exc),
+                errors=[
+                    {"field": "event_id", "message": f"{eid} was used for a different event"}
+                    for eid in exc.event_ids
+                ],
+            ) from None
+    app[METRICS].inc("cuiban_events_accepted_total", result.accepted)
+    app[METRICS].inc("cuiban_events_duplicate_total", result.duplicates)
+    return _respond({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
+
+
+@routes.get("/v1/cases/{case_no}")
+@allow("supervisor")
+async def get_case(request: web.Request) -> web.Response:
+    app = request.app
+    case_no = request.match_info["case_no"]
+    async with app[POOL].acquire() as conn:
+        found = await store.get_case(conn, case_no)
+    if found is None:
+        raise Problem(404, f"no case {case_no!r}")
+    row, nodes = found
+    return _respond(
+        views.case_json(
+            row,
+            nodes,
+            now=app[CLOCK].now(),
+            tz=app[SETTINGS].calendar.tz,
+            reveal_query_code=request[ROLE_KEY] == "admin",
+        )
+    )
+
+
+def _cursor_decode(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Problem(
+            422,
+            "cursor is not one this API gave out",
+            errors=[{"field": "cursor", "message": "invalid"}],
+        ) from None
+
+
+def _cursor_encode(case_no: str) -> str:
+    return base64.urlsafe_b64encode(case_no.encode()).decode().rstrip("=")
+
+
+_LEVELS = ("green", "yellow", "red", "done")
+_STATUSES = (
+    "pending",
+    "applied",
+    "accepted",
+    "decided",
+    "ready_for_pickup",
+    "picked_up",
+    "closed",
+    "withdrawn",
+)
+
+
+@routes.get("/v1/cases")
+@allow("supervisor")
+async def list_cases(request: web.Request) -> web.Response:
+    q = request.query
+    errors = []
+    level = q.get("level") or None
+    status = q.get("status") or None
+    if level is not None and level not in _LEVELS:
+        errors.append({"field": "level", "message": "must be one of: " + ", ".join(_LEVELS)})
+    if status is not None and status not in _STATUSES:
+        errors.append({"field": "status", "message": "must be one of: " + ", ".join(_STATUSES)})
+    try:
+        limit = int(q.get("limit", "50"))
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError
+    except ValueError:
+        errors.append({"field": "limit", "message": f"must be an integer from 1 to {MAX_PAGE}"})
+        limit = 50
+    if errors:
+        raise Problem(422, "invalid query parameters; see errors", errors=errors)
+    after = _cursor_decode(q["cursor"]) if q.get("cursor") else None
+
+    app = request.app
+    now = app[CLOCK].now()
+    async with app[POOL].acquire() as conn:
+        rows = await store.list_cases(
+            conn,
+            now=now,
+            department=q.get("department") or None,
+            status=status,
+            level=level,
+            after=after,
+            limit=limit + 1,
+        )
+    page = rows[:limit]
+    tz = app[SETTINGS].calendar.tz
+    return _respond(
+        {
+            "items": [views.case_summary_json(r, now=now, tz=tz) for r in page],
+            "next_cursor": _cursor_encode(page[-1]["case_no"]) if len(rows) > limit else None,
+        }
+    )
+
+
+@routes.put("/v1/people/{person_id}")
+async def put_person(request: web.Request) -> web.Response:
+    person_id = request.match_info["person_id"]
+    if not 1 <= len(person_id) <= 128:
+        raise Problem(422, "person_id must be 1 to 128 characters")
+    body = PersonIn.model_validate(await read_json(request))
+    fields: dict[str, Any] = body.model_dump(exclude={"away"})
+    if body.away:
+        fields |= {
+            "away_from": body.away.from_,
+            "away_to": body.away.to,
+            "away_deputy": body.away.deputy,
+        }
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        created = await store.put_person(conn, person_id, fields, now=app[CLOCK].now())
+        row = await store.get_person(conn, person_id)
+    assert row is not None
+    return _respond(
+        views.person_json(row, app[SETTINGS].calendar.tz), status=201 if created else 200
+    )
+
+
+@routes.put("/v1/departments/{code}")
+async def put_department(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    if not 1 <= len(code) <= 64:
+        raise Problem(422, "department code must be 1 to 64 characters")
+    body = DepartmentIn.model_validate(await read_json(request))
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        created = await store.put_department(conn, code, body.model_dump(), now=app[CLOCK].now())
+        row = await store.get_department(conn, code)
+    assert row is not None
+    return _respond(views.department_json(row), status=201 if created else 200)
+
+
+async def advance_test_clock(request: web.Request) -> web.Response:
+    """Move the manual clock, then run everything that came due on the way."""
+    body = ClockAdvance.model_validate(await read_json(request))
+    clock = request.app[CLOCK]
+    assert isinstance(clock, ManualClock)
+    if body.to is not None:
+        clock.advance_to(body.to)
+    else:
+        assert body.by is not None
+        clock.advance_by(parse_duration(body.by))
+    for hook in request.app[TEST_CLOCK_HOOKS]:
+        await hook(clock.now())
+    tz = request.app[SETTINGS].calendar.tz
+    return _respond({"now": views.local(clock.now(), tz)})
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return _respond({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    from hub.db import latest_version, schema_version
+
+    try:
+        async with request.app[POOL].acquire(timeout=2) as conn:
+            version = await schema_version(conn)
+    except Exception as exc:  # any failure to reach the database means not ready
+        return _respond(
+            {"status": "unavailable", "database": str(exc) or type(exc).__name__}, status=503
+        )
+    expected = latest_version()
+    if version != expected:
+        return _respond(
+            {"status": "migrating", "schema": version, "expected": expected}, status=503
+        )
+    return _respond({"status": "ready", "schema": version})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8"
+    )

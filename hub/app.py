@@ -1,0 +1,117 @@
+"""``create_app(settings) -> web.Application``: the hub's parts, started and stopped in order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from core.calendar import WorkingCalendar
+from core.cases import MatterRules, RulesFor
+from core.deadlines import WarnPolicy
+from hub import api, db
+from hub.auth import auth_middleware
+from hub.calendars import load_calendar
+from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
+from hub.keys import CALENDAR, CLOCK, METRICS, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.metrics import Metrics
+from hub.openapi import openapi_document
+from hub.problems import problems_middleware
+from hub.settings import PolicySettings, Settings
+
+MAX_BODY = 1024 * 1024
+
+
+def clock_from_settings(settings: Settings) -> Clock:
+    cfg = settings.clock
+    if cfg.mode == "manual":
+        assert cfg.start is not None
+        return ManualClock(cfg.start)
+    if cfg.mode == "accelerated":
+        assert cfg.start is not None
+        return AcceleratedClock(cfg.start, cfg.speed)
+    return SystemClock()
+
+
+def rules_from_policy(policy: PolicySettings) -> RulesFor:
+    """Per-matter deadline rules: the [policy] defaults, overridden by [policy.matters.<code>]."""
+    default = MatterRules(
+        warn=WarnPolicy(
+            working_days=policy.warn_working_days,
+            fraction=policy.warn_fraction,
+            office_start=policy.office_start,
+        )
+    )
+    by_matter = {
+        code: MatterRules(
+            warn=WarnPolicy(
+                working_days=(
+                    m.warn_working_days
+                    if m.warn_working_days is not None
+                    else policy.warn_working_days
+                ),
+                fraction=m.warn_fraction if m.warn_fraction is not None else policy.warn_fraction,
+                office_start=policy.office_start,
+            ),
+            governed_by_other_law=m.governed_by_other_law,
+        )
+        for code, m in policy.matters.items()
+    }
+
+    def rules_for(matter_code: str | None) -> MatterRules:
+        return by_matter.get(matter_code or "", default)
+
+    return rules_for
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    calendar: WorkingCalendar | None = None,
+    database_url: str | None = None,
+) -> web.Application:
+    """The hub as an aiohttp application; the database opens on startup and closes on cleanup."""
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[problems_middleware, auth_middleware(settings.auth.api_keys)],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or clock_from_settings(settings)
+    app[CALENDAR] = calendar or load_calendar(
+        settings.database.data_dir, settings.calendar.year_files
+    )
+    app[RULES] = rules_from_policy(settings.policy)
+    app[METRICS] = Metrics()
+    app[TEST_CLOCK_HOOKS] = []
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        url = database_url or await db.resolve_url(
+            settings.database.url.get_secret_value(), settings.database.data_dir
+        )
+        pool = await db.create_pool(url)
+        try:
+            async with pool.acquire() as conn:
+                await db.migrate(conn)
+            app[POOL] = pool
+            yield
+        finally:
+            await pool.close()
+
+    app.cleanup_ctx.append(database)
+
+    manual = isinstance(app[CLOCK], ManualClock)
+    document = openapi_document(manual_clock=manual)
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.add_routes(api.routes)
+    app.router.add_get("/v1/openapi.json", openapi)
+    app.router.add_get("/healthz", api.healthz)
+    app.router.add_get("/readyz", api.readyz)
+    app.router.add_get("/metrics", api.metrics)
+    if manual:
+        # Only a manual clock can be moved by a request (contract: 404 otherwise).
+        app.router.add_post("/v1/test-clock/advance", api.advance_test_clock)
+    return app

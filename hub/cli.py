@@ -1,0 +1,272 @@
+"""``cuiban``: serve, migrate, deadline, calendar.
+
+Exit codes: 0 ok; 2 bad usage or bad input (one line on stderr, no traceback); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from itertools import groupby
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from core.deadlines import Limit, Suspension, Unit, WarnPolicy, compute_deadline
+from core.errors import ConfigError, CuibanError, InputError
+from hub.settings import Settings, load_settings
+
+WEEKDAYS = "一二三四五六日"
+
+
+class UsageError(InputError):
+    """The command line is not valid."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cuiban", description="催办 — reminders for approval centres")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the HTTP API, WAP pages, scheduler and dispatcher")
+    serve.add_argument("--config", help="TOML settings file")
+    serve.add_argument("--role", choices=["all", "api", "worker"], default="all")
+    serve.add_argument(
+        "--demo", action="store_true", help="seed demo departments, people and cases"
+    )
+
+    migrate = sub.add_parser("migrate", help="apply schema migrations")
+    migrate.add_argument("--config", help="TOML settings file")
+
+    deadline = sub.add_parser("deadline", help="compute a statutory deadline (pure; prints JSON)")
+    deadline.add_argument("--config", help="TOML settings file (for calendar and policy)")
+    deadline.add_argument(
+        "--start", required=True, help="acceptance instant, ISO-8601 (local if no offset)"
+    )
+    deadline.add_argument("--limit", required=True, type=int, help="the limit N")
+    deadline.add_argument("--unit", required=True, choices=[u.value for u in Unit])
+    deadline.add_argument(
+        "--suspend",
+        action="append",
+        default=[],
+        metavar="FROM/TO",
+        help="a suspension as ISO/ISO (TO may be empty: still suspended); repeatable",
+    )
+    deadline.add_argument(
+        "--extend",
+        action="append",
+        type=int,
+        default=[],
+        metavar="M",
+        help="an approved extension of M working days; repeatable",
+    )
+    deadline.add_argument(
+        "--green-channel", action="store_true", help="halve the limit (rounded up)"
+    )
+
+    calendar = sub.add_parser("calendar", help="the working-day calendar")
+    cal_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
+    show = cal_sub.add_parser("show", help="a year's holidays and 调休 make-up workdays")
+    show.add_argument("year", type=int)
+    show.add_argument("--config", help="TOML settings file")
+    imp = cal_sub.add_parser("import", help="validate and keep a year file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--config", help="TOML settings file")
+    return parser
+
+
+def _instant(text: str, tz: ZoneInfo, what: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an ISO-8601 date or instant") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def _suspension(text: str, tz: ZoneInfo) -> Suspension:
+    start, sep, end = text.partition("/")
+    if not sep:
+        raise UsageError(f"--suspend: {text!r} must be FROM/TO (TO may be empty)")
+    return Suspension(
+        start=_instant(start, tz, "--suspend"), end=_instant(end, tz, "--suspend") if end else None
+    )
+
+
+def cmd_deadline(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.calendars import load_calendar
+
+    tz = settings.calendar.tz
+    calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
+    if args.limit < 0:
+        raise UsageError("--limit must not be negative")
+    result = compute_deadline(
+        _instant(args.start, tz, "--start"),
+        Limit(value=args.limit, unit=Unit(args.unit)),
+        calendar,
+        suspensions=[_suspension(s, tz) for s in args.suspend],
+        extensions=[Limit(value=m, unit=Unit.WORKING_DAYS) for m in args.extend],
+        green_channel=args.green_channel,
+        warn=WarnPolicy(
+            working_days=settings.policy.warn_working_days,
+            fraction=settings.policy.warn_fraction,
+            office_start=settings.policy.office_start,
+        ),
+        tz=tz,
+    )
+    print(json.dumps(result.as_json(), ensure_ascii=False))
+    return 0
+
+
+def _weekday(day: date) -> str:
+    return "星期" + WEEKDAYS[day.weekday()]
+
+
+def cmd_calendar_show(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.calendars import load_calendar
+
+    calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
+    year = calendar.year(args.year)
+    print(f"{year.year} 年  {year.source}".rstrip())
+    print("放假 (holidays):")
+    days = sorted(year.holidays.items())
+    for name, run in groupby(days, key=lambda item: item[1]):
+        # Split a name's days into consecutive runs (a name may recur, e.g. across years).
+        run_days = [d for d, _ in run]
+        start = prev = run_days[0]
+        for d in [*run_days[1:], None]:
+            if d is not None and (d - prev).days == 1:
+                prev = d
+                continue
+            count = (prev - start).days + 1
+            span = (
+                start.isoformat() if start == prev else f"{start.isoformat()} – {prev.isoformat()}"
+            )
+            print(f"  {name:<8} {span}  共 {count} 天")
+            if d is not None:
+                start = prev = d
+    print("调休上班 (make-up workdays):")
+    for day, name in sorted(year.make_up_workdays.items()):
+        print(f"  {day.isoformat()} {_weekday(day)}  {name}")
+    if not year.make_up_workdays:
+        print("  (none)")
+    first, last = date(year.year, 1, 1), date(year.year + 1, 1, 1)
+    count = sum(
+        1
+        for ordinal in range(first.toordinal(), last.toordinal())
+        if year.is_working_day(date.fromordinal(ordinal))
+    )
+    print(f"工作日 (working days): {count}")
+    return 0
+
+
+def cmd_calendar_import(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.calendars import import_year_file
+
+    year, dest = import_year_file(args.file, settings.database.data_dir)
+    print(
+        f"imported {year.year}: {len(year.holidays)} holiday days, "
+        f"{len(year.make_up_workdays)} make-up workdays -> {dest}"
+    )
+    return 0
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    from hub import db
+
+    url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
+    pool = await db.create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await db.migrate(conn)
+    finally:
+        await pool.close()
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db import latest_version
+
+    applied = asyncio.run(_migrate(settings))
+    if applied:
+        print(f"applied migrations {', '.join(map(str, applied))}; schema at {latest_version()}")
+    else:
+        print(f"schema already at {latest_version()}; nothing to apply")
+    return 0
+
+
+async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
+    from aiohttp import web
+
+    from hub.app import create_app
+    from hub.demo import seed_demo
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http.host, settings.http.port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if demo:
+            summary = await seed_demo(app)
+            print(summary, flush=True)
+        server = site._server
+        port = (
+            server.sockets[0].getsockname()[1] if server and server.sockets else settings.http.port
+        )  # type: ignore[union-attr]
+        print(
+            f"Cuiban ({role}) is serving on http://{settings.http.host}:{port}/  (Ctrl-C stops)",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        print("Cuiban stopped.", flush=True)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_serve(settings, role=args.role, demo=args.demo))
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "migrate": cmd_migrate,
+    "deadline": cmd_deadline,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings(getattr(args, "config", None))
+        from hub.logging import configure_logging
+
+        configure_logging(settings.logging.level, settings.logging.format)
+        if args.command == "calendar":
+            handler = cmd_calendar_show if args.calendar_command == "show" else cmd_calendar_import
+        else:
+            handler = COMMANDS[args.command]
+        return handler(args, settings)
+    except (InputError, ConfigError) as exc:
+        print(f"cuiban: {exc}", file=sys.stderr)
+        return 2
+    except CuibanError as exc:
+        print(f"cuiban: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""PostgreSQL: the embedded default (pgserver), connection pools, and migrations.
+
+With ``database.url`` empty Cuiban runs a real PostgreSQL from the ``pgserver``
+wheel under ``database.data_dir`` and reuses it on the next start. Migrations
+are the numbered files in ``hub/sql/migrations``; each runs in its own
+transaction under an advisory lock, so two processes starting at once apply
+each exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+
+from core.errors import CuibanError
+
+log = structlog.get_logger(__name__)
+
+# Any constant shared by every Cuiban process; "cuiban" in ASCII.
+MIGRATION_LOCK = 0x637569_62616E
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class DatabaseUnavailable(CuibanError):
+    """PostgreSQL cannot be reached."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    folder = importlib.resources.files("hub").joinpath("sql", "migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(
+                Migration(version=int(match[1]), name=match[2], sql=entry.read_text("utf-8"))
+            )
+    return sorted(found, key=lambda m: m.version)
+
+
+def latest_version() -> int:
+    return migrations()[-1].version
+
+
+_embedded: dict[Path, Any] = {}
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under ``data_dir`` and return its URL."""
+    import pgserver  # imported lazily: only the embedded default needs it
+
+    data_dir = data_dir.expanduser().resolve()
+    server = _embedded.get(data_dir)
+    if server is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log.info("embedded_postgres_starting", data_dir=str(data_dir))
+        # cleanup_mode="stop": the server stops when the last process using it exits;
+        # the data stays for the next start.
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        _embedded[data_dir] = server
+    return str(server.get_uri())
+
+
+async def resolve_url(url: str, data_dir: Path) -> str:
+    if url:
+        return url
+    return await asyncio.to_thread(embedded_url, data_dir)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for pg_type in ("json", "jsonb"):
+        await conn.set_type_codec(
+            pg_type,
+            encoder=lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+            decoder=json.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    assert pool is not None
+    return pool
+
+
+async def migrate(conn: asyncpg.Connection) -> list[int]:
+    """Apply missing migrations; return the versions applied by this call."""
+    applied: list[int] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """
+        )
+        done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+            log.info("migration_applied", version=migration.version, name=migration.name)
+            applied.append(migration.version)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return applied
+
+
+async def schema_version(conn: asyncpg.Connection) -> int | None:
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    if not exists:
+        return None
+    version: int | None = await conn.fetchval("SELECT max(version) FROM schema_migrations")
+    return version

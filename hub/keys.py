@@ -1,0 +1,26 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import asyncpg
+from aiohttp import web
+
+from core.calendar import WorkingCalendar
+from core.cases import RulesFor
+from hub.clock import Clock
+from hub.metrics import Metrics
+from hub.settings import Settings
+
+TestClockHook = Callable[[datetime], Awaitable[None]]
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+POOL = web.AppKey("pool", asyncpg.Pool)
+CALENDAR = web.AppKey("calendar", WorkingCalendar)
+RULES = web.AppKey("rules", RulesFor)
+METRICS = web.AppKey("metrics", Metrics)
+# Run, in order, after the test clock moves; the scheduler registers here.
+TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])

@@ -1,0 +1,32 @@
+"""A few counters in the Prometheus text format, without a client library to carry."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+_HELP = {
+    "cuiban_events_accepted_total": "Events stored and applied.",
+    "cuiban_events_duplicate_total": "Events received again with the same event_id and body.",
+    "cuiban_http_requests_total": "HTTP requests answered.",
+}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._counters: Counter[str] = Counter()
+
+    def inc(self, name: str, by: int = 1) -> None:
+        self._counters[name] += by
+
+    def value(self, name: str) -> int:
+        return self._counters[name]
+
+    def render(self) -> str:
+        lines = []
+        for name in sorted(set(_HELP) | set(self._counters)):
+            lines += [
+                f"# HELP {name} {_HELP.get(name, name)}",
+                f"# TYPE {name} counter",
+                f"{name} {self._counters[name]}",
+            ]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,202 @@
+"""The OpenAPI 3.1 document, generated from the same models that validate requests."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from core.events import Event
+from hub.api_models import ClockAdvance, DepartmentIn, PersonIn
+
+_REF = "#/components/schemas/{model}"
+
+
+def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, Any]:
+    schema = adapter.json_schema(ref_template=_REF, by_alias=True)
+    components.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}},
+    }
+
+
+_ERRORS = {
+    "400": _problem("Body is not JSON"),
+    "401": _problem("Missing or wrong API key"),
+    "403": _problem("The key's role may not do this"),
+    "413": _problem("Body over 1 MiB"),
+    "422": _problem("Invalid fields, each named in errors"),
+    "503": _problem("Database unavailable; retry after Retry-After seconds"),
+}
+
+_JSON_OBJECT = {"type": "object"}
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or _JSON_OBJECT}},
+    }
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+@cache
+def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
+    components: dict[str, Any] = {
+        "Problem": {
+            "type": "object",
+            "required": ["title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    }
+    event = _schema(TypeAdapter(Event), components)
+    components["Event"] = event
+    components["EventBatch"] = {
+        "type": "object",
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 1000,
+                "items": {"$ref": _REF.format(model="Event")},
+            }
+        },
+    }
+    person = _schema(TypeAdapter(PersonIn), components)
+    department = _schema(TypeAdapter(DepartmentIn), components)
+    advance = _schema(TypeAdapter(ClockAdvance), components)
+    paths: dict[str, Any] = {
+        "/v1/events": {
+            "post": {
+                "summary": "Ingest one event or a batch of at most 1000",
+                "requestBody": _body(
+                    {
+                        "oneOf": [
+                            {"$ref": _REF.format(model="Event")},
+                            {"$ref": _REF.format(model="EventBatch")},
+                        ]
+                    }
+                ),
+                "responses": {
+                    "202": _ok(
+                        "Stored",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "accepted": {"type": "integer"},
+                                "duplicates": {"type": "integer"},
+                            },
+                        },
+                    ),
+                    "409": _problem("event_id reused with a different body"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/cases/{case_no}": {
+            "get": {
+                "summary": "A case with its nodes, levels and deadlines",
+                "parameters": [
+                    {
+                        "name": "case_no",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"200": _ok("The case"), "404": _problem("No such case"), **_ERRORS},
+            }
+        },
+        "/v1/cases": {
+            "get": {
+                "summary": "Cases for supervision, keyset-paginated",
+                "parameters": [
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    for name, schema in [
+                        ("department", {"type": "string"}),
+                        ("level", {"enum": ["green", "yellow", "red", "done"]}),
+                        ("status", {"type": "string"}),
+                        ("cursor", {"type": "string"}),
+                        ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    ]
+                ],
+                "responses": {"200": _ok("A page: {items, next_cursor}"), **_ERRORS},
+            }
+        },
+        "/v1/people/{person_id}": {
+            "put": {
+                "summary": "Create or replace a person and their channels",
+                "parameters": [
+                    {
+                        "name": "person_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": _body(person),
+                "responses": {"200": _ok("Replaced"), "201": _ok("Created"), **_ERRORS},
+            }
+        },
+        "/v1/departments/{code}": {
+            "put": {
+                "summary": "Create or replace a department and its escalation ladder",
+                "parameters": [
+                    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": _body(department),
+                "responses": {"200": _ok("Replaced"), "201": _ok("Created"), **_ERRORS},
+            }
+        },
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _ok("Alive")}}},
+        "/readyz": {
+            "get": {
+                "summary": "Database reachable and schema current",
+                "responses": {"200": _ok("Ready"), "503": _ok("Not ready")},
+            }
+        },
+    }
+    if manual_clock:
+        paths["/v1/test-clock/advance"] = {
+            "post": {
+                "summary": "Advance the manual test clock and process everything due",
+                "requestBody": _body(advance),
+                "responses": {"200": _ok("The new now"), **_ERRORS},
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cuiban",
+            "version": "0.1.0",
+            "description": "催办 — reminders for approval centres",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

@@ -1,0 +1,324 @@
+"""One frozen settings object, loaded from TOML plus ``CUIBAN_...`` environment overrides.
+
+Lookup order for the file: ``--config FILE``, else ``$CUIBAN_CONFIG``, else
+``config/cuiban.toml`` in the working directory, else the packaged defaults.
+Any key can be overridden by ``CUIBAN_<SECTION>__<KEY>`` (nested sections joined
+by ``__``). Unknown keys and bad values raise :class:`ConfigError` naming the key.
+Secrets are :class:`pydantic.SecretStr`: they never show in reprs or logs.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from core.errors import ConfigError
+
+ENV_PREFIX = "CUIBAN_"
+_QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr = SecretStr("")
+    data_dir: Path = Path(".cuiban")
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+Role = Literal["admin", "ingest", "supervisor"]
+
+
+class ApiKey(_Section):
+    key: SecretStr
+    role: Role = "admin"
+
+    @field_validator("key")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("an API key must be at least 8 characters")
+        return value
+
+
+class AuthSettings(_Section):
+    api_keys: tuple[ApiKey, ...] = (ApiKey(key=SecretStr("change-me")),)
+    callback_token: SecretStr = SecretStr("change-me-too")
+    link_secret: SecretStr = SecretStr("change-me-three")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _plain_string_is_admin(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"key": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class ClockSettings(_Section):
+    mode: Literal["system", "manual", "accelerated"] = "system"
+    start: datetime | None = None
+    speed: float = Field(default=1.0, gt=0)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-03-02T09:00:00+08:00")
+        return value
+
+
+class CalendarSettings(_Section):
+    timezone: str = "Asia/Shanghai"
+    year_files: tuple[Path, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AliyunSettings(_Section):
+    endpoint: str = "https://dysmsapi.aliyuncs.com"
+    access_key_id: str = ""
+    access_key_secret: SecretStr = SecretStr("")
+    sign_name: str = ""
+    templates: Mapping[str, str] = Field(default_factory=dict)
+
+
+class TencentSettings(_Section):
+    endpoint: str = "https://sms.tencentcloudapi.com"
+    secret_id: str = ""
+    secret_key: SecretStr = SecretStr("")
+    sdk_app_id: str = ""
+    sign_name: str = ""
+    region: str = "ap-guangzhou"
+    templates: Mapping[str, str] = Field(default_factory=dict)
+
+
+class HttpSmsSettings(_Section):
+    url: str = ""
+    body_template: str = ""
+    success_rule: str = ""
+    token: SecretStr = SecretStr("")
+
+
+class SmsSettings(_Section):
+    provider: Literal["aliyun", "tencent", "http", "console"] = "console"
+    aliyun: AliyunSettings = AliyunSettings()
+    tencent: TencentSettings = TencentSettings()
+    http: HttpSmsSettings = HttpSmsSettings()
+
+
+class EmailSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    tls: Literal["none", "starttls", "tls"] = "none"
+    from_addr: str = "noreply@example.gov.cn"
+
+
+class WecomSettings(_Section):
+    enabled: bool = False
+    api_base: str = "https://qyapi.weixin.qq.com"
+    corp_id: str = ""
+    corp_secret: SecretStr = SecretStr("")
+    agent_id: int = 0
+
+
+class WechatMpSettings(_Section):
+    enabled: bool = False
+    api_base: str = "https://api.weixin.qq.com"
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    templates: Mapping[str, str] = Field(default_factory=dict)
+
+
+class ChannelsSettings(_Section):
+    sms: SmsSettings = SmsSettings()
+    email: EmailSettings = EmailSettings()
+    wecom: WecomSettings = WecomSettings()
+    wechat_mp: WechatMpSettings = WechatMpSettings()
+
+
+class WebhookSettings(_Section):
+    urls: tuple[str, ...] = ()
+    secret: SecretStr = SecretStr("")
+
+
+def _parse_hhmm(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return time.fromisoformat(value)
+    return value
+
+
+class MatterPolicy(_Section):
+    warn_working_days: int | None = Field(default=None, ge=0, le=30)
+    warn_fraction: float | None = Field(default=None, gt=0, lt=1)
+    governed_by_other_law: bool = False
+
+
+class PolicySettings(_Section):
+    warn_working_days: int = Field(default=1, ge=0, le=30)
+    warn_fraction: float | None = Field(default=None, gt=0, lt=1)
+    office_start: time = time(9, 0)
+    quiet_hours: str = "22:00-07:30"
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    max_escalations: int = Field(default=5, ge=0, le=100)
+    matters: Mapping[str, MatterPolicy] = Field(default_factory=dict)
+
+    @field_validator("office_start", mode="before")
+    @classmethod
+    def _hhmm(cls, value: Any) -> Any:
+        return _parse_hhmm(value)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if value and not _QUIET_HOURS.match(value):
+            raise ValueError('must look like "22:00-07:30" (or be empty for none)')
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Section):
+    """Everything Cuiban is told about its centre; frozen once loaded."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    auth: AuthSettings = AuthSettings()
+    clock: ClockSettings = ClockSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    channels: ChannelsSettings = ChannelsSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    policy: PolicySettings = PolicySettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: Annotated[str, Field(exclude=True)] = "<defaults>"
+
+    @model_validator(mode="after")
+    def _clock_start_needed(self) -> Settings:
+        if self.clock.mode != "system" and self.clock.start is None:
+            raise ValueError(f"clock.start: required when clock.mode is {self.clock.mode!r}")
+        return self
+
+
+def _default_config_text() -> str:
+    return importlib.resources.files("config").joinpath("cuiban.toml").read_text("utf-8")
+
+
+def _env_value(raw: str) -> Any:
+    """Read an environment value as a TOML value when it is one, else as a plain string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == "CUIBAN_CONFIG" or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{name}: {'.'.join(path)} is not a section")
+            node = child
+        node[path[-1]] = _env_value(raw)
+    return data
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if not key:
+        return str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    return f"{key}: {error['msg']}"
+
+
+def find_config_file(
+    explicit: str | os.PathLike[str] | None, environ: Mapping[str, str]
+) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    if environ.get("CUIBAN_CONFIG"):
+        return Path(environ["CUIBAN_CONFIG"])
+    local = Path("config/cuiban.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings from TOML and the environment; raise ConfigError naming any bad key."""
+    environ = os.environ if environ is None else environ
+    file = find_config_file(path, environ)
+    try:
+        text = file.read_text("utf-8") if file else _default_config_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from exc
+    source = str(file) if file else "<packaged defaults>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    data = _apply_env(data, environ)
+    try:
+        settings = Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+    return settings

@@ -1,0 +1,136 @@
+-- Named queries. Each block starts with "-- name: <name>"; hub/queries.py loads them.
+
+-- name: lock_cases
+-- Serialise concurrent ingests of the same case; sorted keys so two batches never deadlock.
+SELECT pg_advisory_xact_lock(k)
+  FROM (SELECT DISTINCT hashtextextended(c, 0) AS k FROM unnest($1::text[]) AS c ORDER BY 1) AS keys;
+
+-- name: insert_events
+INSERT INTO events (event_id, case_no, type, occurred_at, received_at, body_hash, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
+                     $5::timestamptz[], $6::bytea[], $7::jsonb[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id;
+
+-- name: event_hashes
+SELECT event_id, body_hash FROM events WHERE event_id = ANY($1::text[]);
+
+-- name: events_of_cases
+SELECT case_no, payload FROM events WHERE case_no = ANY($1::text[])
+ ORDER BY case_no, occurred_at, seq;
+
+-- name: case_keys
+SELECT case_no, query_code, due_at, deadline_version FROM cases WHERE case_no = ANY($1::text[]);
+
+-- name: node_keys
+SELECT case_no, node_id, due_at, deadline_version FROM nodes WHERE case_no = ANY($1::text[]);
+
+-- name: upsert_case
+INSERT INTO cases (
+    case_no, status, matter_code, matter_name, department_code, department_name, applicant,
+    query_code, project_id, project, green_channel, co_departments, limit_value, limit_unit,
+    applied_at, accepted_at, decided_at, decision, ready_at, pickup, picked_up_at, closed_at,
+    withdrawn_at, completed_at, suspended_since, suspensions, extensions, due_date, due_at,
+    warn_at, deadline, deadline_unknown, deadline_version, exceeds_statutory, stages,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $36)
+ON CONFLICT (case_no) DO UPDATE SET
+    status = EXCLUDED.status, matter_code = EXCLUDED.matter_code,
+    matter_name = EXCLUDED.matter_name, department_code = EXCLUDED.department_code,
+    department_name = EXCLUDED.department_name, applicant = EXCLUDED.applicant,
+    query_code = EXCLUDED.query_code, project_id = EXCLUDED.project_id,
+    project = EXCLUDED.project, green_channel = EXCLUDED.green_channel,
+    co_departments = EXCLUDED.co_departments, limit_value = EXCLUDED.limit_value,
+    limit_unit = EXCLUDED.limit_unit, applied_at = EXCLUDED.applied_at,
+    accepted_at = EXCLUDED.accepted_at, decided_at = EXCLUDED.decided_at,
+    decision = EXCLUDED.decision, ready_at = EXCLUDED.ready_at, pickup = EXCLUDED.pickup,
+    picked_up_at = EXCLUDED.picked_up_at, closed_at = EXCLUDED.closed_at,
+    withdrawn_at = EXCLUDED.withdrawn_at, completed_at = EXCLUDED.completed_at,
+    suspended_since = EXCLUDED.suspended_since, suspensions = EXCLUDED.suspensions,
+    extensions = EXCLUDED.extensions, due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at,
+    warn_at = EXCLUDED.warn_at, deadline = EXCLUDED.deadline,
+    deadline_unknown = EXCLUDED.deadline_unknown, deadline_version = EXCLUDED.deadline_version,
+    exceeds_statutory = EXCLUDED.exceeds_statutory, stages = EXCLUDED.stages,
+    updated_at = EXCLUDED.updated_at;
+
+-- name: upsert_node
+INSERT INTO nodes (
+    case_no, node_id, name, department_code, department_name, assignee_id, assignee_name,
+    limit_value, limit_unit, started_at, completed_at, outcome, comment, due_date, due_at,
+    warn_at, deadline_unknown, deadline_version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+ON CONFLICT (case_no, node_id) DO UPDATE SET
+    name = EXCLUDED.name, department_code = EXCLUDED.department_code,
+    department_name = EXCLUDED.department_name, assignee_id = EXCLUDED.assignee_id,
+    assignee_name = EXCLUDED.assignee_name, limit_value = EXCLUDED.limit_value,
+    limit_unit = EXCLUDED.limit_unit, started_at = EXCLUDED.started_at,
+    completed_at = EXCLUDED.completed_at, outcome = EXCLUDED.outcome, comment = EXCLUDED.comment,
+    due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
+    deadline_unknown = EXCLUDED.deadline_unknown, deadline_version = EXCLUDED.deadline_version;
+
+-- name: upsert_person_contact
+-- What a node.started event tells about its assignee fills gaps; it never erases
+-- what PUT /v1/people set.
+INSERT INTO people (person_id, name, mobile, email, wecom_userid, wechat_openid, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (person_id) DO UPDATE SET
+    name = COALESCE(EXCLUDED.name, people.name),
+    mobile = COALESCE(EXCLUDED.mobile, people.mobile),
+    email = COALESCE(EXCLUDED.email, people.email),
+    wecom_userid = COALESCE(EXCLUDED.wecom_userid, people.wecom_userid),
+    wechat_openid = COALESCE(EXCLUDED.wechat_openid, people.wechat_openid),
+    updated_at = EXCLUDED.updated_at;
+
+-- name: put_person
+INSERT INTO people (person_id, name, mobile, email, wecom_userid, wechat_openid, channels,
+                    quiet_hours, away_from, away_to, away_deputy, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (person_id) DO UPDATE SET
+    name = EXCLUDED.name, mobile = EXCLUDED.mobile, email = EXCLUDED.email,
+    wecom_userid = EXCLUDED.wecom_userid, wechat_openid = EXCLUDED.wechat_openid,
+    channels = EXCLUDED.channels, quiet_hours = EXCLUDED.quiet_hours,
+    away_from = EXCLUDED.away_from, away_to = EXCLUDED.away_to,
+    away_deputy = EXCLUDED.away_deputy, updated_at = EXCLUDED.updated_at
+RETURNING (xmax = 0) AS created;
+
+-- name: get_person
+SELECT * FROM people WHERE person_id = $1;
+
+-- name: put_department
+INSERT INTO departments (code, name, head, deputy, supervisors, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (code) DO UPDATE SET
+    name = EXCLUDED.name, head = EXCLUDED.head, deputy = EXCLUDED.deputy,
+    supervisors = EXCLUDED.supervisors, updated_at = EXCLUDED.updated_at
+RETURNING (xmax = 0) AS created;
+
+-- name: get_department
+SELECT * FROM departments WHERE code = $1;
+
+-- name: get_case
+SELECT * FROM cases WHERE case_no = $1;
+
+-- name: nodes_of_case
+SELECT * FROM nodes WHERE case_no = $1 ORDER BY started_at, node_id;
+
+-- name: list_cases
+-- Keyset pagination by case_no. The level expression is the SQL twin of
+-- core.levels.level_for (a test holds the two together).
+SELECT * FROM (
+    SELECT c.*,
+           CASE
+             WHEN c.completed_at IS NOT NULL AND c.completed_at <= $1 THEN 'done'
+             WHEN c.due_at IS NULL THEN NULL
+             WHEN LEAST($1, c.suspended_since) > c.due_at THEN 'red'
+             WHEN LEAST($1, c.suspended_since) >= c.warn_at THEN 'yellow'
+             ELSE 'green'
+           END AS level_now
+      FROM cases AS c
+     WHERE ($2::text IS NULL OR c.department_code = $2)
+       AND ($3::text IS NULL OR c.status = $3)
+       AND ($4::text IS NULL OR c.case_no > $4)
+) AS listed
+ WHERE ($5::text IS NULL OR level_now = $5)
+ ORDER BY case_no
+ LIMIT $6;

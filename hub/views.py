@@ -1,0 +1,249 @@
+"""Stored rows as the JSON the API answers with: local times, levels at the clock's now."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from core.levels import LEVEL_WORDS, Level, level_for
+from hub.logging import mask_mobile
+
+
+def local(instant: datetime | None, tz: ZoneInfo) -> str | None:
+    return instant.astimezone(tz).isoformat() if instant else None
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def mask_name(name: str) -> str:
+    """张* / 欧阳** : the family name stays, the given name is hidden."""
+    if len(name) <= 1:
+        return name
+    keep = 2 if len(name) >= 4 else 1
+    return name[:keep] + "*" * (len(name) - keep)
+
+
+def level_of(
+    *,
+    warn_at: datetime | None,
+    due_at: datetime | None,
+    now: datetime,
+    completed_at: datetime | None,
+    suspended_since: datetime | None,
+) -> Level | None:
+    if completed_at is not None and completed_at <= now:
+        return Level.DONE
+    if due_at is None or warn_at is None:
+        return None
+    return level_for(
+        warn_at=warn_at,
+        due_at=due_at,
+        now=now,
+        completed_at=completed_at,
+        suspended_since=suspended_since,
+    )
+
+
+def _level_json(level: Level | None) -> dict[str, Any]:
+    return {
+        "level": str(level) if level else None,
+        "level_text": LEVEL_WORDS[level] if level else None,
+    }
+
+
+def node_json(
+    row: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, suspended_since: datetime | None
+) -> dict[str, Any]:
+    is_open = row["completed_at"] is None
+    level = level_of(
+        warn_at=row["warn_at"],
+        due_at=row["due_at"],
+        now=now,
+        completed_at=row["completed_at"],
+        suspended_since=suspended_since,
+    )
+    return {
+        "node_id": row["node_id"],
+        "name": row["name"],
+        "department": {"code": row["department_code"], "name": row["department_name"]},
+        "assignee": {"id": row["assignee_id"], "name": row["assignee_name"]},
+        "status": "open" if is_open else "completed",
+        **_level_json(level),
+        "limit": _limit(row),
+        "started_at": local(row["started_at"], tz),
+        "completed_at": local(row["completed_at"], tz),
+        "outcome": row["outcome"],
+        "due_date": _day(row["due_date"]),
+        "due_at": local(row["due_at"], tz),
+        "warn_at": local(row["warn_at"], tz),
+        "deadline_unknown": row["deadline_unknown"],
+        "suspended": is_open and suspended_since is not None,
+        "urges": row["urges"],
+    }
+
+
+def _limit(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    if row["limit_value"] is None:
+        return None
+    return {"value": row["limit_value"], "unit": row["limit_unit"]}
+
+
+def case_json(
+    row: Mapping[str, Any],
+    nodes: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    reveal_query_code: bool = False,
+) -> dict[str, Any]:
+    suspended_since: datetime | None = row["suspended_since"]
+    applicant = row["applicant"]
+    level = level_of(
+        warn_at=row["warn_at"],
+        due_at=row["due_at"],
+        now=now,
+        completed_at=row["completed_at"],
+        suspended_since=suspended_since,
+    )
+    body: dict[str, Any] = {
+        "case_no": row["case_no"],
+        "status": row["status"],
+        "matter": {"code": row["matter_code"], "name": row["matter_name"]}
+        if row["matter_code"]
+        else None,
+        "department": {"code": row["department_code"], "name": row["department_name"]}
+        if row["department_code"]
+        else None,
+        "applicant": {
+            "name": mask_name(applicant["name"]),
+            "mobile": mask_mobile(applicant["mobile"]),
+        }
+        if applicant
+        else None,
+        "project": row["project"],
+        "green_channel": row["green_channel"],
+        "co_departments": list(row["co_departments"]),
+        "limit": _limit(row),
+        **_level_json(level),
+        "due_date": _day(row["due_date"]),
+        "due_at": local(row["due_at"], tz),
+        "warn_at": local(row["warn_at"], tz),
+        "deadline_unknown": row["deadline_unknown"],
+        "exceeds_statutory": row["exceeds_statutory"],
+        "suspended": suspended_since is not None,
+        "suspended_since": local(suspended_since, tz),
+        "suspensions": [
+            {
+                "start": local(_parse(s["start"]), tz),
+                "end": local(_parse(s["end"]), tz),
+                "reason": s["reason"],
+            }
+            for s in row["suspensions"]
+        ],
+        "extensions": row["extensions"],
+        "applied_at": local(row["applied_at"], tz),
+        "accepted_at": local(row["accepted_at"], tz),
+        "decided_at": local(row["decided_at"], tz),
+        "decision": row["decision"],
+        "ready_at": local(row["ready_at"], tz),
+        "pickup": row["pickup"],
+        "picked_up_at": local(row["picked_up_at"], tz),
+        "closed_at": local(row["closed_at"], tz),
+        "rating": row["rating"],
+        "urges": row["urges"],
+        "stages": [
+            _stage_json(s, now=now, tz=tz, suspended_since=suspended_since) for s in row["stages"]
+        ],
+        "nodes": [node_json(n, now=now, tz=tz, suspended_since=suspended_since) for n in nodes],
+    }
+    if reveal_query_code:
+        body["query_code"] = row["query_code"]
+    return body
+
+
+def _stage_json(
+    stage: Mapping[str, Any], *, now: datetime, tz: ZoneInfo, suspended_since: datetime | None
+) -> dict[str, Any]:
+    completed_at = _parse(stage["completed_at"])
+    level = level_of(
+        warn_at=_parse(stage["warn_at"]),
+        due_at=_parse(stage["due_at"]),
+        now=now,
+        completed_at=completed_at,
+        # Only the decision stage's clock stops for a suspension (Art. 45).
+        suspended_since=suspended_since if stage["stage"] == "decision" else None,
+    )
+    return {
+        "stage": stage["stage"],
+        "start": local(_parse(stage["start"]), tz),
+        "due_date": stage["due_date"],
+        "due_at": local(_parse(stage["due_at"]), tz),
+        **_level_json(level),
+        "completed_at": local(completed_at, tz),
+        "deadline_unknown": stage["deadline_unknown"],
+    }
+
+
+def case_summary_json(row: Mapping[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    level = level_of(
+        warn_at=row["warn_at"],
+        due_at=row["due_at"],
+        now=now,
+        completed_at=row["completed_at"],
+        suspended_since=row["suspended_since"],
+    )
+    return {
+        "case_no": row["case_no"],
+        "status": row["status"],
+        "matter": {"code": row["matter_code"], "name": row["matter_name"]}
+        if row["matter_code"]
+        else None,
+        "department": {"code": row["department_code"], "name": row["department_name"]}
+        if row["department_code"]
+        else None,
+        **_level_json(level),
+        "due_date": _day(row["due_date"]),
+        "due_at": local(row["due_at"], tz),
+        "suspended": row["suspended_since"] is not None,
+        "deadline_unknown": row["deadline_unknown"],
+        "urges": row["urges"],
+    }
+
+
+def person_json(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    away = None
+    if row["away_deputy"]:
+        away = {
+            "from": local(row["away_from"], tz),
+            "to": local(row["away_to"], tz),
+            "deputy": row["away_deputy"],
+        }
+    return {
+        "person_id": row["person_id"],
+        "name": row["name"],
+        "mobile": mask_mobile(row["mobile"]) if row["mobile"] else None,
+        "email": row["email"],
+        "wecom_userid": row["wecom_userid"],
+        "wechat_openid": row["wechat_openid"],
+        "channels": list(row["channels"]),
+        "quiet_hours": row["quiet_hours"],
+        "away": away,
+    }
+
+
+def department_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "head": row["head"],
+        "deputy": row["deputy"],
+        "supervisors": list(row["supervisors"]),
+    }

@@ -1,0 +1,172 @@
+"""Shared fixtures: a real PostgreSQL for the whole run, a fresh database per test.
+
+The server is the embedded one (pgserver) unless ``CUIBAN_TEST_DATABASE_URL``
+points at another; each test gets its own database cloned from a migrated
+template, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub import db
+from hub.app import create_app
+from hub.clock import ManualClock
+from hub.settings import Settings, load_settings
+
+TEMPLATE = "cuiban_test_template"
+_counter = itertools.count()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database."""
+    external = os.environ.get("CUIBAN_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    with tempfile.TemporaryDirectory(prefix="cuiban-pg-") as data_dir:
+        yield db.embedded_url(Path(data_dir))
+
+
+@pytest.fixture(scope="session")
+async def template_database(pg_server_url: str) -> str:
+    conn = await asyncpg.connect(pg_server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+        await conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    finally:
+        await conn.close()
+    template = await asyncpg.connect(_with_database(pg_server_url, TEMPLATE))
+    try:
+        await db.migrate(template)
+    finally:
+        await template.close()
+    return TEMPLATE
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A freshly migrated database of its own for one test."""
+    name = f"cuiban_test_{os.getpid()}_{next(_counter)}"
+    conn = await asyncpg.connect(pg_server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    finally:
+        await conn.close()
+    yield _with_database(pg_server_url, name)
+    conn = await asyncpg.connect(pg_server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def empty_database_url(pg_server_url: str) -> AsyncIterator[str]:
+    """A database with no schema at all, for migration tests."""
+    name = f"cuiban_empty_{os.getpid()}_{next(_counter)}"
+    conn = await asyncpg.connect(pg_server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield _with_database(pg_server_url, name)
+    conn = await asyncpg.connect(pg_server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+ADMIN_KEY = "admin-key-0001"
+INGEST_KEY = "ingest-key-0001"
+SUPERVISOR_KEY = "supervisor-key-0001"
+START = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(_write_config(tmp_path), environ={})
+
+
+def _write_config(tmp_path: Path) -> Path:
+    path = tmp_path / "cuiban.toml"
+    path.write_text(
+        f"""
+[database]
+data_dir = "{tmp_path / "data"}"
+
+[auth]
+api_keys = ["{ADMIN_KEY}", {{key = "{INGEST_KEY}", role = "ingest"}},
+            {{key = "{SUPERVISOR_KEY}", role = "supervisor"}}]
+
+[clock]
+mode = "manual"
+start = "{START.isoformat()}"
+""",
+        "utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock, database_url: str) -> web.Application:
+    return create_app(settings, clock=clock, database_url=database_url)
+
+
+class Api:
+    """A test client that speaks as one role by default."""
+
+    def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
+        self.client = client
+
+    def _headers(self, key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def post(
+        self, path: str, body: object, *, key: str | None = ADMIN_KEY
+    ) -> tuple[int, dict]:
+        resp = await self.client.post(path, json=body, headers=self._headers(key))
+        return resp.status, await resp.json(content_type=None)
+
+    async def put(
+        self, path: str, body: object, *, key: str | None = ADMIN_KEY
+    ) -> tuple[int, dict]:
+        resp = await self.client.put(path, json=body, headers=self._headers(key))
+        return resp.status, await resp.json(content_type=None)
+
+    async def get(self, path: str, *, key: str | None = ADMIN_KEY) -> tuple[int, dict]:
+        resp = await self.client.get(path, headers=self._headers(key))
+        return resp.status, await resp.json(content_type=None)
+
+
+@pytest.fixture
+async def api(app: web.Application) -> AsyncIterator[Api]:
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield Api(client)
+    finally:
+        await client.close()
