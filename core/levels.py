@@ -10,7 +10,15 @@ from typing import Literal
 
 from core.deadlines import Deadline, require_aware
 
-__all__ = ["LEVEL_WORDS", "VERDICT_WORDS", "Level", "Verdict", "closing_verdict", "level_at", "level_for"]
+__all__ = [
+    "LEVEL_WORDS",
+    "VERDICT_WORDS",
+    "Level",
+    "Verdict",
+    "closing_verdict",
+    "level_at",
+    "level_for",
+]
 
 
 class Level(StrEnum):

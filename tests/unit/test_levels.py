@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from core.calendar import WorkingCalendar
 from core.deadlines import Deadline, Limit, Unit, compute_deadline
 from core.errors import InputError
-from core.levels import LEVEL_WORDS, Level, closing_verdict, level_at
+from core.levels import LEVEL_WORDS, Level, closing_verdict, level_at, level_for
 
 CALENDAR_DIR = Path(__file__).resolve().parents[2] / "config" / "calendars"
 CAL = WorkingCalendar.from_year_files(
@@ -122,3 +122,11 @@ def test_level_is_monotone_in_now(minutes: int, later: int) -> None:
     first = DEADLINE.start + timedelta(minutes=minutes)
     second = first + timedelta(minutes=later)
     assert RANK[level_at(DEADLINE, now=first)] <= RANK[level_at(DEADLINE, now=second)]
+
+
+def test_level_for_matches_level_at() -> None:
+    """level_for on the stored instants gives the same level as level_at on the deadline."""
+    for now in ("2025-09-22 10:00", "2025-10-23 09:00", "2025-10-25 00:00"):
+        assert level_for(warn_at=DEADLINE.warn_at, due_at=DEADLINE.due_at, now=at(now)) is (
+            level_at(DEADLINE, now=at(now))
+        )
