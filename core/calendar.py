@@ -18,7 +18,6 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from core.errors import CalendarYearUnknown, InputError
@@ -41,6 +40,33 @@ _ONE_DAY = timedelta(days=1)
 def _is_plain_date(value: object) -> bool:
     # datetime is a subclass of date; a TOML date-time is a mistake in a year file.
     return isinstance(value, date) and not isinstance(value, datetime)
+
+
+class _DayNames(Mapping[date, str]):
+    """A read-only, hashable, picklable date -> name mapping, sorted by date."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[date, str]) -> None:
+        self._data = dict(sorted(data.items()))
+
+    def __getitem__(self, key: date) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[date]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[type[_DayNames], tuple[dict[date, str]]]:
+        return (_DayNames, (self._data,))
 
 
 def _make_up_name(name: str) -> str:
@@ -82,8 +108,8 @@ class CalendarYear:
                     f"and a make-up workday ({name})"
                 )
         normalised = {day: _make_up_name(name) for day, name in make_up.items()}
-        object.__setattr__(self, "holidays", MappingProxyType(holidays))
-        object.__setattr__(self, "make_up_workdays", MappingProxyType(normalised))
+        object.__setattr__(self, "holidays", _DayNames(holidays))
+        object.__setattr__(self, "make_up_workdays", _DayNames(normalised))
 
     def _checked(self, what: str, days: Mapping[date, str]) -> dict[date, str]:
         if not isinstance(days, Mapping):
@@ -304,7 +330,7 @@ class WorkingCalendar:
             if not isinstance(cal, CalendarYear):
                 raise InputError(f"expected a CalendarYear, not {cal!r}")
             by_year[cal.year] = cal  # a later file for the same year replaces the earlier one
-        self._years: Mapping[int, CalendarYear] = MappingProxyType(dict(sorted(by_year.items())))
+        self._years: dict[int, CalendarYear] = dict(sorted(by_year.items()))
         self.years: tuple[int, ...] = tuple(self._years)
         # Consecutive years share one segment, so spans across New Year stay O(1).
         runs: list[list[CalendarYear]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -393,3 +394,27 @@ def test_unknown_years_always_refused(day: date) -> None:
     ):
         with pytest.raises(CalendarYearUnknown):
             call()
+
+
+def test_calendar_year_is_hashable_and_picklable() -> None:
+    """Year and calendar objects survive pickling (worker processes) and years hash."""
+    copy = pickle.loads(pickle.dumps(CAL))  # noqa: S301  # our own bytes, just made
+    assert copy.year(2025) == CAL.year(2025)
+    assert hash(copy.year(2025)) == hash(CAL.year(2025))
+    assert copy.add_working_days(date(2025, 1, 27), 1) == date(2025, 2, 5)
+
+
+NAMES = st.sampled_from(
+    ["元旦", "春节", "清明节", "劳动节", "端午节", "中秋节、国庆节", 'a "quoted" name']
+)
+
+
+@given(
+    st.dictionaries(st.dates(date(2030, 1, 1), date(2030, 12, 31)), NAMES, max_size=40),
+    st.dictionaries(st.dates(date(2030, 1, 1), date(2030, 12, 31)), NAMES, max_size=10),
+)
+def test_render_parse_round_trip(holidays: dict[date, str], make_up: dict[date, str]) -> None:
+    """Any valid year renders to a file that parses back to the same year."""
+    make_up = {d: n for d, n in make_up.items() if d.weekday() >= 5 and d not in holidays}
+    year = CalendarYear(year=2030, holidays=holidays, make_up_workdays=make_up, source="测试")
+    assert parse_year_file(render_year_file(year)) == year
