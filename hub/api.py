@@ -132,7 +132,8 @@ async def get_case(request: web.Request) -> web.Response:
 
 def _cursor_decode(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+        padded = cursor.encode() + b"=" * (-len(cursor) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Problem(
             422,

@@ -116,11 +116,11 @@ SELECT * FROM nodes WHERE case_no = $1 ORDER BY started_at, node_id;
 
 -- name: list_cases
 -- Keyset pagination by case_no. The level expression is the SQL twin of
--- core.levels.level_for (a test holds the two together).
+-- hub.views.level_of (a test holds the two together).
 SELECT * FROM (
     SELECT c.*,
            CASE
-             WHEN c.completed_at IS NOT NULL AND c.completed_at <= $1 THEN 'done'
+             WHEN c.completed_at IS NOT NULL THEN 'done'
              WHEN c.due_at IS NULL THEN NULL
              WHEN LEAST($1, c.suspended_since) > c.due_at THEN 'red'
              WHEN LEAST($1, c.suspended_since) >= c.warn_at THEN 'yellow'
