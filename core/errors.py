@@ -2,7 +2,7 @@
 
     CuibanError
     ├── InputError (ValueError)          bad input from a person or a program: say which and why
-    │   └── CalendarYearUnknown          a date outside the years the calendar knows: refused, never guessed
+    │   └── CalendarYearUnknown          a date outside the known years: refused, never guessed
     ├── ConfigError                      settings that stop start-up; names the key
     └── ChannelError                     a notice could not be handed to a provider
         ├── TransientError               retry later: timeouts, 5xx, throttling, open circuit

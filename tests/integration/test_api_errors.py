@@ -90,7 +90,7 @@ async def test_batches_over_1000_are_refused(api: Api) -> None:
 
 async def test_bodies_over_one_mebibyte_get_413(api: Api) -> None:
     """A body over 1 MiB is refused with 413 before it is parsed."""
-    status, content_type, body = await _raw(
+    status, content_type, _ = await _raw(
         api, "POST", "/v1/events", b'{"x": "' + b"a" * (1024 * 1024) + b'"}'
     )
     assert status == 413
@@ -135,7 +135,7 @@ async def test_every_v1_route_needs_a_valid_key(
 
 
 async def test_roles_limit_what_a_key_may_do(api: Api) -> None:
-    """An ingest key may only post events; a supervisor key may read but not post or change people."""
+    """An ingest key may only post events; a supervisor key may read, not post or change people."""
     assert (await api.post("/v1/events", ev.accepted("R-1", MON), key=INGEST_KEY))[0] == 202
     assert (await api.get("/v1/cases/R-1", key=INGEST_KEY))[0] == 403
     assert (await api.put("/v1/people/p1", {"name": "x"}, key=INGEST_KEY))[0] == 403

@@ -104,7 +104,7 @@ async def test_case_list_is_keyset_paginated_and_filtered(api: Api) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == sorted(f"L-{i:03d}" for i in range(25)) + ["L-ZJJ"]
+    assert seen == [*sorted(f"L-{i:03d}" for i in range(25)), "L-ZJJ"]
 
     _, page = await api.get("/v1/cases?department=ZJJ")
     assert [i["case_no"] for i in page["items"]] == ["L-ZJJ"]

@@ -78,7 +78,7 @@ async def test_out_of_order_events_are_applied_by_occurred_at(api: Api) -> None:
 
 
 async def test_suspension_stops_the_clock_and_moves_deadlines(api: Api, clock: ManualClock) -> None:
-    """While suspended a case keeps its level; on resumption every deadline moves by the suspended working days."""
+    """Suspended, a case keeps its level; resumed, its deadlines move by the working days lost."""
     await api.post(
         "/v1/events",
         {
@@ -133,7 +133,7 @@ async def test_levels_follow_the_clock(api: Api, clock: ManualClock) -> None:
 
 
 async def test_a_deadline_the_calendar_cannot_compute_is_kept_and_flagged(api: Api) -> None:
-    """A case whose span reaches an unknown year is stored, flagged deadline_unknown, not dropped."""
+    """A case whose span reaches an unknown year is stored and flagged deadline_unknown."""
     status, _ = await api.post(
         "/v1/events", ev.accepted("A-9", "2026-12-20T10:00:00+08:00", limit=20)
     )
