@@ -77,6 +77,8 @@ def build_email(config: EmailConfig, message: OutboundMessage, *, date: datetime
     mail.set_content(message.body, charset="utf-8")
     if message.html:
         mail.add_alternative(message.html, subtype="html", charset="utf-8")
+        # A boundary derived from the message id keeps the bytes reproducible.
+        mail.set_boundary(f"=_cuiban_{message.id}")
     return mail
 
 

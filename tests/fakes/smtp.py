@@ -27,12 +27,15 @@ class RecordingHandler:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.faults: deque[str] = deque()
+        self.refuse: set[str] = set()  # addresses RCPT always refuses
+        self.sessions: list[int] = []  # one id per SMTP session, per accepted message
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        if self.faults and self.faults[0] == "reject_recipient":
-            self.faults.popleft()
+        if address in self.refuse or (self.faults and self.faults[0] == "reject_recipient"):
+            if address not in self.refuse:
+                self.faults.popleft()
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -49,6 +52,7 @@ class RecordingHandler:
         assert isinstance(mail, EmailMessage)
         self.messages.append(mail)
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.sessions.append(id(session))
         return f"250 2.0.0 Ok: queued as Q{len(self.messages)}"
 
 

@@ -65,6 +65,9 @@ class FakeWeCom(_TokenServer):
             agent_id,
             users,
         )
+        # Real WeCom answers errcode 0 with ``invaliduser`` when only some
+        # recipients are invalid; ``lenient`` makes the fake do that always.
+        self.lenient = False
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -103,7 +106,7 @@ class FakeWeCom(_TokenServer):
             return self.err(45009, "api freq out of limit")
         users = [u for u in str(data.get("touser", "")).split("|") if u]
         invalid = [u for u in users if u not in self.users or fault == "reject_recipient"]
-        if invalid and len(invalid) == len(users):
+        if invalid and len(invalid) == len(users) and not self.lenient:
             return self.err(81013, "user & party & tag all invalid", invaliduser="|".join(invalid))
         msgid = f"wecom-{len(self.requests) + 1}"
         self.requests.append({**data, "msgid": msgid})
