@@ -8,7 +8,7 @@ import pytest
 
 from channels.base import ProviderPermanent, ProviderTransient, Receipt
 from channels.email import EmailChannel, build_email
-from core.notices import ChannelKind, NoticeKind, OutboundMessage
+from core.notices import ChannelKind, NoticeKind
 from tests.contract.conftest import NOW, SECRETS, Harness, clock, email_config, message
 from tests.fakes.smtp import FakeSmtp, free_port
 
