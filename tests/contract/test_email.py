@@ -8,14 +8,14 @@ import pytest
 
 from channels.base import ProviderPermanent, ProviderTransient, Receipt
 from channels.email import EmailChannel, build_email
-from core.notices import ChannelKind, NoticeKind
+from core.notices import ChannelKind, NoticeKind, OutboundMessage
 from tests.contract.conftest import NOW, SECRETS, Harness, clock, email_config, message
 from tests.fakes.smtp import FakeSmtp, free_port
 
 
 def mail_to(
     address: str, message_id: str = "msg-0001", kind: NoticeKind = NoticeKind.CASE_ACCEPTED
-):
+) -> OutboundMessage:
     return message(kind, ChannelKind.EMAIL, address, message_id)
 
 
