@@ -13,6 +13,8 @@ import asyncio
 import importlib.resources
 import json
 import re
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,20 +61,40 @@ def latest_version() -> int:
 _embedded: dict[Path, Any] = {}
 
 
-def embedded_url(data_dir: Path) -> str:
+def embedded_url(data_dir: Path, *, start_timeout: float = 120.0) -> str:
     """Start (or reuse) the embedded PostgreSQL under ``data_dir`` and return its URL."""
-    import pgserver  # imported lazily: only the embedded default needs it
-
     data_dir = data_dir.expanduser().resolve()
     server = _embedded.get(data_dir)
     if server is None:
         data_dir.mkdir(parents=True, exist_ok=True)
         log.info("embedded_postgres_starting", data_dir=str(data_dir))
-        # cleanup_mode="stop": the server stops when the last process using it exits;
-        # the data stays for the next start.
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        server = _start_embedded(data_dir, start_timeout)
         _embedded[data_dir] = server
     return str(server.get_uri())
+
+
+def _start_embedded(data_dir: Path, start_timeout: float) -> Any:
+    # Imported lazily: only the embedded default needs pgserver.
+    import pgserver
+    from pgserver.postgres_server import PostgresServer
+
+    deadline = time.monotonic() + start_timeout
+    while True:
+        try:
+            # cleanup_mode="stop": the server stops when the last process using it exits;
+            # the data stays for the next start.
+            return pgserver.get_server(data_dir, cleanup_mode="stop")
+        except (subprocess.TimeoutExpired, AssertionError) as exc:
+            # pgserver gives pg_ctl a fixed 10 s; on a busy machine the server is still
+            # starting. Forget the half-made handle and look again until it is ready.
+            PostgresServer._instances.pop(data_dir, None)
+            if time.monotonic() > deadline:
+                raise DatabaseUnavailable(
+                    f"the embedded PostgreSQL under {data_dir} did not start within "
+                    f"{start_timeout:.0f} s; see {data_dir / 'log'}"
+                ) from exc
+            log.warning("embedded_postgres_slow_start", data_dir=str(data_dir))
+            time.sleep(1)
 
 
 async def resolve_url(url: str, data_dir: Path) -> str:

@@ -1,0 +1,246 @@
+"""The ``cuiban`` command as a user runs it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+YEAR_2027 = """
+year = 2027
+source = "test notice"
+
+[[holidays]]
+name = "元旦"
+from = 2027-01-01
+to = 2027-01-03
+"""
+
+
+def cuiban(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter running our own CLI
+        [sys.executable, "-m", "hub.cli", *args],
+        cwd=cwd,
+        env={**os.environ, "CUIBAN_CONFIG": "", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "cuiban.toml"
+    path.write_text(f'[database]\ndata_dir = "{tmp_path / "data"}"\n[http]\nport = 0\n', "utf-8")
+    return path
+
+
+def test_deadline_prints_json(tmp_path: Path, config: Path) -> None:
+    """`cuiban deadline` prints the due date across National Day onto the 调休 Saturday."""
+    result = cuiban(
+        "deadline",
+        "--config",
+        str(config),
+        "--start",
+        "2026-09-28T10:00:00+08:00",
+        "--limit",
+        "5",
+        "--unit",
+        "working_days",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["due_date"] == "2026-10-10"
+    assert out["due_at"] == "2026-10-10T23:59:59+08:00"
+    assert out["warn_at"] == "2026-10-09T09:00:00+08:00"
+    assert out["working_days"] == 5
+
+
+def test_deadline_with_suspension_and_green_channel(tmp_path: Path, config: Path) -> None:
+    """Suspensions and the green channel are options of `cuiban deadline`."""
+    result = cuiban(
+        "deadline",
+        "--config",
+        str(config),
+        "--start",
+        "2026-03-02T10:00",
+        "--limit",
+        "9",
+        "--unit",
+        "working_days",
+        "--green-channel",
+        "--suspend",
+        "2026-03-04T10:00/2026-03-06T10:00",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    # ceil(9/2) = 5 → 9 March; suspended [4, 6) = 2 working days → 11 March.
+    assert out["due_date"] == "2026-03-11"
+    assert out["suspended_working_days"] == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (
+            "deadline",
+            "--start",
+            "2026-12-20T10:00:00+08:00",
+            "--limit",
+            "20",
+            "--unit",
+            "working_days",
+        ),
+        ("deadline", "--start", "yesterday", "--limit", "1", "--unit", "working_days"),
+        ("deadline", "--start", "2026-03-02", "--limit", "1", "--unit", "fortnights"),
+        ("calendar", "show", "2027"),
+        ("nonsense",),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, config: Path, args: tuple[str, ...]
+) -> None:
+    """Bad input and unknown years exit 2 with a single line on stderr, no traceback."""
+    result = cuiban(*args, cwd=tmp_path, env={"CUIBAN_CONFIG": str(config)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_year_message_says_what_to_do(tmp_path: Path, config: Path) -> None:
+    """Refusing 2027 names the year and the command that fixes it."""
+    result = cuiban(
+        "deadline",
+        "--config",
+        str(config),
+        "--start",
+        "2026-12-20",
+        "--limit",
+        "20",
+        "--unit",
+        "working_days",
+        cwd=tmp_path,
+    )
+    assert "2027" in result.stderr and "cuiban calendar import" in result.stderr
+
+
+def test_bad_config_names_the_key(tmp_path: Path) -> None:
+    """A config with an unknown key or a bad value stops with exit 2 naming the key."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[http]\nprot = 80\n[policy]\nquiet_hours = "late"\n', "utf-8")
+    result = cuiban("migrate", "--config", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "http.prot: unknown key" in result.stderr
+    assert "policy.quiet_hours" in result.stderr
+    result = cuiban("migrate", cwd=tmp_path, env={"CUIBAN_HTTP__PORT": "eighty"})
+    assert result.returncode == 2
+    assert "http.port" in result.stderr
+
+
+def test_calendar_show_lists_holidays_and_make_up_days(tmp_path: Path, config: Path) -> None:
+    """`cuiban calendar show 2026` lists the Spring Festival and its 调休 Saturdays."""
+    result = cuiban("calendar", "show", "2026", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"春节\s+2026-02-15 – 2026-02-23\s+共 9 天", result.stdout)
+    assert "2026-02-14 星期六" in result.stdout
+    assert "2026-02-28 星期六" in result.stdout
+
+
+def test_calendar_import_teaches_a_new_year(tmp_path: Path, config: Path) -> None:
+    """After importing a 2027 year file, deadlines into 2027 are computed instead of refused."""
+    year_file = tmp_path / "2027.toml"
+    year_file.write_text(YEAR_2027, "utf-8")
+    args = (
+        "deadline",
+        "--config",
+        str(config),
+        "--start",
+        "2026-12-30T10:00+08:00",
+        "--limit",
+        "3",
+        "--unit",
+        "working_days",
+    )
+    assert cuiban(*args, cwd=tmp_path).returncode == 2
+    result = cuiban("calendar", "import", str(year_file), "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "imported 2027" in result.stdout
+    result = cuiban(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # 31 Dec (Thu), then 1–3 Jan 2027 off, then Mon 4 and Tue 5 January.
+    assert json.loads(result.stdout)["due_date"] == "2027-01-05"
+
+
+def test_calendar_import_refuses_a_bad_file(tmp_path: Path, config: Path) -> None:
+    """A year file with a date outside its year is refused with exit 2 naming the file."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(YEAR_2027.replace("2027-01-03", "2028-01-03"), "utf-8")
+    result = cuiban("calendar", "import", str(bad), "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad.toml" in result.stderr
+
+
+def test_migrate_on_the_embedded_database_twice(tmp_path: Path, config: Path) -> None:
+    """`cuiban migrate` starts the embedded PostgreSQL and applies the schema, once."""
+    first = cuiban("migrate", "--config", str(config), cwd=tmp_path, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "applied migrations 1" in first.stdout
+    second = cuiban("migrate", "--config", str(config), cwd=tmp_path, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to apply" in second.stdout
+
+
+def _get(url: str, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback only
+        return resp.status, json.loads(resp.read())
+
+
+def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, config: Path) -> None:
+    """`cuiban serve --demo` comes up on the embedded database, serves cases, exits 0 on SIGTERM."""
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "hub.cli", "serve", "--demo", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "CUIBAN_CONFIG": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        url = None
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            match = re.search(r"serving on (http://\S+)/", line)
+            if match:
+                url = match[1]
+                break
+        assert url, proc.stderr.read() if proc.stderr else ""
+        assert _get(f"{url}/readyz")[0] == 200
+        status, page = _get(f"{url}/v1/cases", token="change-me")
+        assert status == 200
+        assert len(page["items"]) == 6
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Cuiban stopped." in out

@@ -1,0 +1,112 @@
+"""Settings: TOML plus environment, refusals that name the key, secrets kept out of sight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError
+from hub.settings import load_settings
+
+
+def test_packaged_defaults_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no file anywhere the packaged defaults are the contract's defaults."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.source == "<packaged defaults>"
+    assert settings.database.url.get_secret_value() == ""
+    assert settings.http.port == 8080
+    assert settings.channels.sms.provider == "console"
+    assert settings.policy.max_escalations == 5
+    assert [k.role for k in settings.auth.api_keys] == ["admin"]
+
+
+def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CUIBAN_<SECTION>__<KEY> overrides any key, nested sections joined by __."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        environ={
+            "CUIBAN_HTTP__PORT": "9000",
+            "CUIBAN_CHANNELS__SMS__PROVIDER": "aliyun",
+            "CUIBAN_CHANNELS__SMS__ALIYUN__ACCESS_KEY_SECRET": "s3cr3t-value",
+            "CUIBAN_AUTH__API_KEYS": '["key-one-long", {key = "key-two-long", role = "ingest"}]',
+            "CUIBAN_POLICY__WARN_WORKING_DAYS": "2",
+        }
+    )
+    assert settings.http.port == 9000
+    assert settings.channels.sms.provider == "aliyun"
+    assert settings.channels.sms.aliyun.access_key_secret.get_secret_value() == "s3cr3t-value"
+    assert [(k.key.get_secret_value(), k.role) for k in settings.auth.api_keys] == [
+        ("key-one-long", "admin"),
+        ("key-two-long", "ingest"),
+    ]
+    assert settings.policy.warn_working_days == 2
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[http]\nprot = 1\n", "http.prot: unknown key"),
+        ("[nonsense]\nx = 1\n", "nonsense: unknown key"),
+        ('[http]\nport = "eighty"\n', "http.port"),
+        ("[http]\nport = 70000\n", "http.port"),
+        ('[clock]\nmode = "warp"\n', "clock.mode"),
+        ('[clock]\nmode = "manual"\n', "clock.start"),
+        ('[clock]\nmode = "manual"\nstart = "2026-03-02T09:00:00"\n', "clock.start"),
+        ('[calendar]\ntimezone = "Mars/Olympus"\n', "calendar.timezone"),
+        ('[policy]\nquiet_hours = "10pm-7am"\n', "policy.quiet_hours"),
+        ('[policy]\noffice_start = "25:00"\n', "policy.office_start"),
+        ('[channels.email]\ntls = "maybe"\n', "channels.email.tls"),
+        ('[auth]\napi_keys = [{key = "short"}]\n', "auth.api_keys.0.key"),
+        ('[auth]\napi_keys = [{key = "long-enough-key", role = "root"}]\n', "auth.api_keys.0.role"),
+        ("[policy.matters.QS]\nwarn_fraction = 2.0\n", "policy.matters.QS.warn_fraction"),
+        ("not toml at all [", "not valid TOML"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_key(tmp_path: Path, toml: str, named: str) -> None:
+    """Unknown keys and bad values raise ConfigError naming the key."""
+    path = tmp_path / "c.toml"
+    path.write_text(toml, "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    assert named in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    """A --config that does not exist is reported by path."""
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(tmp_path / "absent.toml", environ={})
+
+
+def test_secrets_never_show_in_reprs(tmp_path: Path) -> None:
+    """No secret appears in the repr or str of the settings object."""
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[database]\nurl = "postgresql://u:dbpass-XYZ@h/db"\n'
+        '[auth]\napi_keys = ["apikey-XYZ-123"]\n'
+        'callback_token = "cbtoken-XYZ"\nlink_secret = "link-XYZ"\n'
+        '[channels.sms.aliyun]\naccess_key_secret = "aliyun-XYZ"\n'
+        '[channels.email]\npassword = "smtp-XYZ"\n',
+        "utf-8",
+    )
+    settings = load_settings(path, environ={})
+    text = repr(settings) + str(settings)
+    for secret in (
+        "dbpass-XYZ",
+        "apikey-XYZ-123",
+        "cbtoken-XYZ",
+        "link-XYZ",
+        "aliyun-XYZ",
+        "smtp-XYZ",
+    ):
+        assert secret not in text
+
+
+def test_settings_are_frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings cannot be changed once loaded."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    with pytest.raises(ValueError, match="frozen"):
+        settings.http.port = 1  # type: ignore[misc]
