@@ -16,7 +16,7 @@ from hub.api_models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
 from hub.auth import ROLE_KEY, allow
 from hub.clock import ManualClock
 from hub.keys import CALENDAR, CLOCK, METRICS, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
-from hub.problems import Problem, field_errors
+from hub.problems import Problem, field_errors, storable
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
@@ -29,9 +29,25 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         raise Problem(400, "the request body is empty; send a JSON object")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         raise Problem(400, "the request body is not valid JSON") from None
+    _require_storable(body)
+    return body
+
+
+def _require_storable(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not storable(item):
+                raise Problem(422, "the body holds a NUL character or invalid Unicode in a string")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _respond(body: Any, status: int = 200) -> web.Response:

@@ -97,10 +97,22 @@ def _start_embedded(data_dir: Path, start_timeout: float) -> Any:
             time.sleep(1)
 
 
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded server this process started (it also stops on exit)."""
+    server = _embedded.pop(data_dir.expanduser().resolve(), None)
+    if server is not None:
+        server.cleanup()
+
+
+def embedded_pgdata(data_dir: Path) -> Path:
+    """The cluster lives in its own folder: Cuiban keeps other files under data_dir too."""
+    return data_dir / "postgres"
+
+
 async def resolve_url(url: str, data_dir: Path) -> str:
     if url:
         return url
-    return await asyncio.to_thread(embedded_url, data_dir)
+    return await asyncio.to_thread(embedded_url, embedded_pgdata(data_dir))
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

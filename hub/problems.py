@@ -100,9 +100,27 @@ def field_errors(exc: ValidationError, *, prefix: Sequence[str | int] = ()) -> l
     return out
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL text holds neither NUL nor lone surrogates: refuse such input, never crash."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_request_text(request: web.Request) -> None:
+    parts = [request.path, *request.query.keys(), *request.query.values()]
+    if not all(storable(part) for part in parts):
+        raise Problem(400, "the URL holds a NUL byte or invalid Unicode")
+
+
 @web.middleware
 async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        _check_request_text(request)
         return await handler(request)
     except Problem as exc:
         return problem_response(

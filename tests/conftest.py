@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -34,6 +35,21 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+@pytest.fixture
+def pg_data_dir() -> Iterator[Path]:
+    """A directory for an embedded PostgreSQL's data.
+
+    Not pytest's tmp_path: the server runs as another user when tests run as
+    root, and pytest resets its temp root to mode 0700, shutting that user out.
+    """
+    path = Path(tempfile.mkdtemp(prefix="cuiban-pg-"))
+    try:
+        yield path
+    finally:
+        db.stop_embedded(db.embedded_pgdata(path / "data"))
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """The URL of a PostgreSQL server's maintenance database."""
@@ -41,8 +57,12 @@ def pg_server_url() -> Iterator[str]:
     if external:
         yield external
         return
-    with tempfile.TemporaryDirectory(prefix="cuiban-pg-") as data_dir:
-        yield db.embedded_url(Path(data_dir))
+    root = Path(tempfile.mkdtemp(prefix="cuiban-pg-session-"))
+    try:
+        yield db.embedded_url(root / "data")
+    finally:
+        db.stop_embedded(root / "data")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

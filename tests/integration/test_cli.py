@@ -40,9 +40,9 @@ def cuiban(
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, pg_data_dir: Path) -> Path:
     path = tmp_path / "cuiban.toml"
-    path.write_text(f'[database]\ndata_dir = "{tmp_path / "data"}"\n[http]\nport = 0\n', "utf-8")
+    path.write_text(f'[database]\ndata_dir = "{pg_data_dir / "data"}"\n[http]\nport = 0\n', "utf-8")
     return path
 
 
@@ -184,6 +184,8 @@ def test_calendar_import_teaches_a_new_year(tmp_path: Path, config: Path) -> Non
     assert result.returncode == 0, result.stderr
     # 31 Dec (Thu), then 1–3 Jan 2027 off, then Mon 4 and Tue 5 January.
     assert json.loads(result.stdout)["due_date"] == "2027-01-05"
+    # The imported year sits beside the embedded database, which still starts.
+    assert cuiban("migrate", "--config", str(config), cwd=tmp_path, timeout=120).returncode == 0
 
 
 def test_calendar_import_refuses_a_bad_file(tmp_path: Path, config: Path) -> None:

@@ -31,9 +31,10 @@ async def test_migrations_are_numbered_without_gaps() -> None:
     assert versions == list(range(1, len(versions) + 1))
 
 
-def test_embedded_server_is_reused_for_the_same_data_dir(tmp_path: Path) -> None:
+def test_embedded_server_is_reused_for_the_same_data_dir(pg_data_dir: Path) -> None:
     """Asking twice for the embedded server under one data_dir gives the same running server."""
-    first = db.embedded_url(tmp_path / "pg")
-    second = db.embedded_url(tmp_path / "pg")
+    pgdata = db.embedded_pgdata(pg_data_dir / "data")
+    first = db.embedded_url(pgdata)
+    second = db.embedded_url(pgdata)
     assert first == second
-    assert (tmp_path / "pg" / "PG_VERSION").is_file()
+    assert (pgdata / "PG_VERSION").is_file()
