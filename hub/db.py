@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,12 @@ def embedded_url(data_dir: Path, *, start_timeout: float = 120.0) -> str:
 
 
 def _start_embedded(data_dir: Path, start_timeout: float) -> Any:
-    # Imported lazily: only the embedded default needs pgserver.
-    import pgserver
-    from pgserver.postgres_server import PostgresServer
+    # Imported lazily: only the embedded default needs pgserver. platformdirs warns
+    # when XDG_RUNTIME_DIR is unset and falls back to /tmp, which is what we want.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        import pgserver
+        from pgserver.postgres_server import PostgresServer
 
     deadline = time.monotonic() + start_timeout
     while True:

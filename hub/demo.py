@@ -1,16 +1,20 @@
 """Demo data for ``cuiban serve --demo``: two departments, their people, and a handful of cases.
 
-Everything goes through the same ingest path the approval system uses, with
-event ids derived from the case number so a second ``--demo`` start changes nothing.
+Everything goes through the same ingest path the approval system uses. The
+cases are placed relative to today so the levels show green, yellow, red and a
+suspension; a second ``--demo`` start finds them there and adds nothing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from core.calendar import WorkingCalendar
+from core.errors import CalendarYearUnknown
 from core.events import EVENT_ADAPTER
 from hub import store
 from hub.keys import CALENDAR, CLOCK, POOL, RULES
@@ -29,21 +33,44 @@ PEOPLE = {
     "p-jc-1": ("周监察员", "13800000007"),
 }
 CASES = [
-    # case_no, matter, department, reviewer, limit (working days), green channel, days ago accepted
-    ("DEMO-0001", ("SC-101", "食品经营许可"), "SCJG", "p-scjg-1", 20, False, 2),
-    ("DEMO-0002", ("SC-102", "药品零售许可"), "SCJG", "p-scjg-1", 15, True, 5),
-    ("DEMO-0003", ("SC-103", "特种设备使用登记"), "SCJG", "p-scjg-1", 5, False, 9),
-    ("DEMO-0004", ("ZJ-201", "建筑工程施工许可"), "ZJJ", "p-zjj-1", 7, False, 3),
-    ("DEMO-0005", ("ZJ-202", "商品房预售许可"), "ZJJ", "p-zjj-1", 10, False, 12),
-    ("DEMO-0006", ("ZJ-203", "建设工程规划许可"), "ZJJ", "p-zjj-1", 20, False, 1),
+    # case_no, matter, department, reviewer, limit (working days), green channel, level to show
+    ("DEMO-0001", ("SC-101", "食品经营许可"), "SCJG", "p-scjg-1", 20, False, "green"),
+    ("DEMO-0002", ("SC-102", "药品零售许可"), "SCJG", "p-scjg-1", 15, True, "green"),
+    ("DEMO-0003", ("SC-103", "特种设备使用登记"), "SCJG", "p-scjg-1", 5, False, "red"),
+    ("DEMO-0004", ("ZJ-201", "建筑工程施工许可"), "ZJJ", "p-zjj-1", 7, False, "yellow"),
+    ("DEMO-0005", ("ZJ-202", "商品房预售许可"), "ZJJ", "p-zjj-1", 10, False, "suspended"),
+    ("DEMO-0006", ("ZJ-203", "建设工程规划许可"), "ZJJ", "p-zjj-1", 20, False, "yellow"),
 ]
 APPLICANTS = ["陈晓明", "林美华", "黄志强", "吴建国", "郑丽", "欧阳娜娜"]
 
 
-def demo_events(now: datetime) -> list[dict[str, Any]]:
+def _accepted_at(
+    target: str, limit: int, green: bool, now: datetime, calendar: WorkingCalendar
+) -> datetime:
+    """An acceptance instant that puts the case at ``target`` level today."""
+    tz = ZoneInfo("Asia/Shanghai")
+    today = now.astimezone(tz).date()
+    effective = -(-limit // 2) if green else limit
+    try:
+        if target == "yellow":  # due on the next working day
+            day = calendar.subtract_working_days(
+                calendar.next_working_day_on_or_after(today + timedelta(days=1)), effective
+            )
+        elif target == "red":  # due two working days ago
+            day = calendar.subtract_working_days(today, effective + 2)
+        elif target == "suspended":  # due in two working days, but waiting for an expert review
+            day = calendar.subtract_working_days(calendar.add_working_days(today, 2), effective)
+        else:
+            return now - timedelta(hours=1)
+    except CalendarYearUnknown:
+        return now - timedelta(hours=1)
+    return datetime.combine(day, time(10, 0), tz)
+
+
+def demo_events(now: datetime, calendar: WorkingCalendar) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    for index, (case_no, (code, name), dept, reviewer, limit, green, ago) in enumerate(CASES):
-        accepted = now - timedelta(days=ago)
+    for index, (case_no, (code, name), dept, reviewer, limit, green, target) in enumerate(CASES):
+        accepted = _accepted_at(target, limit, green, now, calendar)
         events.append(
             {
                 "event_id": f"{case_no}-accepted",
@@ -75,7 +102,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         {
             "event_id": "DEMO-0005-suspended",
             "type": "case.suspended",
-            "occurred_at": (now - timedelta(days=2)).isoformat(),
+            "occurred_at": (now - timedelta(hours=2)).isoformat(),
             "case_no": "DEMO-0005",
             "reason": "expert_review",
         }
@@ -87,9 +114,11 @@ async def seed_demo(app: web.Application) -> str:
     now = app[CLOCK].now()
     items = [
         store.IncomingEvent(raw=raw, event=EVENT_ADAPTER.validate_python(raw))
-        for raw in demo_events(now)
+        for raw in demo_events(now, app[CALENDAR])
     ]
     async with app[POOL].acquire() as conn:
+        if await store.get_case(conn, CASES[0][0]) is not None:
+            return "demo: data from an earlier start is already there"
         for person_id, (name, mobile) in PEOPLE.items():
             await store.put_person(
                 conn, person_id, {"name": name, "mobile": mobile, "channels": ["sms"]}, now=now
