@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from core.cases import CaseStatus
 from core.events import EVENT_ADAPTER
 from hub import store, views
 from hub.api_models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
@@ -163,16 +164,7 @@ def _cursor_encode(case_no: str) -> str:
 
 
 _LEVELS = ("green", "yellow", "red", "done")
-_STATUSES = (
-    "pending",
-    "applied",
-    "accepted",
-    "decided",
-    "ready_for_pickup",
-    "picked_up",
-    "closed",
-    "withdrawn",
-)
+_STATUSES: tuple[str, ...] = get_args(CaseStatus)
 
 
 @routes.get("/v1/cases")

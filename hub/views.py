@@ -73,7 +73,7 @@ def node_json(
     return {
         "node_id": row["node_id"],
         "name": row["name"],
-        "department": {"code": row["department_code"], "name": row["department_name"]},
+        "department": _ref(row["department_code"], row["department_name"]),
         "assignee": {"id": row["assignee_id"], "name": row["assignee_name"]},
         "status": "open" if is_open else "completed",
         **_level_json(level),
@@ -90,6 +90,10 @@ def node_json(
     }
 
 
+def _ref(code: str | None, name: str | None) -> dict[str, Any] | None:
+    return {"code": code, "name": name} if code else None
+
+
 def _limit(row: Mapping[str, Any]) -> dict[str, Any] | None:
     if row["limit_value"] is None:
         return None
@@ -104,24 +108,11 @@ def case_json(
     tz: ZoneInfo,
     reveal_query_code: bool = False,
 ) -> dict[str, Any]:
+    """A case in full: what the list shows, plus applicant, stages, suspensions and nodes."""
     suspended_since: datetime | None = row["suspended_since"]
     applicant = row["applicant"]
-    level = level_of(
-        warn_at=row["warn_at"],
-        due_at=row["due_at"],
-        now=now,
-        completed_at=row["completed_at"],
-        suspended_since=suspended_since,
-    )
-    body: dict[str, Any] = {
-        "case_no": row["case_no"],
-        "status": row["status"],
-        "matter": {"code": row["matter_code"], "name": row["matter_name"]}
-        if row["matter_code"]
-        else None,
-        "department": {"code": row["department_code"], "name": row["department_name"]}
-        if row["department_code"]
-        else None,
+    body = case_summary_json(row, now=now, tz=tz)
+    body |= {
         "applicant": {
             "name": mask_name(applicant["name"]),
             "mobile": mask_mobile(applicant["mobile"]),
@@ -132,13 +123,8 @@ def case_json(
         "green_channel": row["green_channel"],
         "co_departments": list(row["co_departments"]),
         "limit": _limit(row),
-        **_level_json(level),
-        "due_date": _day(row["due_date"]),
-        "due_at": local(row["due_at"], tz),
         "warn_at": local(row["warn_at"], tz),
-        "deadline_unknown": row["deadline_unknown"],
         "exceeds_statutory": row["exceeds_statutory"],
-        "suspended": suspended_since is not None,
         "suspended_since": local(suspended_since, tz),
         "suspensions": [
             {
@@ -158,7 +144,6 @@ def case_json(
         "picked_up_at": local(row["picked_up_at"], tz),
         "closed_at": local(row["closed_at"], tz),
         "rating": row["rating"],
-        "urges": row["urges"],
         "stages": [
             _stage_json(s, now=now, tz=tz, suspended_since=suspended_since) for s in row["stages"]
         ],
@@ -203,12 +188,8 @@ def case_summary_json(row: Mapping[str, Any], *, now: datetime, tz: ZoneInfo) ->
     return {
         "case_no": row["case_no"],
         "status": row["status"],
-        "matter": {"code": row["matter_code"], "name": row["matter_name"]}
-        if row["matter_code"]
-        else None,
-        "department": {"code": row["department_code"], "name": row["department_name"]}
-        if row["department_code"]
-        else None,
+        "matter": _ref(row["matter_code"], row["matter_name"]),
+        "department": _ref(row["department_code"], row["department_name"]),
         **_level_json(level),
         "due_date": _day(row["due_date"]),
         "due_at": local(row["due_at"], tz),

@@ -81,38 +81,36 @@ async def template_database(pg_server_url: str) -> str:
     return TEMPLATE
 
 
+async def _admin(pg_server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(pg_server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _scratch_database(
+    pg_server_url: str, prefix: str, template: str | None
+) -> AsyncIterator[str]:
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+    clause = f' TEMPLATE "{template}"' if template else ""
+    await _admin(pg_server_url, f'CREATE DATABASE "{name}"{clause}')
+    yield _with_database(pg_server_url, name)
+    await _admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def database_url(pg_server_url: str, template_database: str) -> AsyncIterator[str]:
     """A freshly migrated database of its own for one test."""
-    name = f"cuiban_test_{os.getpid()}_{next(_counter)}"
-    conn = await asyncpg.connect(pg_server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    finally:
-        await conn.close()
-    yield _with_database(pg_server_url, name)
-    conn = await asyncpg.connect(pg_server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async for url in _scratch_database(pg_server_url, "cuiban_test", template_database):
+        yield url
 
 
 @pytest.fixture
 async def empty_database_url(pg_server_url: str) -> AsyncIterator[str]:
     """A database with no schema at all, for migration tests."""
-    name = f"cuiban_empty_{os.getpid()}_{next(_counter)}"
-    conn = await asyncpg.connect(pg_server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield _with_database(pg_server_url, name)
-    conn = await asyncpg.connect(pg_server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async for url in _scratch_database(pg_server_url, "cuiban_empty", None):
+        yield url
 
 
 ADMIN_KEY = "admin-key-0001"
