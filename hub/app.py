@@ -9,11 +9,21 @@ from aiohttp import web
 from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
-from hub import api, db
+from hub import api, callbacks, db, dispatcher
 from hub.auth import auth_middleware
 from hub.calendars import load_calendar
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
-from hub.keys import CALENDAR, CLOCK, METRICS, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import (
+    CALENDAR,
+    CLOCK,
+    METRICS,
+    POOL,
+    ROLE,
+    RULES,
+    SETTINGS,
+    TEST_CLOCK_HOOKS,
+    Role,
+)
 from hub.metrics import Metrics
 from hub.openapi import openapi_document
 from hub.problems import problems_middleware
@@ -70,6 +80,7 @@ def create_app(
     clock: Clock | None = None,
     calendar: WorkingCalendar | None = None,
     database_url: str | None = None,
+    role: Role = "all",
 ) -> web.Application:
     """The hub as an aiohttp application; the database opens on startup and closes on cleanup."""
     app = web.Application(
@@ -84,6 +95,7 @@ def create_app(
     app[RULES] = rules_from_policy(settings.policy)
     app[METRICS] = Metrics()
     app[TEST_CLOCK_HOOKS] = []
+    app[ROLE] = role
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         url = database_url or await db.resolve_url(
@@ -99,6 +111,9 @@ def create_app(
             await pool.close()
 
     app.cleanup_ctx.append(database)
+    if role in ("all", "worker"):
+        # Started after the database and stopped before it: in-flight sends finish first.
+        app.cleanup_ctx.append(dispatcher.dispatcher_ctx)
 
     manual = isinstance(app[CLOCK], ManualClock)
     document = openapi_document(manual_clock=manual)
@@ -107,6 +122,7 @@ def create_app(
         return web.json_response(document)
 
     app.add_routes(api.routes)
+    app.add_routes(callbacks.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)

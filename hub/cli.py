@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from core.deadlines import Limit, Suspension, Unit, WarnPolicy, compute_deadline
@@ -206,8 +207,9 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
 
     from hub.app import create_app
     from hub.demo import seed_demo
+    from hub.keys import Role
 
-    app = create_app(settings)
+    app = create_app(settings, role=cast(Role, role))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)

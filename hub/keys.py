@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 from aiohttp import web
@@ -15,6 +16,7 @@ from hub.metrics import Metrics
 from hub.settings import Settings
 
 TestClockHook = Callable[[datetime], Awaitable[None]]
+Role = Literal["all", "api", "worker"]
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
@@ -22,5 +24,6 @@ POOL = web.AppKey("pool", asyncpg.Pool)
 CALENDAR = web.AppKey("calendar", WorkingCalendar)
 RULES = web.AppKey("rules", RulesFor)
 METRICS = web.AppKey("metrics", Metrics)
+ROLE = web.AppKey("role", str)
 # Run, in order, after the test clock moves; the scheduler registers here.
 TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])

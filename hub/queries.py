@@ -1,4 +1,4 @@
-"""The named SQL blocks of ``hub/sql/queries.sql``."""
+"""The named SQL blocks of ``hub/sql/*.sql``."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ _BLOCK = re.compile(r"^-- name: (\w+)\n", re.MULTILINE)
 
 
 def _load() -> dict[str, LiteralString]:
-    text = importlib.resources.files("hub").joinpath("sql", "queries.sql").read_text("utf-8")
-    parts = _BLOCK.split(text)[1:]
-    # The file is ours and shipped with the package: its text is as literal as a constant.
-    return {
-        name: cast(LiteralString, body.strip())
-        for name, body in zip(parts[::2], parts[1::2], strict=True)
-    }
+    """Every ``-- name:`` block of every ``hub/sql/*.sql`` file; a name may be used once."""
+    found: dict[str, LiteralString] = {}
+    folder = importlib.resources.files("hub").joinpath("sql")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql"):
+            continue
+        parts = _BLOCK.split(entry.read_text("utf-8"))[1:]
+        for name, body in zip(parts[::2], parts[1::2], strict=True):
+            if name in found:
+                raise RuntimeError(f"hub/sql/{entry.name}: query {name!r} is defined twice")
+            # The files are ours and shipped with the package: as literal as a constant.
+            found[name] = cast(LiteralString, body.strip())
+    return found
 
 
 Q: dict[str, LiteralString] = _load()
