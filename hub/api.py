@@ -16,7 +16,16 @@ from hub import store, views
 from hub.api_models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
 from hub.auth import ROLE_KEY, allow
 from hub.clock import ManualClock
-from hub.keys import CALENDAR, CLOCK, METRICS, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import (
+    CALENDAR,
+    CLOCK,
+    METRICS,
+    PLANNER,
+    POOL,
+    RULES,
+    SETTINGS,
+    TEST_CLOCK_HOOKS,
+)
 from hub.problems import Problem, field_errors, storable
 
 MAX_BATCH = 1000
@@ -111,6 +120,7 @@ async def post_events(request: web.Request) -> web.Response:
                 now=app[CLOCK].now(),
                 calendar=app[CALENDAR],
                 rules_for=app[RULES],
+                after=app[PLANNER].after_ingest,
             )
         except store.EventConflict as exc:
             raise Problem(

@@ -9,7 +9,7 @@ from aiohttp import web
 from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
-from hub import api, callbacks, db, dispatcher
+from hub import api, callbacks, db, dispatcher, scheduler, urges
 from hub.auth import auth_middleware
 from hub.calendars import load_calendar
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
@@ -17,6 +17,7 @@ from hub.keys import (
     CALENDAR,
     CLOCK,
     METRICS,
+    PLANNER,
     POOL,
     ROLE,
     RULES,
@@ -24,9 +25,12 @@ from hub.keys import (
     TEST_CLOCK_HOOKS,
     Role,
 )
+from hub.links import LinkSigner
 from hub.metrics import Metrics
 from hub.openapi import openapi_document
+from hub.planner import Planner
 from hub.problems import problems_middleware
+from hub.recipients import Routing
 from hub.settings import PolicySettings, Settings
 
 MAX_BODY = 1024 * 1024
@@ -96,6 +100,13 @@ def create_app(
     app[METRICS] = Metrics()
     app[TEST_CLOCK_HOOKS] = []
     app[ROLE] = role
+    app[PLANNER] = Planner(
+        Routing(
+            settings=settings,
+            calendar=app[CALENDAR],
+            links=LinkSigner(secret=settings.auth.link_secret.get_secret_value().encode()),
+        )
+    )
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         url = database_url or await db.resolve_url(
@@ -113,6 +124,7 @@ def create_app(
     app.cleanup_ctx.append(database)
     if role in ("all", "worker"):
         # Started after the database and stopped before it: in-flight sends finish first.
+        app.cleanup_ctx.append(scheduler.scheduler_ctx)
         app.cleanup_ctx.append(dispatcher.dispatcher_ctx)
 
     manual = isinstance(app[CLOCK], ManualClock)
@@ -123,6 +135,7 @@ def create_app(
 
     app.add_routes(api.routes)
     app.add_routes(callbacks.routes)
+    app.add_routes(urges.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)

@@ -17,7 +17,7 @@ from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
 from core.events import EVENT_ADAPTER
 from hub import store
-from hub.keys import CALENDAR, CLOCK, POOL, RULES
+from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES
 
 DEPARTMENTS = {
     "SCJG": ("市场监督管理局", "p-scjg-head", "p-scjg-deputy", ["p-jc-1"]),
@@ -131,7 +131,12 @@ async def seed_demo(app: web.Application) -> str:
                 now=now,
             )
         result = await store.ingest(
-            conn, items, now=now, calendar=app[CALENDAR], rules_for=app[RULES]
+            conn,
+            items,
+            now=now,
+            calendar=app[CALENDAR],
+            rules_for=app[RULES],
+            after=app[PLANNER].after_ingest,
         )
     return (
         f"demo: {len(PEOPLE)} people, {len(DEPARTMENTS)} departments, {len(CASES)} cases "

@@ -13,6 +13,7 @@ from core.calendar import WorkingCalendar
 from core.cases import RulesFor
 from hub.clock import Clock
 from hub.metrics import Metrics
+from hub.planner import Planner
 from hub.settings import Settings
 
 TestClockHook = Callable[[datetime], Awaitable[None]]
@@ -25,5 +26,6 @@ CALENDAR = web.AppKey("calendar", WorkingCalendar)
 RULES = web.AppKey("rules", RulesFor)
 METRICS = web.AppKey("metrics", Metrics)
 ROLE = web.AppKey("role", str)
+PLANNER = web.AppKey("planner", Planner)
 # Run, in order, after the test clock moves; the scheduler registers here.
 TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])

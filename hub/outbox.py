@@ -9,6 +9,7 @@ key makes writing it twice harmless.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,10 @@ class Notice:
     priority: int = 0
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def message_row(
     notice: Notice,
     address: Address,
@@ -71,14 +76,14 @@ def message_row(
         address.recipient,
         notice.case_no,
         notice.node_id,
-        dict(notice.context),
+        _json(dict(notice.context)),
         rendered.subject,
         rendered.body,
         rendered.html,
         rendered.link,
-        dict(rendered.params),
+        _json(dict(rendered.params)),
         is_mandatory(notice.kind),
-        [{"channel": a.channel.value, "recipient": a.recipient} for a in fallbacks],
+        _json([{"channel": a.channel.value, "recipient": a.recipient} for a in fallbacks]),
         notice.note,
         notice.priority,
         notice.not_before,

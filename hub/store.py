@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -54,6 +54,19 @@ def new_query_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
+class AfterIngest(Protocol):
+    """Work done in the ingest transaction once the cases are re-projected (planning notices)."""
+
+    async def __call__(
+        self,
+        conn: asyncpg.Connection,
+        case_nos: Sequence[str],
+        events: Sequence[Event],
+        *,
+        now: datetime,
+    ) -> None: ...
+
+
 async def ingest(
     conn: asyncpg.Connection,
     batch: Sequence[IncomingEvent],
@@ -61,11 +74,13 @@ async def ingest(
     now: datetime,
     calendar: WorkingCalendar,
     rules_for: RulesFor,
+    after: AfterIngest | None = None,
 ) -> IngestResult:
     """Store a batch of events and re-project every case it touches, in one transaction.
 
-    Raises EventConflict (and changes nothing) if any event_id was used before
-    with a different body.
+    ``after`` runs in the same transaction, so the notices a change causes are
+    stored with it or not at all. Raises EventConflict (and changes nothing) if
+    any event_id was used before with a different body.
     """
     by_id: dict[str, IncomingEvent] = {}
     duplicates = 0
@@ -115,6 +130,8 @@ async def ingest(
         if touched:
             await _reproject(conn, touched, now=now, calendar=calendar, rules_for=rules_for)
             await _remember_assignees(conn, [i.event for i in fresh], now=now)
+            if after is not None:
+                await after(conn, touched, [i.event for i in fresh], now=now)
     return IngestResult(accepted=len(fresh), duplicates=duplicates, cases=tuple(touched))
 
 

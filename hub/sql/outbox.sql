@@ -1,14 +1,15 @@
 -- Outbox writes made inside the transaction of the change that causes them.
+-- jsonb columns travel as JSON text: asyncpg would read a dict in an array as a sub-array.
 
 -- name: insert_messages
 INSERT INTO messages (
     dedupe_key, kind, channel, person_id, recipient, case_no, node_id, context, subject,
     body, html, link, params, mandatory, fallbacks, note, priority, not_before,
     max_attempts, created_at, updated_at)
-SELECT d, k, ch, p, r, c, n, ctx, s, b, h, l, pa, m, f, nt, pr, nb, ma, now_, now_
+SELECT d, k, ch, p, r, c, n, ctx::jsonb, s, b, h, l, pa::jsonb, m, f::jsonb, nt, pr, nb, ma, now_, now_
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-              $7::text[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $12::text[],
-              $13::jsonb[], $14::boolean[], $15::jsonb[], $16::text[], $17::smallint[],
+              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+              $13::text[], $14::boolean[], $15::text[], $16::text[], $17::smallint[],
               $18::timestamptz[], $19::integer[], $20::timestamptz[])
        AS t(d, k, ch, p, r, c, n, ctx, s, b, h, l, pa, m, f, nt, pr, nb, ma, now_)
 ON CONFLICT (dedupe_key) DO NOTHING

@@ -1,0 +1,56 @@
+-- Timers: planned in the ingest transaction, fired by the tick.
+
+-- name: cases_for_planning
+SELECT case_no, status, matter_name, department_code, department_name, applicant, query_code,
+       limit_value, limit_unit, due_date, due_at, warn_at, deadline_version, completed_at,
+       closed_at, withdrawn_at, suspended_since, rating
+  FROM cases WHERE case_no = ANY($1::text[]);
+
+-- name: nodes_for_planning
+SELECT case_no, node_id, name, department_code, assignee_id, limit_unit, due_date, due_at,
+       warn_at, deadline_version, completed_at
+  FROM nodes WHERE case_no = ANY($1::text[]);
+
+-- name: departments_by_code
+SELECT code, name, head, deputy, supervisors FROM departments WHERE code = ANY($1::text[]);
+
+-- name: pending_timers_of_cases
+SELECT id, case_no, node_id, kind, deadline_version FROM timers
+ WHERE case_no = ANY($1::text[]) AND status = 'pending';
+
+-- name: cancel_timers
+UPDATE timers SET status = 'cancelled' WHERE id = ANY($1::bigint[]);
+
+-- name: upsert_timers
+-- A timer cancelled earlier (say by a suspension that moved nothing) comes back;
+-- one that already fired stays fired.
+INSERT INTO timers (kind, case_no, node_id, step, deadline_version, fire_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::integer[],
+                     $6::timestamptz[])
+ON CONFLICT (case_no, node_id, kind, step, deadline_version) DO UPDATE
+   SET status = 'pending', fire_at = EXCLUDED.fire_at
+ WHERE timers.status = 'cancelled';
+
+-- name: claim_due_timers
+SELECT id, kind, case_no, node_id, step, deadline_version, fire_at FROM timers
+ WHERE status = 'pending' AND fire_at <= $1
+ ORDER BY fire_at
+ LIMIT $2
+   FOR UPDATE SKIP LOCKED;
+
+-- name: mark_timers_fired
+UPDATE timers SET status = 'fired', fired_at = $2 WHERE id = ANY($1::bigint[]);
+
+-- name: next_timer
+SELECT min(fire_at) FROM timers WHERE status = 'pending';
+
+-- name: open_work_by_assignee
+-- Open nodes of running (not suspended) cases, counted per assignee by level at $1.
+SELECT n.assignee_id,
+       count(*) AS open_count,
+       count(*) FILTER (WHERE n.warn_at <= $1 AND n.due_at >= $1) AS due_soon_count,
+       count(*) FILTER (WHERE n.due_at < $1) AS overdue_count
+  FROM nodes AS n JOIN cases AS c USING (case_no)
+ WHERE n.completed_at IS NULL AND c.suspended_since IS NULL AND c.closed_at IS NULL
+ GROUP BY n.assignee_id
+ ORDER BY n.assignee_id;
