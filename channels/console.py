@@ -27,10 +27,17 @@ class ConsoleConfig:
     sign_name: str = ""
 
 
+def _masked(recipient: str) -> str:
+    """138****5678: the console is a screen and a log; a full mobile number belongs in neither."""
+    if len(recipient) == 11 and recipient.isdigit():
+        return f"{recipient[:3]}****{recipient[7:]}"
+    return recipient
+
+
 def format_notice(message: OutboundMessage, *, sign_name: str = "") -> str:
     """The block written for one message: a header line, the subject, the body."""
     where = f" · {message.case_no}" if message.case_no else ""
-    address = f"{message.channel.value}:{message.recipient}"
+    address = f"{message.channel.value}:{_masked(message.recipient)}"
     lines = [f"── {message.kind.value} → {address}{where} [{message.id}]"]
     if message.subject:
         lines.append(message.subject)

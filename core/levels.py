@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
@@ -18,6 +18,7 @@ __all__ = [
     "closing_verdict",
     "level_at",
     "level_for",
+    "verdict_for",
 ]
 
 
@@ -93,9 +94,14 @@ def level_for(
 
 def closing_verdict(deadline: Deadline, closed_at: datetime) -> Verdict:
     """提前 (early: closed on a local date before due_date), 按时 (on time), or 超期 (late)."""
+    return verdict_for(due_date=deadline.due_date, due_at=deadline.due_at, closed_at=closed_at)
+
+
+def verdict_for(*, due_date: date, due_at: datetime, closed_at: datetime) -> Verdict:
+    """:func:`closing_verdict` from what storage keeps of a deadline."""
     require_aware("closed_at", closed_at)
-    if closed_at > deadline.due_at:
+    if closed_at > due_at:
         return "late"
-    if closed_at.astimezone(deadline.due_at.tzinfo).date() < deadline.due_date:
+    if closed_at.astimezone(due_at.tzinfo).date() < due_date:
         return "early"
     return "on_time"

@@ -41,14 +41,15 @@ def test_config_from_settings_mapping_names_unknown_and_missing_keys() -> None:
 
 
 async def test_console_writes_the_signed_sms_and_counts_segments() -> None:
-    """The console prints header, 【signature】 + body, and bills like an SMS."""
+    """The console prints header (mobile masked), 【signature】 + body, and bills like an SMS."""
     stream = io.StringIO()
     channel = ConsoleChannel(
         ConsoleConfig(stream=stream, sign_name="某市政务服务中心"), clock=clock
     )
     receipt = await channel.send(message())
     out = stream.getvalue()
-    assert out.startswith("── case_accepted → sms:13812345678 · NJ20250312-0042 [msg-0001]\n")
+    assert out.startswith("── case_accepted → sms:138****5678 · NJ20250312-0042 [msg-0001]\n")
+    assert "13812345678" not in out
     assert "【某市政务服务中心】您的食品经营许可申请已受理" in out
     assert receipt.segments == 2 and receipt.provider_message_id == "console-msg-0001"
 
