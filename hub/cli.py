@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="seed demo departments, people and cases"
     )
 
+    demo = sub.add_parser("demo", help="a self-contained tour on a throwaway database")
+    demo.add_argument("--config", help="TOML settings file (policy, calendar)")
+
     migrate = sub.add_parser("migrate", help="apply schema migrations")
     migrate.add_argument("--config", help="TOML settings file")
 
@@ -241,8 +244,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.tour import demo
+
+    return demo(settings)
+
+
 COMMANDS = {
     "serve": cmd_serve,
+    "demo": cmd_demo,
     "migrate": cmd_migrate,
     "deadline": cmd_deadline,
 }

@@ -246,3 +246,28 @@ def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, config: Pat
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "Cuiban stopped." in out
+
+
+def test_demo_tours_every_notice_kind_and_exits_0(tmp_path: Path) -> None:
+    """`cuiban demo` prints notices of every kind it provokes, a supervision table, and exits 0."""
+    started = time.monotonic()
+    result = cuiban("demo", cwd=tmp_path, env={"CUIBAN_LOGGING__LEVEL": "warning"}, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    kinds = set(re.findall(r"── (\w+) →", result.stdout))
+    assert kinds >= {
+        "case_accepted",
+        "green_channel",
+        "node_due_soon",
+        "node_overdue",
+        "case_due_soon",
+        "case_overdue",
+        "urge",
+        "case_suspended",
+        "case_resumed",
+        "pickup_notice",
+        "evaluation_prompt",
+        "daily_digest",
+    }
+    assert "电子监察" in result.stdout and "办结率" in result.stdout
+    assert not re.search(r"1[3-9]\d{9}", result.stdout)  # mobiles are masked on screen
+    assert time.monotonic() - started < 60
