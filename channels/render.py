@@ -99,6 +99,22 @@ EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
         "content": "3月15日20:00-22:00网上办事大厅暂停服务。",
         "link": "https://zw.example.gov.cn/wap/",
     },
+    NoticeKind.VERIFICATION_CODE: {
+        "code": "482913",
+        "minutes": "5",
+        "link": "https://zw.example.gov.cn/wap/",
+    },
+    NoticeKind.APPOINTMENT_SLOTS: {
+        **_COMMON,
+        "slots": "1.3月16日上午 2.3月16日下午 3.3月17日上午",
+    },
+    NoticeKind.APPOINTMENT_REMINDER: {
+        **_COMMON,
+        "slot": "3月16日上午",
+        "location": "市民中心B区3号窗口",
+    },
+    NoticeKind.COMPLAINT: {**_COMMON, "content": "窗口人员要求重复提交材料"},
+    NoticeKind.DEADLINE_UNKNOWN: {**_COMMON, "year": "2027"},
 }
 
 

@@ -42,6 +42,12 @@ class NoticeKind(StrEnum):
     DAILY_DIGEST = "daily_digest"
     STATUS_REPLY = "status_reply"
     ANNOUNCEMENT = "announcement"
+    # Beyond the contract's list (it allows additions):
+    VERIFICATION_CODE = "verification_code"  # WAP login by mobile number
+    APPOINTMENT_SLOTS = "appointment_slots"  # answer to an SMS 'YY <case_no>' (短信预约)
+    APPOINTMENT_REMINDER = "appointment_reminder"  # the working day before a booked pickup
+    COMPLAINT = "complaint"  # an applicant's complaint, to the supervisors
+    DEADLINE_UNKNOWN = "deadline_unknown"  # the calendar lacks a year the deadline needs
 
 
 # Optional notices are the ones a person may opt out of (an SMS reply ``TD``) and
@@ -49,7 +55,12 @@ class NoticeKind(StrEnum):
 # Everything else is mandatory: the law (事中告知, 办结告知) or the supervision duty
 # requires that it reaches the person, through a fallback channel if need be.
 OPTIONAL_KINDS: frozenset[NoticeKind] = frozenset(
-    {NoticeKind.EVALUATION_PROMPT, NoticeKind.DAILY_DIGEST, NoticeKind.ANNOUNCEMENT}
+    {
+        NoticeKind.EVALUATION_PROMPT,
+        NoticeKind.DAILY_DIGEST,
+        NoticeKind.ANNOUNCEMENT,
+        NoticeKind.APPOINTMENT_REMINDER,
+    }
 )
 MANDATORY_KINDS: frozenset[NoticeKind] = frozenset(NoticeKind) - OPTIONAL_KINDS
 

@@ -217,7 +217,10 @@ class Planner:
             )
         }
         people = await People.load(
-            conn, [h["head"] for h in heads.values() if h["head"]], self.routing
+            conn,
+            [h["head"] for h in heads.values() if h["head"]]
+            + [p for h in heads.values() for p in h["supervisors"]],
+            self.routing,
         )
         notices: list[Notice] = []
         for event in interesting:
@@ -277,6 +280,8 @@ class Planner:
                     context | {"query_code": case["query_code"] or ""},
                     now,
                 )
+                if case["deadline_unknown"] and department:
+                    notices += self._deadline_unknown(case, department, people, context, now)
                 if event.green_channel and department and department["head"]:
                     head = people.recipient(department["head"], now)
                     limit = f"{case['limit_value'] or ''}{_UNIT_WORDS.get(case['limit_unit'], '')}"
@@ -328,6 +333,34 @@ class Planner:
                     now,
                 )
         return []
+
+    def _deadline_unknown(
+        self,
+        case: Mapping[str, Any],
+        department: Mapping[str, Any],
+        people: People,
+        context: dict[str, Any],
+        now: datetime,
+    ) -> list[Notice]:
+        """Nothing is dropped: supervisors learn that a year's calendar is missing."""
+        year = max(self.routing.calendar.years) + 1
+        notices = []
+        for person_id in department["supervisors"]:
+            who = people.recipient(person_id, now)
+            notices.append(
+                Notice(
+                    kind=NoticeKind.DEADLINE_UNKNOWN,
+                    dedupe_key=f"deadline_unknown:{case['case_no']}:{who.person_id}",
+                    addresses=who.addresses,
+                    context=context
+                    | {"year": str(year), "link": self.routing.inbox_link(who.person_id, now)},
+                    not_before=self.routing.reviewer_time(now, who.quiet),
+                    case_no=case["case_no"],
+                    person_id=who.person_id,
+                    note=who.note,
+                )
+            )
+        return notices
 
     # --- the tick ---------------------------------------------------------------------
 

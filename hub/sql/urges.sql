@@ -2,8 +2,8 @@
 
 -- name: lock_case_for_urge
 SELECT case_no, status, matter_name, department_code, department_name, applicant, query_code,
-       limit_value, limit_unit, due_date, due_at, warn_at, deadline_version, completed_at,
-       closed_at, withdrawn_at, suspended_since, rating
+       limit_value, limit_unit, due_date, due_at, warn_at, deadline_version, deadline_unknown,
+       completed_at, closed_at, withdrawn_at, suspended_since, rating
   FROM cases WHERE case_no = $1 FOR UPDATE;
 
 -- name: open_nodes_of_case

@@ -229,3 +229,22 @@ async def test_urge_of_unknown_or_finished_cases(api: Api) -> None:
     await api.post("/v1/events", ev.accepted("R-6", "2026-03-02T09:00:00+08:00"))
     assert (await api.post("/v1/cases/R-6/urge", {"by": "p-sup"}))[0] == 409
     assert (await api.post("/v1/cases/R-6/urge", {"note": "x"}))[0] == 422
+
+
+async def test_supervisors_hear_of_a_deadline_the_calendar_cannot_compute(
+    api: Api, database_url: str
+) -> None:
+    """A case whose limit reaches an unknown year is kept, and its supervisors get a notice."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-12-20T10:00").isoformat()})
+    await api.post("/v1/events", ev.accepted("R-7", at("2026-12-20T10:00").isoformat()))
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT person_id, body FROM messages"
+            " WHERE kind = 'deadline_unknown' AND channel = 'sms'"
+        )
+    finally:
+        await conn.close()
+    assert row["person_id"] == "p-sup"
+    assert "2027" in row["body"]

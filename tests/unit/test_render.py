@@ -17,14 +17,18 @@ from core.errors import ConfigError, InputError
 from core.notices import MANDATORY_KINDS, OPTIONAL_KINDS, ChannelKind, NoticeKind
 
 
-def test_notice_kinds_are_exactly_the_contract_kinds_plus_announcement() -> None:
-    """The enum holds the contract's thirteen kinds and announcement, split mandatory/optional."""
+def test_notice_kinds_are_the_contract_kinds_plus_our_own() -> None:
+    """The enum holds the contract's thirteen kinds and our additions, split mandatory/optional."""
     assert {k.value for k in NoticeKind} == {
         "case_accepted", "green_channel", "node_due_soon", "node_overdue", "case_due_soon",
         "case_overdue", "urge", "case_suspended", "case_resumed", "pickup_notice",
-        "evaluation_prompt", "daily_digest", "status_reply", "announcement",
+        "evaluation_prompt", "daily_digest", "status_reply",
+        "announcement", "verification_code", "appointment_slots", "appointment_reminder",
+        "complaint", "deadline_unknown",
     }  # fmt: skip
-    assert {"evaluation_prompt", "daily_digest", "announcement"} == OPTIONAL_KINDS
+    assert {
+        "evaluation_prompt", "daily_digest", "announcement", "appointment_reminder"
+    } == OPTIONAL_KINDS  # fmt: skip
     assert set(NoticeKind) == MANDATORY_KINDS | OPTIONAL_KINDS
     assert not MANDATORY_KINDS & OPTIONAL_KINDS
 
