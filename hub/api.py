@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any, get_args
 
 from aiohttp import web
@@ -12,10 +11,11 @@ from pydantic import ValidationError
 
 from core.cases import CaseStatus
 from core.events import EVENT_ADAPTER
-from hub import store, views
+from hub import audit, store, views
 from hub.api_models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
 from hub.auth import ROLE_KEY, allow
 from hub.clock import ManualClock
+from hub.jsonio import read_json, respond
 from hub.keys import (
     CALENDAR,
     CLOCK,
@@ -26,42 +26,12 @@ from hub.keys import (
     SETTINGS,
     TEST_CLOCK_HOOKS,
 )
-from hub.problems import Problem, field_errors, storable
+from hub.problems import Problem, field_errors
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
 
 routes = web.RouteTableDef()
-
-
-async def read_json(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        raise Problem(400, "the request body is empty; send a JSON object")
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise Problem(400, "the request body is not valid JSON") from None
-    _require_storable(body)
-    return body
-
-
-def _require_storable(value: Any) -> None:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not storable(item):
-                raise Problem(422, "the body holds a NUL character or invalid Unicode in a string")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def _respond(body: Any, status: int = 200) -> web.Response:
-    return web.json_response(body, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
 
 
 @routes.post("/v1/events")
@@ -133,7 +103,7 @@ async def post_events(request: web.Request) -> web.Response:
             ) from None
     app[METRICS].inc("cuiban_events_accepted_total", result.accepted)
     app[METRICS].inc("cuiban_events_duplicate_total", result.duplicates)
-    return _respond({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
+    return respond({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
 
 
 @routes.get("/v1/cases/{case_no}")
@@ -146,7 +116,7 @@ async def get_case(request: web.Request) -> web.Response:
     if found is None:
         raise Problem(404, f"no case {case_no!r}")
     row, nodes = found
-    return _respond(
+    return respond(
         views.case_json(
             row,
             nodes,
@@ -213,7 +183,7 @@ async def list_cases(request: web.Request) -> web.Response:
         )
     page = rows[:limit]
     tz = app[SETTINGS].calendar.tz
-    return _respond(
+    return respond(
         {
             "items": [views.case_summary_json(r, now=now, tz=tz) for r in page],
             "next_cursor": _cursor_encode(page[-1]["case_no"]) if len(rows) > limit else None,
@@ -235,11 +205,19 @@ async def put_person(request: web.Request) -> web.Response:
             "away_deputy": body.away.deputy,
         }
     app = request.app
-    async with app[POOL].acquire() as conn:
+    async with app[POOL].acquire() as conn, conn.transaction():
         created = await store.put_person(conn, person_id, fields, now=app[CLOCK].now())
         row = await store.get_person(conn, person_id)
+        assert row is not None
+        await audit.record_request(
+            conn,
+            request,
+            action="person.put",
+            subject=person_id,
+            detail=views.person_json(row, app[SETTINGS].calendar.tz) | {"created": created},
+        )
     assert row is not None
-    return _respond(
+    return respond(
         views.person_json(row, app[SETTINGS].calendar.tz), status=201 if created else 200
     )
 
@@ -251,11 +229,19 @@ async def put_department(request: web.Request) -> web.Response:
         raise Problem(422, "department code must be 1 to 64 characters")
     body = DepartmentIn.model_validate(await read_json(request))
     app = request.app
-    async with app[POOL].acquire() as conn:
+    async with app[POOL].acquire() as conn, conn.transaction():
         created = await store.put_department(conn, code, body.model_dump(), now=app[CLOCK].now())
         row = await store.get_department(conn, code)
+        assert row is not None
+        await audit.record_request(
+            conn,
+            request,
+            action="department.put",
+            subject=code,
+            detail=views.department_json(row) | {"created": created},
+        )
     assert row is not None
-    return _respond(views.department_json(row), status=201 if created else 200)
+    return respond(views.department_json(row), status=201 if created else 200)
 
 
 async def advance_test_clock(request: web.Request) -> web.Response:
@@ -271,11 +257,11 @@ async def advance_test_clock(request: web.Request) -> web.Response:
     for hook in request.app[TEST_CLOCK_HOOKS]:
         await hook(clock.now())
     tz = request.app[SETTINGS].calendar.tz
-    return _respond({"now": views.local(clock.now(), tz)})
+    return respond({"now": views.local(clock.now(), tz)})
 
 
 async def healthz(_: web.Request) -> web.Response:
-    return _respond({"status": "ok"})
+    return respond({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -285,15 +271,13 @@ async def readyz(request: web.Request) -> web.Response:
         async with request.app[POOL].acquire(timeout=2) as conn:
             version = await schema_version(conn)
     except Exception as exc:  # any failure to reach the database means not ready
-        return _respond(
+        return respond(
             {"status": "unavailable", "database": str(exc) or type(exc).__name__}, status=503
         )
     expected = latest_version()
     if version != expected:
-        return _respond(
-            {"status": "migrating", "schema": version, "expected": expected}, status=503
-        )
-    return _respond({"status": "ready", "schema": version})
+        return respond({"status": "migrating", "schema": version, "expected": expected}, status=503)
+    return respond({"status": "ready", "schema": version})
 
 
 async def metrics(request: web.Request) -> web.Response:

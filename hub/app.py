@@ -9,7 +9,17 @@ from aiohttp import web
 from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
-from hub import api, callbacks, db, dispatcher, messages_api, scheduler, urges, wap
+from hub import (
+    api,
+    audit,
+    callbacks,
+    db,
+    dispatcher,
+    messages_api,
+    scheduler,
+    urges,
+    wap,
+)
 from hub.auth import auth_middleware
 from hub.calendars import load_calendar
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
@@ -137,6 +147,7 @@ def create_app(
     app.add_routes(callbacks.routes)
     app.add_routes(urges.routes)
     app.add_routes(messages_api.routes)
+    app.add_routes(audit.routes)
     app.add_routes(wap.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)

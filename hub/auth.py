@@ -6,6 +6,7 @@ taken says nothing about how much of a guess was right.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Collection
 
@@ -17,6 +18,7 @@ from hub.settings import ApiKey, Role
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ROLE_KEY = web.RequestKey("role", str)
+ACTOR_KEY = web.RequestKey("actor", str)
 _ALLOWED = "cuiban_roles"
 _PUBLIC_PREFIXES = ("/v1/callbacks/", "/v1/openapi.json")
 
@@ -31,15 +33,29 @@ def allow(*roles: Role) -> Callable[[Handler], Handler]:
     return mark
 
 
-def role_for(header: str | None, keys: Collection[ApiKey]) -> Role | None:
+def key_for(header: str | None, keys: Collection[ApiKey]) -> ApiKey | None:
+    """The configured key the header carries; every key is compared, in constant time."""
     if not header or not header.startswith("Bearer "):
         return None
     offered = header.removeprefix("Bearer ").strip().encode()
-    found: Role | None = None
+    found: ApiKey | None = None
     for key in keys:
         if hmac.compare_digest(offered, key.key.get_secret_value().encode()):
-            found = key.role
+            found = key
     return found
+
+
+def role_for(header: str | None, keys: Collection[ApiKey]) -> Role | None:
+    key = key_for(header, keys)
+    return key.role if key else None
+
+
+def actor_of(key: ApiKey) -> str:
+    """Who acted, for the audit trail: the key's name, else its role and a fingerprint."""
+    if key.name:
+        return key.name
+    digest = hashlib.sha256(key.key.get_secret_value().encode()).hexdigest()[:8]
+    return f"{key.role}:{digest}"
 
 
 def auth_middleware(
@@ -49,8 +65,8 @@ def auth_middleware(
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/v1/") or request.path.startswith(_PUBLIC_PREFIXES):
             return await handler(request)
-        role = role_for(request.headers.get("Authorization"), keys)
-        if role is None:
+        key = key_for(request.headers.get("Authorization"), keys)
+        if key is None:
             raise Problem(
                 401,
                 "send an API key as 'Authorization: Bearer <key>'",
@@ -59,9 +75,12 @@ def auth_middleware(
         allowed = getattr(
             getattr(request.match_info, "handler", None), _ALLOWED, frozenset({"admin"})
         )
-        if role not in allowed:
-            raise Problem(403, f"a key with role {role!r} may not {request.method} {request.path}")
-        request[ROLE_KEY] = role
+        if key.role not in allowed:
+            raise Problem(
+                403, f"a key with role {key.role!r} may not {request.method} {request.path}"
+            )
+        request[ROLE_KEY] = key.role
+        request[ACTOR_KEY] = actor_of(key)
         return await handler(request)
 
     return middleware

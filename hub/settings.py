@@ -63,6 +63,7 @@ Role = Literal["admin", "ingest", "supervisor"]
 class ApiKey(_Section):
     key: SecretStr
     role: Role = "admin"
+    name: str = ""  # who holds it, for the audit trail (e.g. "纪检监察组")
 
     @field_validator("key")
     @classmethod
@@ -225,6 +226,32 @@ class PolicySettings(_Section):
         return value
 
 
+_SLOT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+class AppointmentSettings(_Section):
+    """短信预约: the pickup window an applicant books by SMS (``YY <case_no>``, then a number)."""
+
+    slots: tuple[str, ...] = ("09:00-12:00", "14:00-17:00")  # each working day's windows
+    capacity: int = Field(default=20, ge=1, le=10_000)  # bookings per slot
+    days_ahead: int = Field(default=5, ge=1, le=60)  # working days offered, from the next one
+    offer_count: int = Field(default=3, ge=1, le=9)  # free slots listed in one SMS
+    offer_valid_hours: int = Field(default=24, ge=1, le=24 * 14)  # how long a number reply books
+    location: str = "政务服务中心领证窗口"  # when the case's pickup event names none
+
+    @field_validator("slots")
+    @classmethod
+    def _windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one slot, e.g. \"09:00-12:00\"")
+        for slot in value:
+            if not _SLOT.match(slot) or slot[:5] >= slot[6:]:
+                raise ValueError(f"{slot!r} must look like \"09:00-12:00\" (start before end)")
+        if len(set(value)) != len(value):
+            raise ValueError("a slot is listed twice")
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -241,6 +268,7 @@ class Settings(_Section):
     channels: ChannelsSettings = ChannelsSettings()
     webhooks: WebhookSettings = WebhookSettings()
     policy: PolicySettings = PolicySettings()
+    appointments: AppointmentSettings = AppointmentSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Annotated[str, Field(exclude=True)] = "<defaults>"
 

@@ -327,6 +327,7 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
                     note="请加快办理",
                     now=now,
                     max_attempts=app[SETTINGS].policy.max_attempts,
+                    audit_as=("supervisor", "周监察 (demo)"),
                 )
         for hook in app[TEST_CLOCK_HOOKS]:
             await hook(now)

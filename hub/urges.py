@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from core.errors import CuibanError
 from core.notices import NoticeKind
-from hub.api import _respond, read_json
-from hub.auth import allow
+from hub import audit
+from hub.auth import ACTOR_KEY, ROLE_KEY, allow
+from hub.jsonio import read_json, respond
 from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
 from hub.outbox import Notice, enqueue
 from hub.planner import Planner
@@ -51,6 +52,7 @@ async def urge_case(
     note: str,
     now: datetime,
     max_attempts: int,
+    audit_as: tuple[str, str] | None = None,
 ) -> Urged | None:
     """Record a 催办 and queue it to every open node's assignee; None if there is no such case."""
     async with conn.transaction():
@@ -61,6 +63,17 @@ async def urge_case(
         if not nodes:
             raise NothingToUrge(f"case {case_no!r} has no open node to urge")
         urge_id: int = await conn.fetchval(Q["insert_urge"], case_no, by, note, now)
+        if audit_as is not None:
+            role, actor = audit_as
+            await audit.record(
+                conn,
+                at=now,
+                role=role,
+                actor=actor,
+                action="case.urge",
+                subject=case_no,
+                detail={"urge_id": urge_id, "by": by, "note": note},
+            )
         await conn.execute(Q["count_urge"], case_no, [n["node_id"] for n in nodes])
         people = await People.load(conn, [n["assignee_id"] for n in nodes] + [by], planner.routing)
         context = planner.case_context(case, now) | {"by_name": people.name(by), "note": note}
@@ -104,12 +117,13 @@ async def urge(request: web.Request) -> web.Response:
                 note=body.note,
                 now=app[CLOCK].now(),
                 max_attempts=app[SETTINGS].policy.max_attempts,
+                audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
             )
         except NothingToUrge as exc:
             raise Problem(409, str(exc)) from None
     if urged is None:
         raise Problem(404, f"no case {case_no!r}")
-    return _respond(
+    return respond(
         {"urge_id": urged.urge_id, "nodes": list(urged.nodes), "notices": urged.notices},
         status=202,
     )

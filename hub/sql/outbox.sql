@@ -5,8 +5,9 @@
 INSERT INTO messages (
     dedupe_key, kind, channel, person_id, recipient, case_no, node_id, context, subject,
     body, html, link, params, mandatory, fallbacks, note, priority, not_before,
-    max_attempts, created_at, updated_at)
-SELECT d, k, ch, p, r, c, n, ctx::jsonb, s, b, h, l, pa::jsonb, m, f::jsonb, nt, pr, nb, ma, now_, now_
+    max_attempts, created_at, updated_at, content_hash)
+SELECT d, k, ch, p, r, c, n, ctx::jsonb, s, b, h, l, pa::jsonb, m, f::jsonb, nt, pr, nb, ma, now_, now_,
+       sha256(convert_to(coalesce(s, '') || E'\n' || b, 'UTF8'))
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
               $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
               $13::text[], $14::boolean[], $15::text[], $16::text[], $17::smallint[],

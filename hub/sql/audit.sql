@@ -1,0 +1,13 @@
+-- name: insert_audit
+INSERT INTO audit_log (at, actor_role, actor, action, subject, detail)
+VALUES ($1, $2, $3, $4, $5, $6::text::jsonb);
+
+-- name: list_audit
+SELECT id, at, actor_role, actor, action, subject, detail FROM audit_log
+ WHERE ($1::text IS NULL OR subject = $1)
+   AND ($2::text IS NULL OR action = $2)
+   AND ($3::timestamptz IS NULL OR at >= $3)
+   AND ($4::timestamptz IS NULL OR at < $4)
+   AND ($5::bigint IS NULL OR id > $5)
+ ORDER BY id
+ LIMIT $6;
