@@ -8,6 +8,10 @@ _HELP = {
     "cuiban_events_accepted_total": "Events stored and applied.",
     "cuiban_events_duplicate_total": "Events received again with the same event_id and body.",
     "cuiban_http_requests_total": "HTTP requests answered.",
+    "cuiban_notices_sent_total": "Notices a provider accepted.",
+    "cuiban_notices_failed_total": "Send attempts that failed and will be retried.",
+    "cuiban_notices_dead_total": "Notices given up on (last attempt, or a permanent error).",
+    "cuiban_leases_reaped_total": "Claimed notices returned to the queue by the lease reaper.",
 }
 
 

@@ -252,6 +252,30 @@ class AppointmentSettings(_Section):
         return value
 
 
+class DispatchSection(_Section):
+    """How the outbox dispatcher paces itself; see hub/dispatcher.py ``DispatchSettings``."""
+
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    reap_seconds: float = Field(default=5.0, gt=0)
+    stop_timeout_seconds: float = Field(default=10.0, ge=0)
+    max_in_flight: int = Field(default=256, ge=1)
+    concurrency: Mapping[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    rates: Mapping[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    backoff_base_seconds: float = Field(default=30.0, gt=0)
+    backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    circuit_threshold: int = Field(default=5, ge=1)
+    circuit_open_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_lease(self) -> DispatchSection:
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError("dispatch.heartbeat_seconds: must be shorter than lease_seconds")
+        return self
+
+
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -269,6 +293,7 @@ class Settings(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     policy: PolicySettings = PolicySettings()
     appointments: AppointmentSettings = AppointmentSettings()
+    dispatch: DispatchSection = DispatchSection()
     logging: LoggingSettings = LoggingSettings()
     source: Annotated[str, Field(exclude=True)] = "<defaults>"
 
