@@ -29,6 +29,7 @@ from core.events import (
 )
 from core.notices import NoticeKind
 from core.reminders import Rung, escalation_at, escalation_rung, overdue_at
+from hub.collapse import collapse
 from hub.outbox import Notice, enqueue
 from hub.queries import Q
 from hub.recipients import EVALUATION_DELAY, People, Routing, unique
@@ -426,7 +427,7 @@ class Planner:
                 [t.deadline_version for t in chained],
                 [t.fire_at for t in chained],
             )
-        await enqueue(conn, notices, now=now, max_attempts=self._policy.max_attempts)
+        await enqueue(conn, collapse(notices), now=now, max_attempts=self._policy.max_attempts)
 
     def _still_applies(
         self, timer: Mapping[str, Any], case: Mapping[str, Any], node: Mapping[str, Any] | None

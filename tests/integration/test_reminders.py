@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -248,3 +249,34 @@ async def test_supervisors_hear_of_a_deadline_the_calendar_cannot_compute(
         await conn.close()
     assert row["person_id"] == "p-sup"
     assert "2027" in row["body"]
+
+
+async def test_a_busy_reviewer_gets_one_message_for_nodes_overdue_together(
+    api: Api, database_url: str
+) -> None:
+    """Three nodes of one reviewer turning overdue at the same 09:00 make one message, not three."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.node_started(f"B-{i}", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
+                for i in range(3)
+            ]
+        },
+    )
+    await advance_hourly(api, at("2026-03-03T08:00"), at("2026-03-04T10:00"))
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT kind, body, note, context FROM messages"
+            " WHERE channel = 'sms' AND kind IN ('node_due_soon', 'node_overdue') ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    assert [r["kind"] for r in rows] == ["node_due_soon", "node_overdue"]
+    overdue = rows[1]
+    assert "B-0、B-1等3件" in overdue["body"]
+    assert json.loads(overdue["context"])["merged_case_nos"] == ["B-0", "B-1", "B-2"]
+    assert overdue["note"].startswith("3 notices merged")
