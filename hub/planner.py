@@ -39,6 +39,7 @@ log = structlog.get_logger(__name__)
 DIGEST_AT = time(8, 30)
 DIGEST_UNTIL = time(12, 0)
 TICK_BATCH = 500
+PRUNE_AFTER = timedelta(days=90)
 
 SUSPENSION_REASONS = {
     "hearing": "听证",
@@ -375,6 +376,12 @@ class Planner:
                     return fired
                 await self._fire(conn, timers, now)
                 fired += len(timers)
+
+    async def prune(self, pool: asyncpg.Pool, now: datetime) -> int:
+        """Forget timers that fired or were cancelled more than PRUNE_AFTER ago."""
+        async with pool.acquire() as conn:
+            status: str = await conn.execute(Q["prune_timers"], now - PRUNE_AFTER)
+        return int(status.split()[-1])
 
     async def next_fire_at(self, pool: asyncpg.Pool) -> datetime | None:
         async with pool.acquire() as conn:

@@ -72,6 +72,11 @@ class Ticker:
         if count:
             log.info("daily_digest_queued", count=count)
 
+    async def prune(self) -> None:
+        pruned = await self.planner.prune(self.app[POOL], self.app[CLOCK].now())
+        if pruned:
+            log.info("timers_pruned", count=pruned)
+
     def stop(self) -> None:
         if self._wakeup is not None:
             self._wakeup.cancel()
@@ -116,6 +121,15 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
         id="daily_digest",
+    )
+    scheduler.add_job(
+        ticker.prune,
+        "interval",
+        hours=1,
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+        id="prune",
     )
     scheduler.start()
     try:

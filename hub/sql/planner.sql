@@ -54,3 +54,8 @@ SELECT n.assignee_id,
  WHERE n.completed_at IS NULL AND c.suspended_since IS NULL AND c.closed_at IS NULL
  GROUP BY n.assignee_id
  ORDER BY n.assignee_id;
+
+-- name: prune_timers
+-- Fired and cancelled timers are history once their notices are in the message log.
+DELETE FROM timers
+ WHERE status IN ('fired', 'cancelled') AND coalesce(fired_at, fire_at) < $1;

@@ -280,3 +280,24 @@ async def test_a_busy_reviewer_gets_one_message_for_nodes_overdue_together(
     assert "B-0、B-1等3件" in overdue["body"]
     assert json.loads(overdue["context"])["merged_case_nos"] == ["B-0", "B-1", "B-2"]
     assert overdue["note"].startswith("3 notices merged")
+
+
+async def test_old_fired_timers_are_pruned(api: Api, app, database_url: str) -> None:
+    """Timers that fired more than 90 days ago are deleted; pending ones stay."""
+    from hub.keys import PLANNER, POOL
+
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("P-1", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
+    )
+    await advance_hourly(api, at("2026-03-03T08:00"), at("2026-03-03T10:00"))
+    planner, pool = app[PLANNER], app[POOL]
+    assert await planner.prune(pool, at("2026-04-01T00:00")) == 0
+    assert await planner.prune(pool, at("2026-07-01T00:00")) == 1  # the due-soon timer
+    conn = await asyncpg.connect(database_url)
+    try:
+        left = await conn.fetch("SELECT kind, status FROM timers ORDER BY id")
+    finally:
+        await conn.close()
+    assert [(r["kind"], r["status"]) for r in left] == [("node_overdue", "pending")]
