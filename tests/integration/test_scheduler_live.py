@@ -21,7 +21,7 @@ WARN_AT = datetime.fromisoformat("2026-03-03T09:00:00+08:00")
 async def test_a_reminder_fires_on_time_under_a_running_clock(
     settings: Settings, database_url: str
 ) -> None:
-    """With an accelerated clock the tick fires a due-soon reminder within moments of its warn_at."""
+    """With an accelerated clock the tick fires a due-soon reminder moments after its warn_at."""
     # 60 simulated seconds per real second, starting two simulated minutes before 09:00.
     clock = AcceleratedClock(datetime.fromisoformat("2026-03-03T08:58:00+08:00"), speed=60)
     client = TestClient(TestServer(create_app(settings, clock=clock, database_url=database_url)))
