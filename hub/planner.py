@@ -176,16 +176,7 @@ class Planner:
         ]
         if stale:
             await conn.execute(Q["cancel_timers"], stale)
-        if wanted:
-            await conn.execute(
-                Q["upsert_timers"],
-                [t.kind for t in wanted],
-                [t.case_no for t in wanted],
-                [t.node_id for t in wanted],
-                [t.step for t in wanted],
-                [t.deadline_version for t in wanted],
-                [t.fire_at for t in wanted],
-            )
+        await _upsert_timers(conn, wanted)
 
     async def after_ingest(
         self,
@@ -288,19 +279,13 @@ class Planner:
                     head = people.recipient(department["head"], now)
                     limit = f"{case['limit_value'] or ''}{_UNIT_WORDS.get(case['limit_unit'], '')}"
                     notices.append(
-                        Notice(
-                            kind=NoticeKind.GREEN_CHANNEL,
-                            dedupe_key=f"green_channel:{case_no}:{head.person_id}",
-                            addresses=head.addresses,
-                            context=context
-                            | {
-                                "limit": limit,
-                                "link": self.routing.inbox_link(head.person_id, now),
-                            },
-                            not_before=self.routing.reviewer_time(now, head.quiet),
+                        self.routing.reviewer_notice(
+                            head,
+                            NoticeKind.GREEN_CHANNEL,
+                            f"green_channel:{case_no}",
+                            context | {"limit": limit},
+                            now=now,
                             case_no=case_no,
-                            person_id=head.person_id,
-                            note=head.note,
                         )
                     )
                 return notices
@@ -346,23 +331,17 @@ class Planner:
     ) -> list[Notice]:
         """Nothing is dropped: supervisors learn that a year's calendar is missing."""
         year = max(self.routing.calendar.years) + 1
-        notices = []
-        for person_id in department["supervisors"]:
-            who = people.recipient(person_id, now)
-            notices.append(
-                Notice(
-                    kind=NoticeKind.DEADLINE_UNKNOWN,
-                    dedupe_key=f"deadline_unknown:{case['case_no']}:{who.person_id}",
-                    addresses=who.addresses,
-                    context=context
-                    | {"year": str(year), "link": self.routing.inbox_link(who.person_id, now)},
-                    not_before=self.routing.reviewer_time(now, who.quiet),
-                    case_no=case["case_no"],
-                    person_id=who.person_id,
-                    note=who.note,
-                )
+        return [
+            self.routing.reviewer_notice(
+                people.recipient(person_id, now),
+                NoticeKind.DEADLINE_UNKNOWN,
+                f"deadline_unknown:{case['case_no']}",
+                context | {"year": str(year)},
+                now=now,
+                case_no=case["case_no"],
             )
-        return notices
+            for person_id in department["supervisors"]
+        ]
 
     # --- the tick ---------------------------------------------------------------------
 
@@ -424,16 +403,7 @@ class Planner:
             if follow is not None:
                 chained.append(follow)
         await conn.execute(Q["mark_timers_fired"], [t["id"] for t in timers], now)
-        if chained:
-            await conn.execute(
-                Q["upsert_timers"],
-                [t.kind for t in chained],
-                [t.case_no for t in chained],
-                [t.node_id for t in chained],
-                [t.step for t in chained],
-                [t.deadline_version for t in chained],
-                [t.fire_at for t in chained],
-            )
+        await _upsert_timers(conn, chained)
         await enqueue(conn, collapse(notices), now=now, max_attempts=self._policy.max_attempts)
 
     def _still_applies(
@@ -499,22 +469,18 @@ class Planner:
             targets = [node["assignee_id"]] if node is not None else []
         else:  # case_due_soon, case_overdue: the department's supervisors
             targets = list(dept["supervisors"]) if dept else []
-        notices = []
-        for person_id in unique(targets):
-            who = people.recipient(person_id, now)
-            notices.append(
-                Notice(
-                    kind=kind,
-                    dedupe_key=f"{base_key}:{who.person_id}",
-                    addresses=who.addresses,
-                    context=context | {"link": self.routing.inbox_link(who.person_id, now)},
-                    not_before=self.routing.reviewer_time(now, who.quiet),
-                    case_no=case["case_no"],
-                    node_id=timer["node_id"] or None,
-                    person_id=who.person_id,
-                    note=who.note,
-                )
+        notices = [
+            self.routing.reviewer_notice(
+                people.recipient(person_id, now),
+                kind,
+                base_key,
+                context,
+                now=now,
+                case_no=case["case_no"],
+                node_id=timer["node_id"] or None,
             )
+            for person_id in unique(targets)
+        ]
         return notices, follow
 
     @staticmethod
@@ -565,29 +531,39 @@ class Planner:
         async with pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(Q["open_work_by_assignee"], now)
             people = await People.load(conn, [r["assignee_id"] for r in rows], self.routing)
+            day = local.date().isoformat()
             notices = []
             for row in rows:
                 who = people.recipient(row["assignee_id"], now)
+                context = {
+                    "name": who.name,
+                    "open_count": str(row["open_count"]),
+                    "due_soon_count": str(row["due_soon_count"]),
+                    "overdue_count": str(row["overdue_count"]),
+                }
                 notices.append(
-                    Notice(
-                        kind=NoticeKind.DAILY_DIGEST,
-                        dedupe_key=f"daily_digest:{row['assignee_id']}:{local.date().isoformat()}",
-                        addresses=who.addresses,
-                        context={
-                            "name": who.name,
-                            "open_count": str(row["open_count"]),
-                            "due_soon_count": str(row["due_soon_count"]),
-                            "overdue_count": str(row["overdue_count"]),
-                            "link": self.routing.inbox_link(
-                                who.person_id or row["assignee_id"], now
-                            ),
-                        },
-                        not_before=self.routing.reviewer_time(now, who.quiet),
-                        person_id=who.person_id,
-                        note=who.note,
+                    self.routing.reviewer_notice(
+                        who,
+                        NoticeKind.DAILY_DIGEST,
+                        f"daily_digest:{row['assignee_id']}:{day}",
+                        context,
+                        now=now,
                     )
                 )
             return await enqueue(conn, notices, now=now, max_attempts=self._policy.max_attempts)
+
+
+async def _upsert_timers(conn: asyncpg.Connection, timers: Sequence[PlannedTimer]) -> None:
+    if timers:
+        await conn.execute(
+            Q["upsert_timers"],
+            [t.kind for t in timers],
+            [t.case_no for t in timers],
+            [t.node_id for t in timers],
+            [t.step for t in timers],
+            [t.deadline_version for t in timers],
+            [t.fire_at for t in timers],
+        )
 
 
 _UNIT_WORDS = {"working_days": "个工作日", "calendar_days": "天", "hours": "小时"}

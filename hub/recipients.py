@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from core.calendar import WorkingCalendar
-from core.notices import ChannelKind
+from core.notices import ChannelKind, NoticeKind
 from core.reminders import QuietHours, on_working_day
 from hub.links import LinkSigner
-from hub.outbox import Address
+from hub.outbox import Address, Notice
 from hub.settings import Settings
 
 # A reviewer who set no preference is tried on WeCom first, then SMS, then e-mail.
@@ -85,6 +85,31 @@ class Routing:
     def applicant_time(self, instant: datetime) -> datetime:
         quiet = self.default_quiet
         return quiet.release(instant, self.tz) if quiet else instant
+
+    def reviewer_notice(
+        self,
+        who: Recipient,
+        kind: NoticeKind,
+        key: str,
+        context: Mapping[str, Any],
+        *,
+        now: datetime,
+        case_no: str | None = None,
+        node_id: str | None = None,
+    ) -> Notice:
+        """A notice to a reviewer, head or supervisor: linking their inbox, sent on a working
+        day outside their quiet hours, deduplicated per ``key`` and person."""
+        return Notice(
+            kind=kind,
+            dedupe_key=f"{key}:{who.person_id}",
+            addresses=who.addresses,
+            context={**context, "link": self.inbox_link(who.person_id, now)},
+            not_before=self.reviewer_time(now, who.quiet),
+            case_no=case_no,
+            node_id=node_id,
+            person_id=who.person_id,
+            note=who.note,
+        )
 
     def person_addresses(
         self, person: Mapping[str, Any] | None, person_id: str

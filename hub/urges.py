@@ -16,7 +16,7 @@ from hub import audit
 from hub.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.jsonio import read_json, respond
 from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
-from hub.outbox import Notice, enqueue
+from hub.outbox import enqueue
 from hub.planner import Planner
 from hub.problems import Problem
 from hub.queries import Q
@@ -77,26 +77,18 @@ async def urge_case(
         await conn.execute(Q["count_urge"], case_no, [n["node_id"] for n in nodes])
         people = await People.load(conn, [n["assignee_id"] for n in nodes] + [by], planner.routing)
         context = planner.case_context(case, now) | {"by_name": people.name(by), "note": note}
-        notices = []
-        for node in nodes:
-            who = people.recipient(node["assignee_id"], now)
-            notices.append(
-                Notice(
-                    kind=NoticeKind.URGE,
-                    dedupe_key=f"urge:{urge_id}:{node['node_id']}:{who.person_id}",
-                    addresses=who.addresses,
-                    context=context
-                    | {
-                        "node_name": node["name"],
-                        "link": planner.routing.inbox_link(who.person_id, now),
-                    },
-                    not_before=planner.routing.reviewer_time(now, who.quiet),
-                    case_no=case_no,
-                    node_id=node["node_id"],
-                    person_id=who.person_id,
-                    note=who.note,
-                )
+        notices = [
+            planner.routing.reviewer_notice(
+                people.recipient(node["assignee_id"], now),
+                NoticeKind.URGE,
+                f"urge:{urge_id}:{node['node_id']}",
+                context | {"node_name": node["name"]},
+                now=now,
+                case_no=case_no,
+                node_id=node["node_id"],
             )
+            for node in nodes
+        ]
         queued = await enqueue(conn, notices, now=now, max_attempts=max_attempts)
     return Urged(urge_id=urge_id, nodes=tuple(n["node_id"] for n in nodes), notices=queued)
 
