@@ -17,31 +17,18 @@ from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
 from core.events import EVENT_ADAPTER
 from hub import store
+from hub.demo_data import APPLICANTS, DEPARTMENTS, PEOPLE, seed_directory
 from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES
 
-DEPARTMENTS = {
-    "SCJG": ("市场监督管理局", "p-scjg-head", "p-scjg-deputy", ["p-jc-1"]),
-    "ZJJ": ("住房和城乡建设局", "p-zjj-head", "p-zjj-deputy", ["p-jc-1"]),
-}
-PEOPLE = {
-    "p-scjg-head": ("王局长", "13800000001"),
-    "p-scjg-deputy": ("李副局长", "13800000002"),
-    "p-scjg-1": ("张科员", "13800000003"),
-    "p-zjj-head": ("赵局长", "13800000004"),
-    "p-zjj-deputy": ("钱副局长", "13800000005"),
-    "p-zjj-1": ("孙科员", "13800000006"),
-    "p-jc-1": ("周监察员", "13800000007"),
-}
 CASES = [
     # case_no, matter, department, reviewer, limit (working days), green channel, level to show
-    ("DEMO-0001", ("SC-101", "食品经营许可"), "SCJG", "p-scjg-1", 20, False, "green"),
-    ("DEMO-0002", ("SC-102", "药品零售许可"), "SCJG", "p-scjg-1", 15, True, "green"),
-    ("DEMO-0003", ("SC-103", "特种设备使用登记"), "SCJG", "p-scjg-1", 5, False, "red"),
-    ("DEMO-0004", ("ZJ-201", "建筑工程施工许可"), "ZJJ", "p-zjj-1", 7, False, "yellow"),
-    ("DEMO-0005", ("ZJ-202", "商品房预售许可"), "ZJJ", "p-zjj-1", 10, False, "suspended"),
-    ("DEMO-0006", ("ZJ-203", "建设工程规划许可"), "ZJJ", "p-zjj-1", 20, False, "yellow"),
+    ("DEMO-0001", ("SC-101", "食品经营许可"), "SCJG", "p-zhang", 20, False, "green"),
+    ("DEMO-0002", ("SC-102", "药品零售许可"), "SCJG", "p-zhang", 15, True, "green"),
+    ("DEMO-0003", ("SC-103", "特种设备使用登记"), "SCJG", "p-zhang", 5, False, "red"),
+    ("DEMO-0004", ("ZJ-201", "建筑工程施工许可"), "ZJJ", "p-sun", 7, False, "yellow"),
+    ("DEMO-0005", ("ZJ-202", "商品房预售许可"), "ZJJ", "p-sun", 10, False, "suspended"),
+    ("DEMO-0006", ("ZJ-203", "建设工程规划许可"), "ZJJ", "p-sun", 20, False, "yellow"),
 ]
-APPLICANTS = ["陈晓明", "林美华", "黄志强", "吴建国", "郑丽", "欧阳娜娜"]
 
 
 def _accepted_at(
@@ -119,17 +106,7 @@ async def seed_demo(app: web.Application) -> str:
     async with app[POOL].acquire() as conn:
         if await store.get_case(conn, CASES[0][0]) is not None:
             return "demo: data from an earlier start is already there"
-        for person_id, (name, mobile) in PEOPLE.items():
-            await store.put_person(
-                conn, person_id, {"name": name, "mobile": mobile, "channels": ["sms"]}, now=now
-            )
-        for code, (name, head, deputy, supervisors) in DEPARTMENTS.items():
-            await store.put_department(
-                conn,
-                code,
-                {"name": name, "head": head, "deputy": deputy, "supervisors": supervisors},
-                now=now,
-            )
+        await seed_directory(conn, now)
         result = await store.ingest(
             conn,
             items,

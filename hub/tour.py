@@ -28,6 +28,14 @@ from core.levels import verdict_for
 from hub import db, store
 from hub.app import create_app
 from hub.clock import ManualClock
+from hub.demo_data import (
+    APPLICANTS,
+    DEPARTMENTS,
+    MATTERS,
+    PEOPLE,
+    REVIEWERS,
+    seed_directory,
+)
 from hub.keys import CALENDAR, PLANNER, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
 from hub.settings import ChannelsSettings, Settings
 from hub.urges import urge_case
@@ -38,46 +46,6 @@ END = datetime(2026, 3, 14, 12, 0, tzinfo=TZ)
 STEP = timedelta(minutes=30)
 WEEKDAYS = "一二三四五六日"
 
-DEPARTMENTS = {
-    "SCJG": ("市场监督管理局", "p-scjg-head", "p-jc"),
-    "ZJJ": ("住房和城乡建设局", "p-zjj-head", "p-jc"),
-}
-PEOPLE = {
-    "p-scjg-head": ("王局长", "13800000001"),
-    "p-zjj-head": ("赵局长", "13800000002"),
-    "p-jc": ("周监察", "13800000003"),
-    "p-zhang": ("张科员", "13800000011"),
-    "p-wu": ("吴科员", "13800000012"),
-    "p-sun": ("孙科员", "13800000013"),
-    "p-zheng": ("郑科员", "13800000014"),
-}
-REVIEWERS = {"SCJG": ("p-zhang", "p-wu"), "ZJJ": ("p-sun", "p-zheng")}
-MATTERS = {
-    "SCJG": [
-        ("SC-101", "食品经营许可"),
-        ("SC-102", "药品零售许可"),
-        ("SC-103", "特种设备使用登记"),
-    ],
-    "ZJJ": [
-        ("ZJ-201", "建筑工程施工许可"),
-        ("ZJ-202", "商品房预售许可"),
-        ("ZJ-203", "建设工程规划许可"),
-    ],
-}
-APPLICANTS = [
-    "陈晓明",
-    "林美华",
-    "黄志强",
-    "吴建国",
-    "郑丽",
-    "欧阳娜娜",
-    "刘洋",
-    "何静",
-    "罗军",
-    "高雪",
-    "梁伟",
-    "宋佳",
-]
 NODES = (("n1", "受理审查", 1), ("n2", "审核", 2), ("n3", "审批", 1))
 # How each case's nodes go: hours after a node starts until it is completed,
 # None leaves it open. Late ones run past their working-day limits.
@@ -282,20 +250,7 @@ def _local(instant: datetime) -> str:
 
 async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_pause: float) -> None:
     async with app[POOL].acquire() as conn:
-        for person_id, (name, mobile) in PEOPLE.items():
-            await store.put_person(
-                conn,
-                person_id,
-                {"name": name, "mobile": mobile, "channels": ["sms"]},
-                now=clock.now(),
-            )
-        for code, (name, head, supervisor) in DEPARTMENTS.items():
-            await store.put_department(
-                conn,
-                code,
-                {"name": name, "head": head, "supervisors": [supervisor]},
-                now=clock.now(),
-            )
+        await seed_directory(conn, clock.now())
     pending = script()
     total_steps = int((END - START) / STEP)
     day: date | None = None
