@@ -222,7 +222,7 @@ def parse_response(
     )
 
 
-class AliyunSms(HttpAdapter):
+class AliyunSms(HttpAdapter[AliyunConfig]):
     """Sends SMS through Aliyun Dysmsapi ``SendSms``."""
 
     kind: ClassVar[ChannelKind | None] = ChannelKind.SMS
@@ -237,12 +237,8 @@ class AliyunSms(HttpAdapter):
         clock: Clock = utcnow,
         nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
     ) -> None:
-        super().__init__(session=session, clock=clock, timeout=config.timeout)
-        self.config = config
+        super().__init__(config, session=session, clock=clock)
         self._nonce = nonce
-
-    def __repr__(self) -> str:
-        return f"AliyunSms({self.config!r})"
 
     def preview(self, message: OutboundMessage) -> str:
         """The text the handset will show, signature included (for the message log)."""

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import aiohttp
 
@@ -145,11 +145,23 @@ def config_from_mapping(cls: type[C], data: Mapping[str, Any], *, section: str) 
         raise ConfigError(f"{section}: {exc}") from exc
 
 
-class HttpAdapter:
-    """Shared plumbing for the HTTP adapters: session ownership and error mapping.
+class _TimedConfig(Protocol):
+    """What :class:`HttpAdapter` needs of a provider config: the request timeout."""
 
-    The session is injected (the hub owns one per process); without one, the
-    adapter opens its own on first use and closes it in :meth:`aclose`.
+    @property
+    def timeout(self) -> float: ...
+
+
+ConfigT = TypeVar("ConfigT", bound=_TimedConfig)
+
+
+class HttpAdapter(Generic[ConfigT]):
+    """Shared plumbing for the HTTP adapters: config, session ownership and error mapping.
+
+    Built as ``Adapter(config, *, session=None, clock=utcnow)``; ``config.timeout``
+    bounds each request. The session is injected (the hub owns one per process);
+    without one, the adapter opens its own on first use and closes it in
+    :meth:`aclose`.
     """
 
     kind: ClassVar[ChannelKind | None] = ChannelKind.SMS
@@ -157,15 +169,19 @@ class HttpAdapter:
 
     def __init__(
         self,
+        config: ConfigT,
         *,
-        session: aiohttp.ClientSession | None,
-        clock: Clock,
-        timeout: float,
+        session: aiohttp.ClientSession | None = None,
+        clock: Clock = utcnow,
     ) -> None:
+        self.config = config
         self._session = session
         self._owns_session = session is None
         self._clock = clock
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

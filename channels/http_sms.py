@@ -18,17 +18,14 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-import aiohttp
 import jinja2.sandbox
 
 from channels.base import (
-    Clock,
     HttpAdapter,
     HttpRequest,
     ProviderPermanent,
     ProviderTransient,
     Receipt,
-    utcnow,
 )
 from channels.sms_length import count_segments, signed_text
 from core.errors import ConfigError
@@ -108,25 +105,12 @@ def build_request(config: HttpSmsConfig, message: OutboundMessage) -> HttpReques
     return HttpRequest(method=config.method, url=config.url, headers=headers, body=body.encode())
 
 
-class HttpSms(HttpAdapter):
+class HttpSms(HttpAdapter[HttpSmsConfig]):
     """Sends SMS through a centre's own HTTP gateway."""
 
     kind: ClassVar[ChannelKind | None] = ChannelKind.SMS
     provider: ClassVar[str] = "http"
     config_type: ClassVar[type[HttpSmsConfig]] = HttpSmsConfig
-
-    def __init__(
-        self,
-        config: HttpSmsConfig,
-        *,
-        session: aiohttp.ClientSession | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
-        super().__init__(session=session, clock=clock, timeout=config.timeout)
-        self.config = config
-
-    def __repr__(self) -> str:
-        return f"HttpSms({self.config!r})"
 
     @cached_property
     def _success(self) -> str:

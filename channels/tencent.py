@@ -27,17 +27,13 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from channels.base import (
-    Clock,
     HttpAdapter,
     HttpRequest,
     ProviderPermanent,
     ProviderTransient,
     Receipt,
     classify,
-    utcnow,
 )
 from channels.sms_length import count_segments
 from core.notices import ChannelKind, OutboundMessage
@@ -233,25 +229,12 @@ def parse_response(
     )
 
 
-class TencentSms(HttpAdapter):
+class TencentSms(HttpAdapter[TencentConfig]):
     """Sends SMS through Tencent Cloud SMS ``SendSms``."""
 
     kind: ClassVar[ChannelKind | None] = ChannelKind.SMS
     provider: ClassVar[str] = "tencent"
     config_type: ClassVar[type[TencentConfig]] = TencentConfig
-
-    def __init__(
-        self,
-        config: TencentConfig,
-        *,
-        session: aiohttp.ClientSession | None = None,
-        clock: Clock = utcnow,
-    ) -> None:
-        super().__init__(session=session, clock=clock, timeout=config.timeout)
-        self.config = config
-
-    def __repr__(self) -> str:
-        return f"TencentSms({self.config!r})"
 
     async def send(self, message: OutboundMessage) -> Receipt:
         """Send one SMS; a receipt carries Tencent's ``SerialNo`` and billed ``Fee``."""

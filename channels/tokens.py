@@ -22,12 +22,14 @@ import aiohttp
 
 from channels.base import (
     Clock,
+    ConfigT,
     HttpAdapter,
     HttpRequest,
     ProviderPermanent,
     ProviderTransient,
     Receipt,
     classify,
+    utcnow,
 )
 from core.notices import OutboundMessage
 
@@ -98,7 +100,7 @@ class TokenCache:
 # --- the WeCom / WeChat call pattern: token, call, refresh once on a stale token ---
 
 
-class TokenedAdapter(HttpAdapter):
+class TokenedAdapter(HttpAdapter[ConfigT]):
     """Base for adapters whose API wants ``?access_token=`` from a token endpoint.
 
     Subclasses supply the token request, the send request and the success
@@ -111,13 +113,13 @@ class TokenedAdapter(HttpAdapter):
 
     def __init__(
         self,
+        config: ConfigT,
         *,
-        session: aiohttp.ClientSession | None,
-        clock: Clock,
-        timeout: float,
+        session: aiohttp.ClientSession | None = None,
+        clock: Clock = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(session=session, clock=clock, timeout=timeout)
+        super().__init__(config, session=session, clock=clock)
         self.tokens = TokenCache(self._fetch_token, monotonic=monotonic)
 
     def _token_request(self) -> HttpRequest:

@@ -21,22 +21,17 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-import aiohttp
-
 from channels.base import (
-    Clock,
     HttpRequest,
     ProviderPermanent,
     ProviderTransient,
     Receipt,
-    utcnow,
 )
 from channels.tokens import TokenedAdapter
 from core.notices import ChannelKind, OutboundMessage
@@ -125,27 +120,13 @@ def build_request(
     )
 
 
-class WeChatMp(TokenedAdapter):
+class WeChatMp(TokenedAdapter[WeChatMpConfig]):
     """Sends WeChat official-account template messages to a follower's openid."""
 
     kind: ClassVar[ChannelKind | None] = ChannelKind.WECHAT_MP
     provider: ClassVar[str] = "wechat_mp"
     config_type: ClassVar[type[WeChatMpConfig]] = WeChatMpConfig
     ERRORS = ERRORS
-
-    def __init__(
-        self,
-        config: WeChatMpConfig,
-        *,
-        session: aiohttp.ClientSession | None = None,
-        clock: Clock = utcnow,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(session=session, clock=clock, timeout=config.timeout, monotonic=monotonic)
-        self.config = config
-
-    def __repr__(self) -> str:
-        return f"WeChatMp({self.config!r})"
 
     def _token_request(self) -> HttpRequest:
         return build_token_request(self.config)

@@ -16,21 +16,16 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-import aiohttp
-
 from channels.base import (
-    Clock,
     HttpRequest,
     ProviderPermanent,
     ProviderTransient,
     Receipt,
-    utcnow,
 )
 from channels.tokens import TokenedAdapter, utf8_truncate
 from core.notices import ChannelKind, OutboundMessage
@@ -110,27 +105,13 @@ def build_request(
     )
 
 
-class WeComApp(TokenedAdapter):
+class WeComApp(TokenedAdapter[WeComConfig]):
     """Sends WeCom application messages to a member's ``wecom_userid``."""
 
     kind: ClassVar[ChannelKind | None] = ChannelKind.WECOM
     provider: ClassVar[str] = "wecom"
     config_type: ClassVar[type[WeComConfig]] = WeComConfig
     ERRORS = ERRORS
-
-    def __init__(
-        self,
-        config: WeComConfig,
-        *,
-        session: aiohttp.ClientSession | None = None,
-        clock: Clock = utcnow,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(session=session, clock=clock, timeout=config.timeout, monotonic=monotonic)
-        self.config = config
-
-    def __repr__(self) -> str:
-        return f"WeComApp({self.config!r})"
 
     def _token_request(self) -> HttpRequest:
         return build_token_request(self.config)
