@@ -243,10 +243,10 @@ class AppointmentSettings(_Section):
     @classmethod
     def _windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not value:
-            raise ValueError("list at least one slot, e.g. \"09:00-12:00\"")
+            raise ValueError('list at least one slot, e.g. "09:00-12:00"')
         for slot in value:
             if not _SLOT.match(slot) or slot[:5] >= slot[6:]:
-                raise ValueError(f"{slot!r} must look like \"09:00-12:00\" (start before end)")
+                raise ValueError(f'{slot!r} must look like "09:00-12:00" (start before end)')
         if len(set(value)) != len(value):
             raise ValueError("a slot is listed twice")
         return value

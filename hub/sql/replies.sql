@@ -1,0 +1,130 @@
+-- Receipts and replies: delivery reports move messages; upstream SMS are stored and acted on.
+
+-- name: receipt_target
+-- The SMS a delivery report is about: by the provider's id (BizId / SerialNo), else by
+-- our id echoed back (Aliyun OutId). Locked: a provider retry waits, then sees the result.
+SELECT *
+  FROM messages
+ WHERE channel = 'sms'
+   AND (provider_message_id = $1 OR ($2::bigint IS NOT NULL AND id = $2::bigint))
+ ORDER BY (provider_message_id IS NOT DISTINCT FROM $1) DESC, id DESC
+ LIMIT 1
+   FOR UPDATE;
+
+-- name: receipt_delivered
+UPDATE messages
+   SET status = 'delivered', delivered_at = $2, provider_message_id = COALESCE(provider_message_id, $3),
+       error = NULL, error_code = NULL, updated_at = $4
+ WHERE id = $1 AND status = 'sent';
+
+-- name: receipt_undelivered
+-- Final for this send: 'failed' with the carrier's code, parked (not_before far in the
+-- future: the dispatcher claims failed rows when due, and this one must never be resent);
+-- a mandatory notice continues on its fallback channel. A finite date, not 'infinity':
+-- asyncpg reads infinity as a naive datetime that the dispatcher cannot compare.
+UPDATE messages
+   SET status = 'failed', error = $2, error_code = $3,
+       not_before = '9999-01-01 00:00:00+00',
+       provider_message_id = COALESCE(provider_message_id, $4), updated_at = $5
+ WHERE id = $1 AND status = 'sent'
+RETURNING *;
+
+-- name: insert_inbound_sms
+INSERT INTO inbound_sms (provider, dedupe_key, mobile, text, sign_name, extend, sent_at,
+                         received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING id;
+
+-- name: mark_inbound_sms
+UPDATE inbound_sms SET handled_as = $2, case_no = $3, detail = $4 WHERE id = $1;
+
+-- name: inbound_sms_list
+SELECT *
+  FROM inbound_sms
+ WHERE ($1::text IS NULL OR handled_as = $1)
+   AND ($2::text IS NULL OR mobile = $2)
+   AND ($3::text IS NULL OR case_no = $3)
+   AND id > $4
+ ORDER BY id
+ LIMIT $5;
+
+-- name: case_for_reply
+-- Exact case number first; a case-insensitive match when people type it in lower case.
+SELECT *
+  FROM cases
+ WHERE case_no = $1 OR upper(case_no) = upper($1)
+ ORDER BY (case_no = $1) DESC
+ LIMIT 1;
+
+-- name: current_node_name
+SELECT name FROM nodes WHERE case_no = $1 AND completed_at IS NULL ORDER BY started_at DESC LIMIT 1;
+
+-- name: latest_evaluation_prompt
+-- The evaluation prompt most recently sent by SMS to this number (what a bare "5" answers).
+SELECT case_no, sent_at
+  FROM messages
+ WHERE channel = 'sms' AND kind = 'evaluation_prompt' AND status IN ('sent', 'delivered')
+   AND regexp_replace(recipient, '^(\+86|0086)', '') = $1
+ ORDER BY sent_at DESC, id DESC
+ LIMIT 1;
+
+-- name: latest_open_offer
+SELECT * FROM appointment_offers
+ WHERE mobile = $1 AND used_at IS NULL AND expires_at > $2
+ ORDER BY offered_at DESC, id DESC
+ LIMIT 1
+   FOR UPDATE;
+
+-- name: insert_offer
+INSERT INTO appointment_offers (mobile, case_no, slots, offered_at, expires_at)
+VALUES ($1, $2, $3::jsonb, $4, $5)
+RETURNING id;
+
+-- name: close_offers
+-- A new offer or a booking ends this number's earlier offers for the case.
+UPDATE appointment_offers SET used_at = $3
+ WHERE mobile = $1 AND case_no = $2 AND used_at IS NULL;
+
+-- name: slot_bookings
+SELECT day, slot, booked FROM appointment_slots WHERE day = ANY($1::date[]);
+
+-- name: take_slot
+-- One more booking unless the slot is full: the row lock serialises concurrent bookings.
+INSERT INTO appointment_slots AS s (day, slot, booked) VALUES ($1, $2, 1)
+ON CONFLICT (day, slot) DO UPDATE SET booked = s.booked + 1 WHERE s.booked < $3
+RETURNING booked;
+
+-- name: release_slot
+UPDATE appointment_slots SET booked = booked - 1 WHERE day = $1 AND slot = $2 AND booked > 0;
+
+-- name: appointment_of_case
+SELECT * FROM appointments WHERE case_no = $1 FOR UPDATE;
+
+-- name: upsert_appointment
+INSERT INTO appointments (case_no, day, slot, mobile, booked_at, reminder_key)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (case_no) DO UPDATE
+   SET day = EXCLUDED.day, slot = EXCLUDED.slot, mobile = EXCLUDED.mobile,
+       booked_at = EXCLUDED.booked_at, reminder_key = EXCLUDED.reminder_key;
+
+-- name: cancel_queued_message
+-- A moved appointment's reminder (by dedupe_key prefix) that has not gone out yet.
+UPDATE messages
+   SET status = 'cancelled', error = $2, updated_at = $3
+ WHERE dedupe_key LIKE $1 || '|%' AND status IN ('queued', 'failed');
+
+-- name: insert_opt_out
+INSERT INTO opt_outs (mobile, at, inbound_sms_id) VALUES ($1, $2, $3)
+ON CONFLICT (mobile) DO NOTHING;
+
+-- name: cancel_optional_to
+-- Optional SMS already queued for a number that just opted out are not sent either.
+UPDATE messages
+   SET status = 'cancelled', updated_at = $2, error_code = 'opted_out',
+       error = 'not sent: the number opted out of optional notices (SMS reply TD)'
+ WHERE channel = 'sms' AND NOT mandatory AND status IN ('queued', 'failed')
+   AND regexp_replace(recipient, '^(\+86|0086)', '') = $1;
+
+-- name: opted_out_among
+SELECT mobile FROM opt_outs WHERE mobile = ANY($1::text[]);
