@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any, get_args
 
 from aiohttp import web
@@ -11,7 +9,7 @@ from pydantic import ValidationError
 
 from core.cases import CaseStatus
 from core.events import EVENT_ADAPTER
-from hub import audit, store, views
+from hub import audit, paging, store, views
 from hub.api_models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
 from hub.auth import ROLE_KEY, allow
 from hub.clock import ManualClock
@@ -127,22 +125,6 @@ async def get_case(request: web.Request) -> web.Response:
     )
 
 
-def _cursor_decode(cursor: str) -> str:
-    try:
-        padded = cursor.encode() + b"=" * (-len(cursor) % 4)
-        return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Problem(
-            422,
-            "cursor is not one this API gave out",
-            errors=[{"field": "cursor", "message": "invalid"}],
-        ) from None
-
-
-def _cursor_encode(case_no: str) -> str:
-    return base64.urlsafe_b64encode(case_no.encode()).decode().rstrip("=")
-
-
 _LEVELS = ("green", "yellow", "red", "done")
 _STATUSES: tuple[str, ...] = get_args(CaseStatus)
 
@@ -151,23 +133,12 @@ _STATUSES: tuple[str, ...] = get_args(CaseStatus)
 @allow("supervisor")
 async def list_cases(request: web.Request) -> web.Response:
     q = request.query
-    errors = []
-    level = q.get("level") or None
-    status = q.get("status") or None
-    if level is not None and level not in _LEVELS:
-        errors.append({"field": "level", "message": "must be one of: " + ", ".join(_LEVELS)})
-    if status is not None and status not in _STATUSES:
-        errors.append({"field": "status", "message": "must be one of: " + ", ".join(_STATUSES)})
-    try:
-        limit = int(q.get("limit", "50"))
-        if not 1 <= limit <= MAX_PAGE:
-            raise ValueError
-    except ValueError:
-        errors.append({"field": "limit", "message": f"must be an integer from 1 to {MAX_PAGE}"})
-        limit = 50
-    if errors:
-        raise Problem(422, "invalid query parameters; see errors", errors=errors)
-    after = _cursor_decode(q["cursor"]) if q.get("cursor") else None
+    errors: paging.Errors = []
+    level = paging.choice(q, "level", _LEVELS, errors)
+    status = paging.choice(q, "status", _STATUSES, errors)
+    limit = paging.page_size(q, errors, maximum=MAX_PAGE)
+    paging.check(errors)
+    after = paging.decode_cursor("c", q["cursor"]) if q.get("cursor") else None
 
     app = request.app
     now = app[CLOCK].now()
@@ -186,7 +157,9 @@ async def list_cases(request: web.Request) -> web.Response:
     return respond(
         {
             "items": [views.case_summary_json(r, now=now, tz=tz) for r in page],
-            "next_cursor": _cursor_encode(page[-1]["case_no"]) if len(rows) > limit else None,
+            "next_cursor": paging.encode_cursor("c", page[-1]["case_no"])
+            if len(rows) > limit
+            else None,
         }
     )
 

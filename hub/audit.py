@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from hub import paging
 from hub.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.jsonio import respond
 from hub.keys import CLOCK, POOL, SETTINGS
@@ -86,17 +87,10 @@ def _instant(request: web.Request, name: str) -> datetime | None:
 @allow("supervisor")
 async def list_audit(request: web.Request) -> web.Response:
     q = request.query
-    try:
-        limit = int(q.get("limit", "100"))
-        after = int(q["cursor"]) if q.get("cursor") else None
-        if not 1 <= limit <= 1000:
-            raise ValueError
-    except ValueError:
-        raise Problem(
-            422,
-            "limit must be 1 to 1000 and cursor one this API gave out",
-            errors=[{"field": "limit", "message": "1 to 1000"}],
-        ) from None
+    errors: paging.Errors = []
+    limit = paging.page_size(q, errors, default=100, maximum=1000)
+    paging.check(errors)
+    after = paging.decode_id_cursor("a", q["cursor"]) if q.get("cursor") else None
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             Q["list_audit"],
@@ -123,6 +117,6 @@ async def list_audit(request: web.Request) -> web.Response:
                 }
                 for r in page
             ],
-            "next_cursor": str(page[-1]["id"]) if len(rows) > limit else None,
+            "next_cursor": paging.encode_cursor("a", page[-1]["id"]) if len(rows) > limit else None,
         }
     )
