@@ -40,6 +40,7 @@ from channels.base import (
     ProviderTransient,
     Receipt,
     classify,
+    template_for,
     utcnow,
 )
 from channels.sms_length import count_segments, signed_text
@@ -162,13 +163,13 @@ def build_request(
     Raises :class:`ProviderPermanent` when no TemplateCode is configured for the
     kind or a parameter is longer than Aliyun allows: both would be refused.
     """
-    template_code = config.templates.get(message.kind.value)
-    if not template_code:
-        raise ProviderPermanent(
-            f"aliyun: no TemplateCode for {message.kind.value}; "
-            f"set channels.sms.aliyun.templates.{message.kind.value}",
-            code="cuiban.NO_TEMPLATE",
-        )
+    template_code = template_for(
+        config.templates,
+        message,
+        provider="aliyun",
+        what="TemplateCode",
+        section="channels.sms.aliyun",
+    )
     for name, value in message.params.items():
         if len(value) > config.max_param_chars:
             raise ProviderPermanent(

@@ -45,6 +45,7 @@ __all__ = [
     "Receipt",
     "classify",
     "config_from_mapping",
+    "template_for",
     "utcnow",
 ]
 
@@ -253,3 +254,26 @@ def classify(
     """
     error = table.get(code, default)
     return error(f"{provider} {code}: {detail}".rstrip(": "), code=code)
+
+
+def template_for(
+    templates: Mapping[str, str],
+    message: OutboundMessage,
+    *,
+    provider: str,
+    what: str,
+    section: str,
+) -> str:
+    """The provider template configured for ``message.kind``.
+
+    Raises :class:`ProviderPermanent` (code ``cuiban.NO_TEMPLATE``) naming the
+    key to set when there is none: the provider would refuse the message.
+    """
+    kind = message.kind.value
+    template = templates.get(kind)
+    if not template:
+        raise ProviderPermanent(
+            f"{provider}: no {what} for {kind}; set {section}.templates.{kind}",
+            code="cuiban.NO_TEMPLATE",
+        )
+    return template

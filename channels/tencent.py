@@ -34,6 +34,7 @@ from channels.base import (
     ProviderTransient,
     Receipt,
     classify,
+    template_for,
 )
 from channels.sms_length import count_segments
 from core.notices import ChannelKind, OutboundMessage
@@ -159,13 +160,13 @@ def build_request(
     config: TencentConfig, message: OutboundMessage, *, timestamp: int
 ) -> HttpRequest:
     """The signed ``SendSms`` request, byte for byte; ``timestamp`` is Unix seconds."""
-    template_id = config.templates.get(message.kind.value)
-    if not template_id:
-        raise ProviderPermanent(
-            f"tencent: no TemplateId for {message.kind.value}; "
-            f"set channels.sms.tencent.templates.{message.kind.value}",
-            code="cuiban.NO_TEMPLATE",
-        )
+    template_id = template_for(
+        config.templates,
+        message,
+        provider="tencent",
+        what="TemplateId",
+        section="channels.sms.tencent",
+    )
     body = {
         "PhoneNumberSet": [e164(message.recipient)],
         "SmsSdkAppId": config.sdk_app_id,

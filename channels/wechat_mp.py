@@ -32,6 +32,7 @@ from channels.base import (
     ProviderPermanent,
     ProviderTransient,
     Receipt,
+    template_for,
 )
 from channels.tokens import TokenedAdapter
 from core.notices import ChannelKind, OutboundMessage
@@ -96,13 +97,13 @@ def build_request(
     config: WeChatMpConfig, message: OutboundMessage, *, access_token: str
 ) -> HttpRequest:
     """``POST /cgi-bin/message/template/send`` for ``message.recipient`` (an openid)."""
-    template_id = config.templates.get(message.kind.value)
-    if not template_id:
-        raise ProviderPermanent(
-            f"wechat_mp: no template id for {message.kind.value}; "
-            f"set channels.wechat_mp.templates.{message.kind.value}",
-            code="cuiban.NO_TEMPLATE",
-        )
+    template_id = template_for(
+        config.templates,
+        message,
+        provider="wechat_mp",
+        what="template id",
+        section="channels.wechat_mp",
+    )
     body: dict[str, Any] = {
         "touser": message.recipient,
         "template_id": template_id,
