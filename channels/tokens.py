@@ -14,9 +14,11 @@ limit how often it may be fetched, so a process keeps one token per app:
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -33,7 +35,7 @@ from channels.base import (
 )
 from core.notices import OutboundMessage
 
-__all__ = ["TokenCache", "TokenedAdapter", "utf8_truncate"]
+__all__ = ["TokenCache", "TokenedAdapter", "post_json", "utf8_truncate"]
 
 Fetch = Callable[[], Awaitable[tuple[str, float]]]
 
@@ -103,9 +105,10 @@ class TokenCache:
 class TokenedAdapter(HttpAdapter[ConfigT]):
     """Base for adapters whose API wants ``?access_token=`` from a token endpoint.
 
-    Subclasses supply the token request, the send request and the success
-    check; this class does the caching and the "stale token: fetch a new one
-    and retry once" rule (``STALE_TOKEN`` codes).
+    Subclasses supply the token request and the send request (and may refuse
+    an ``errcode`` 0 answer in ``_accept``); this class does the caching, the
+    ``msgid`` receipt and the "stale token: fetch a new one and retry once"
+    rule (``STALE_TOKEN`` codes).
     """
 
     ERRORS: Mapping[int, type[ProviderTransient] | type[ProviderPermanent]] = {}
@@ -129,7 +132,12 @@ class TokenedAdapter(HttpAdapter[ConfigT]):
         raise NotImplementedError
 
     def _accept(self, message: OutboundMessage, payload: Mapping[str, Any]) -> Receipt:
-        raise NotImplementedError
+        """The receipt for an ``errcode`` 0 answer: both providers return ``msgid``."""
+        return Receipt(
+            provider_message_id=str(payload.get("msgid") or "") or None,
+            accepted_at=self._clock(),
+            raw=payload,
+        )
 
     def _error(
         self, what: str, payload: Mapping[str, Any]
@@ -175,6 +183,19 @@ def _errcode(payload: Mapping[str, Any]) -> int:
         return int(code)
     except (TypeError, ValueError):
         return -1
+
+
+def post_json(
+    api_base: str, path: str, body: Mapping[str, Any], *, access_token: str
+) -> HttpRequest:
+    """``POST <api_base><path>?access_token=`` with ``body`` as compact UTF-8 JSON."""
+    query = urlencode({"access_token": access_token})
+    return HttpRequest(
+        method="POST",
+        url=f"{api_base.rstrip('/')}{path}?{query}",
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+    )
 
 
 def utf8_truncate(text: str, max_bytes: int) -> str:

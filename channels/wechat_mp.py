@@ -19,7 +19,6 @@ sends in the worker role only (see docs/decisions/0002-channels.md).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,10 +30,9 @@ from channels.base import (
     HttpRequest,
     ProviderPermanent,
     ProviderTransient,
-    Receipt,
     template_for,
 )
-from channels.tokens import TokenedAdapter
+from channels.tokens import TokenedAdapter, post_json
 from core.notices import ChannelKind, OutboundMessage
 
 __all__ = ["ERRORS", "WeChatMp", "WeChatMpConfig", "build_request", "build_token_request"]
@@ -112,12 +110,8 @@ def build_request(
     }
     if message.link:
         body["url"] = message.link
-    query = urlencode({"access_token": access_token})
-    return HttpRequest(
-        method="POST",
-        url=f"{config.api_base.rstrip('/')}/cgi-bin/message/template/send?{query}",
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+    return post_json(
+        config.api_base, "/cgi-bin/message/template/send", body, access_token=access_token
     )
 
 
@@ -134,10 +128,3 @@ class WeChatMp(TokenedAdapter[WeChatMpConfig]):
 
     def _send_request(self, message: OutboundMessage, token: str) -> HttpRequest:
         return build_request(self.config, message, access_token=token)
-
-    def _accept(self, message: OutboundMessage, payload: Mapping[str, Any]) -> Receipt:
-        return Receipt(
-            provider_message_id=str(payload.get("msgid") or "") or None,
-            accepted_at=self._clock(),
-            raw=payload,
-        )

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -27,7 +26,7 @@ from channels.base import (
     ProviderTransient,
     Receipt,
 )
-from channels.tokens import TokenedAdapter, utf8_truncate
+from channels.tokens import TokenedAdapter, post_json, utf8_truncate
 from core.notices import ChannelKind, OutboundMessage
 
 __all__ = ["ERRORS", "WeComApp", "WeComConfig", "build_request", "build_token_request"]
@@ -96,13 +95,7 @@ def build_request(
     else:
         body["msgtype"] = "text"
         body["text"] = {"content": utf8_truncate(f"{title}\n{message.body}", 2048)}
-    query = urlencode({"access_token": access_token})
-    return HttpRequest(
-        method="POST",
-        url=f"{config.api_base.rstrip('/')}/cgi-bin/message/send?{query}",
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-    )
+    return post_json(config.api_base, "/cgi-bin/message/send", body, access_token=access_token)
 
 
 class WeComApp(TokenedAdapter[WeComConfig]):
@@ -129,8 +122,4 @@ class WeComApp(TokenedAdapter[WeComConfig]):
                     "or without a licence)",
                     code=key,
                 )
-        return Receipt(
-            provider_message_id=str(payload.get("msgid") or "") or None,
-            accepted_at=self._clock(),
-            raw=payload,
-        )
+        return super()._accept(message, payload)
