@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+from pydantic import SecretStr
 
 from channels import CHANNELS, config_from_mapping
 from channels.base import Channel
@@ -70,36 +71,49 @@ def _success_rule(rule: str) -> dict[str, str]:
     return {"success_path": path.strip(), "success_value": value.strip()}
 
 
+# The settings fields each provider's adapter config is built from, by name.
+_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "aliyun": ("endpoint", "access_key_id", "access_key_secret", "sign_name", "templates"),
+    "tencent": (
+        "endpoint",
+        "secret_id",
+        "secret_key",
+        "sdk_app_id",
+        "sign_name",
+        "region",
+        "templates",
+    ),
+    "email": ("host", "port", "username", "password", "tls", "from_addr"),
+    "wecom": ("api_base", "corp_id", "corp_secret", "agent_id"),
+    "wechat_mp": ("api_base", "app_id", "app_secret", "templates"),
+}
+# The media other than SMS: built only when their section says ``enabled``.
+_OPTIONAL: tuple[tuple[ChannelKind, str], ...] = (
+    (ChannelKind.EMAIL, "email"),
+    (ChannelKind.WECOM, "wecom"),
+    (ChannelKind.WECHAT_MP, "wechat_mp"),
+)
+
+
+def _fields(section: Any, provider: str) -> dict[str, Any]:
+    """``provider``'s fields of a settings section: secrets revealed, mappings copied."""
+    config: dict[str, Any] = {}
+    for name in _FIELDS[provider]:
+        value = getattr(section, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        config[name] = value
+    return config
+
+
 def adapter_configs(settings: ChannelsSettings) -> dict[ChannelKind, tuple[str, dict[str, Any]]]:
     """Each enabled medium's provider name and adapter config mapping, from ``[channels]``."""
     sms = settings.sms
     found: dict[ChannelKind, tuple[str, dict[str, Any]]] = {}
-    if sms.provider == "aliyun":
-        a = sms.aliyun
-        found[ChannelKind.SMS] = (
-            "aliyun",
-            {
-                "endpoint": a.endpoint,
-                "access_key_id": a.access_key_id,
-                "access_key_secret": a.access_key_secret.get_secret_value(),
-                "sign_name": a.sign_name,
-                "templates": dict(a.templates),
-            },
-        )
-    elif sms.provider == "tencent":
-        t = sms.tencent
-        found[ChannelKind.SMS] = (
-            "tencent",
-            {
-                "endpoint": t.endpoint,
-                "secret_id": t.secret_id,
-                "secret_key": t.secret_key.get_secret_value(),
-                "sdk_app_id": t.sdk_app_id,
-                "sign_name": t.sign_name,
-                "region": t.region,
-                "templates": dict(t.templates),
-            },
-        )
+    if sms.provider in ("aliyun", "tencent"):
+        found[ChannelKind.SMS] = (sms.provider, _fields(getattr(sms, sms.provider), sms.provider))
     elif sms.provider == "http":
         h = sms.http
         token = h.token.get_secret_value()
@@ -114,41 +128,10 @@ def adapter_configs(settings: ChannelsSettings) -> dict[ChannelKind, tuple[str, 
         )
     else:
         found[ChannelKind.SMS] = ("console", {})
-    if settings.email.enabled:
-        e = settings.email
-        found[ChannelKind.EMAIL] = (
-            "email",
-            {
-                "host": e.host,
-                "port": e.port,
-                "username": e.username,
-                "password": e.password.get_secret_value(),
-                "tls": e.tls,
-                "from_addr": e.from_addr,
-            },
-        )
-    if settings.wecom.enabled:
-        w = settings.wecom
-        found[ChannelKind.WECOM] = (
-            "wecom",
-            {
-                "api_base": w.api_base,
-                "corp_id": w.corp_id,
-                "corp_secret": w.corp_secret.get_secret_value(),
-                "agent_id": w.agent_id,
-            },
-        )
-    if settings.wechat_mp.enabled:
-        m = settings.wechat_mp
-        found[ChannelKind.WECHAT_MP] = (
-            "wechat_mp",
-            {
-                "api_base": m.api_base,
-                "app_id": m.app_id,
-                "app_secret": m.app_secret.get_secret_value(),
-                "templates": dict(m.templates),
-            },
-        )
+    for kind, name in _OPTIONAL:
+        section = getattr(settings, name)
+        if section.enabled:
+            found[kind] = (name, _fields(section, name))
     return found
 
 
