@@ -1,7 +1,10 @@
 """Signed WAP links: short enough for an SMS, bound to one case or person, expiring.
 
-A token is ``kind, expiry day, base64url(subject) . base64url(HMAC-SHA256[:9])``
-keyed with ``auth.link_secret``: about 37 characters for a typical case number.
+A token is ``kind, expiry day, subject . base64url(HMAC-SHA256[:8])`` keyed with
+``auth.link_secret``: 31 characters for a typical case number such as
+NJ20260302-0042, so it fits a 35-character SMS template variable (Aliyun's
+limit). A subject that is not URL-safe is carried as base64url instead, and
+the kind letter is upper-case to say so.
 The subject (case number or person id) is in the token, so the link opens the
 page without a query code; the MAC makes it unforgeable, and the expiry day
 bounds how long a forwarded SMS stays useful.
@@ -12,13 +15,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 LinkKind = Literal["c", "i"]  # c: a case page; i: a reviewer's inbox
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-_MAC_BYTES = 9  # 72 bits: forging one takes 2**71 tries on average; rate limits do the rest
+_MAC_BYTES = 8  # 64 bits: forging one takes 2**63 tries on average; rate limits do the rest
+_URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -49,21 +54,27 @@ class LinkSigner:
 
     def sign(self, kind: LinkKind, subject: str, *, now: datetime) -> str:
         """``kind`` + expiry day (3 base-36 digits) + the subject, then the MAC."""
-        head = kind + _base36(((now + self.lifetime) - _EPOCH).days)
-        raw = subject.encode()
-        return f"{head}{_b64(raw)}.{_b64(self._mac(head, raw))}"
+        expiry = _base36(((now + self.lifetime) - _EPOCH).days)
+        if _URL_SAFE.match(subject):
+            head, carried = kind + expiry, subject
+        else:
+            head, carried = kind.upper() + expiry, _b64(subject.encode())
+        return f"{head}{carried}.{_b64(self._mac(head, subject.encode()))}"
 
     def verify(self, kind: LinkKind, token: str, *, now: datetime) -> str | None:
         """The subject of a valid, unexpired token of ``kind``; None for anything else."""
         try:
             body, mac = token.split(".")
-            head, raw = body[:4], _unb64(body[4:])
-            if len(head) < 4 or not hmac.compare_digest(self._mac(head, raw), _unb64(mac)):
+            head, carried = body[:4], body[4:]
+            if len(head) < 4 or not carried or head[0].lower() != kind:
+                return None
+            raw = _unb64(carried) if head[0].isupper() else carried.encode()
+            if not hmac.compare_digest(self._mac(head, raw), _unb64(mac)):
                 return None
             expiry = int(head[1:], 36)
             subject = raw.decode()
         except (ValueError, UnicodeDecodeError):
             return None
-        if head[0] != kind or (now - _EPOCH).days > expiry:
+        if (now - _EPOCH).days > expiry:
             return None
         return subject
