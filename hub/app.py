@@ -101,6 +101,7 @@ def create_app(
         client_max_size=MAX_BODY,
         middlewares=[problems_middleware, auth_middleware(settings.auth.api_keys)],
     )
+    app.middlewares.append(wap.wap_middleware)  # /wap/: HTML errors and security headers
     app[SETTINGS] = settings
     app[CLOCK] = clock or clock_from_settings(settings)
     app[CALENDAR] = calendar or load_calendar(
