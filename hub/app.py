@@ -17,6 +17,8 @@ from hub import (
     dispatcher,
     messages_api,
     scheduler,
+    stats_api,
+    supervise,
     urges,
     wap,
 )
@@ -150,6 +152,8 @@ def create_app(
     app.add_routes(messages_api.routes)
     app.add_routes(audit.routes)
     app.add_routes(wap.routes)
+    app.add_routes(stats_api.routes)
+    app.add_routes(supervise.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--green-channel", action="store_true", help="halve the limit (rounded up)"
     )
 
+    report = sub.add_parser("report", help="write a month's supervision report (HTML, CSV, PNG)")
+    report.add_argument("--month", required=True, help="the month, YYYY-MM")
+    report.add_argument("--config", help="TOML settings file")
+    report.add_argument("--out", type=Path, help="folder for the files (default: data_dir/reports)")
+
     calendar = sub.add_parser("calendar", help="the working-day calendar")
     cal_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
     show = cal_sub.add_parser("show", help="a year's holidays and 调休 make-up workdays")
@@ -244,6 +249,34 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
+    from hub import db
+    from hub.report import build_report, write_report
+
+    tz = settings.calendar.tz
+    url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
+    pool = await db.create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            built = await build_report(conn, month, now=datetime.now(tz), tz=tz)
+    finally:
+        await pool.close()
+    return await asyncio.to_thread(write_report, built, out)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.stats import month_period
+
+    try:
+        month_period(args.month)
+    except ValueError:
+        raise UsageError(f"--month: {args.month!r} is not a month YYYY-MM") from None
+    out = args.out or Path(settings.database.data_dir) / "reports"
+    for path in asyncio.run(_report(settings, args.month, out)):
+        print(path)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from hub.tour import demo
 
@@ -255,6 +288,7 @@ COMMANDS = {
     "demo": cmd_demo,
     "migrate": cmd_migrate,
     "deadline": cmd_deadline,
+    "report": cmd_report,
 }
 
 
