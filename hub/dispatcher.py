@@ -425,34 +425,18 @@ class Dispatcher:
             return
         adapter = self.channels.adapter(channel)
         if adapter is None:
-            await self._settle(
+            await self._refuse(
                 row,
                 bound,
-                Outcome(
-                    status="dead",
-                    outcome="permanent",
-                    provider=provider,
-                    started_at=self.clock.now(),
-                    error=f"the {channel} channel is not enabled in this centre's configuration",
-                    error_code="channel_disabled",
-                ),
+                provider,
+                f"the {channel} channel is not enabled in this centre's configuration",
+                "channel_disabled",
             )
             return
         try:
             message = outbound_message(row)
         except CuibanError as exc:
-            await self._settle(
-                row,
-                bound,
-                Outcome(
-                    status="dead",
-                    outcome="permanent",
-                    provider=provider,
-                    started_at=self.clock.now(),
-                    error=str(exc),
-                    error_code="invalid_message",
-                ),
-            )
+            await self._refuse(row, bound, provider, str(exc), "invalid_message")
             return
 
         async with self._semaphore(channel):
@@ -479,29 +463,8 @@ class Dispatcher:
             self._phase[row["id"]] = Phase.SENDING
             try:
                 receipt = await adapter.send(message)
-            except DeliveryUnknown as exc:
-                # The provider may have taken it: resending could text the person twice.
-                # Keep it as sent with the doubt on record; a receipt settles it.
-                self._phase[row["id"]] = Phase.FINISHING
-                opened = breaker.record_failure(self.clock.now())
-                await self._settle(
-                    row,
-                    bound,
-                    Outcome(
-                        status="sent",
-                        outcome="unknown",
-                        provider=provider,
-                        started_at=started,
-                        error=f"outcome unknown, not resent: {exc}",
-                        error_code=exc.code or "delivery_unknown",
-                    ),
-                )
-                await self._circuit_opened(provider, opened, bound)
-            except TransientError as exc:
-                self._phase[row["id"]] = Phase.FINISHING
-                opened = breaker.record_failure(self.clock.now())
-                await self._settle(row, bound, self._transient(row, provider, started, exc))
-                await self._circuit_opened(provider, opened, bound)
+            except TransientError as exc:  # DeliveryUnknown too: _failed tells them apart
+                await self._failed(row, bound, provider, started, exc)
             except PermanentError as exc:
                 self._phase[row["id"]] = Phase.FINISHING
                 # A refusal for this message says nothing about the provider's health.
@@ -519,20 +482,9 @@ class Dispatcher:
                     ),
                 )
             except Exception as exc:  # an adapter bug must not lose the message: retry it
-                self._phase[row["id"]] = Phase.FINISHING
                 bound.exception("adapter_error", provider=provider)
-                opened = breaker.record_failure(self.clock.now())
-                await self._settle(
-                    row,
-                    bound,
-                    self._transient(
-                        row,
-                        provider,
-                        started,
-                        TransientError(f"{type(exc).__name__}: {exc}"),
-                    ),
-                )
-                await self._circuit_opened(provider, opened, bound)
+                error = TransientError(f"{type(exc).__name__}: {exc}")
+                await self._failed(row, bound, provider, started, error)
             else:
                 self._phase[row["id"]] = Phase.FINISHING
                 if breaker.record_success():
@@ -548,6 +500,51 @@ class Dispatcher:
                         provider_message_id=receipt.provider_message_id,
                     ),
                 )
+
+    async def _refuse(
+        self, row: Mapping[str, Any], bound: Any, provider: str, error: str, code: str
+    ) -> None:
+        """Dead-letter ``row`` without sending it: there is nothing a provider could take."""
+        await self._settle(
+            row,
+            bound,
+            Outcome(
+                status="dead",
+                outcome="permanent",
+                provider=provider,
+                started_at=self.clock.now(),
+                error=error,
+                error_code=code,
+            ),
+        )
+
+    async def _failed(
+        self,
+        row: Mapping[str, Any],
+        bound: Any,
+        provider: str,
+        started: datetime,
+        exc: TransientError,
+    ) -> None:
+        """A send that failed for now: count it against the provider's circuit, then settle."""
+        self._phase[row["id"]] = Phase.FINISHING
+        breaker = self.breaker(provider)
+        opened = breaker.record_failure(self.clock.now())
+        if isinstance(exc, DeliveryUnknown):
+            # The provider may have taken it: resending could text the person twice.
+            # Keep it as sent with the doubt on record; a receipt settles it.
+            result = Outcome(
+                status="sent",
+                outcome="unknown",
+                provider=provider,
+                started_at=started,
+                error=f"outcome unknown, not resent: {exc}",
+                error_code=exc.code or "delivery_unknown",
+            )
+        else:
+            result = self._transient(row, provider, started, exc)
+        await self._settle(row, bound, result)
+        await self._circuit_opened(provider, opened, bound)
 
     def _transient(
         self, row: Mapping[str, Any], provider: str, started: datetime, exc: TransientError
