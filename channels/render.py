@@ -115,6 +115,16 @@ EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
     },
     NoticeKind.COMPLAINT: {**_COMMON, "content": "窗口人员要求重复提交材料"},
     NoticeKind.DEADLINE_UNKNOWN: {**_COMMON, "year": "2027"},
+    NoticeKind.MONTHLY_REPORT: {
+        "title": "电子监察月报 2026-10",
+        "content": "受理1234件，办结1190件，按时率97.9%。",
+        "link": "https://zw.example.gov.cn/supervise/reports/2026-10",
+    },
+    NoticeKind.PROJECT_DIGEST: {
+        "title": "项目动态：某产业园（3 项）",
+        "content": "施工许可已受理",
+        "link": "https://zw.example.gov.cn/supervise/projects/P-1",
+    },
 }
 
 

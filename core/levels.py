@@ -7,8 +7,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from core.deadlines import Deadline, require_aware
+from core.deadlines import DEFAULT_TZ, Deadline, require_aware
 
 __all__ = [
     "LEVEL_WORDS",
@@ -94,14 +95,20 @@ def level_for(
 
 def closing_verdict(deadline: Deadline, closed_at: datetime) -> Verdict:
     """提前 (early: closed on a local date before due_date), 按时 (on time), or 超期 (late)."""
-    return verdict_for(due_date=deadline.due_date, due_at=deadline.due_at, closed_at=closed_at)
+    zone = deadline.due_at.tzinfo
+    tz = zone if isinstance(zone, ZoneInfo) else DEFAULT_TZ
+    return verdict_for(
+        due_date=deadline.due_date, due_at=deadline.due_at, closed_at=closed_at, tz=tz
+    )
 
 
-def verdict_for(*, due_date: date, due_at: datetime, closed_at: datetime) -> Verdict:
-    """:func:`closing_verdict` from what storage keeps of a deadline."""
+def verdict_for(
+    *, due_date: date, due_at: datetime, closed_at: datetime, tz: ZoneInfo = DEFAULT_TZ
+) -> Verdict:
+    """:func:`closing_verdict` from what storage keeps of a deadline (instants in any zone)."""
     require_aware("closed_at", closed_at)
     if closed_at > due_at:
         return "late"
-    if closed_at.astimezone(due_at.tzinfo).date() < due_date:
+    if closed_at.astimezone(tz).date() < due_date:
         return "early"
     return "on_time"

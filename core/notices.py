@@ -48,6 +48,8 @@ class NoticeKind(StrEnum):
     APPOINTMENT_REMINDER = "appointment_reminder"  # the working day before a booked pickup
     COMPLAINT = "complaint"  # an applicant's complaint, to the supervisors
     DEADLINE_UNKNOWN = "deadline_unknown"  # the calendar lacks a year the deadline needs
+    MONTHLY_REPORT = "monthly_report"  # 电子监察月报, to supervisors on the first working day
+    PROJECT_DIGEST = "project_digest"  # an investment project's changes, to its manager
 
 
 # Optional notices are the ones a person may opt out of (an SMS reply ``TD``) and
@@ -60,6 +62,7 @@ OPTIONAL_KINDS: frozenset[NoticeKind] = frozenset(
         NoticeKind.DAILY_DIGEST,
         NoticeKind.ANNOUNCEMENT,
         NoticeKind.APPOINTMENT_REMINDER,
+        NoticeKind.PROJECT_DIGEST,
     }
 )
 MANDATORY_KINDS: frozenset[NoticeKind] = frozenset(NoticeKind) - OPTIONAL_KINDS

@@ -85,7 +85,7 @@ async def project_digest_job(app: web.Application, now: datetime) -> int:
             who = people.recipient(project["manager"], now)
             name = project["project_name"] or project["project_id"]
             notice = Notice(
-                kind=NoticeKind.ANNOUNCEMENT,
+                kind=NoticeKind.PROJECT_DIGEST,
                 dedupe_key=f"project_digest:{project['project_id']}:{upto}:{who.person_id}",
                 addresses=who.addresses,
                 context={

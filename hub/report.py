@@ -312,7 +312,7 @@ async def monthly_report_job(app: web.Application, now: datetime) -> int:
             who = people.recipient(person_id, now)
             notices.append(
                 Notice(
-                    kind=NoticeKind.ANNOUNCEMENT,
+                    kind=NoticeKind.MONTHLY_REPORT,
                     dedupe_key=f"monthly_report:{month}:{person_id}",
                     addresses=who.addresses,
                     context={

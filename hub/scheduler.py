@@ -1,7 +1,8 @@
 """The periodic work: APScheduler drives the tick and the daily digest, never one job per deadline.
 
 Deadlines live as ``timers`` rows in PostgreSQL; APScheduler (3.x) only runs
-the tick that fires what is due and looks ahead for the next due timer, which
+the periodic jobs — the tick, the 08:30 digest, the monthly report, project
+digests, pruning. The tick fires what is due and looks ahead for the next due timer, which
 it waits for with an in-process timer so reminders fire on time without
 polling every instant. Every job is idempotent (claims with SKIP LOCKED, dedupe
 keys), so any number of processes may run them. Under the manual test clock
@@ -21,6 +22,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hub.clock import AcceleratedClock, Clock, ManualClock
 from hub.keys import CLOCK, PLANNER, POOL, TEST_CLOCK_HOOKS
 from hub.planner import Planner
+from hub.project_digest import project_digest_job
+from hub.report import monthly_report_job
 
 log = structlog.get_logger(__name__)
 
@@ -77,15 +80,27 @@ class Ticker:
         if pruned:
             log.info("timers_pruned", count=pruned)
 
+    async def monthly_report(self) -> None:
+        sent = await monthly_report_job(self.app, self.app[CLOCK].now())
+        if sent:
+            log.info("monthly_report_queued", count=sent)
+
+    async def project_digests(self) -> None:
+        sent = await project_digest_job(self.app, self.app[CLOCK].now())
+        if sent:
+            log.info("project_digests_queued", count=sent)
+
     def stop(self) -> None:
         if self._wakeup is not None:
             self._wakeup.cancel()
 
 
 async def advance(app: web.Application, now: datetime) -> None:
-    """The manual clock moved: fire every timer due by ``now`` and the digest if its time came."""
+    """The manual clock moved: fire every timer due by ``now``, then the periodic notices."""
     await app[PLANNER].fire_due(app[POOL], now)
     await app[PLANNER].daily_digest(app[POOL], now)
+    await monthly_report_job(app, now)
+    await project_digest_job(app, now)
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -121,6 +136,26 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
         id="daily_digest",
+    )
+    scheduler.add_job(
+        ticker.monthly_report,
+        "interval",
+        seconds=digest_every,
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+        id="monthly_report",
+    )
+    # An accelerated clock lives through an hour in moments too.
+    project_every = 1.0 if isinstance(app[CLOCK], AcceleratedClock) else 3600.0
+    scheduler.add_job(
+        ticker.project_digests,
+        "interval",
+        seconds=project_every,
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+        id="project_digest",
     )
     scheduler.add_job(
         ticker.prune,

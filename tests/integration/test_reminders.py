@@ -41,7 +41,8 @@ async def log_of(database_url: str) -> list[tuple[str, str | None, str, datetime
     try:
         rows = await conn.fetch(
             "SELECT kind, person_id, channel, created_at, not_before FROM messages"
-            " WHERE channel <> 'wap' OR person_id IS NULL ORDER BY id"
+            " WHERE (channel <> 'wap' OR person_id IS NULL) AND kind <> 'monthly_report'"
+            " ORDER BY id"
         )
     finally:
         await conn.close()
@@ -206,7 +207,7 @@ async def test_away_reviewer_reminders_go_to_the_deputy(api: Api, database_url: 
     try:
         rows = await conn.fetch(
             "SELECT kind, person_id, recipient, note, body FROM messages"
-            " WHERE channel = 'sms' ORDER BY id"
+            " WHERE channel = 'sms' AND kind <> 'monthly_report' ORDER BY id"
         )
         urges = await conn.fetchval("SELECT urges FROM nodes WHERE case_no = 'R-5'")
     finally:

@@ -130,3 +130,17 @@ def test_level_for_matches_level_at() -> None:
         assert level_for(warn_at=DEADLINE.warn_at, due_at=DEADLINE.due_at, now=at(now)) is (
             level_at(DEADLINE, now=at(now))
         )
+
+
+def test_verdict_judges_the_local_date_whatever_zone_storage_returns() -> None:
+    """A case closed at 07:00 Beijing time on the day before its due date is early, even in UTC."""
+    from datetime import UTC, date
+
+    from core.levels import verdict_for
+
+    due_at = datetime(2026, 3, 10, 23, 59, 59, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    closed = datetime(2026, 3, 9, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    assert closed.date() == date(2026, 3, 8)  # in UTC it is still the 8th
+    assert verdict_for(due_date=date(2026, 3, 10), due_at=due_at, closed_at=closed) == "early"
+    on_the_day = datetime(2026, 3, 10, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+    assert verdict_for(due_date=date(2026, 3, 10), due_at=due_at, closed_at=on_the_day) == "on_time"

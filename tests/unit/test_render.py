@@ -24,10 +24,11 @@ def test_notice_kinds_are_the_contract_kinds_plus_our_own() -> None:
         "case_overdue", "urge", "case_suspended", "case_resumed", "pickup_notice",
         "evaluation_prompt", "daily_digest", "status_reply",
         "announcement", "verification_code", "appointment_slots", "appointment_reminder",
-        "complaint", "deadline_unknown",
+        "complaint", "deadline_unknown", "monthly_report", "project_digest",
     }  # fmt: skip
     assert {
-        "evaluation_prompt", "daily_digest", "announcement", "appointment_reminder"
+        "evaluation_prompt", "daily_digest", "announcement", "appointment_reminder",
+        "project_digest",
     } == OPTIONAL_KINDS  # fmt: skip
     assert set(NoticeKind) == MANDATORY_KINDS | OPTIONAL_KINDS
     assert not MANDATORY_KINDS & OPTIONAL_KINDS
