@@ -73,7 +73,14 @@ def _success_rule(rule: str) -> dict[str, str]:
 
 # The settings fields each provider's adapter config is built from, by name.
 _FIELDS: Mapping[str, tuple[str, ...]] = {
-    "aliyun": ("endpoint", "access_key_id", "access_key_secret", "sign_name", "templates"),
+    "aliyun": (
+        "endpoint",
+        "access_key_id",
+        "access_key_secret",
+        "sign_name",
+        "templates",
+        "link_prefix",
+    ),
     "tencent": (
         "endpoint",
         "secret_id",

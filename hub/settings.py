@@ -128,6 +128,8 @@ class AliyunSettings(_Section):
     access_key_secret: SecretStr = SecretStr("")
     sign_name: str = ""
     templates: Mapping[str, str] = Field(default_factory=dict)
+    # Written literally in the registered templates; empty: http.public_base_url + "/wap/".
+    link_prefix: str = ""
 
 
 class TencentSettings(_Section):
@@ -296,6 +298,22 @@ class Settings(_Section):
     dispatch: DispatchSection = DispatchSection()
     logging: LoggingSettings = LoggingSettings()
     source: Annotated[str, Field(exclude=True)] = "<defaults>"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aliyun_link_prefix(cls, data: Any) -> Any:
+        """Aliyun's link prefix follows the public base URL unless set on its own."""
+        if not isinstance(data, dict):
+            return data
+        aliyun = data.get("channels", {}).get("sms", {}).get("aliyun", {})
+        if not isinstance(aliyun, dict) or aliyun.get("link_prefix"):
+            return data
+        base = str(data.get("http", {}).get("public_base_url", HttpSettings().public_base_url))
+        channels = dict(data.get("channels", {}))
+        sms = dict(channels.get("sms", {}))
+        sms["aliyun"] = {**aliyun, "link_prefix": base.rstrip("/") + "/wap/"}
+        channels["sms"] = sms
+        return {**data, "channels": channels}
 
     @model_validator(mode="after")
     def _clock_start_needed(self) -> Settings:

@@ -281,3 +281,39 @@ def test_gateway_lookup_follows_dotted_paths() -> None:
     payload = {"result": {"items": [{"id": 7}]}}
     assert http_sms.lookup(payload, "result.items.0.id") == 7
     assert http_sms.lookup(payload, "result.missing") is None
+
+
+def test_aliyun_sends_only_the_part_of_a_link_after_the_registered_prefix() -> None:
+    """With a link_prefix, TemplateParam carries the link's tail, which fits 35 characters."""
+    import json as _json
+    from urllib.parse import parse_qs
+
+    from channels.aliyun import AliyunConfig, build_request
+    from core.notices import OutboundMessage
+
+    config = AliyunConfig(
+        access_key_id="id",
+        access_key_secret="secret",
+        sign_name="某市",
+        templates={"case_accepted": "SMS_1"},
+        link_prefix="https://zw.example.gov.cn/wap/",
+    )
+    message = OutboundMessage(
+        id="42",
+        kind="case_accepted",
+        channel="sms",
+        recipient="13812345678",
+        body="…",
+        params={
+            "case_no": "A-1",
+            "link": "https://zw.example.gov.cn/wap/c1t2NJ20260302-0042.abcdefghijk",
+        },
+    )
+    from datetime import UTC, datetime
+
+    request = build_request(config, message, timestamp=datetime(2026, 3, 2, tzinfo=UTC), nonce="n")
+    form = parse_qs(request.body.decode())
+    assert _json.loads(form["TemplateParam"][0]) == {
+        "case_no": "A-1",
+        "link": "c1t2NJ20260302-0042.abcdefghijk",
+    }
