@@ -69,7 +69,9 @@ class LinkSigner:
             if len(head) < 4 or not carried or head[0].lower() != kind:
                 return None
             raw = _unb64(carried) if head[0].isupper() else carried.encode()
-            if not hmac.compare_digest(self._mac(head, raw), _unb64(mac)):
+            # Compare the text, not decoded bytes: base64 ignores the spare bits of the
+            # last character, and one token should have exactly one spelling.
+            if not hmac.compare_digest(_b64(self._mac(head, raw)), mac):
                 return None
             expiry = int(head[1:], 36)
             subject = raw.decode()

@@ -50,3 +50,11 @@ def test_tokens_expire() -> None:
     token = SIGNER.sign("c", "A-1", now=NOW)
     assert SIGNER.verify("c", token, now=NOW + timedelta(days=89)) == "A-1"
     assert SIGNER.verify("c", token, now=NOW + timedelta(days=92)) is None
+
+
+def test_a_token_has_exactly_one_spelling() -> None:
+    """Changing the MAC's last character in any way, spare base64 bits included, is refused."""
+    token = SIGNER.sign("c", "A-1", now=NOW)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    variants = [token[:-1] + ch for ch in alphabet if ch != token[-1]]
+    assert all(SIGNER.verify("c", v, now=NOW) is None for v in variants)
