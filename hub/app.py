@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -117,7 +118,10 @@ def create_app(
         Routing(
             settings=settings,
             calendar=app[CALENDAR],
-            links=LinkSigner(secret=settings.auth.link_secret.get_secret_value().encode()),
+            links=LinkSigner(
+                secret=settings.auth.link_secret.get_secret_value().encode(),
+                lifetime=timedelta(days=settings.auth.link_days),
+            ),
         )
     )
 
