@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from hub.problems import Problem
 from hub.settings import ApiKey, Role
@@ -58,9 +59,7 @@ def actor_of(key: ApiKey) -> str:
     return f"{key.role}:{digest}"
 
 
-def auth_middleware(
-    keys: Collection[ApiKey],
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def auth_middleware(keys: Collection[ApiKey]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/v1/") or request.path.startswith(_PUBLIC_PREFIXES):

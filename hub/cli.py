@@ -230,10 +230,8 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
         if demo:
             summary = await seed_demo(app)
             print(summary, flush=True)
-        server = site._server
-        port = (
-            server.sockets[0].getsockname()[1] if server and server.sockets else settings.http.port
-        )  # type: ignore[union-attr]
+        # Port 0 asks the OS for a free port: print the one we got.
+        port = runner.addresses[0][1] if runner.addresses else settings.http.port
         print(
             f"Cuiban ({role}) is serving on http://{settings.http.host}:{port}/  (Ctrl-C stops)",
             flush=True,

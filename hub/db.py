@@ -79,15 +79,14 @@ def _start_embedded(data_dir: Path, start_timeout: float) -> Any:
     # when XDG_RUNTIME_DIR is unset and falls back to /tmp, which is what we want.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        import pgserver
-        from pgserver.postgres_server import PostgresServer
+        from pgserver.postgres_server import PostgresServer, get_server
 
     deadline = time.monotonic() + start_timeout
     while True:
         try:
             # cleanup_mode="stop": the server stops when the last process using it exits;
             # the data stays for the next start.
-            return pgserver.get_server(data_dir, cleanup_mode="stop")
+            return get_server(data_dir, cleanup_mode="stop")
         except (subprocess.TimeoutExpired, AssertionError) as exc:
             # pgserver gives pg_ctl a fixed 10 s; on a busy machine the server is still
             # starting. Forget the half-made handle and look again until it is ready.
