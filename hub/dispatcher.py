@@ -45,6 +45,7 @@ from core.errors import CuibanError, PermanentError, TransientError
 from core.notices import ChannelKind, OutboundMessage
 from hub.channel_registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.clock import Clock, ManualClock
+from hub.finisher import OutcomeBatcher
 from hub.keys import CLOCK, METRICS, POOL, SETTINGS, TEST_CLOCK_HOOKS
 from hub.metrics import Metrics
 from hub.outbox import NOTIFY_CHANNEL, fall_back
@@ -276,6 +277,7 @@ class Dispatcher:
         self._stopping = False
         self._listener: asyncpg.Connection | None = None
         self._log = log.bind(owner=self.owner)
+        self._outcomes = OutcomeBatcher(pool=pool, owner=self.owner, now=clock.now)
 
     # --- pacing ------------------------------------------------------------------------
 
@@ -376,6 +378,8 @@ class Dispatcher:
             result.started_at,
             result.outcome,
         )
+        if result.status != "dead":  # nothing to fall back to: share a statement with others
+            return await self._outcomes.finish((args[0], *args[2:8], *args[9:]))
         async with self.pool.acquire() as conn, conn.transaction():
             attempt: int | None = await conn.fetchval(Q["dispatch_finish"], *args)
             if attempt is not None and result.status == "dead":

@@ -46,6 +46,51 @@ INSERT INTO message_attempts (message_id, attempt, owner, provider, started_at, 
 SELECT id, attempts, $2, $3, $10, $9, $11, $6, $7, $5 FROM m
 RETURNING attempt;
 
+-- name: dispatch_finish_many
+-- dispatch_finish for many outcomes at once (none of them dead: a dead row falls back in
+-- its own transaction). Rows are locked in id order first, so two batches, or a batch
+-- and a heartbeat, cannot wait on each other in a cycle. $1..$9 are parallel arrays.
+WITH input AS (
+    SELECT *
+      FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                  $8::timestamptz[], $9::timestamptz[], $10::text[])
+        AS t(id, provider, status, provider_message_id, error, error_code, not_before,
+             started_at, outcome)
+), locked AS (
+    SELECT messages.id
+      FROM messages JOIN input USING (id)
+     WHERE messages.status = 'sending' AND messages.lease_owner = $2
+     ORDER BY messages.id
+       FOR UPDATE OF messages
+), m AS (
+    UPDATE messages
+       SET status = input.status,
+           attempts = messages.attempts + 1,
+           provider = input.provider,
+           provider_message_id = COALESCE(input.provider_message_id,
+                                          messages.provider_message_id),
+           error = input.error,
+           error_code = input.error_code,
+           not_before = COALESCE(input.not_before, messages.not_before),
+           sent_at = CASE WHEN input.status IN ('sent', 'delivered') THEN $11
+                          ELSE messages.sent_at END,
+           delivered_at = CASE WHEN input.status = 'delivered' THEN $11
+                               ELSE messages.delivered_at END,
+           lease_owner = NULL,
+           lease_expires_at = NULL,
+           updated_at = $11
+      FROM input JOIN locked USING (id)
+     WHERE messages.id = input.id AND messages.status = 'sending' AND messages.lease_owner = $2
+ RETURNING messages.id, messages.attempts, input.provider, input.started_at, input.outcome,
+           input.error, input.error_code, input.provider_message_id
+)
+INSERT INTO message_attempts (message_id, attempt, owner, provider, started_at, finished_at,
+                              outcome, error, error_code, provider_message_id)
+SELECT id, attempts, $2, provider, started_at, $11, outcome, error, error_code,
+       provider_message_id
+  FROM m
+RETURNING message_id, attempt;
+
 -- name: dispatch_release
 -- Give claimed rows back unsent, without spending an attempt (open circuit, shutdown).
 UPDATE messages
