@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -118,9 +119,19 @@ ERRORS: Mapping[str, type[ProviderTransient] | type[ProviderPermanent]] = {
 }
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-_.~]*")
+
+
 def percent_encode(value: str) -> str:
     """Aliyun's POP percent-encoding: RFC 3986 unreserved kept, everything else %XX (UTF-8)."""
+    if _UNRESERVED.fullmatch(value):  # most parameters: nothing to encode, skip quote()
+        return value
     return quote(value, safe="-_.~")
+
+
+def _encode_query(query: str) -> str:
+    """``percent_encode`` of a canonical query, whose only reserved characters are % = &."""
+    return query.replace("%", "%25").replace("=", "%3D").replace("&", "%26")
 
 
 def canonical_query(params: Mapping[str, str]) -> str:
@@ -134,13 +145,21 @@ def canonical_query(params: Mapping[str, str]) -> str:
 
 def string_to_sign(method: str, params: Mapping[str, str]) -> str:
     """``METHOD&%2F&enc(canonical query)``."""
-    return f"{method.upper()}&{percent_encode('/')}&{percent_encode(canonical_query(params))}"
+    return _string_to_sign(method, canonical_query(params))
+
+
+def _string_to_sign(method: str, query: str) -> str:
+    return f"{method.upper()}&%2F&{_encode_query(query)}"
 
 
 def sign(method: str, params: Mapping[str, str], secret: str) -> str:
     """Base64(HMAC-SHA1(secret + "&", StringToSign))."""
+    return _sign_query(method, canonical_query(params), secret)
+
+
+def _sign_query(method: str, query: str, secret: str) -> str:
     digest = hmac.new(
-        f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1
+        f"{secret}&".encode(), _string_to_sign(method, query).encode(), hashlib.sha1
     ).digest()
     return base64.b64encode(digest).decode("ascii")
 
@@ -201,8 +220,9 @@ def build_request(
         "Timestamp": timestamp_param(timestamp),
         "Version": API_VERSION,
     }
-    signature = sign("POST", params, config.access_key_secret)
-    body = f"Signature={percent_encode(signature)}&{canonical_query(params)}"
+    query = canonical_query(params)  # once: it is both signed and sent
+    signature = _sign_query("POST", query, config.access_key_secret)
+    body = f"Signature={percent_encode(signature)}&{query}"
     return HttpRequest(
         method="POST",
         url=config.endpoint.rstrip("/") + "/",
