@@ -128,7 +128,14 @@ async def ingest(
         fresh = [i for i in items if i.event.event_id in inserted]
         touched = sorted({i.event.case_no for i in fresh})
         if touched:
-            await _reproject(conn, touched, now=now, calendar=calendar, rules_for=rules_for)
+            await _reproject(
+                conn,
+                touched,
+                now=now,
+                calendar=calendar,
+                rules_for=rules_for,
+                known={i.event.event_id: i.event for i in fresh},
+            )
             await _remember_assignees(conn, [i.event for i in fresh], now=now)
             if after is not None:
                 await after(conn, touched, [i.event for i in fresh], now=now)
@@ -142,10 +149,16 @@ async def _reproject(
     now: datetime,
     calendar: WorkingCalendar,
     rules_for: RulesFor,
+    known: Mapping[str, Event] | None = None,
 ) -> None:
+    # Events just validated by the caller are reused, not read back and validated again.
+    known = known or {}
     events: dict[str, list[Event]] = defaultdict(list)
-    for row in await conn.fetch(Q["events_of_cases"], list(case_nos)):
-        events[row["case_no"]].append(EVENT_ADAPTER.validate_python(row["payload"]))
+    for row in await conn.fetch(Q["events_of_cases"], list(case_nos), list(known)):
+        event = known.get(row["event_id"])
+        if event is None:
+            event = EVENT_ADAPTER.validate_python(row["payload"])
+        events[row["case_no"]].append(event)
     previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
     previous_nodes = {
         (row["case_no"], row["node_id"]): row

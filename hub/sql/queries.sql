@@ -16,7 +16,10 @@ RETURNING event_id;
 SELECT event_id, body_hash FROM events WHERE event_id = ANY($1::text[]);
 
 -- name: events_of_cases
-SELECT case_no, payload FROM events WHERE case_no = ANY($1::text[])
+-- $2: events the caller already holds parsed (just ingested); their payload is not sent back.
+SELECT case_no, event_id,
+       CASE WHEN event_id = ANY($2::text[]) THEN NULL ELSE payload END AS payload
+  FROM events WHERE case_no = ANY($1::text[])
  ORDER BY case_no, occurred_at, seq;
 
 -- name: case_keys
