@@ -13,6 +13,7 @@ from core.deadlines import WarnPolicy
 from hub import (
     api,
     audit,
+    broadcasts,
     callbacks,
     db,
     dispatcher,
@@ -158,6 +159,7 @@ def create_app(
     app.add_routes(wap.routes)
     app.add_routes(stats_api.routes)
     app.add_routes(supervise.routes)
+    app.add_routes(broadcasts.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)

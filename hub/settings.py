@@ -279,6 +279,15 @@ class DispatchSection(_Section):
         return self
 
 
+class BroadcastSettings(_Section):
+    """通知公告 (issue 10): how announcements to many people are queued; see hub/broadcasts.py."""
+
+    rate_per_second: float = Field(default=20.0, gt=0, le=10_000)  # per channel, all broadcasts
+    priority: int = Field(default=10, ge=1, le=32_767)  # reminders are 0: lower goes first
+    batch_size: int = Field(default=5000, ge=1, le=50_000)  # audience rows per transaction
+    member_days: int = Field(default=365, ge=1, le=3650)  # a node this recent makes a member
+
+
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -297,6 +306,7 @@ class Settings(_Section):
     policy: PolicySettings = PolicySettings()
     appointments: AppointmentSettings = AppointmentSettings()
     dispatch: DispatchSection = DispatchSection()
+    broadcasts: BroadcastSettings = BroadcastSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Annotated[str, Field(exclude=True)] = "<defaults>"
 

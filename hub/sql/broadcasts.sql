@@ -1,0 +1,225 @@
+-- Announcements to many people (issue 10). The audience is expanded here, in the database,
+-- a keyset page at a time: Python never holds the list of recipients.
+
+-- name: broadcast_audience
+-- One page of a broadcast's audience: (channel, recipient) pairs, each once, in key order
+-- after the cursor ($10, $11); $12 rows at most (NULL: all). Who is in it:
+--   $1  departments whose people hear it: the head, the deputy, the supervisors, and
+--       everyone assigned a node of the department since $9 (nodes tell who works where);
+--   $2  departments whose heads hear it ('*': every department);
+--   $3  applicants of open cases (not completed), if true, narrowed to matters $4 and
+--       departments $5 when those are not empty;
+--   $6  subscriber lists.
+-- People are reached on their first channel (their own order, else WeCom, SMS, e-mail,
+-- WeChat) among $7, the push channels this broadcast uses; with $8 each also gets an entry
+-- in their WAP inbox (channel 'wap', recipient = person id). Applicants: SMS, else e-mail.
+-- Mobiles lose a +86/0086 prefix and e-mail addresses their case, so each address is
+-- counted, and texted, once whichever way it entered the audience.
+WITH member_ids AS (
+    SELECT d.head AS person_id FROM departments AS d
+     WHERE d.code = ANY($1::text[]) OR d.code = ANY($2::text[]) OR '*' = ANY($2::text[])
+    UNION
+    SELECT d.deputy FROM departments AS d WHERE d.code = ANY($1::text[])
+    UNION
+    SELECT unnest(d.supervisors) FROM departments AS d WHERE d.code = ANY($1::text[])
+    UNION
+    SELECT n.assignee_id FROM nodes AS n
+     WHERE n.department_code = ANY($1::text[]) AND n.started_at >= $9
+),
+candidates AS (
+    SELECT 'wap' AS channel, m.person_id AS recipient
+      FROM member_ids AS m
+     WHERE $8 AND m.person_id IS NOT NULL
+    UNION ALL
+    SELECT pick.channel, pick.recipient
+      FROM people AS p
+      JOIN member_ids AS m ON m.person_id = p.person_id
+     CROSS JOIN LATERAL (
+           SELECT o.channel,
+                  CASE o.channel WHEN 'sms' THEN p.mobile WHEN 'email' THEN p.email
+                                 WHEN 'wecom' THEN p.wecom_userid
+                                 WHEN 'wechat_mp' THEN p.wechat_openid END AS recipient
+             FROM unnest(CASE WHEN cardinality(p.channels) > 0 THEN p.channels
+                              ELSE ARRAY['wecom', 'sms', 'email', 'wechat_mp'] END)
+                  WITH ORDINALITY AS o (channel, pos)
+            WHERE o.channel = ANY($7::text[])
+              AND coalesce(CASE o.channel WHEN 'sms' THEN p.mobile WHEN 'email' THEN p.email
+                                          WHEN 'wecom' THEN p.wecom_userid
+                                          WHEN 'wechat_mp' THEN p.wechat_openid END, '') <> ''
+            ORDER BY o.pos
+            LIMIT 1) AS pick
+    UNION ALL
+    SELECT pick.channel, pick.recipient
+      FROM cases AS c
+     CROSS JOIN LATERAL (
+           SELECT v.channel, v.address AS recipient
+             FROM (VALUES (1, 'sms', c.applicant ->> 'mobile'),
+                          (2, 'email', c.applicant ->> 'email')) AS v (pos, channel, address)
+            WHERE v.channel = ANY($7::text[]) AND coalesce(v.address, '') <> ''
+            ORDER BY v.pos
+            LIMIT 1) AS pick
+     WHERE $3 AND c.completed_at IS NULL AND c.applicant IS NOT NULL
+       AND (cardinality($4::text[]) = 0 OR c.matter_code = ANY($4::text[]))
+       AND (cardinality($5::text[]) = 0 OR c.department_code = ANY($5::text[]))
+    UNION ALL
+    SELECT s.channel, s.address
+      FROM subscribers AS s
+     WHERE s.list_name = ANY($6::text[]) AND s.channel = ANY($7::text[])
+),
+normalized AS (
+    SELECT channel,
+           CASE channel
+               WHEN 'sms' THEN regexp_replace(regexp_replace(recipient, '[\s-]', '', 'g'),
+                                              '^(\+86|0086)', '')
+               WHEN 'email' THEN lower(btrim(recipient))
+               ELSE recipient
+           END AS recipient
+      FROM candidates
+)
+SELECT DISTINCT channel, recipient,
+       (channel = 'sms' AND EXISTS (SELECT 1 FROM opt_outs AS o WHERE o.mobile = recipient))
+           AS opted_out
+  FROM normalized
+ WHERE recipient <> '' AND (channel, recipient) > ($10::text, $11::text)
+ ORDER BY channel, recipient
+ LIMIT $12::bigint
+
+-- name: broadcast_insert_page
+-- Appended to ``WITH page AS (<broadcast_audience>)``: the page becomes outbox rows in one
+-- statement. Each channel's rows take consecutive slots after $13 (channel -> slots used)
+-- and leave at base ($20: channel -> instant) + slot / rate ($16), skipping the quiet
+-- window ($17, $18 in zone $19); numbers that opted out (SMS TD) take no slot, and the
+-- opt-out trigger stores them as cancelled. WAP inbox entries appear at the send time.
+-- Returns the page's size, its last key (the next cursor) and the slots now used.
+, slotted AS (
+    SELECT p.channel, p.recipient, p.opted_out,
+           coalesce(($13::jsonb ->> p.channel)::bigint, 0)
+             + sum(CASE WHEN p.opted_out THEN 0 ELSE 1 END)
+                 OVER (PARTITION BY p.channel ORDER BY p.recipient) AS slot
+      FROM page AS p
+),
+inserted AS (
+    INSERT INTO messages (
+        dedupe_key, kind, channel, person_id, recipient, context, subject, body, html, link,
+        params, mandatory, fallbacks, priority, not_before, max_attempts, created_at,
+        updated_at, content_hash, broadcast_id)
+    SELECT 'broadcast:' || $14::bigint || ':' || s.channel || ':' || s.recipient,
+           'announcement', s.channel,
+           CASE WHEN s.channel = 'wap' THEN s.recipient END,
+           s.recipient, $15::jsonb,
+           r.part ->> 'subject', r.part ->> 'body', r.part ->> 'html', r.part ->> 'link',
+           coalesce(r.part -> 'params', '{}'::jsonb), false, '[]'::jsonb, $21::smallint,
+           CASE WHEN s.channel = 'wap' THEN $22::timestamptz
+                ELSE cuiban_awake_after(($20::jsonb ->> s.channel)::timestamptz,
+                                        greatest(s.slot - 1, 0) / $16::double precision,
+                                        $17::time, $18::time, $19::text)
+           END,
+           $23::integer, $24::timestamptz, $24::timestamptz,
+           sha256(convert_to(coalesce(r.part ->> 'subject', '') || E'\n' || (r.part ->> 'body'),
+                             'UTF8')),
+           $14::bigint
+      FROM slotted AS s
+     CROSS JOIN LATERAL (SELECT $25::jsonb -> s.channel AS part) AS r
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM slotted) AS fetched,
+       (SELECT count(*) FROM inserted) AS inserted,
+       (SELECT channel FROM slotted ORDER BY channel DESC, recipient DESC LIMIT 1) AS last_channel,
+       (SELECT recipient FROM slotted ORDER BY channel DESC, recipient DESC LIMIT 1)
+           AS last_recipient,
+       $13::jsonb || coalesce((SELECT jsonb_object_agg(channel, used)
+                                 FROM (SELECT channel, max(slot) AS used
+                                         FROM slotted GROUP BY channel) AS u), '{}'::jsonb)
+           AS positions;
+
+-- name: broadcast_audience_counts
+-- Appended to ``WITH page AS (<broadcast_audience>)``: the dry run's counts per channel.
+SELECT channel, count(*) AS recipients, count(*) FILTER (WHERE opted_out) AS opted_out
+  FROM page
+ GROUP BY channel
+ ORDER BY channel;
+
+-- name: broadcast_channel_tails
+-- Where each channel's queue of earlier broadcasts ends: a new broadcast starts after it,
+-- so the configured rate holds however many broadcasts overlap.
+SELECT channel, max(not_before) AS tail
+  FROM messages
+ WHERE broadcast_id IS NOT NULL AND status IN ('queued', 'failed') AND channel = ANY($1::text[])
+ GROUP BY channel;
+
+-- name: broadcast_insert
+INSERT INTO broadcasts (request_key, title, request, channels, renders, context, send_at, bases,
+                        rate_per_second, priority, created_by, created_at)
+VALUES ($1, $2, $3::jsonb, $4::text[], $5::jsonb, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12)
+ON CONFLICT (request_key) DO NOTHING
+RETURNING id;
+
+-- name: broadcast_by_key
+SELECT id FROM broadcasts WHERE request_key = $1;
+
+-- name: broadcast_lock
+SELECT * FROM broadcasts WHERE id = $1 FOR UPDATE;
+
+-- name: broadcast_get
+SELECT * FROM broadcasts WHERE id = $1;
+
+-- name: broadcast_advance
+UPDATE broadcasts
+   SET cursor_channel = $2, cursor_recipient = $3, positions = $4::jsonb,
+       recipients = recipients + $5,
+       status = CASE WHEN $6 THEN 'queued' ELSE status END,
+       expanded_at = CASE WHEN $6 THEN $7 ELSE expanded_at END
+ WHERE id = $1;
+
+-- name: broadcast_progress
+-- Counts by status; SMS that opted-out numbers were never sent are 'skipped', not cancelled.
+SELECT CASE WHEN status = 'cancelled' AND error_code = 'opted_out' THEN 'skipped'
+            ELSE status END AS state,
+       count(*) AS n,
+       count(*) FILTER (WHERE channel <> 'wap') AS pushed,
+       min(sent_at) AS first_sent,
+       max(sent_at) AS last_sent,
+       max(not_before) AS last_slot
+  FROM messages
+ WHERE broadcast_id = $1
+ GROUP BY 1;
+
+-- name: broadcast_progress_by_channel
+SELECT channel, count(*) AS n FROM messages WHERE broadcast_id = $1 GROUP BY channel;
+
+-- name: broadcast_cancel
+UPDATE broadcasts SET status = 'cancelled', cancelled_at = $2 WHERE id = $1;
+
+-- name: broadcast_cancel_messages
+-- One statement: every row of the broadcast not yet claimed. Rows being sent finish (a
+-- failed one is cancelled by the trigger messages_broadcast_cancelled, not retried).
+UPDATE messages
+   SET status = 'cancelled', error = 'broadcast cancelled', error_code = 'broadcast_cancelled',
+       updated_at = $2
+ WHERE broadcast_id = $1 AND status IN ('queued', 'failed');
+
+-- name: list_upsert
+INSERT INTO subscriber_lists (name, description, updated_at) VALUES ($1, $2, $3)
+ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description,
+                                 updated_at = EXCLUDED.updated_at;
+
+-- name: list_clear
+DELETE FROM subscribers WHERE list_name = $1;
+
+-- name: list_fill
+INSERT INTO subscribers (list_name, channel, address, added_at)
+SELECT $1, channel, address, $4
+  FROM (SELECT 'sms' AS channel, unnest($2::text[]) AS address
+        UNION ALL
+        SELECT 'email', unnest($3::text[])) AS a
+ON CONFLICT DO NOTHING;
+
+-- name: list_counts
+SELECT l.name, l.description, l.updated_at,
+       count(s.address) FILTER (WHERE s.channel = 'sms') AS mobiles,
+       count(s.address) FILTER (WHERE s.channel = 'email') AS emails
+  FROM subscriber_lists AS l
+  LEFT JOIN subscribers AS s ON s.list_name = l.name
+ WHERE l.name = $1
+ GROUP BY l.name;
