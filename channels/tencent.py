@@ -36,6 +36,7 @@ from channels.base import (
     classify,
     template_for,
 )
+from channels.render import sms_params
 from channels.sms_length import count_segments
 from core.notices import ChannelKind, OutboundMessage
 
@@ -156,6 +157,18 @@ def e164(recipient: str) -> str:
     return number
 
 
+def template_params(message: OutboundMessage) -> list[str]:
+    """``{1}``, ``{2}`` … in the order the variables first appear in the SMS template.
+
+    Positional, so the order is the template's, not the mapping's: a message read
+    back from the outbox has its params from a ``jsonb`` column, which reorders keys.
+    """
+    order = sms_params(message.kind)
+    if set(order) == set(message.params):
+        return [message.params[name] for name in order]
+    return list(message.params.values())
+
+
 def build_request(
     config: TencentConfig, message: OutboundMessage, *, timestamp: int
 ) -> HttpRequest:
@@ -172,7 +185,7 @@ def build_request(
         "SmsSdkAppId": config.sdk_app_id,
         "SignName": config.sign_name,
         "TemplateId": template_id,
-        "TemplateParamSet": list(message.params.values()),
+        "TemplateParamSet": template_params(message),
         "SessionContext": message.id,
     }
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from channels.render import check_sms_templates
 from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
@@ -23,6 +24,7 @@ from hub import (
     supervise,
     urges,
     wap,
+    webhooks,
 )
 from hub.auth import auth_middleware
 from hub.calendars import load_calendar
@@ -101,6 +103,10 @@ def create_app(
     role: Role = "all",
 ) -> web.Application:
     """The hub as an aiohttp application; the database opens on startup and closes on cleanup."""
+    sms = settings.channels.sms
+    if sms.provider != "console":  # a real provider bills segments: refuse a template too long
+        sign_name = getattr(getattr(sms, sms.provider), "sign_name", "")
+        check_sms_templates(sign_name=sign_name, max_segments=sms.max_segments)
     app = web.Application(
         client_max_size=MAX_BODY,
         middlewares=[problems_middleware, auth_middleware(settings.auth.api_keys)],
@@ -144,6 +150,7 @@ def create_app(
         # Started after the database and stopped before it: in-flight sends finish first.
         app.cleanup_ctx.append(scheduler.scheduler_ctx)
         app.cleanup_ctx.append(dispatcher.dispatcher_ctx)
+        app.cleanup_ctx.append(webhooks.webhooks_ctx)
 
     manual = isinstance(app[CLOCK], ManualClock)
     document = openapi_document(manual_clock=manual)

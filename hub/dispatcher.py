@@ -43,6 +43,7 @@ from aiolimiter import AsyncLimiter
 from channels.base import DeliveryUnknown
 from core.errors import CuibanError, PermanentError, TransientError
 from core.notices import ChannelKind, OutboundMessage
+from hub import wecom_limits
 from hub.channel_registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.clock import Clock, ManualClock
 from hub.finisher import OutcomeBatcher
@@ -277,6 +278,7 @@ class Dispatcher:
         self._stopping = False
         self._listener: asyncpg.Connection | None = None
         self._log = log.bind(owner=self.owner)
+        self._merged: dict[int, Sequence[Mapping[str, Any]]] = {}  # WeCom digest -> its rows
         self._outcomes = OutcomeBatcher(pool=pool, owner=self.owner, now=clock.now)
 
     # --- pacing ------------------------------------------------------------------------
@@ -349,10 +351,9 @@ class Dispatcher:
             await conn.execute(Q["dispatch_heartbeat"], ids, self.owner, until)
 
     async def _release(self, row: Mapping[str, Any], not_before: datetime) -> None:
+        ids = [row["id"], *(r["id"] for r in self._merged.pop(row["id"], ()))]
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                Q["dispatch_release"], [row["id"]], self.owner, not_before, self.clock.now()
-            )
+            await conn.execute(Q["dispatch_release"], ids, self.owner, not_before, self.clock.now())
 
     async def _delay_provider(self, provider: str, until: datetime) -> None:
         """Push the waiting rows of every channel ``provider`` serves past ``until``."""
@@ -442,6 +443,11 @@ class Dispatcher:
         except CuibanError as exc:
             await self._refuse(row, bound, provider, str(exc), "invalid_message")
             return
+        if channel == ChannelKind.WECOM.value:
+            held = await self._wecom_member_limit(row, message, bound)
+            if held is None:
+                return
+            message = held
 
         async with self._semaphore(channel):
             breaker = self.breaker(provider)
@@ -594,6 +600,8 @@ class Dispatcher:
             await self._delay_provider(provider, breaker.open_until)
 
     async def _settle(self, row: Mapping[str, Any], bound: Any, result: Outcome) -> None:
+        for merged in self._merged.pop(row["id"], ()):  # sent as one WeCom digest: same fate
+            await self._settle(merged, bound.bind(merged_message_id=merged["id"]), result)
         attempt = await self._finish(row, result)
         if attempt is None:
             # Our lease was reaped while we sent (a stall longer than the lease).
@@ -622,6 +630,28 @@ class Dispatcher:
         else:
             bound.error("notice_dead", error=result.error, code=result.error_code, **fields_)
             self.metrics.inc("cuiban_notices_dead_total")
+
+    # --- WeCom per-member limits (hub/wecom_limits.py) ------------------------------------
+
+    async def _wecom_member_limit(
+        self, row: Mapping[str, Any], message: OutboundMessage, bound: Any
+    ) -> OutboundMessage | None:
+        """The message to send (a digest if rows were merged into it), or None if held back."""
+        verdict = await wecom_limits.check(
+            self.pool,
+            row,
+            now=self.clock.now(),
+            owner=self.owner,
+            lease=timedelta(seconds=self.settings.lease_seconds),
+        )
+        if verdict.held_until is not None:
+            bound.info("notice_delayed", reason="wecom_member_limit", until=str(verdict.held_until))
+            return None
+        if not verdict.merged:
+            return message
+        self._merged[row["id"]] = verdict.merged
+        bound.info("wecom_digest", merged=[r["id"] for r in verdict.merged])
+        return wecom_limits.digest(message, verdict.merged)
 
     # --- manual clock -----------------------------------------------------------------
 

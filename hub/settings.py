@@ -152,6 +152,8 @@ class HttpSmsSettings(_Section):
 
 class SmsSettings(_Section):
     provider: Literal["aliyun", "tencent", "http", "console"] = "console"
+    # Billed segments a template may reach at worst (signature included); checked at start-up.
+    max_segments: int = Field(default=3, ge=1, le=10)
     aliyun: AliyunSettings = AliyunSettings()
     tencent: TencentSettings = TencentSettings()
     http: HttpSmsSettings = HttpSmsSettings()
