@@ -2,7 +2,9 @@
 
 No request, however malformed, gets a 5xx for its content: validation errors
 are 422 with an ``errors`` list naming each bad field; unreadable bodies 400;
-oversized bodies 413. A database outage is 503 with ``Retry-After``.
+oversized bodies 413. A database outage is 503 with ``Retry-After``, and so is a
+database that cannot take more (SQLSTATE class 53: disk full, out of memory, too many
+connections) or is shutting down (class 57, e.g. ``admin_shutdown``).
 """
 
 from __future__ import annotations
@@ -142,7 +144,21 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
             405: f"{request.method} is not allowed on {request.path}",
         }.get(exc.status, exc.reason)
         return problem_response(exc.status, detail, headers=_allow(exc))
-    except (DatabaseUnavailable, asyncpg.CannotConnectNowError, ConnectionError, OSError) as exc:
+    except (asyncpg.InsufficientResourcesError, asyncpg.OperatorInterventionError) as exc:
+        # The transaction rolled back whole; the client's retry is the way forward.
+        log.error("database_refused", error=str(exc), sqlstate=exc.sqlstate, path=request.path)
+        reason = "is out of space" if isinstance(exc, asyncpg.DiskFullError) else "is overloaded"
+        return problem_response(
+            503,
+            f"the database {reason} or shutting down; nothing was stored, retry shortly",
+            headers={"Retry-After": "30"},
+        )
+    except (
+        DatabaseUnavailable,
+        asyncpg.ConnectionDoesNotExistError,
+        ConnectionError,
+        OSError,
+    ) as exc:
         log.warning("database_unavailable", error=str(exc), path=request.path)
         return problem_response(
             503, "the database is unavailable; retry shortly", headers={"Retry-After": "5"}
