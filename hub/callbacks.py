@@ -10,7 +10,12 @@
 
 The callback URLs carry ``?token=`` (``auth.callback_token``), compared in
 constant time before the body is read; a missing or wrong token is 403 and
-changes nothing. Each push is applied in one transaction, then acknowledged as
+changes nothing. Each attempt is counted per client address first
+(:data:`TOKEN_GUESSES`, kept in PostgreSQL like the WAP limits) and a right token
+gives its count back, so only wrong tokens fill the window: a client that guessed
+wrong 20 times in an hour gets 429 with ``Retry-After`` for an hour, right token or not.
+
+Each push is applied in one transaction, then acknowledged as
 the provider expects (Aliyun ``{"code": 0, "msg": "成功"}``, Tencent
 ``{"result": 0, "errmsg": "OK"}``), also for ids we do not know, so the provider
 stops retrying. The one exception: a receipt that overtakes our own record of
@@ -25,6 +30,7 @@ import binascii
 import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -40,11 +46,13 @@ from channels.receipts import (
     parse_tencent_reports,
 )
 from core.errors import InputError
+from hub import wap_limits
 from hub.auth import allow
 from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
 from hub.problems import Problem, storable
 from hub.queries import Q
 from hub.replies import Replies, apply_receipts, inbound_key
+from hub.wap_security import mac
 
 routes = web.RouteTableDef()
 
@@ -53,12 +61,32 @@ _ALIYUN_RETRY: Mapping[str, Any] = {"code": 1, "msg": "稍后重试"}
 _TENCENT_RETRY: Mapping[str, Any] = {"result": 1, "errmsg": "retry later"}
 
 
-def _check_token(request: web.Request) -> None:
+#: Wrong callback tokens from one client address (a token guesser, not a provider).
+TOKEN_GUESSES = wap_limits.Limit(
+    scope="callback_token", attempts=20, window=timedelta(hours=1), lockout=timedelta(hours=1)
+)
+
+
+async def _check_token(request: web.Request) -> None:
     expected = request.app[SETTINGS].auth.callback_token.get_secret_value().encode()
     offered = request.query.get("token", "").encode()
-    # Both sides non-empty: an unset token must not make every push acceptable.
-    if not expected or not hmac.compare_digest(offered, expected):
-        raise Problem(403, "the callback URL needs ?token= with the configured auth.callback_token")
+    client = mac(request.app, "client", request.remote or "")
+    now = request.app[CLOCK].now()
+    async with request.app[POOL].acquire() as conn:
+        taken = await wap_limits.take(conn, TOKEN_GUESSES, client, now=now)
+        if taken.locked:
+            raise Problem(
+                429,
+                "too many callbacks with a wrong token from this address; try again later",
+                headers={"Retry-After": str(int(TOKEN_GUESSES.lockout.total_seconds()))},
+            )
+        # Both sides non-empty: an unset token must not make every push acceptable.
+        if not expected or not hmac.compare_digest(offered, expected):
+            await wap_limits.failed(conn, taken, now=now)
+            raise Problem(
+                403, "the callback URL needs ?token= with the configured auth.callback_token"
+            )
+        await wap_limits.refund(conn, taken)
 
 
 async def _body(request: web.Request) -> bytes:
@@ -82,7 +110,7 @@ async def _receipts(
     ack: Mapping[str, Any],
     retry: Mapping[str, Any],
 ) -> web.Response:
-    _check_token(request)
+    await _check_token(request)
     reports = parse(await _body(request))
     now = request.app[CLOCK].now()
     async with request.app[POOL].acquire() as conn, conn.transaction():
@@ -100,7 +128,7 @@ def _raw_items(body: bytes) -> list[Mapping[str, Any]]:
 async def _texts(
     request: web.Request, parse: Callable[[bytes], list[InboundSms]], ack: Mapping[str, Any]
 ) -> web.Response:
-    _check_token(request)
+    await _check_token(request)
     body = await _body(request)
     texts = parse(body)  # raises InputError (422) for a body that is not the push format
     keyed = [(sms, inbound_key(sms, raw)) for sms, raw in zip(texts, _raw_items(body), strict=True)]
