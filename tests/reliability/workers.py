@@ -29,7 +29,8 @@ SENT_LINE = re.compile(r"^── \S+ → sms:\S+.* \[(\d+)\]$", re.MULTILINE)
 READY = "is serving on"
 
 
-def worker_config(folder: Path, database_url: str) -> Path:
+def worker_config(folder: Path, database_url: str, extra: str = "") -> Path:
+    """A config for hub processes over ``database_url``; ``extra`` TOML is appended."""
     path = folder / "worker.toml"
     path.write_text(
         f"""
@@ -49,7 +50,8 @@ mode = "system"
 [logging]
 level = "warning"
 format = "json"
-""",
+"""
+        + extra,
         "utf-8",
     )
     return path
@@ -58,13 +60,13 @@ format = "json"
 class Worker:
     """One ``cuiban serve --role worker`` process; stdout and stderr go to files."""
 
-    def __init__(self, folder: Path, config: Path, name: str) -> None:
+    def __init__(self, folder: Path, config: Path, name: str, *, role: str = "worker") -> None:
         self.out = folder / f"{name}.out"
         self.err = folder / f"{name}.err"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUIBAN_")}
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = subprocess.Popen(  # noqa: S603 -- our own CLI, fixed arguments
-                [sys.executable, "-m", "hub.cli", "serve", "--role", "worker", "--config", config],
+                [sys.executable, "-m", "hub.cli", "serve", "--role", role, "--config", config],
                 stdout=out,
                 stderr=err,
                 cwd=folder,
@@ -73,6 +75,12 @@ class Worker:
 
     def text(self) -> str:
         return self.out.read_text("utf-8", errors="replace")
+
+    def url(self) -> str:
+        """The base URL the process printed when it was ready (``http.port = 0`` picks one)."""
+        found = re.search(r"is serving on (http://\S+?)/ ", self.text())
+        assert found, self.text()[-2000:]
+        return found[1]
 
     def sent_ids(self) -> list[int]:
         return [int(m) for m in SENT_LINE.findall(self.text())]
