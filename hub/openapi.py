@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 
 from core.events import Event
 from hub.api_models import ClockAdvance, DepartmentIn, PersonIn
+from hub.urges import UrgeIn
 
 _REF = "#/components/schemas/{model}"
 
@@ -36,6 +37,68 @@ _ERRORS = {
 }
 
 _JSON_OBJECT = {"type": "object"}
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_LEVEL = {"enum": ["green", "yellow", "red", "done", None]}
+
+
+def _object(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """An object schema: these properties required, others allowed."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **optional},
+    }
+
+
+def _page(item: dict[str, Any]) -> dict[str, Any]:
+    return _object({"items": {"type": "array", "items": item}, "next_cursor": _NULLABLE_STR})
+
+
+_CASE_SUMMARY = _object(
+    {"case_no": _STR, "status": _STR, "level": _LEVEL, "suspended": {"type": "boolean"}},
+    due_date=_NULLABLE_STR,
+    due_at=_NULLABLE_STR,
+    urges=_INT,
+)
+_NODE = _object(
+    {"node_id": _STR, "name": _STR, "status": {"enum": ["open", "completed"]}, "level": _LEVEL},
+    due_at=_NULLABLE_STR,
+    urges=_INT,
+)
+_CASE = _object(
+    {
+        "case_no": _STR,
+        "status": _STR,
+        "level": _LEVEL,
+        "suspended": {"type": "boolean"},
+        "deadline_unknown": {"type": "boolean"},
+        "nodes": {"type": "array", "items": _NODE},
+        "stages": {"type": "array", "items": _JSON_OBJECT},
+    },
+    due_date=_NULLABLE_STR,
+    closed_at=_NULLABLE_STR,
+    rating={"type": ["integer", "null"]},
+)
+_MESSAGE = _object(
+    {
+        "id": _INT,
+        "kind": _STR,
+        "channel": _STR,
+        "recipient": _STR,
+        "status": {
+            "enum": ["queued", "sending", "sent", "delivered", "failed", "dead", "cancelled"]
+        },
+        "attempts": _INT,
+        "body": _STR,
+        "created_at": _STR,
+    },
+    case_no=_NULLABLE_STR,
+    provider_message_id=_NULLABLE_STR,
+    error=_NULLABLE_STR,
+)
+_AUDIT = _object({"id": _INT, "at": _STR, "actor": _STR, "action": _STR, "subject": _STR})
 
 
 def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -47,6 +110,16 @@ def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
+    ]
 
 
 @cache
@@ -87,6 +160,7 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
     person = _schema(TypeAdapter(PersonIn), components)
     department = _schema(TypeAdapter(DepartmentIn), components)
     advance = _schema(TypeAdapter(ClockAdvance), components)
+    urge = _schema(TypeAdapter(UrgeIn), components)
     paths: dict[str, Any] = {
         "/v1/events": {
             "post": {
@@ -126,7 +200,11 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
                         "schema": {"type": "string"},
                     }
                 ],
-                "responses": {"200": _ok("The case"), "404": _problem("No such case"), **_ERRORS},
+                "responses": {
+                    "200": _ok("The case", _CASE),
+                    "404": _problem("No such case"),
+                    **_ERRORS,
+                },
             }
         },
         "/v1/cases": {
@@ -142,7 +220,7 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
                         ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                     ]
                 ],
-                "responses": {"200": _ok("A page: {items, next_cursor}"), **_ERRORS},
+                "responses": {"200": _ok("A page of cases", _page(_CASE_SUMMARY)), **_ERRORS},
             }
         },
         "/v1/people/{person_id}": {
@@ -157,7 +235,11 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
                     }
                 ],
                 "requestBody": _body(person),
-                "responses": {"200": _ok("Replaced"), "201": _ok("Created"), **_ERRORS},
+                "responses": {
+                    "200": _ok("Replaced", _object({"person_id": _STR, "name": _NULLABLE_STR})),
+                    "201": _ok("Created", _object({"person_id": _STR, "name": _NULLABLE_STR})),
+                    **_ERRORS,
+                },
             }
         },
         "/v1/departments/{code}": {
@@ -168,6 +250,90 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
                 ],
                 "requestBody": _body(department),
                 "responses": {"200": _ok("Replaced"), "201": _ok("Created"), **_ERRORS},
+            }
+        },
+        "/v1/cases/{case_no}/urge": {
+            "post": {
+                "summary": "A 催办 to the current assignees, counted",
+                "parameters": [_path_param("case_no")],
+                "requestBody": _body(urge),
+                "responses": {
+                    "202": _ok(
+                        "Queued",
+                        _object(
+                            {
+                                "urge_id": _INT,
+                                "nodes": {"type": "array", "items": _STR},
+                                "notices": _INT,
+                            }
+                        ),
+                    ),
+                    "404": _problem("No such case"),
+                    "409": _problem("The case has no open node"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/messages": {
+            "get": {
+                "summary": "The message log: every notice, its status, attempts and body",
+                "parameters": _query(
+                    "case_no",
+                    "recipient",
+                    "kind",
+                    "status",
+                    "person_id",
+                    "channel",
+                    "cursor",
+                    "limit",
+                ),
+                "responses": {"200": _ok("A page of messages", _page(_MESSAGE)), **_ERRORS},
+            }
+        },
+        "/v1/audit": {
+            "get": {
+                "summary": "The audit trail: changes to people and departments, urges",
+                "parameters": _query("subject", "action", "from", "to", "cursor", "limit"),
+                "responses": {"200": _ok("A page of audit entries", _page(_AUDIT)), **_ERRORS},
+            }
+        },
+        "/v1/stats": {
+            "get": {
+                "summary": "Supervision figures: accepted, closed, on time, early, late, open, …",
+                "parameters": _query("from", "to", "group_by"),
+                "responses": {
+                    "200": _ok("Figures per group", _object({"items": {"type": "array"}})),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/inbound-sms": {
+            "get": {
+                "summary": "Texts applicants sent, kept for supervisors",
+                "parameters": _query("cursor", "limit"),
+                "responses": {"200": _ok("A page of texts", _page(_JSON_OBJECT)), **_ERRORS},
+            }
+        },
+        "/v1/broadcasts/{id}": {
+            "get": {
+                "summary": "A broadcast's progress",
+                "parameters": [_path_param("id")],
+                "responses": {
+                    "200": _ok("Progress"),
+                    "404": _problem("No such broadcast"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/broadcasts/{id}/cancel": {
+            "post": {
+                "summary": "Cancel a broadcast: nothing still queued is sent",
+                "parameters": [_path_param("id")],
+                "responses": {
+                    "200": _ok("Cancelled"),
+                    "404": _problem("No such broadcast"),
+                    **_ERRORS,
+                },
             }
         },
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _ok("Alive")}}},
