@@ -279,7 +279,12 @@ class Dispatcher:
         self._listener: asyncpg.Connection | None = None
         self._log = log.bind(owner=self.owner)
         self._merged: dict[int, Sequence[Mapping[str, Any]]] = {}  # WeCom digest -> its rows
-        self._outcomes = OutcomeBatcher(pool=pool, owner=self.owner, now=clock.now)
+        self._outcomes = OutcomeBatcher(
+            pool=pool,
+            owner=self.owner,
+            now=clock.now,
+            outage_grace=self.settings.lease_seconds,
+        )
 
     # --- pacing ------------------------------------------------------------------------
 

@@ -15,16 +15,30 @@ transaction as the dead status (``Dispatcher._finish`` keeps that path).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import structlog
 
 from hub.queries import Q
 
-__all__ = ["OutcomeBatcher"]
+__all__ = ["CONNECTION_LOST", "OutcomeBatcher"]
+
+log = structlog.get_logger(__name__)
+
+# What a database restart or a dropped connection looks like from asyncpg.
+CONNECTION_LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,
+)
+OUTAGE_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +58,10 @@ class OutcomeBatcher:
         owner: str,
         now: Callable[[], datetime],
         max_batch: int = 500,
+        outage_grace: float = 30.0,
     ) -> None:
         self.pool = pool
+        self.outage_grace = outage_grace  # about the lease: past it the row is handed out again
         self.owner = owner
         self.now = now
         self.max_batch = max_batch
@@ -89,7 +105,9 @@ class OutcomeBatcher:
 
     async def _write(self, batch: list[_Item]) -> dict[int, int]:
         columns = list(zip(*(item.args for item in batch), strict=True))
-        for attempt in range(3):
+        deadlocks = 0
+        gave_up_at = time.monotonic() + self.outage_grace
+        while True:
             try:
                 async with self.pool.acquire() as conn:
                     rows = await conn.fetch(
@@ -101,6 +119,15 @@ class OutcomeBatcher:
                     )
                 return {row["message_id"]: row["attempt"] for row in rows}
             except asyncpg.DeadlockDetectedError:
-                if attempt == 2:
+                deadlocks += 1
+                if deadlocks == 3:
                     raise
-        raise AssertionError("unreachable")
+            except CONNECTION_LOST:
+                # The provider has the message; only our record of it is missing. Keep
+                # the outcome and write it when the database is back, while our lease
+                # still holds — else the reaper would hand the row out again and the
+                # citizen would get the SMS twice.
+                if time.monotonic() > gave_up_at:
+                    raise
+                log.warning("outcome_write_waiting", rows=len(batch))
+                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
