@@ -15,15 +15,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from hub.app import create_app
-from hub.clock import ManualClock
-from hub.settings import load_settings
-from tests.conftest import ADMIN_KEY, START, Api
+from tests.conftest import START, Api
 from tests.fakes.aliyun import FakeAliyun
 from tests.fakes.smtp import FakeSmtp
 from tests.integration import events as ev
+from tests.integration.centre import CALLBACK_TOKEN, centre_hub, sms_section
 
 KEY_ID = "LTAI-e2e"
 SECRET = "aliyun-e2e-secret"
@@ -33,7 +30,6 @@ TEMPLATES = {
     "pickup_notice": "SMS_1002",
     "evaluation_prompt": "SMS_1003",
 }
-CALLBACK_TOKEN = "cb-token-e2e-0001"
 MOBILE = "13812345678"
 EMAIL = "zhangsan@example.cn"
 
@@ -63,52 +59,18 @@ async def hub(
     tmp_path: Path, database_url: str, aliyun: FakeAliyun, smtp: FakeSmtp
 ) -> AsyncIterator[Api]:
     """The hub started from a centre's config file, Aliyun keys and template codes filled in."""
-    templates = "\n".join(f'{kind} = "{code}"' for kind, code in TEMPLATES.items())
-    config = tmp_path / "cuiban.toml"
-    config.write_text(
-        f"""
-[database]
-data_dir = "{tmp_path / "data"}"
-
-[http]
-public_base_url = "https://zw.gov.cn"
-
-[auth]
-api_keys = ["{ADMIN_KEY}"]
-callback_token = "{CALLBACK_TOKEN}"
-
-[clock]
-mode = "manual"
-start = "{START.isoformat()}"
-
-[channels.sms]
-provider = "aliyun"
-
-[channels.sms.aliyun]
-endpoint = "{aliyun.url}"
-access_key_id = "{KEY_ID}"
-access_key_secret = "{SECRET}"
-sign_name = "{SIGN}"
-
-[channels.sms.aliyun.templates]
-{templates}
-
-[channels.email]
-enabled = true
-host = "127.0.0.1"
-port = {smtp.port}
-tls = "none"
-""",
-        "utf-8",
+    keys = {
+        "endpoint": aliyun.url,
+        "access_key_id": KEY_ID,
+        "access_key_secret": SECRET,
+        "sign_name": SIGN,
+    }
+    email = (
+        f'[channels.email]\nenabled = true\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n'
     )
-    settings = load_settings(config, environ={})
-    app = create_app(settings, clock=ManualClock(START), database_url=database_url)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield Api(client)
-    finally:
-        await client.close()
+    extra = sms_section("aliyun", keys, TEMPLATES) + "\n" + email
+    async with centre_hub(tmp_path, database_url, start=START, extra=extra) as api:
+        yield api
 
 
 async def push(api: Api, path: str, items: list[dict[str, Any]]) -> dict[str, Any]:

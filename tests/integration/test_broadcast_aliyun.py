@@ -18,14 +18,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from hub.app import create_app
-from hub.clock import ManualClock
-from hub.settings import load_settings
-from tests.conftest import ADMIN_KEY, START, Api
+from tests.conftest import START, Api
 from tests.fakes.aliyun import FakeAliyun
 from tests.integration import events as ev
+from tests.integration.centre import CALLBACK_TOKEN, centre_hub, sms_section
 from tests.integration.test_broadcasts import seed_applicants
 
 KEY_ID = "LTAI-bc"
@@ -36,7 +33,6 @@ TEMPLATES = {
     "node_due_soon": "SMS_1004",
     "announcement": "SMS_3001",
 }
-CALLBACK_TOKEN = "cb-token-bc-0001"
 APPLICANTS = 20_000
 FIRST_MOBILE = 13600000000  # applicants are 13600000001 … 13600020000
 RATE = 20  # per second: 20,000 rows take 1,000 s of the manual clock
@@ -57,58 +53,19 @@ async def aliyun() -> AsyncIterator[FakeAliyun]:
 @pytest.fixture
 async def hub(tmp_path: Path, database_url: str, aliyun: FakeAliyun) -> AsyncIterator[Api]:
     """The hub from a config file: Aliyun, a provider rate raised so the test is fast."""
-    templates = "\n".join(f'{kind} = "{code}"' for kind, code in TEMPLATES.items())
-    config = tmp_path / "cuiban.toml"
-    config.write_text(
-        f"""
-[database]
-data_dir = "{tmp_path / "data"}"
-
-[http]
-public_base_url = "https://zw.gov.cn"
-
-[auth]
-api_keys = ["{ADMIN_KEY}"]
-callback_token = "{CALLBACK_TOKEN}"
-
-[clock]
-mode = "manual"
-start = "{START.isoformat()}"
-
-[channels.sms]
-provider = "aliyun"
-
-[channels.sms.aliyun]
-endpoint = "{aliyun.url}"
-access_key_id = "{KEY_ID}"
-access_key_secret = "{SECRET}"
-sign_name = "{SIGN}"
-
-[channels.sms.aliyun.templates]
-{templates}
-
-[dispatch]
-batch_size = 400
-
-[dispatch.concurrency]
-sms = 64
-
-[dispatch.rates]
-aliyun = 1000000
-
-[broadcasts]
-rate_per_second = {RATE}
-""",
-        "utf-8",
+    keys = {
+        "endpoint": aliyun.url,
+        "access_key_id": KEY_ID,
+        "access_key_secret": SECRET,
+        "sign_name": SIGN,
+    }
+    pacing = (
+        "[dispatch]\nbatch_size = 400\n\n[dispatch.concurrency]\nsms = 64\n\n"
+        f"[dispatch.rates]\naliyun = 1000000\n\n[broadcasts]\nrate_per_second = {RATE}\n"
     )
-    settings = load_settings(config, environ={})
-    app = create_app(settings, clock=ManualClock(START), database_url=database_url)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield Api(client)
-    finally:
-        await client.close()
+    extra = sms_section("aliyun", keys, TEMPLATES) + "\n" + pacing
+    async with centre_hub(tmp_path, database_url, start=START, extra=extra) as api:
+        yield api
 
 
 def announcements(aliyun: FakeAliyun) -> list[str]:

@@ -13,22 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from channels.render import sms_params
-from hub.app import create_app
-from hub.clock import ManualClock
-from hub.settings import load_settings
-from tests.conftest import ADMIN_KEY, START, Api
+from tests.conftest import START, Api
 from tests.fakes.tencent import FakeTencent
 from tests.integration import events as ev
+from tests.integration.centre import CALLBACK_TOKEN, centre_hub, sms_section
 
 SECRET_ID = "AKID-e2e"
 SECRET_KEY = "tencent-e2e-secret"
 APP_ID = "1400000001"
 SIGN = "某市政务服务中心"
 TEMPLATES = {"case_accepted": "2001", "pickup_notice": "2002", "evaluation_prompt": "2003"}
-CALLBACK_TOKEN = "cb-token-e2e-0002"
 MOBILE = "13812345678"
 
 
@@ -51,48 +47,17 @@ async def tencent() -> AsyncIterator[FakeTencent]:
 @pytest.fixture
 async def hub(tmp_path: Path, database_url: str, tencent: FakeTencent) -> AsyncIterator[Api]:
     """The hub started from a centre's config file, Tencent keys and template ids filled in."""
-    templates = "\n".join(f'{kind} = "{code}"' for kind, code in TEMPLATES.items())
-    config = tmp_path / "cuiban.toml"
-    config.write_text(
-        f"""
-[database]
-data_dir = "{tmp_path / "data"}"
-
-[http]
-public_base_url = "https://zw.gov.cn"
-
-[auth]
-api_keys = ["{ADMIN_KEY}"]
-callback_token = "{CALLBACK_TOKEN}"
-
-[clock]
-mode = "manual"
-start = "{START.isoformat()}"
-
-[channels.sms]
-provider = "tencent"
-
-[channels.sms.tencent]
-endpoint = "{tencent.url}"
-secret_id = "{SECRET_ID}"
-secret_key = "{SECRET_KEY}"
-sdk_app_id = "{APP_ID}"
-sign_name = "{SIGN}"
-region = "ap-guangzhou"
-
-[channels.sms.tencent.templates]
-{templates}
-""",
-        "utf-8",
-    )
-    settings = load_settings(config, environ={})
-    app = create_app(settings, clock=ManualClock(START), database_url=database_url)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        yield Api(client)
-    finally:
-        await client.close()
+    keys = {
+        "endpoint": tencent.url,
+        "secret_id": SECRET_ID,
+        "secret_key": SECRET_KEY,
+        "sdk_app_id": APP_ID,
+        "sign_name": SIGN,
+        "region": "ap-guangzhou",
+    }
+    extra = sms_section("tencent", keys, TEMPLATES)
+    async with centre_hub(tmp_path, database_url, start=START, extra=extra) as api:
+        yield api
 
 
 def status_report(sent: dict[str, Any], *, success: bool, code: str) -> dict[str, Any]:
