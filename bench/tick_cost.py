@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import _common
 import asyncpg
 
 from core.events import EVENT_ADAPTER
@@ -121,17 +122,14 @@ async def measure(pool: asyncpg.Pool, planner: Planner, repeats: int) -> tuple[f
     return statistics.median(times), fired
 
 
-async def main(sizes: list[int], repeats: int, url: str | None) -> None:
+async def main(sizes: list[int], repeats: int, url: str | None, plot: str = "") -> None:
     settings = load_settings(environ={})
     data_dir = Path(tempfile.mkdtemp(prefix="cuiban-bench-"))
     url = url or await db.resolve_url("", data_dir)
     pool = await db.create_pool(url, max_size=4)
     async with pool.acquire() as conn:
-        await conn.execute(
-            "DROP TABLE IF EXISTS timers, messages, message_attempts, urges, "
-            "evaluations, nodes, cases, events, people, departments, "
-            "schema_migrations CASCADE"
-        )
+        # Every table, whichever migrations added it: each run starts from an empty schema.
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         await db.migrate(conn)
     calendar = load_calendar(data_dir)
     planner = Planner(
@@ -155,6 +153,15 @@ async def main(sizes: list[int], repeats: int, url: str | None) -> None:
     print("|---:|---:|---:|---:|---:|")
     for size, seconds, fired, rss in rows:
         print(f"| {size:,} | {seconds * 1000:.1f} | {seconds / base:.2f} | {fired} | {rss:.0f} |")
+    _common.bar_plot(
+        _common.plot_path(plot, "tick_cost.png"),
+        f"Tick time by pending timers ({DUE_NODES} overdue nodes due; ratio to smallest)",
+        [f"{size:,}" for size, *_ in rows],
+        [seconds / base for _, seconds, *_ in rows],
+        ylabel="tick time / smallest size",
+        goal=1.5,
+        goal_label="goal ≤ 1.5",
+    )
     db.stop_embedded(db.embedded_pgdata(data_dir))
 
 
@@ -163,5 +170,6 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--database-url", help="a scratch database (its tables are dropped)")
+    parser.add_argument("--plot", default="", help="PNG path; 'none' for no plot")
     args = parser.parse_args()
-    asyncio.run(main(args.sizes, args.repeats, args.database_url))
+    asyncio.run(main(args.sizes, args.repeats, args.database_url, args.plot))
