@@ -27,9 +27,9 @@ def test_ruff_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_strict_on_core_and_channels() -> None:
-    """mypy --strict passes on core/ and channels/."""
-    result = _run("mypy", "--strict", "core", "channels", timeout=600)
+def test_mypy_strict_on_core_channels_and_hub() -> None:
+    """mypy --strict passes on core/, channels/ and hub/."""
+    result = _run("mypy", "--strict", "core", "channels", "hub", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
