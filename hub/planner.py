@@ -167,6 +167,7 @@ class Planner:
         for row in await conn.fetch(Q["nodes_for_planning"], list(case_nos)):
             nodes.setdefault(row["case_no"], []).append(row)
         wanted = [t for c in cases for t in self.desired_timers(c, nodes.get(c["case_no"], []))]
+        wanted = await self._resume_escalations(conn, case_nos, wanted, nodes)
         keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
         pending = await conn.fetch(Q["pending_timers_of_cases"], list(case_nos))
         stale = [
@@ -177,6 +178,50 @@ class Planner:
         if stale:
             await conn.execute(Q["cancel_timers"], stale)
         await _upsert_timers(conn, wanted)
+
+    async def _resume_escalations(
+        self,
+        conn: asyncpg.Connection,
+        case_nos: Sequence[str],
+        wanted: list[PlannedTimer],
+        nodes: Mapping[str, Sequence[Mapping[str, Any]]],
+    ) -> list[PlannedTimer]:
+        """An escalation chain already under way goes on from its next step, not step 0.
+
+        A suspension that moved nothing (resumed the same day) keeps the deadline
+        version, so the overdue chain it cancelled must pick up where it stopped.
+        """
+        fired = {
+            (r["case_no"], r["node_id"], r["deadline_version"]): r["step"]
+            for r in await conn.fetch(Q["fired_escalation_steps"], list(case_nos))
+        }
+        if not fired:
+            return wanted
+        due_dates = {
+            (n["case_no"], n["node_id"]): n["due_date"] for ns in nodes.values() for n in ns
+        }
+        resumed: list[PlannedTimer] = []
+        for timer in wanted:
+            last = fired.get((timer.case_no, timer.node_id, timer.deadline_version))
+            due_date = due_dates.get((timer.case_no, timer.node_id))
+            if timer.kind != NoticeKind.NODE_OVERDUE or last is None or due_date is None:
+                resumed.append(timer)
+                continue
+            if last + 1 >= self._policy.max_escalations:
+                continue  # the chain ran its course
+            follow = self._next_step(
+                {
+                    "kind": timer.kind,
+                    "case_no": timer.case_no,
+                    "node_id": timer.node_id,
+                    "step": last,
+                    "deadline_version": timer.deadline_version,
+                },
+                due_date,
+            )
+            if follow is not None:
+                resumed.append(follow)
+        return resumed
 
     async def after_ingest(
         self,

@@ -59,3 +59,9 @@ SELECT n.assignee_id,
 -- Fired and cancelled timers are history once their notices are in the message log.
 DELETE FROM timers
  WHERE status IN ('fired', 'cancelled') AND coalesce(fired_at, fire_at) < $1;
+
+-- name: fired_escalation_steps
+-- How far each node's overdue chain got, per deadline version.
+SELECT case_no, node_id, deadline_version, max(step) AS step FROM timers
+ WHERE case_no = ANY($1::text[]) AND kind = 'node_overdue' AND status = 'fired'
+ GROUP BY case_no, node_id, deadline_version;

@@ -302,3 +302,30 @@ async def test_old_fired_timers_are_pruned(api: Api, app, database_url: str) -> 
     finally:
         await conn.close()
     assert [(r["kind"], r["status"]) for r in left] == [("node_overdue", "pending")]
+
+
+async def test_an_escalation_chain_resumes_after_a_suspension_that_moved_nothing(
+    api: Api, database_url: str
+) -> None:
+    """Suspended and resumed the same day, an overdue node's ladder goes on to the head."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.accepted("R-8", at("2026-03-02T10:00").isoformat()),
+                ev.node_started("R-8", "n1", at("2026-03-02T10:00").isoformat(), limit=1),
+            ]
+        },
+    )
+    await advance_hourly(api, at("2026-03-04T08:00"), at("2026-03-04T10:00"))
+    # Two separate arrivals: the suspension is in force for a while, then lifted.
+    suspended = ev.simple("case.suspended", "R-8", at("2026-03-04T10:00").isoformat(), reason="x")
+    await api.post("/v1/events", suspended)
+    await advance_hourly(api, at("2026-03-04T11:00"), at("2026-03-04T15:00"))
+    resumed = ev.simple("case.resumed", "R-8", at("2026-03-04T15:00").isoformat())
+    await api.post("/v1/events", resumed)
+    await advance_hourly(api, at("2026-03-04T16:00"), at("2026-03-05T10:00"))
+    overdue = [(e[1], e[3]) for e in await log_of(database_url) if e[0] == "node_overdue"]
+    assert overdue == [("p-li", at("2026-03-04T09:00")), ("p-head", at("2026-03-05T09:00"))]
