@@ -9,7 +9,6 @@ approval system may send more than Cuiban reads.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -141,9 +140,10 @@ class NodeStarted(_Event):
     assignee: Assignee
     limit: LimitIn | None = None
 
-    _bare_code = field_validator("department", mode="before")(
-        classmethod(lambda cls, value: _department_from_code(value))
-    )
+    @field_validator("department", mode="before")
+    @classmethod
+    def _bare_code(cls, value: Any) -> Any:
+        return _department_from_code(value)
 
 
 class NodeCompleted(_Event):
@@ -224,8 +224,3 @@ EVENT_TYPES: tuple[str, ...] = (
     "case.closed",
     "case.withdrawn",
 )
-
-
-def occurred_order(event: Event, seq: int) -> tuple[datetime, int]:
-    """Events are applied in the order they happened; arrival order breaks ties."""
-    return (event.occurred_at, seq)

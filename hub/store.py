@@ -7,7 +7,7 @@ import json
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -187,8 +187,6 @@ async def _reproject(
 
 
 def _with_query_code(state: CaseState) -> CaseState:
-    from dataclasses import replace
-
     return replace(state, query_code=new_query_code())
 
 
