@@ -30,7 +30,7 @@ from hub import report, stats
 from hub.auth import role_for
 from hub.keys import CLOCK, POOL, SETTINGS
 from hub.queries import Q
-from hub.views import level_of
+from hub.views import row_level
 
 __all__ = ["COOKIE", "routes", "session_cookie", "session_role"]
 
@@ -213,13 +213,7 @@ async def page(request: web.Request) -> web.Response:
         projects = await conn.fetch(Q["project_list"], 100)
     warnings: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
     for row in warning_rows:
-        level = level_of(
-            warn_at=row["warn_at"],
-            due_at=row["due_at"],
-            now=now,
-            completed_at=row["completed_at"],
-            suspended_since=row["suspended_since"],
-        )
+        level = row_level(row, now=now)
         if level in (Level.RED, Level.YELLOW):
             warnings[str(level)].append(
                 {
@@ -275,13 +269,7 @@ async def project(request: web.Request) -> web.Response:
         return _html("<!DOCTYPE html><title>404</title><p>没有这个项目。</p>", 404)
     cases = []
     for row in rows:
-        level = level_of(
-            warn_at=row["warn_at"],
-            due_at=row["due_at"],
-            now=now,
-            completed_at=row["completed_at"],
-            suspended_since=row["suspended_since"],
-        )
+        level = row_level(row, now=now)
         cases.append(
             {
                 "department": row["department_name"] or row["department_code"],

@@ -52,6 +52,17 @@ def level_of(
     )
 
 
+def row_level(row: Mapping[str, Any], *, now: datetime) -> Level | None:
+    """:func:`level_of` for a stored case row (its deadline instants and suspension)."""
+    return level_of(
+        warn_at=row["warn_at"],
+        due_at=row["due_at"],
+        now=now,
+        completed_at=row["completed_at"],
+        suspended_since=row["suspended_since"],
+    )
+
+
 def _level_json(level: Level | None) -> dict[str, Any]:
     return {
         "level": str(level) if level else None,
@@ -178,13 +189,7 @@ def _stage_json(
 
 
 def case_summary_json(row: Mapping[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    level = level_of(
-        warn_at=row["warn_at"],
-        due_at=row["due_at"],
-        now=now,
-        completed_at=row["completed_at"],
-        suspended_since=row["suspended_since"],
-    )
+    level = row_level(row, now=now)
     return {
         "case_no": row["case_no"],
         "status": row["status"],

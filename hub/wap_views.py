@@ -16,7 +16,7 @@ from core.levels import LEVEL_WORDS, Level
 from hub.evaluations import RATING_WORDS
 from hub.logging import mask_mobile
 from hub.planner import SUSPENSION_REASONS
-from hub.views import level_of, mask_name
+from hub.views import mask_name, row_level
 from hub.wap_login import mask_phone
 
 STATUS_WORDS = {
@@ -178,13 +178,7 @@ def case_view(
 ) -> dict[str, Any]:
     """Everything the case page shows, masked and in words."""
     applicant = case["applicant"] or {}
-    level = level_of(
-        warn_at=case["warn_at"],
-        due_at=case["due_at"],
-        now=now,
-        completed_at=case["completed_at"],
-        suspended_since=case["suspended_since"],
-    )
+    level = row_level(case, now=now)
     reason = ""
     if case["suspended_since"] is not None:
         open_ones = [s for s in case["suspensions"] if not s.get("end")]
@@ -243,13 +237,7 @@ def _node_department(node: Mapping[str, Any], case: Mapping[str, Any]) -> str:
 
 
 def case_list_item(row: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
-    level = level_of(
-        warn_at=row["warn_at"],
-        due_at=row["due_at"],
-        now=now,
-        completed_at=row["completed_at"],
-        suspended_since=row["suspended_since"],
-    )
+    level = row_level(row, now=now)
     return {
         "case_no": row["case_no"],
         "matter": row["matter_name"] or "",
@@ -263,13 +251,7 @@ def inbox_nodes(rows: Sequence[Mapping[str, Any]], *, now: datetime) -> list[dic
     """A reviewer's open nodes, most urgent first: red, yellow, green, then by due time."""
     items = []
     for row in rows:
-        level = level_of(
-            warn_at=row["warn_at"],
-            due_at=row["due_at"],
-            now=now,
-            completed_at=row["completed_at"],
-            suspended_since=row["suspended_since"],
-        )
+        level = row_level(row, now=now)
         rank = _URGENCY.get(level, 3) if level is not None else 3
         due = row["due_at"] or datetime.max.replace(tzinfo=now.tzinfo)
         items.append(
