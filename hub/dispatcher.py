@@ -45,9 +45,10 @@ from core.errors import CuibanError, PermanentError, TransientError
 from core.notices import ChannelKind, OutboundMessage
 from hub import wecom_limits
 from hub.channel_registry import WAP_PROVIDER, ChannelRegistry, open_channels
-from hub.clock import Clock, ManualClock
+from hub.clock import Clock
 from hub.finisher import OutcomeBatcher
-from hub.keys import CLOCK, METRICS, POOL, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import CLOCK, METRICS, POOL, SETTINGS
+from hub.lifecycle import run_or_hook
 from hub.metrics import Metrics
 from hub.outbox import NOTIFY_CHANNEL, fall_back
 from hub.queries import Q
@@ -827,24 +828,10 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[CHANNEL_REGISTRY] = registry
     app[DISPATCHER] = dispatcher
-    manual = isinstance(clock, ManualClock)
-
-    async def drain(now: datetime) -> None:
-        await dispatcher.drain(now)
-
-    if manual:
-        # Under a manual clock nothing moves by itself: sends happen when the clock advances.
-        app[TEST_CLOCK_HOOKS].append(drain)
-    else:
-        await dispatcher.start()
     try:
-        yield
+        async with run_or_hook(
+            app, drain=dispatcher.drain, start=dispatcher.start, stop=dispatcher.stop
+        ):
+            yield
     finally:
-        try:
-            if manual:
-                with contextlib.suppress(ValueError):
-                    app[TEST_CLOCK_HOOKS].remove(drain)
-            else:
-                await dispatcher.stop()
-        finally:
-            await registry.aclose()
+        await registry.aclose()

@@ -36,9 +36,10 @@ import structlog
 from aiohttp import web
 
 from core.errors import ConfigError
-from hub.clock import Clock, ManualClock
+from hub.clock import Clock
 from hub.dispatcher import JITTER, DispatchSettings, backoff_delay
-from hub.keys import CLOCK, METRICS, POOL, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import CLOCK, METRICS, POOL, SETTINGS
+from hub.lifecycle import run_or_hook
 from hub.logging import mask_mobile
 from hub.metrics import Metrics
 from hub.queries import Q
@@ -317,25 +318,11 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS],
     )
     app[WEBHOOKS] = worker
-    manual = isinstance(clock, ManualClock)
-
-    async def drain(now: datetime) -> None:
-        await worker.drain(now)
-
     try:
         await worker.sync_targets()
-        if manual:
-            # After the dispatcher's drain: statuses it changed go out in the same advance.
-            app[TEST_CLOCK_HOOKS].append(drain)
-        else:
-            await worker.start()
-        yield
+        # Registered after the dispatcher's drain: statuses it changed go out in the
+        # same advance of the manual clock.
+        async with run_or_hook(app, drain=worker.drain, start=worker.start, stop=worker.stop):
+            yield
     finally:
-        try:
-            if manual:
-                with contextlib.suppress(ValueError):
-                    app[TEST_CLOCK_HOOKS].remove(drain)
-            else:
-                await worker.stop()
-        finally:
-            await session.close()
+        await session.close()
