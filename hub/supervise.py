@@ -28,8 +28,9 @@ from aiohttp import web
 from core.levels import LEVEL_WORDS, Level
 from hub import report, stats
 from hub.auth import role_for
-from hub.keys import CLOCK, POOL, SETTINGS
+from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
 from hub.queries import Q
+from hub.urges import NothingToUrge, urge_case
 from hub.views import row_level
 
 __all__ = ["COOKIE", "routes", "session_cookie", "session_role"]
@@ -248,9 +249,48 @@ async def page(request: web.Request) -> web.Response:
             ],
             projects=projects,
             last_month=report.previous_month(local_now.date()),
+            csrf=_csrf(request),
         )
     )
     return _html(page)
+
+
+def _csrf(request: web.Request) -> str | None:
+    """A form token bound to this sign-in (the cookie is SameSite=Strict as well)."""
+    cookie = request.cookies.get(COOKIE)
+    return _mac(_secret(request), f"csrf|{cookie}") if cookie else None
+
+
+@routes.post("/supervise/cases/{case_no}/urge")
+async def urge(request: web.Request) -> web.Response:
+    """A supervisor's 催办 from the page: queued to the case's current assignees, audited."""
+    role = _role(request)
+    if isinstance(role, web.Response):
+        return role
+    form = await request.post()
+    expected = _csrf(request)
+    token = form.get("csrf")
+    if expected is None or not isinstance(token, str) or not hmac.compare_digest(token, expected):
+        return _html("<!DOCTYPE html><title>403</title><p>表单已过期，请刷新页面后重试。</p>", 403)
+    app = request.app
+    case_no = request.match_info["case_no"]
+    async with app[POOL].acquire() as conn:
+        try:
+            urged = await urge_case(
+                conn,
+                app[PLANNER],
+                case_no,
+                by="电子监察",
+                note="",
+                now=app[CLOCK].now(),
+                max_attempts=app[SETTINGS].policy.max_attempts,
+                audit_as=(role, "supervise page"),
+            )
+        except NothingToUrge:
+            urged = None
+    if urged is None:
+        return _html("<!DOCTYPE html><title>404</title><p>没有可催办的环节。</p>", 404)
+    raise web.HTTPSeeOther("/supervise/", headers=_HEADERS)
 
 
 @routes.get("/supervise/projects/{project_id}")

@@ -232,3 +232,48 @@ async def test_cuiban_report_writes_the_files_and_refuses_a_bad_month(
         (out / "report-2026-03.csv").read_text("utf-8-sig").splitlines()[-1].startswith(",合计,0,0")
     )
     assert main(["report", "--month", "2026-13", "--config", str(config)]) == 2
+
+
+async def test_a_supervisor_urges_from_the_page_with_its_form_token(
+    api: Api, database_url: str
+) -> None:
+    """The page's 催办 button urges the assignee; a form without its token changes nothing."""
+    import re
+
+    from tests.integration import events as ev
+
+    await api.post("/v1/test-clock/advance", {"to": "2026-03-06T10:00:00+08:00"})
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.accepted("SU-1", "2026-03-02T09:00:00+08:00", limit=3),
+                ev.node_started("SU-1", "n1", "2026-03-02T09:30:00+08:00", limit=1),
+            ]
+        },
+    )
+    status, _ = await _sign_in(api, SUPERVISOR_KEY)
+    assert status == 303
+    page = await (await api.client.get("/supervise/")).text()
+    match = re.search(
+        r'action="/supervise/cases/SU-1/urge".*?name="csrf" value="([^"]+)"', page, re.S
+    )
+    assert match, "the red list offers a 催办 button"
+
+    forged = await api.client.post(
+        "/supervise/cases/SU-1/urge", data={"csrf": "forged"}, allow_redirects=False
+    )
+    assert forged.status == 403
+    _, case = await api.get("/v1/cases/SU-1")
+    assert case["urges"] == 0
+
+    resp = await api.client.post(
+        "/supervise/cases/SU-1/urge", data={"csrf": match[1]}, allow_redirects=False
+    )
+    assert resp.status == 303
+    _, case = await api.get("/v1/cases/SU-1")
+    assert case["urges"] == 1 and case["nodes"][0]["urges"] == 1
+    _, log = await api.get("/v1/messages?case_no=SU-1&kind=urge")
+    assert [m["person_id"] for m in log["items"]] == ["p-li"]
+    _, audit = await api.get("/v1/audit?action=case.urge")
+    assert [(a["subject"], a["actor"]) for a in audit["items"]] == [("SU-1", "supervise page")]
