@@ -165,3 +165,38 @@ async def test_other_members_are_not_held_back(
     await api.post("/v1/test-clock/advance", {"by": "PT1S"})
     to = [r["touser"] for r in wecom.requests]
     assert to.count(USER) == 30 and to.count("lina") == 3
+
+
+async def test_at_1000_sends_in_an_hour_a_member_waits_for_the_oldest_to_age_out(
+    hub: tuple[Api, web.Application], wecom: FakeWeCom, clock: ManualClock, database_url: str
+) -> None:
+    """After 1000 sends within the hour, the next waits until the oldest is an hour old."""
+    api, _ = hub
+    start = clock.now()
+    oldest = start - timedelta(minutes=55)
+    conn = await asyncpg.connect(database_url)
+    try:
+        # 1000 earlier sends, three seconds apart: none in the last minute, all in the hour.
+        await conn.executemany(
+            """
+            INSERT INTO messages (dedupe_key, kind, channel, person_id, recipient, body,
+                                  mandatory, status, not_before, max_attempts, attempts,
+                                  limit_slot_at, sent_at, created_at, updated_at)
+            VALUES ($1, 'urge', 'wecom', $2, $2, 'earlier', true, 'sent', $3, 8, 1,
+                    $3, $3, $3, $3)
+            """,
+            [(f"earlier-{i}", USER, oldest + timedelta(seconds=3 * i)) for i in range(1000)],
+        )
+    finally:
+        await conn.close()
+    await queue_urges(database_url, 1, at=start)
+    await api.post("/v1/test-clock/advance", {"by": "PT1M"})
+    assert wecom.requests == []
+    [held] = [r for r in await rows(database_url) if r["status"] != "sent"]
+    assert held["error_code"] == "wecom_member_limit"
+    assert held["not_before"] == oldest + timedelta(hours=1)
+    assert held["attempts"] == 0
+
+    await api.post("/v1/test-clock/advance", {"to": (oldest + timedelta(hours=1)).isoformat()})
+    assert len(wecom.requests) == 1
+    assert [r["status"] for r in await rows(database_url)] == ["sent"] * 1001
