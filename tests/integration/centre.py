@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -13,6 +14,7 @@ from hub.app import create_app
 from hub.clock import ManualClock
 from hub.settings import load_settings
 from tests.conftest import ADMIN_KEY, Api
+from tests.integration import events as ev
 
 CALLBACK_TOKEN = "callback-token-e2e"
 
@@ -62,3 +64,23 @@ start = "{start.isoformat()}"
         yield Api(client)
     finally:
         await client.close()
+
+
+async def accept_then_ready(
+    api: Api, case_no: str, *, start: datetime, **accepted_fields: Any
+) -> None:
+    """A case accepted at ``start``, ready for pickup a minute later; each send drained."""
+    accepted = ev.accepted(case_no, start.isoformat(), **accepted_fields)
+    status, _ = await api.post("/v1/events", accepted)
+    assert status == 202
+    await api.post("/v1/test-clock/advance", {"by": "PT1M"})
+    ready = ev.simple(
+        "case.ready_for_pickup",
+        case_no,
+        (start + timedelta(minutes=1)).isoformat(),
+        location="3号窗口",
+        hours="工作日9-17时",
+        documents=["身份证"],
+    )
+    await api.post("/v1/events", ready)
+    await api.post("/v1/test-clock/advance", {"by": "PT1M"})

@@ -20,7 +20,7 @@ from tests.conftest import START, Api
 from tests.fakes.aliyun import FakeAliyun
 from tests.fakes.smtp import FakeSmtp
 from tests.integration import events as ev
-from tests.integration.centre import CALLBACK_TOKEN, centre_hub, sms_section
+from tests.integration.centre import CALLBACK_TOKEN, accept_then_ready, centre_hub, sms_section
 
 KEY_ID = "LTAI-e2e"
 SECRET = "aliyun-e2e-secret"
@@ -111,23 +111,7 @@ async def test_acceptance_and_pickup_reach_aliyun_signed_and_receipts_settle_the
     TemplateParam; a delivery report marks one delivered; an undelivered report for the
     other sends it by e-mail; a reply '5' to the evaluation prompt rates the case."""
     applicant = {"name": "张三丰", "mobile": MOBILE, "email": EMAIL}
-    status, _ = await hub.post(
-        "/v1/events", ev.accepted("E2E-1", START.isoformat(), applicant=applicant)
-    )
-    assert status == 202
-    await hub.post("/v1/test-clock/advance", {"by": "PT1M"})
-    await hub.post(
-        "/v1/events",
-        ev.simple(
-            "case.ready_for_pickup",
-            "E2E-1",
-            "2026-03-02T09:01:00+08:00",
-            location="3号窗口",
-            hours="工作日9-17时",
-            documents=["身份证"],
-        ),
-    )
-    await hub.post("/v1/test-clock/advance", {"by": "PT1M"})
+    await accept_then_ready(hub, "E2E-1", start=START, applicant=applicant)
 
     # What Aliyun received: the fake recomputed each HMAC-SHA1 signature and took it.
     assert [r["TemplateCode"] for r in aliyun.requests] == ["SMS_1001", "SMS_1002"]

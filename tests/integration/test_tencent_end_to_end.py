@@ -18,7 +18,7 @@ from channels.render import sms_params
 from tests.conftest import START, Api
 from tests.fakes.tencent import FakeTencent
 from tests.integration import events as ev
-from tests.integration.centre import CALLBACK_TOKEN, centre_hub, sms_section
+from tests.integration.centre import CALLBACK_TOKEN, accept_then_ready, centre_hub, sms_section
 
 SECRET_ID = "AKID-e2e"
 SECRET_KEY = "tencent-e2e-secret"
@@ -86,21 +86,7 @@ async def test_acceptance_and_pickup_reach_tencent_signed_and_status_reports_set
     """Acceptance and pickup SMS reach the fake Tencent signed, with their TemplateId and
     parameters in template order; a SUCCESS report marks one delivered, a FAIL the other
     failed with the carrier's code, and it is not sent again."""
-    status, _ = await hub.post("/v1/events", ev.accepted("TC-1", START.isoformat()))
-    assert status == 202
-    await hub.post("/v1/test-clock/advance", {"by": "PT1M"})
-    await hub.post(
-        "/v1/events",
-        ev.simple(
-            "case.ready_for_pickup",
-            "TC-1",
-            "2026-03-02T09:01:00+08:00",
-            location="3号窗口",
-            hours="工作日9-17时",
-            documents=["身份证"],
-        ),
-    )
-    await hub.post("/v1/test-clock/advance", {"by": "PT1M"})
+    await accept_then_ready(hub, "TC-1", start=START)
 
     # What Tencent received: the fake recomputed each TC3 signature and took it.
     assert [r["TemplateId"] for r in tencent.requests] == ["2001", "2002"]
