@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:  # the loopback fakes live in tests/fakes; appende
 
 import asyncpg  # noqa: E402 -- after the path is set
 
-from hub import db  # noqa: E402
+from hub.store import db  # noqa: E402
 
 PLOTS = ROOT / "docs" / "bench"
 

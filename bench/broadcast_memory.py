@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 
-from hub import db
+from hub.store import db
 
 KEY = "bench-admin-key-0001"
 START = "2026-03-02T09:00:00+08:00"

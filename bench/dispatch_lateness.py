@@ -3,7 +3,7 @@
     python bench/dispatch_lateness.py [--count 10000] [--spread 60] [--database-url URL]
 
 Stores ``--count`` SMS notices whose ``not_before`` is spread evenly over
-``--spread`` seconds, runs one in-process :class:`hub.dispatcher.Dispatcher`
+``--spread`` seconds, runs one in-process :class:`hub.delivery.dispatcher.Dispatcher`
 (system clock, LISTEN/poll loop, the generic HTTP SMS adapter) against a
 loopback gateway, and reports p50/p99/max of ``sent_at − not_before`` and of
 ``gateway arrival − not_before``. The baseline, measured in the same run
@@ -35,13 +35,13 @@ from aiohttp import web
 
 from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind
-from hub import db
-from hub.channel_registry import open_channels
 from hub.clock import SystemClock
-from hub.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.registry import open_channels
 from hub.logging import configure_logging
-from hub.outbox import Address, Notice, enqueue
+from hub.notices.outbox import Address, Notice, enqueue
 from hub.settings import ChannelsSettings
+from hub.store import db
 
 
 class Gateway:

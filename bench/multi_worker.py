@@ -45,8 +45,8 @@ from _common import (
 from _fake_server import KEY_ID, SECRET, SIGN, TEMPLATE
 from send_throughput import notices
 
-from hub.db import _init_connection
-from hub.outbox import enqueue
+from hub.notices.outbox import enqueue
+from hub.store.db import _init_connection
 
 
 def settings_extra(base: str, concurrency: int) -> str:

@@ -14,7 +14,7 @@ run, each repeated and reported as the median:
   service (``json://`` to the same server), one ``notify()`` per notice, as a
   team would write it;
 * **cuiban** — ``--count`` SMS notices due now in the outbox, one in-process
-  :class:`hub.dispatcher.Dispatcher` (settings ``[dispatch.rates] aliyun = 0``,
+  :class:`hub.delivery.dispatcher.Dispatcher` (settings ``[dispatch.rates] aliyun = 0``,
   i.e. no provider rate limit, and ``[dispatch.concurrency] sms = --concurrency``)
   signing each request with the Aliyun adapter; timed from the dispatcher's start
   until every row is ``sent`` (with a provider id, an attempt row, a lease released).
@@ -38,13 +38,13 @@ from _fake_server import KEY_ID, SECRET, SIGN, TEMPLATE
 from channels.aliyun import AliyunConfig, build_request
 from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind, OutboundMessage
-from hub import db
-from hub.channel_registry import open_channels
 from hub.clock import SystemClock
-from hub.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.registry import open_channels
 from hub.logging import configure_logging
-from hub.outbox import Address, Notice, enqueue
+from hub.notices.outbox import Address, Notice, enqueue
 from hub.settings import ChannelsSettings
+from hub.store import db
 
 
 def aliyun_settings(base: str) -> ChannelsSettings:

@@ -26,13 +26,14 @@ import _common
 import asyncpg
 
 from core.events import EVENT_ADAPTER
-from hub import db, store
 from hub.app import rules_from_policy
-from hub.calendars import load_calendar
-from hub.links import LinkSigner
-from hub.planner import Planner
-from hub.recipients import Routing
+from hub.notices.links import LinkSigner
+from hub.notices.recipients import Routing
+from hub.planning.planner import Planner
 from hub.settings import load_settings
+from hub.store import db
+from hub.store import ingest as store
+from hub.store.calendars import load_calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 ACCEPTED = datetime(2026, 3, 2, 10, 0, tzinfo=TZ)

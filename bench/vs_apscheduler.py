@@ -14,7 +14,7 @@ each side in a fresh process of its own so its memory is its own:
   the store whose memory grows with the jobs;
 * **Cuiban** — ``timers`` rows written with the planner's own ``upsert_timers``
   (10k per statement, as re-planning does), then fired by the real
-  :class:`hub.scheduler.Ticker` (a tick every 5 s plus the in-process wake-up
+  :class:`hub.planning.scheduler.Ticker` (a tick every 5 s plus the in-process wake-up
   for the next due timer), lateness = ``fired_at − fire_at``.
 
 Reported: time to load, resident memory after loading (and its growth from the
@@ -133,15 +133,15 @@ async def apscheduler_side(
 async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str, Any]:
     from aiohttp import web
 
-    from hub import db
-    from hub.calendars import load_calendar
     from hub.clock import SystemClock
     from hub.keys import CLOCK, PLANNER, POOL
-    from hub.links import LinkSigner
-    from hub.planner import PlannedTimer, Planner, _upsert_timers
-    from hub.recipients import Routing
-    from hub.scheduler import TICK_SECONDS, Ticker
+    from hub.notices.links import LinkSigner
+    from hub.notices.recipients import Routing
+    from hub.planning.planner import PlannedTimer, Planner, _upsert_timers
+    from hub.planning.scheduler import TICK_SECONDS, Ticker
     from hub.settings import load_settings
+    from hub.store import db
+    from hub.store.calendars import load_calendar
 
     empty = rss_mb()
     pool = await db.create_pool(url, max_size=4)
@@ -183,7 +183,7 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
     tick = Ticker(app)
     end = start + timedelta(seconds=window + 2) if due else datetime.now(UTC)
     progress(f"cuiban: ticking until the {due} due timers have fired")
-    while datetime.now(UTC) < end:  # the interval job of hub/scheduler.py, every 5 s
+    while datetime.now(UTC) < end:  # the interval job of hub/planning/scheduler.py, every 5 s
         await tick.tick()
         await asyncio.sleep(min(TICK_SECONDS, max(0.0, (end - datetime.now(UTC)).total_seconds())))
     await tick.tick()

@@ -11,24 +11,16 @@ from channels.render import check_sms_templates
 from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
-from hub import (
-    api,
-    audit,
-    broadcasts,
-    callbacks,
-    db,
-    dispatcher,
-    messages_api,
-    scheduler,
-    stats_api,
-    supervise,
-    urges,
-    wap,
-    webhooks,
-)
-from hub.auth import auth_middleware
-from hub.calendars import load_calendar
+from hub.api import callbacks
+from hub.api import messages as messages_api
+from hub.api import routes as api
+from hub.api import stats as stats_api
+from hub.api.auth import auth_middleware
+from hub.api.openapi import openapi_document
+from hub.api.problems import problems_middleware
+from hub.broadcasts import service as broadcasts
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
+from hub.delivery import dispatcher, webhooks
 from hub.keys import (
     CALENDAR,
     CLOCK,
@@ -41,13 +33,17 @@ from hub.keys import (
     TEST_CLOCK_HOOKS,
     Role,
 )
-from hub.links import LinkSigner
 from hub.metrics import Metrics
-from hub.openapi import openapi_document
-from hub.planner import Planner
-from hub.problems import problems_middleware
-from hub.recipients import Routing
+from hub.notices.links import LinkSigner
+from hub.notices.recipients import Routing
+from hub.pages.supervise import routes as supervise
+from hub.pages.wap import routes as wap
+from hub.planning import scheduler
+from hub.planning.planner import Planner
 from hub.settings import PolicySettings, Settings
+from hub.store import db
+from hub.store.calendars import load_calendar
+from hub.supervision import audit, urges
 
 MAX_BODY = 1024 * 1024
 

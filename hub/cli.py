@@ -110,7 +110,7 @@ def _suspension(text: str, tz: ZoneInfo) -> Suspension:
 
 
 def cmd_deadline(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.calendars import load_calendar
+    from hub.store.calendars import load_calendar
 
     tz = settings.calendar.tz
     calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
@@ -139,7 +139,7 @@ def _weekday(day: date) -> str:
 
 
 def cmd_calendar_show(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.calendars import load_calendar
+    from hub.store.calendars import load_calendar
 
     calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
     year = calendar.year(args.year)
@@ -177,7 +177,7 @@ def cmd_calendar_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_calendar_import(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.calendars import import_year_file
+    from hub.store.calendars import import_year_file
 
     year, dest = import_year_file(args.file, settings.database.data_dir)
     print(
@@ -188,7 +188,7 @@ def cmd_calendar_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> list[int]:
-    from hub import db
+    from hub.store import db
 
     url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
     pool = await db.create_pool(url, min_size=1, max_size=1)
@@ -200,7 +200,7 @@ async def _migrate(settings: Settings) -> list[int]:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.db import latest_version
+    from hub.store.db import latest_version
 
     applied = asyncio.run(_migrate(settings))
     if applied:
@@ -214,7 +214,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     from aiohttp import web
 
     from hub.app import create_app
-    from hub.demo import seed_demo
+    from hub.demo.seed import seed_demo
     from hub.keys import Role
 
     app = create_app(settings, role=cast(Role, role))
@@ -248,8 +248,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
-    from hub import db
-    from hub.report import build_report, write_report
+    from hub.store import db
+    from hub.supervision.report import build_report, write_report
 
     tz = settings.calendar.tz
     url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
@@ -263,7 +263,7 @@ async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.stats import month_period
+    from hub.supervision.stats import month_period
 
     try:
         month_period(args.month)
@@ -276,7 +276,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.tour import demo
+    from hub.demo.tour import demo
 
     return demo(settings)
 

@@ -13,7 +13,7 @@ from core.calendar import WorkingCalendar
 from core.cases import RulesFor
 from hub.clock import Clock
 from hub.metrics import Metrics
-from hub.planner import Planner
+from hub.planning.planner import Planner
 from hub.settings import Settings
 
 TestClockHook = Callable[[datetime], Awaitable[None]]

@@ -258,7 +258,7 @@ class AppointmentSettings(_Section):
 
 
 class DispatchSection(_Section):
-    """How the outbox dispatcher paces itself; see hub/dispatcher.py ``DispatchSettings``."""
+    """How the outbox dispatcher paces itself; see ``hub.delivery.dispatcher.DispatchSettings``."""
 
     batch_size: int = Field(default=100, ge=1, le=10_000)
     lease_seconds: float = Field(default=30.0, gt=0)
@@ -282,7 +282,7 @@ class DispatchSection(_Section):
 
 
 class BroadcastSettings(_Section):
-    """通知公告 (issue 10): how announcements to many people are queued; see hub/broadcasts.py."""
+    """通知公告 (issue 10): how announcements are queued; see hub/broadcasts/service.py."""
 
     rate_per_second: float = Field(default=20.0, gt=0, le=10_000)  # per channel, all broadcasts
     priority: int = Field(default=10, ge=1, le=32_767)  # reminders are 0: lower goes first

@@ -21,10 +21,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hub import db
 from hub.app import create_app
 from hub.clock import ManualClock
 from hub.settings import Settings, load_settings
+from hub.store import db
 
 TEMPLATE = "cuiban_test_template"
 _counter = itertools.count()

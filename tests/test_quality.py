@@ -45,8 +45,8 @@ def test_wheel_carries_templates_config_and_migrations(tmp_path: Path) -> None:
         "config/cuiban.toml",
         "config/calendars/2004.toml",
         "config/calendars/2026.toml",
-        "hub/sql/queries.sql",
-        "hub/sql/migrations/0001_initial.sql",
+        "hub/store/sql/queries.sql",
+        "hub/store/sql/migrations/0001_initial.sql",
         "core/py.typed",
     }
     assert expected <= names

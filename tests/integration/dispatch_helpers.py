@@ -11,8 +11,8 @@ from aiohttp import web
 
 from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind
-from hub import messages_api
-from hub.outbox import Address, Notice, enqueue
+from hub.api import messages as messages_api
+from hub.notices.outbox import Address, Notice, enqueue
 from hub.settings import ChannelsSettings, Settings
 
 ALIYUN_KEY_ID = "LTAI-dispatch"

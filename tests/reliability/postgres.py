@@ -1,6 +1,6 @@
 """An embedded PostgreSQL of a test's own that the test can stop and start under a running hub.
 
-The test process starts the server (``hub.db.embedded_url``) and gives the hub
+The test process starts the server (``hub.store.db.embedded_url``) and gives the hub
 subprocess its URL (a Unix socket), so stopping it with ``pg_ctl stop -m fast``
 (pgserver's own binaries, as the user pgserver runs it as) is a real outage:
 every connection drops and new ones are refused until ``start`` brings the
@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hub import db
+from hub.store import db
 
 
 def _pg_ctl(pgdata: Path, *args: str) -> None:

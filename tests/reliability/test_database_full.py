@@ -17,7 +17,7 @@ import pytest
 
 from core.notices import ChannelKind
 from hub.clock import ManualClock
-from hub.outbox import enqueue
+from hub.notices.outbox import enqueue
 from tests.conftest import START, Api
 from tests.integration import events as ev
 from tests.integration.dispatch_helpers import MOBILE, notice

@@ -24,9 +24,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from channels.aliyun import AliyunConfig, AliyunSms
 from core.notices import ChannelKind, NoticeKind
-from hub.channel_registry import ChannelRegistry
 from hub.clock import ManualClock
-from hub.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.registry import ChannelRegistry
 from hub.keys import POOL
 from tests.conftest import Api
 from tests.fakes.aliyun import FakeAliyun

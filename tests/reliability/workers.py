@@ -22,8 +22,8 @@ import asyncpg
 
 from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind
-from hub.db import _init_connection
-from hub.outbox import Address, Notice, enqueue
+from hub.notices.outbox import Address, Notice, enqueue
+from hub.store.db import _init_connection
 
 SENT_LINE = re.compile(r"^── \S+ → sms:\S+.* \[(\d+)\]$", re.MULTILINE)
 READY = "is serving on"

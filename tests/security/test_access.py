@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from hub import auth
+from hub.api import auth
 from hub.settings import ApiKey
 from tests.conftest import INGEST_KEY, SUPERVISOR_KEY, Api
 

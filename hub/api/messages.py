@@ -1,0 +1,116 @@
+"""``GET /v1/messages``: the message log — every notice, its status, attempts and body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from core.notices import ChannelKind, NoticeKind
+from hub.api import paging
+from hub.api.auth import allow
+from hub.api.jsonio import respond
+from hub.api.views import local
+from hub.keys import POOL, SETTINGS
+from hub.store.queries import Q
+
+__all__ = ["STATUSES", "message_json", "routes"]
+
+routes = web.RouteTableDef()
+
+STATUSES = ("queued", "sending", "sent", "delivered", "failed", "dead", "cancelled")
+MAX_PAGE = 500
+_FILTERS = ("case_no", "recipient", "kind", "status", "person_id", "channel")
+
+
+def _attempt_json(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "attempt": row["attempt"],
+        "owner": row["owner"],
+        "provider": row["provider"],
+        "started_at": local(row["started_at"], tz),
+        "finished_at": local(row["finished_at"], tz),
+        "outcome": row["outcome"],
+        "error": row["error"],
+        "error_code": row["error_code"],
+        "provider_message_id": row["provider_message_id"],
+    }
+
+
+def message_json(
+    row: Mapping[str, Any], tz: ZoneInfo, attempts: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """One message as the log shows it (contract fields first)."""
+    return {
+        "id": row["id"],
+        "case_no": row["case_no"],
+        "node_id": row["node_id"],
+        "kind": row["kind"],
+        "channel": row["channel"],
+        "person_id": row["person_id"],
+        "recipient": row["recipient"],
+        "status": row["status"],
+        "attempts": row["attempts"],
+        "provider_message_id": row["provider_message_id"],
+        "error": row["error"],
+        "created_at": local(row["created_at"], tz),
+        "sent_at": local(row["sent_at"], tz),
+        "delivered_at": local(row["delivered_at"], tz),
+        "body": row["body"],
+        "subject": row["subject"],
+        "link": row["link"],
+        "note": row["note"],
+        "mandatory": row["mandatory"],
+        "priority": row["priority"],
+        "not_before": local(row["not_before"], tz),
+        "max_attempts": row["max_attempts"],
+        "provider": row["provider"],
+        "error_code": row["error_code"],
+        "read_at": local(row["read_at"], tz),
+        "attempt_log": attempts or [],
+    }
+
+
+@routes.get("/v1/messages")
+@allow("supervisor")
+async def list_messages(request: web.Request) -> web.Response:
+    """The message log, oldest first, filtered by any of ``_FILTERS``; keyset-paginated."""
+    q = request.query
+    errors: paging.Errors = []
+    values: dict[str, str | None] = {name: (q.get(name) or None) for name in _FILTERS}
+    for name, value in values.items():
+        if value is not None and len(value) > 256:
+            errors.append({"field": name, "message": "must be at most 256 characters"})
+    paging.choice(q, "kind", [k.value for k in NoticeKind], errors)
+    paging.choice(q, "status", list(STATUSES), errors)
+    paging.choice(q, "channel", [c.value for c in ChannelKind], errors)
+    limit = paging.page_size(q, errors, maximum=MAX_PAGE)
+    paging.check(errors)
+    after = paging.decode_id_cursor("m", q["cursor"]) if q.get("cursor") else 0
+
+    async with request.app[POOL].acquire() as conn:
+        rows = await conn.fetch(
+            Q["messages_list"],
+            values["case_no"],
+            values["recipient"],
+            values["kind"],
+            values["status"],
+            values["person_id"],
+            values["channel"],
+            after,
+            limit + 1,
+        )
+        page = rows[:limit]
+        attempt_rows = await conn.fetch(Q["message_attempts_for"], [r["id"] for r in page])
+    tz = request.app[SETTINGS].calendar.tz
+    by_message: dict[int, list[dict[str, Any]]] = {}
+    for a in attempt_rows:
+        by_message.setdefault(a["message_id"], []).append(_attempt_json(a, tz))
+    return respond(
+        {
+            "items": [message_json(r, tz, by_message.get(r["id"])) for r in page],
+            "next_cursor": paging.encode_cursor("m", page[-1]["id"]) if len(rows) > limit else None,
+        }
+    )

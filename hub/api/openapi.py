@@ -1,0 +1,368 @@
+"""The OpenAPI 3.1 document, generated from the same models that validate requests."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from core.events import Event
+from hub.api.models import ClockAdvance, DepartmentIn, PersonIn
+from hub.supervision.urges import UrgeIn
+
+_REF = "#/components/schemas/{model}"
+
+
+def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, Any]:
+    schema = adapter.json_schema(ref_template=_REF, by_alias=True)
+    components.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}},
+    }
+
+
+_ERRORS = {
+    "400": _problem("Body is not JSON"),
+    "401": _problem("Missing or wrong API key"),
+    "403": _problem("The key's role may not do this"),
+    "413": _problem("Body over 1 MiB"),
+    "422": _problem("Invalid fields, each named in errors"),
+    "503": _problem("Database unavailable; retry after Retry-After seconds"),
+}
+
+_JSON_OBJECT = {"type": "object"}
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_LEVEL = {"enum": ["green", "yellow", "red", "done", None]}
+
+
+def _object(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """An object schema: these properties required, others allowed."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **optional},
+    }
+
+
+def _page(item: dict[str, Any]) -> dict[str, Any]:
+    return _object({"items": {"type": "array", "items": item}, "next_cursor": _NULLABLE_STR})
+
+
+_CASE_SUMMARY = _object(
+    {"case_no": _STR, "status": _STR, "level": _LEVEL, "suspended": {"type": "boolean"}},
+    due_date=_NULLABLE_STR,
+    due_at=_NULLABLE_STR,
+    urges=_INT,
+)
+_NODE = _object(
+    {"node_id": _STR, "name": _STR, "status": {"enum": ["open", "completed"]}, "level": _LEVEL},
+    due_at=_NULLABLE_STR,
+    urges=_INT,
+)
+_CASE = _object(
+    {
+        "case_no": _STR,
+        "status": _STR,
+        "level": _LEVEL,
+        "suspended": {"type": "boolean"},
+        "deadline_unknown": {"type": "boolean"},
+        "nodes": {"type": "array", "items": _NODE},
+        "stages": {"type": "array", "items": _JSON_OBJECT},
+    },
+    due_date=_NULLABLE_STR,
+    closed_at=_NULLABLE_STR,
+    rating={"type": ["integer", "null"]},
+)
+_MESSAGE = _object(
+    {
+        "id": _INT,
+        "kind": _STR,
+        "channel": _STR,
+        "recipient": _STR,
+        "status": {
+            "enum": ["queued", "sending", "sent", "delivered", "failed", "dead", "cancelled"]
+        },
+        "attempts": _INT,
+        "body": _STR,
+        "created_at": _STR,
+    },
+    case_no=_NULLABLE_STR,
+    provider_message_id=_NULLABLE_STR,
+    error=_NULLABLE_STR,
+)
+_AUDIT = _object({"id": _INT, "at": _STR, "actor": _STR, "action": _STR, "subject": _STR})
+
+
+def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or _JSON_OBJECT}},
+    }
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
+    ]
+
+
+@cache
+def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
+    components: dict[str, Any] = {
+        "Problem": {
+            "type": "object",
+            "required": ["title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    }
+    event = _schema(TypeAdapter(Event), components)
+    components["Event"] = event
+    components["EventBatch"] = {
+        "type": "object",
+        "required": ["events"],
+        "properties": {
+            "events": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 1000,
+                "items": {"$ref": _REF.format(model="Event")},
+            }
+        },
+    }
+    person = _schema(TypeAdapter(PersonIn), components)
+    department = _schema(TypeAdapter(DepartmentIn), components)
+    advance = _schema(TypeAdapter(ClockAdvance), components)
+    urge = _schema(TypeAdapter(UrgeIn), components)
+    paths: dict[str, Any] = {
+        "/v1/events": {
+            "post": {
+                "summary": "Ingest one event or a batch of at most 1000",
+                "requestBody": _body(
+                    {
+                        "oneOf": [
+                            {"$ref": _REF.format(model="Event")},
+                            {"$ref": _REF.format(model="EventBatch")},
+                        ]
+                    }
+                ),
+                "responses": {
+                    "202": _ok(
+                        "Stored",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "accepted": {"type": "integer"},
+                                "duplicates": {"type": "integer"},
+                            },
+                        },
+                    ),
+                    "409": _problem("event_id reused with a different body"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/cases/{case_no}": {
+            "get": {
+                "summary": "A case with its nodes, levels and deadlines",
+                "parameters": [
+                    {
+                        "name": "case_no",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _ok("The case", _CASE),
+                    "404": _problem("No such case"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/cases": {
+            "get": {
+                "summary": "Cases for supervision, keyset-paginated",
+                "parameters": [
+                    {"name": name, "in": "query", "required": False, "schema": schema}
+                    for name, schema in [
+                        ("department", {"type": "string"}),
+                        ("level", {"enum": ["green", "yellow", "red", "done"]}),
+                        ("status", {"type": "string"}),
+                        ("cursor", {"type": "string"}),
+                        ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    ]
+                ],
+                "responses": {"200": _ok("A page of cases", _page(_CASE_SUMMARY)), **_ERRORS},
+            }
+        },
+        "/v1/people/{person_id}": {
+            "put": {
+                "summary": "Create or replace a person and their channels",
+                "parameters": [
+                    {
+                        "name": "person_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": _body(person),
+                "responses": {
+                    "200": _ok("Replaced", _object({"person_id": _STR, "name": _NULLABLE_STR})),
+                    "201": _ok("Created", _object({"person_id": _STR, "name": _NULLABLE_STR})),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/departments/{code}": {
+            "put": {
+                "summary": "Create or replace a department and its escalation ladder",
+                "parameters": [
+                    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": _body(department),
+                "responses": {"200": _ok("Replaced"), "201": _ok("Created"), **_ERRORS},
+            }
+        },
+        "/v1/cases/{case_no}/urge": {
+            "post": {
+                "summary": "A 催办 to the current assignees, counted",
+                "parameters": [_path_param("case_no")],
+                "requestBody": _body(urge),
+                "responses": {
+                    "202": _ok(
+                        "Queued",
+                        _object(
+                            {
+                                "urge_id": _INT,
+                                "nodes": {"type": "array", "items": _STR},
+                                "notices": _INT,
+                            }
+                        ),
+                    ),
+                    "404": _problem("No such case"),
+                    "409": _problem("The case has no open node"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/messages": {
+            "get": {
+                "summary": "The message log: every notice, its status, attempts and body",
+                "parameters": _query(
+                    "case_no",
+                    "recipient",
+                    "kind",
+                    "status",
+                    "person_id",
+                    "channel",
+                    "cursor",
+                    "limit",
+                ),
+                "responses": {"200": _ok("A page of messages", _page(_MESSAGE)), **_ERRORS},
+            }
+        },
+        "/v1/audit": {
+            "get": {
+                "summary": "The audit trail: changes to people and departments, urges",
+                "parameters": _query("subject", "action", "from", "to", "cursor", "limit"),
+                "responses": {"200": _ok("A page of audit entries", _page(_AUDIT)), **_ERRORS},
+            }
+        },
+        "/v1/stats": {
+            "get": {
+                "summary": "Supervision figures: accepted, closed, on time, early, late, open, …",
+                "parameters": _query("from", "to", "group_by"),
+                "responses": {
+                    "200": _ok("Figures per group", _object({"items": {"type": "array"}})),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/inbound-sms": {
+            "get": {
+                "summary": "Texts applicants sent, kept for supervisors",
+                "parameters": _query("cursor", "limit"),
+                "responses": {"200": _ok("A page of texts", _page(_JSON_OBJECT)), **_ERRORS},
+            }
+        },
+        "/v1/broadcasts/{id}": {
+            "get": {
+                "summary": "A broadcast's progress",
+                "parameters": [_path_param("id")],
+                "responses": {
+                    "200": _ok("Progress"),
+                    "404": _problem("No such broadcast"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/broadcasts/{id}/cancel": {
+            "post": {
+                "summary": "Cancel a broadcast: nothing still queued is sent",
+                "parameters": [_path_param("id")],
+                "responses": {
+                    "200": _ok("Cancelled"),
+                    "404": _problem("No such broadcast"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _ok("Alive")}}},
+        "/readyz": {
+            "get": {
+                "summary": "Database reachable and schema current",
+                "responses": {"200": _ok("Ready"), "503": _ok("Not ready")},
+            }
+        },
+    }
+    if manual_clock:
+        paths["/v1/test-clock/advance"] = {
+            "post": {
+                "summary": "Advance the manual test clock and process everything due",
+                "requestBody": _body(advance),
+                "responses": {"200": _ok("The new now"), **_ERRORS},
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cuiban",
+            "version": "0.1.0",
+            "description": "催办 — reminders for approval centres",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

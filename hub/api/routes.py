@@ -1,0 +1,261 @@
+"""The ``/v1`` HTTP API: events in, cases, people and departments, the test clock."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from core.cases import CaseStatus
+from core.events import EVENT_ADAPTER
+from hub.api import paging, views
+from hub.api.auth import ROLE_KEY, allow
+from hub.api.jsonio import read_json, respond
+from hub.api.models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
+from hub.api.problems import Problem, field_errors
+from hub.clock import ManualClock
+from hub.keys import (
+    CALENDAR,
+    CLOCK,
+    METRICS,
+    PLANNER,
+    POOL,
+    RULES,
+    SETTINGS,
+    TEST_CLOCK_HOOKS,
+)
+from hub.store import ingest as store
+from hub.supervision import audit
+
+MAX_BATCH = 1000
+MAX_PAGE = 500
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/v1/events")
+@allow("ingest")
+async def post_events(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    if isinstance(body, dict) and "events" in body and "type" not in body:
+        raws = body["events"]
+        if not isinstance(raws, list):
+            raise Problem(
+                422,
+                "'events' must be a list",
+                errors=[{"field": "events", "message": "must be a list"}],
+            )
+        if not raws:
+            raise Problem(
+                422,
+                "'events' is empty",
+                errors=[{"field": "events", "message": "must not be empty"}],
+            )
+        if len(raws) > MAX_BATCH:
+            raise Problem(
+                422,
+                f"at most {MAX_BATCH} events per request; this one has {len(raws)}",
+                errors=[{"field": "events", "message": f"at most {MAX_BATCH} items"}],
+            )
+        prefix: list[Any] = ["events"]
+    elif isinstance(body, dict):
+        raws = [body]
+        prefix = []
+    else:
+        raise Problem(422, 'send one event object, or {"events": [...]}')
+
+    items = []
+    errors: list[dict[str, Any]] = []
+    for index, raw in enumerate(raws):
+        where = [*prefix, index] if prefix else []
+        if not isinstance(raw, dict):
+            errors.append(
+                {"field": ".".join(map(str, where)) or "body", "message": "must be an object"}
+            )
+            continue
+        try:
+            items.append(store.IncomingEvent(raw=raw, event=EVENT_ADAPTER.validate_python(raw)))
+        except ValidationError as exc:
+            errors.extend(field_errors(exc, prefix=where))
+    if errors:
+        raise Problem(422, f"{len(errors)} invalid field(s); nothing was stored", errors=errors)
+
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        try:
+            result = await store.ingest(
+                conn,
+                items,
+                now=app[CLOCK].now(),
+                calendar=app[CALENDAR],
+                rules_for=app[RULES],
+                after=app[PLANNER].after_ingest,
+            )
+        except store.EventConflict as exc:
+            raise Problem(
+                409,
+                str(exc),
+                errors=[
+                    {"field": "event_id", "message": f"{eid} was used for a different event"}
+                    for eid in exc.event_ids
+                ],
+            ) from None
+    app[METRICS].inc("cuiban_events_accepted_total", result.accepted)
+    app[METRICS].inc("cuiban_events_duplicate_total", result.duplicates)
+    return respond({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
+
+
+@routes.get("/v1/cases/{case_no}")
+@allow("supervisor")
+async def get_case(request: web.Request) -> web.Response:
+    app = request.app
+    case_no = request.match_info["case_no"]
+    async with app[POOL].acquire() as conn:
+        found = await store.get_case(conn, case_no)
+    if found is None:
+        raise Problem(404, f"no case {case_no!r}")
+    row, nodes = found
+    return respond(
+        views.case_json(
+            row,
+            nodes,
+            now=app[CLOCK].now(),
+            tz=app[SETTINGS].calendar.tz,
+            reveal_query_code=request[ROLE_KEY] == "admin",
+        )
+    )
+
+
+_LEVELS = ("green", "yellow", "red", "done")
+_STATUSES: tuple[str, ...] = get_args(CaseStatus)
+
+
+@routes.get("/v1/cases")
+@allow("supervisor")
+async def list_cases(request: web.Request) -> web.Response:
+    q = request.query
+    errors: paging.Errors = []
+    level = paging.choice(q, "level", _LEVELS, errors)
+    status = paging.choice(q, "status", _STATUSES, errors)
+    limit = paging.page_size(q, errors, maximum=MAX_PAGE)
+    paging.check(errors)
+    after = paging.decode_cursor("c", q["cursor"]) if q.get("cursor") else None
+
+    app = request.app
+    now = app[CLOCK].now()
+    async with app[POOL].acquire() as conn:
+        rows = await store.list_cases(
+            conn,
+            now=now,
+            department=q.get("department") or None,
+            status=status,
+            level=level,
+            after=after,
+            limit=limit + 1,
+        )
+    page = rows[:limit]
+    tz = app[SETTINGS].calendar.tz
+    return respond(
+        {
+            "items": [views.case_summary_json(r, now=now, tz=tz) for r in page],
+            "next_cursor": paging.encode_cursor("c", page[-1]["case_no"])
+            if len(rows) > limit
+            else None,
+        }
+    )
+
+
+@routes.put("/v1/people/{person_id}")
+async def put_person(request: web.Request) -> web.Response:
+    person_id = request.match_info["person_id"]
+    if not 1 <= len(person_id) <= 128:
+        raise Problem(422, "person_id must be 1 to 128 characters")
+    body = PersonIn.model_validate(await read_json(request))
+    fields: dict[str, Any] = body.model_dump(exclude={"away"})
+    if body.away:
+        fields |= {
+            "away_from": body.away.from_,
+            "away_to": body.away.to,
+            "away_deputy": body.away.deputy,
+        }
+    app = request.app
+    async with app[POOL].acquire() as conn, conn.transaction():
+        created = await store.put_person(conn, person_id, fields, now=app[CLOCK].now())
+        row = await store.get_person(conn, person_id)
+        assert row is not None
+        await audit.record_request(
+            conn,
+            request,
+            action="person.put",
+            subject=person_id,
+            detail=views.person_json(row, app[SETTINGS].calendar.tz) | {"created": created},
+        )
+    assert row is not None
+    return respond(
+        views.person_json(row, app[SETTINGS].calendar.tz), status=201 if created else 200
+    )
+
+
+@routes.put("/v1/departments/{code}")
+async def put_department(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    if not 1 <= len(code) <= 64:
+        raise Problem(422, "department code must be 1 to 64 characters")
+    body = DepartmentIn.model_validate(await read_json(request))
+    app = request.app
+    async with app[POOL].acquire() as conn, conn.transaction():
+        created = await store.put_department(conn, code, body.model_dump(), now=app[CLOCK].now())
+        row = await store.get_department(conn, code)
+        assert row is not None
+        await audit.record_request(
+            conn,
+            request,
+            action="department.put",
+            subject=code,
+            detail=views.department_json(row) | {"created": created},
+        )
+    assert row is not None
+    return respond(views.department_json(row), status=201 if created else 200)
+
+
+async def advance_test_clock(request: web.Request) -> web.Response:
+    """Move the manual clock, then run everything that came due on the way."""
+    body = ClockAdvance.model_validate(await read_json(request))
+    clock = request.app[CLOCK]
+    assert isinstance(clock, ManualClock)
+    if body.to is not None:
+        clock.advance_to(body.to)
+    else:
+        assert body.by is not None
+        clock.advance_by(parse_duration(body.by))
+    for hook in request.app[TEST_CLOCK_HOOKS]:
+        await hook(clock.now())
+    tz = request.app[SETTINGS].calendar.tz
+    return respond({"now": views.local(clock.now(), tz)})
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return respond({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    from hub.store.db import latest_version, schema_version
+
+    try:
+        async with request.app[POOL].acquire(timeout=2) as conn:
+            version = await schema_version(conn)
+    except Exception as exc:  # any failure to reach the database means not ready
+        return respond(
+            {"status": "unavailable", "database": str(exc) or type(exc).__name__}, status=503
+        )
+    expected = latest_version()
+    if version != expected:
+        return respond({"status": "migrating", "schema": version, "expected": expected}, status=503)
+    return respond({"status": "ready", "schema": version})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(
+        text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8"
+    )

@@ -1,0 +1,617 @@
+"""通知公告: announcements to many people on the same durable outbox as reminders.
+
+``POST /v1/broadcasts`` renders the announcement once per channel, then expands the
+audience into ``messages`` rows inside PostgreSQL, a keyset page
+(``[broadcasts] batch_size`` rows) per transaction: memory stays flat whatever the
+audience. Each address gets one row (the dedupe key is broadcast, channel and
+address). Rows carry a higher ``priority`` number than reminders and a ``not_before``
+spread at ``[broadcasts] rate_per_second`` per channel, pausing over the quiet hours,
+so reminders due meanwhile are claimed first and the provider's rate limit is shared,
+not swallowed. ``?dry_run=true`` previews the audience and stores nothing.
+
+``GET /v1/broadcasts/{id}`` counts the rows by status; ``POST …/cancel`` cancels every
+queued row in one statement. ``PUT /v1/lists/{name}`` keeps subscriber lists.
+See docs/decisions/0010-broadcasts.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Annotated, Any, LiteralString
+
+import asyncpg
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from channels.render import compose
+from channels.sms_length import count_segments
+from core.notices import ChannelKind, NoticeKind
+from core.reminders import QuietHours
+from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
+from hub.api.jsonio import read_json, respond
+from hub.api.problems import Problem
+from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
+from hub.notices.outbox import NOTIFY_CHANNEL
+from hub.settings import Settings
+from hub.store.queries import Q
+from hub.supervision import audit
+
+routes = web.RouteTableDef()
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ListName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+PUSH_CHANNELS = (ChannelKind.SMS, ChannelKind.EMAIL, ChannelKind.WECOM, ChannelKind.WECHAT_MP)
+_MOBILE = re.compile(r"^1\d{10}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# The audience page with something appended: the insert of a page, or the dry run's counts.
+AUDIENCE: LiteralString = "WITH page AS (\n" + Q["broadcast_audience"] + "\n)\n"
+INSERT_PAGE: LiteralString = AUDIENCE + Q["broadcast_insert_page"]
+AUDIENCE_COUNTS: LiteralString = AUDIENCE + Q["broadcast_audience_counts"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class ApplicantsIn(_In):
+    """Applicants of open cases, narrowed to some matters or departments when given."""
+
+    matters: list[Code] = Field(default_factory=list, max_length=1000)
+    departments: list[Code] = Field(default_factory=list, max_length=1000)
+
+
+class AudienceIn(_In):
+    departments: list[Code] = Field(default_factory=list, max_length=1000)
+    department_heads: bool | list[Code] = False  # true: the heads of every department
+    applicants: ApplicantsIn | None = None
+    lists: list[ListName] = Field(default_factory=list, max_length=100)
+
+    def empty(self) -> bool:
+        return not (self.departments or self.department_heads or self.applicants or self.lists)
+
+    def heads(self) -> list[str]:
+        if self.department_heads is True:
+            return ["*"]
+        return list(self.department_heads) if self.department_heads else []
+
+
+class BroadcastIn(_In):
+    """An announcement: title and text (or template parameters), an audience, a time."""
+
+    key: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    content: Annotated[str, StringConstraints(max_length=2000)] = ""
+    link: Annotated[str, StringConstraints(max_length=500)] | None = None
+    # Extra variables of the announcement templates (templates/announcement/*.j2).
+    params: dict[Code, Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        default_factory=dict, max_length=20
+    )
+    # A text per channel, instead of the rendered one (SMS providers with registered
+    # templates still send the template with its parameters).
+    body: dict[ChannelKind, Annotated[str, StringConstraints(min_length=1, max_length=5000)]] = (
+        Field(default_factory=dict)
+    )
+    channels: list[ChannelKind] = Field(
+        default_factory=lambda: [*PUSH_CHANNELS, ChannelKind.WAP], min_length=1
+    )
+    audience: AudienceIn
+    send_at: AwareDatetime | None = None
+
+
+class ListIn(_In):
+    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    mobiles: list[Annotated[str, StringConstraints(max_length=32)]] = Field(
+        default_factory=list, max_length=200_000
+    )
+    emails: list[Annotated[str, StringConstraints(max_length=254)]] = Field(
+        default_factory=list, max_length=200_000
+    )
+
+
+def normalize_mobile(text: str) -> str:
+    """A mainland mobile as stored and texted: no spaces or dashes, no +86/0086."""
+    digits = re.sub(r"[\s-]", "", text)
+    return re.sub(r"^(\+86|0086)", "", digits)
+
+
+def _sign_name(settings: Settings) -> str:
+    sms = settings.channels.sms
+    if sms.provider == "aliyun":
+        return sms.aliyun.sign_name
+    if sms.provider == "tencent":
+        return sms.tencent.sign_name
+    return ""
+
+
+def channels_used(body: BroadcastIn, enabled: frozenset[ChannelKind]) -> list[ChannelKind]:
+    """The requested channels this centre has switched on, in the request's order."""
+    return [c for c in dict.fromkeys(body.channels) if c in enabled]
+
+
+def render_parts(
+    body: BroadcastIn, channels: list[ChannelKind], settings: Settings
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The template variables and, per channel, the stored parts of every row: rendered once."""
+    link = body.link or f"{settings.http.public_base_url}/wap/"
+    context: dict[str, Any] = {"link": link, **body.params, "title": body.title}
+    context.setdefault("content", body.content)
+    parts: dict[str, dict[str, Any]] = {}
+    for channel in channels:
+        message = compose(
+            message_id="broadcast",
+            kind=NoticeKind.ANNOUNCEMENT,
+            channel=channel,
+            recipient="audience",
+            context=context,
+        )
+        parts[channel.value] = {
+            "subject": message.subject,
+            "body": body.body.get(channel, message.body),
+            "html": message.html if channel not in body.body else None,
+            "link": message.link,
+            "params": dict(message.params),
+        }
+    return context, parts
+
+
+def warnings_for(parts: Mapping[str, Mapping[str, Any]], settings: Settings) -> list[str]:
+    """What the SMS provider would refuse, said before anything is queued."""
+    found: list[str] = []
+    sms = settings.channels.sms
+    if "sms" not in parts or sms.provider not in ("aliyun", "tencent"):
+        return found
+    provider = sms.aliyun if sms.provider == "aliyun" else sms.tencent
+    if not provider.templates.get(NoticeKind.ANNOUNCEMENT.value):
+        found.append(
+            f"{sms.provider}: no template for announcement; set "
+            f"channels.sms.{sms.provider}.templates.announcement or every SMS will fail"
+        )
+    if sms.provider == "aliyun":
+        prefix = sms.aliyun.link_prefix
+        for name, value in parts["sms"]["params"].items():
+            text = value.removeprefix(prefix) if prefix else value
+            if len(text) > 35:  # Aliyun 变量长度规范: 35 characters per variable
+                found.append(
+                    f"aliyun: template variable {name} has {len(text)} characters; "
+                    "the limit is 35 (register a template with the text written in it)"
+                )
+    return found
+
+
+def _quiet(settings: Settings) -> tuple[Any, Any]:
+    quiet = QuietHours.parse(settings.policy.quiet_hours)
+    return (quiet.start, quiet.end) if quiet else (None, None)
+
+
+def _audience_args(
+    audience: AudienceIn,
+    channels: list[ChannelKind],
+    *,
+    since: datetime,
+    cursor: tuple[str, str],
+    limit: int | None,
+) -> list[Any]:
+    applicants = audience.applicants
+    return [
+        list(audience.departments),
+        audience.heads(),
+        applicants is not None,
+        list(applicants.matters) if applicants else [],
+        list(applicants.departments) if applicants else [],
+        list(audience.lists),
+        [c.value for c in channels if c is not ChannelKind.WAP],
+        ChannelKind.WAP in channels,
+        since,
+        cursor[0],
+        cursor[1],
+        limit,
+    ]
+
+
+def _member_since(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(days=settings.broadcasts.member_days)
+
+
+async def _known_lists(conn: asyncpg.Connection, names: list[str]) -> None:
+    if not names:
+        return
+    found = {
+        r["name"]
+        for r in await conn.fetch(
+            "SELECT name FROM subscriber_lists WHERE name = ANY($1::text[])", names
+        )
+    }
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise Problem(
+            422,
+            f"no subscriber list {missing[0]!r}; create it with PUT /v1/lists/{missing[0]}",
+            errors=[{"field": "audience.lists", "message": f"unknown list {n!r}"} for n in missing],
+        )
+
+
+def _rate_end(start: datetime, count: int, rate: float) -> datetime:
+    return start + timedelta(seconds=max(count - 1, 0) / rate)
+
+
+async def preview(
+    conn: asyncpg.Connection,
+    body: BroadcastIn,
+    channels: list[ChannelKind],
+    parts: Mapping[str, Mapping[str, Any]],
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
+    """The dry run: recipients per channel, SMS segments, cost in messages, a sample."""
+    rows = await conn.fetch(
+        AUDIENCE_COUNTS,
+        *_audience_args(
+            body.audience,
+            channels,
+            since=_member_since(settings, now),
+            cursor=("", ""),
+            limit=None,
+        ),
+    )
+    per_channel = {r["channel"]: r["recipients"] - r["opted_out"] for r in rows}
+    opted_out = sum(r["opted_out"] for r in rows)
+    segments = count_segments(parts["sms"]["body"], _sign_name(settings)) if "sms" in parts else 0
+    cost = {
+        channel: count * (segments if channel == "sms" else 1)
+        for channel, count in per_channel.items()
+        if channel != "wap"
+    }
+    start = max(body.send_at or now, now)
+    rate = settings.broadcasts.rate_per_second
+    longest = max((c for ch, c in per_channel.items() if ch != "wap"), default=0)
+    tz = settings.calendar.tz
+    return {
+        "dry_run": True,
+        "channels": [c.value for c in channels],
+        "recipients": per_channel,
+        "total_recipients": sum(per_channel.values()),
+        "skipped": {"opted_out": opted_out},
+        "sms_segments": segments,
+        "estimated_cost": {"messages": sum(cost.values()), "by_channel": cost},
+        "send_at": start.astimezone(tz).isoformat(),
+        # Before quiet hours and earlier broadcasts on the same channel, which can only delay it.
+        "estimated_end": _rate_end(start, longest, rate).astimezone(tz).isoformat(),
+        "rate_per_second": rate,
+        "sample": {
+            channel: {k: v for k, v in part.items() if v not in (None, {}, "")}
+            for channel, part in parts.items()
+        },
+        "warnings": warnings_for(parts, settings),
+    }
+
+
+async def create(
+    conn: asyncpg.Connection,
+    body: BroadcastIn,
+    channels: list[ChannelKind],
+    context: Mapping[str, Any],
+    parts: Mapping[str, Mapping[str, Any]],
+    settings: Settings,
+    *,
+    now: datetime,
+    actor: tuple[str, str],
+) -> tuple[int, bool]:
+    """Store the broadcast (once per ``key``); return its id and whether it is new."""
+    cfg = settings.broadcasts
+    send_at = max(body.send_at or now, now)
+    async with conn.transaction():
+        if body.key is not None:
+            existing = await conn.fetchval(Q["broadcast_by_key"], body.key)
+            if existing is not None:
+                return int(existing), False
+        push = [c.value for c in channels if c is not ChannelKind.WAP]
+        tails = {
+            r["channel"]: r["tail"] for r in await conn.fetch(Q["broadcast_channel_tails"], push)
+        }
+        step = timedelta(seconds=1 / cfg.rate_per_second)
+        bases = {c: max(send_at, tails[c] + step) if c in tails else send_at for c in push}
+        new_id = await conn.fetchval(
+            Q["broadcast_insert"],
+            body.key,
+            body.title,
+            body.model_dump(mode="json"),
+            [c.value for c in channels],
+            dict(parts),
+            dict(context),
+            send_at,
+            {c: b.isoformat() for c, b in bases.items()},
+            cfg.rate_per_second,
+            cfg.priority,
+            actor[1],
+            now,
+        )
+        if new_id is None:  # the same key, posted at the same moment by a retry
+            return int(await conn.fetchval(Q["broadcast_by_key"], body.key)), False
+        await audit.record(
+            conn,
+            at=now,
+            role=actor[0],
+            actor=actor[1],
+            action="broadcast.create",
+            subject=f"broadcast:{new_id}",
+            detail={"title": body.title, "audience": body.audience.model_dump()},
+        )
+    return int(new_id), True
+
+
+async def expand(
+    conn: asyncpg.Connection, broadcast_id: int, settings: Settings, now: datetime
+) -> int:
+    """Turn the audience into outbox rows, a page per transaction; return the rows added.
+
+    Resumable: the cursor and slot counters commit with each page, so calling this
+    again after a crash goes on from the last page. A cancel stops it between pages.
+    """
+    cfg = settings.broadcasts
+    quiet_from, quiet_to = _quiet(settings)
+    total = 0
+    while True:
+        async with conn.transaction():
+            b = await conn.fetchrow(Q["broadcast_lock"], broadcast_id)
+            if b is None or b["status"] != "expanding":
+                return total
+            audience = AudienceIn.model_validate(b["request"]["audience"])
+            channels = [ChannelKind(c) for c in b["channels"]]
+            page = await conn.fetchrow(
+                INSERT_PAGE,
+                *_audience_args(
+                    audience,
+                    channels,
+                    since=_member_since(settings, b["created_at"]),
+                    cursor=(b["cursor_channel"], b["cursor_recipient"]),
+                    limit=cfg.batch_size,
+                ),
+                b["positions"],
+                broadcast_id,
+                b["context"],
+                b["rate_per_second"],
+                quiet_from,
+                quiet_to,
+                settings.calendar.timezone,
+                b["bases"],
+                b["priority"],
+                b["send_at"],
+                settings.policy.max_attempts,
+                now,
+                b["renders"],
+            )
+            assert page is not None
+            done = page["fetched"] < cfg.batch_size
+            await conn.execute(
+                Q["broadcast_advance"],
+                broadcast_id,
+                page["last_channel"] or b["cursor_channel"],
+                page["last_recipient"] or b["cursor_recipient"],
+                page["positions"],
+                page["fetched"],
+                done,
+                now,
+            )
+            if page["inserted"]:
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(page["inserted"])
+                )
+            total += int(page["inserted"])
+        if done:
+            return total
+
+
+async def progress(
+    conn: asyncpg.Connection, broadcast_id: int, settings: Settings, now: datetime
+) -> dict[str, Any] | None:
+    """The broadcast as ``GET /v1/broadcasts/{id}`` shows it: counts, start, estimated end."""
+    b = await conn.fetchrow(Q["broadcast_get"], broadcast_id)
+    if b is None:
+        return None
+    rows = await conn.fetch(Q["broadcast_progress"], broadcast_id)
+    by_channel = {
+        r["channel"]: r["n"]
+        for r in await conn.fetch(Q["broadcast_progress_by_channel"], broadcast_id)
+    }
+    counts = dict.fromkeys(
+        ("queued", "sending", "sent", "delivered", "failed", "dead", "cancelled", "skipped"), 0
+    )
+    counts |= {r["state"]: r["n"] for r in rows}
+    first_sent = min((r["first_sent"] for r in rows if r["first_sent"]), default=None)
+    last_sent = max((r["last_sent"] for r in rows if r["last_sent"]), default=None)
+    waiting = [r for r in rows if r["state"] in ("queued", "sending", "failed")]
+    remaining = sum(r["pushed"] for r in waiting)
+    tz = settings.calendar.tz
+    if waiting:
+        planned = max(r["last_slot"] for r in waiting)
+        # Behind schedule (a slow provider, a backlog): what is left at the configured rate.
+        estimated_end: datetime | None = max(
+            planned, _rate_end(now, remaining, b["rate_per_second"])
+        )
+    elif b["status"] == "expanding":
+        estimated_end = None
+    else:
+        estimated_end = last_sent
+    finished = not waiting and b["status"] != "expanding"
+
+    def local(value: datetime | None) -> str | None:
+        return value.astimezone(tz).isoformat() if value else None
+
+    return {
+        "id": b["id"],
+        "key": b["request_key"],
+        "title": b["title"],
+        "status": "cancelled"
+        if b["status"] == "cancelled"
+        else ("expanding" if b["status"] == "expanding" else ("done" if finished else "sending")),
+        "channels": list(b["channels"]),
+        "audience": b["request"]["audience"],
+        "recipients": b["recipients"],
+        "by_channel": by_channel,
+        "counts": counts,
+        "send_at": local(b["send_at"]),
+        "started_at": local(first_sent),
+        "estimated_end": local(estimated_end),
+        "finished_at": local(last_sent) if finished else None,
+        "rate_per_second": b["rate_per_second"],
+        "created_at": local(b["created_at"]),
+        "cancelled_at": local(b["cancelled_at"]),
+    }
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise Problem(404, f"no broadcast {raw!r}")
+    return int(raw)
+
+
+@routes.post("/v1/broadcasts")
+async def post_broadcast(request: web.Request) -> web.Response:
+    """Preview (``?dry_run=true``) or queue an announcement; 201 with its progress."""
+    dry_run = request.query.get("dry_run", "false").lower()
+    if dry_run not in ("true", "false", "1", "0"):
+        raise Problem(
+            422,
+            "dry_run must be true or false",
+            errors=[{"field": "dry_run", "message": "must be true or false"}],
+        )
+    body = BroadcastIn.model_validate(await read_json(request))
+    if body.audience.empty():
+        raise Problem(
+            422,
+            "the audience is empty; name departments, department_heads, applicants or lists",
+            errors=[{"field": "audience", "message": "names nobody"}],
+        )
+    app = request.app
+    settings = app[SETTINGS]
+    now = app[CLOCK].now()
+    channels = channels_used(body, app[PLANNER].routing.enabled)
+    if not channels:
+        raise Problem(
+            422,
+            "none of the requested channels is enabled in this centre",
+            errors=[{"field": "channels", "message": "no enabled channel"}],
+        )
+    context, parts = render_parts(body, channels, settings)
+    async with app[POOL].acquire() as conn:
+        await _known_lists(conn, list(body.audience.lists))
+        if dry_run in ("true", "1"):
+            return respond(await preview(conn, body, channels, parts, settings, now))
+        broadcast_id, new = await create(
+            conn,
+            body,
+            channels,
+            context,
+            parts,
+            settings,
+            now=now,
+            actor=(request[ROLE_KEY], request[ACTOR_KEY]),
+        )
+        await expand(conn, broadcast_id, settings, now)
+        view = await progress(conn, broadcast_id, settings, app[CLOCK].now())
+    assert view is not None
+    view["warnings"] = warnings_for(parts, settings)
+    return respond(view, status=201 if new else 200)
+
+
+@routes.get("/v1/broadcasts/{id}")
+@allow("supervisor")
+async def get_broadcast(request: web.Request) -> web.Response:
+    """A broadcast's progress: counts by status, start, estimated end."""
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        view = await progress(conn, _id(request), app[SETTINGS], app[CLOCK].now())
+    if view is None:
+        raise Problem(404, f"no broadcast {request.match_info['id']!r}")
+    return respond(view)
+
+
+@routes.post("/v1/broadcasts/{id}/cancel")
+async def cancel_broadcast(request: web.Request) -> web.Response:
+    """Cancel every queued row in one statement; rows being sent finish."""
+    app = request.app
+    broadcast_id = _id(request)
+    now = app[CLOCK].now()
+    async with app[POOL].acquire() as conn:
+        async with conn.transaction():
+            b = await conn.fetchrow(Q["broadcast_lock"], broadcast_id)
+            if b is None:
+                raise Problem(404, f"no broadcast {request.match_info['id']!r}")
+            cancelled = 0
+            if b["status"] != "cancelled":
+                await conn.execute(Q["broadcast_cancel"], broadcast_id, now)
+                status = await conn.execute(Q["broadcast_cancel_messages"], broadcast_id, now)
+                cancelled = int(status.split()[-1])
+                await audit.record_request(
+                    conn,
+                    request,
+                    action="broadcast.cancel",
+                    subject=f"broadcast:{broadcast_id}",
+                    detail={"cancelled_rows": cancelled},
+                )
+        view = await progress(conn, broadcast_id, app[SETTINGS], now)
+    assert view is not None
+    view["cancelled_now"] = cancelled
+    return respond(view)
+
+
+@routes.put("/v1/lists/{name}")
+async def put_list(request: web.Request) -> web.Response:
+    """Replace a subscriber list's mobiles and e-mail addresses."""
+    name = request.match_info["name"]
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+        raise Problem(422, "a list name is 1–64 letters, digits, '_', '.' or '-'")
+    body = ListIn.model_validate(await read_json(request))
+    mobiles = [normalize_mobile(m) for m in body.mobiles]
+    emails = [e.strip().lower() for e in body.emails]
+    errors = [
+        {"field": f"mobiles[{i}]", "message": "not a mainland mobile number"}
+        for i, m in enumerate(mobiles)
+        if not _MOBILE.match(m)
+    ] + [
+        {"field": f"emails[{i}]", "message": "not an e-mail address"}
+        for i, e in enumerate(emails)
+        if not _EMAIL.match(e)
+    ]
+    if errors:
+        raise Problem(422, "some addresses are not valid; see errors", errors=errors[:100])
+    app = request.app
+    now = app[CLOCK].now()
+    async with app[POOL].acquire() as conn, conn.transaction():
+        await conn.execute(Q["list_upsert"], name, body.description, now)
+        await conn.execute(Q["list_clear"], name)
+        await conn.execute(Q["list_fill"], name, mobiles, emails, now)
+        await audit.record_request(
+            conn,
+            request,
+            action="list.put",
+            subject=f"list:{name}",
+            detail={"mobiles": len(mobiles), "emails": len(emails)},
+        )
+        row = await conn.fetchrow(Q["list_counts"], name)
+    return respond(_list_view(row, app[SETTINGS]))
+
+
+@routes.get("/v1/lists/{name}")
+async def get_list(request: web.Request) -> web.Response:
+    """A subscriber list's size (the addresses themselves are not echoed)."""
+    async with request.app[POOL].acquire() as conn:
+        row = await conn.fetchrow(Q["list_counts"], request.match_info["name"])
+    if row is None:
+        raise Problem(404, f"no subscriber list {request.match_info['name']!r}")
+    return respond(_list_view(row, request.app[SETTINGS]))
+
+
+def _list_view(row: Mapping[str, Any] | None, settings: Settings) -> dict[str, Any]:
+    assert row is not None
+    return {
+        "name": row["name"],
+        "description": row["description"],
+        "mobiles": row["mobiles"],
+        "emails": row["emails"],
+        "updated_at": row["updated_at"].astimezone(settings.calendar.tz).isoformat(),
+    }

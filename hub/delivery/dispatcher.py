@@ -1,0 +1,837 @@
+"""The outbox dispatcher: claims due messages under a lease and sends them.
+
+A message row moves ``queued → sending → sent`` (``delivered`` later, from a
+receipt; at once for WAP), or ``sending → failed`` (a transient error: retried
+after a backoff) and ``→ dead`` (a permanent error, or ``max_attempts`` spent).
+When a mandatory message dies, :func:`hub.notices.outbox.fall_back` queues it on the
+person's next channel in the same transaction. Nothing is dropped silently.
+
+How one process works (``Dispatcher.start``)::
+
+    claim loop   ──claim batch (FOR UPDATE SKIP LOCKED, lease)──▶ one task per row
+      ▲  wakes on LISTEN cuiban_outbox, else polls (≤ poll_seconds, or the next not_before)
+    task         channel semaphore → circuit gate → provider rate limit → adapter.send
+                 → one short transaction: status + attempt row (+ fallback row)
+    heartbeat    extends the leases of rows this process holds
+    reaper       rows whose lease expired (a worker died) go back to the queue
+
+Each status change is its own short transaction; sends happen between them.
+Time comes only from the app's :class:`~hub.clock.Clock`; under a manual clock
+nothing runs in the background and :meth:`Dispatcher.drain` (a test-clock hook)
+sends everything due, retries and fallbacks included, before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import os
+import random
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+from aiolimiter import AsyncLimiter
+
+from channels.base import DeliveryUnknown
+from core.errors import CuibanError, PermanentError, TransientError
+from core.notices import ChannelKind, OutboundMessage
+from hub.clock import Clock
+from hub.delivery import wecom_limits
+from hub.delivery.finisher import OutcomeBatcher
+from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
+from hub.keys import CLOCK, METRICS, POOL, SETTINGS
+from hub.lifecycle import run_or_hook
+from hub.metrics import Metrics
+from hub.notices.outbox import NOTIFY_CHANNEL, fall_back
+from hub.store.queries import Q
+
+__all__ = [
+    "CHANNEL_REGISTRY",
+    "DISPATCHER",
+    "DISPATCH_SETTINGS",
+    "JITTER",
+    "CircuitBreaker",
+    "DispatchSettings",
+    "Dispatcher",
+    "backoff_delay",
+    "dispatcher_ctx",
+]
+
+log = structlog.get_logger(__name__)
+
+Jitter = Callable[[], float]
+
+DEFAULT_CONCURRENCY: Mapping[str, int] = {
+    "sms": 32,
+    "email": 4,
+    "wecom": 16,
+    "wechat_mp": 16,
+    "wap": 64,
+}
+# Messages per second per provider; 0 means no limit. Aliyun's and Tencent's default
+# account QPS is in this range; WeCom allows ~30 messages per member per minute and an
+# app a few thousand per minute; a centre's SMTP relay usually takes a few per second.
+DEFAULT_RATES: Mapping[str, float] = {
+    "aliyun": 50.0,
+    "tencent": 50.0,
+    "http": 50.0,
+    "console": 0.0,
+    "email": 10.0,
+    "wecom": 20.0,
+    "wechat_mp": 20.0,
+    "wap": 0.0,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DispatchSettings:
+    """How the dispatcher paces itself (config section ``[dispatch]``)."""
+
+    batch_size: int = 100
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 10.0
+    poll_seconds: float = 1.0
+    reap_seconds: float = 5.0
+    stop_timeout_seconds: float = 10.0
+    max_in_flight: int = 256
+    concurrency: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
+    rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
+    backoff_base_seconds: float = 30.0
+    backoff_cap_seconds: float = 3600.0
+    circuit_threshold: int = 5
+    circuit_open_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        # Keys not given keep their defaults: `concurrency = {sms = 8}` changes SMS only.
+        object.__setattr__(self, "concurrency", {**DEFAULT_CONCURRENCY, **self.concurrency})
+        object.__setattr__(self, "rates", {**DEFAULT_RATES, **self.rates})
+        if self.batch_size < 1 or self.max_in_flight < 1 or self.circuit_threshold < 1:
+            raise ValueError("dispatch: batch_size, max_in_flight, circuit_threshold must be ≥ 1")
+        if self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError("dispatch: heartbeat_seconds must be shorter than lease_seconds")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DispatchSettings:
+        """From ``settings.dispatch`` when the settings carry that section, else the defaults."""
+        section = getattr(settings, "dispatch", None)
+        if section is None:
+            return cls()
+        data = section.model_dump() if hasattr(section, "model_dump") else dict(section)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known and v is not None})
+
+    def concurrency_for(self, channel: str) -> int:
+        return max(1, int(self.concurrency.get(channel, 8)))
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> timedelta:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt−1))].
+
+    "Full jitter" as in the AWS Architecture Blog, *Exponential Backoff And Jitter*
+    (2015): it spreads retries of a burst that failed together. ``jitter`` is a
+    number in [0, 1) from the injected random source.
+    """
+    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
+    return timedelta(seconds=ceiling * min(max(jitter, 0.0), 1.0))
+
+
+class CircuitState(enum.StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Per provider: opens after ``threshold`` transient failures in a row, for ``open_for``.
+
+    While open, the provider's messages wait (their ``not_before`` moves past the
+    window) instead of spending attempts. After the window one probe goes out
+    (half-open); its success closes the circuit, its failure opens it again.
+    """
+
+    def __init__(self, *, threshold: int, open_for: timedelta) -> None:
+        self.threshold = threshold
+        self.open_for = open_for
+        self.failures = 0
+        self.open_until: datetime | None = None
+        self._probe: asyncio.Event | None = None
+
+    def state(self, now: datetime) -> CircuitState:
+        if self.open_until is None:
+            return CircuitState.CLOSED
+        return CircuitState.OPEN if now < self.open_until else CircuitState.HALF_OPEN
+
+    @property
+    def probing(self) -> bool:
+        return self._probe is not None
+
+    def start_probe(self) -> None:
+        self._probe = asyncio.Event()
+
+    async def probe_done(self) -> None:
+        if self._probe is not None:
+            await self._probe.wait()
+
+    def _end_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.set()
+            self._probe = None
+
+    def record_success(self) -> bool:
+        """Note a send the provider took; return whether that closed an open circuit."""
+        was_open = self.open_until is not None
+        self.failures = 0
+        self.open_until = None
+        self._end_probe()
+        return was_open
+
+    def record_failure(self, now: datetime) -> bool:
+        """Note a transient failure; return whether that (re)opened the circuit."""
+        self.failures += 1
+        opened = False
+        if self.failures >= self.threshold and self.state(now) is not CircuitState.OPEN:
+            self.open_until = now + self.open_for
+            opened = True
+        self._end_probe()
+        return opened
+
+
+class Phase(enum.Enum):
+    WAITING = "waiting"  # claimed, not yet handed to the adapter
+    SENDING = "sending"  # inside adapter.send
+    FINISHING = "finishing"  # writing the outcome
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outcome:
+    """What one attempt ended in, ready for ``dispatch_finish``."""
+
+    status: str  # sent | delivered | failed | dead
+    outcome: str  # sent | transient | permanent | unknown
+    provider: str
+    started_at: datetime
+    provider_message_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+    not_before: datetime | None = None
+
+
+def outbound_message(row: Mapping[str, Any]) -> OutboundMessage:
+    """The stored, already rendered message as the adapter takes it; our id is the row id."""
+    return OutboundMessage(
+        id=str(row["id"]),
+        kind=row["kind"],
+        channel=row["channel"],
+        recipient=row["recipient"],
+        body=row["body"],
+        person_id=row["person_id"],
+        case_no=row["case_no"],
+        subject=row["subject"],
+        html=row["html"],
+        link=row["link"],
+        params={str(k): str(v) for k, v in (row["params"] or {}).items()},
+        context=row["context"] or {},
+    )
+
+
+def _owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Dispatcher:
+    """Claims due ``messages`` rows and sends them through the channel adapters."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        channels: ChannelRegistry,
+        settings: DispatchSettings | None = None,
+        jitter: Jitter = random.random,
+        metrics: Metrics | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.channels = channels
+        self.settings = settings or DispatchSettings()
+        self.jitter = jitter
+        self.metrics = metrics or Metrics()
+        self.owner = owner or _owner_id()
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._limiters: dict[str, AsyncLimiter | None] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._phase: dict[int, Phase] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._background: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._drain_lock = asyncio.Lock()
+        self._stopping = False
+        self._listener: asyncpg.Connection | None = None
+        self._log = log.bind(owner=self.owner)
+        self._merged: dict[int, Sequence[Mapping[str, Any]]] = {}  # WeCom digest -> its rows
+        self._outcomes = OutcomeBatcher(
+            pool=pool,
+            owner=self.owner,
+            now=clock.now,
+            outage_grace=self.settings.lease_seconds,
+        )
+
+    # --- pacing ------------------------------------------------------------------------
+
+    def _semaphore(self, channel: str) -> asyncio.Semaphore:
+        if channel not in self._semaphores:
+            self._semaphores[channel] = asyncio.Semaphore(self.settings.concurrency_for(channel))
+        return self._semaphores[channel]
+
+    def _limiter(self, provider: str) -> AsyncLimiter | None:
+        if provider not in self._limiters:
+            rate = float(self.settings.rates.get(provider, 0.0))
+            self._limiters[provider] = AsyncLimiter(rate, 1.0) if rate > 0 else None
+        return self._limiters[provider]
+
+    def breaker(self, provider: str) -> CircuitBreaker:
+        """The circuit breaker of ``provider`` (made on first use)."""
+        if provider not in self._breakers:
+            self._breakers[provider] = CircuitBreaker(
+                threshold=self.settings.circuit_threshold,
+                open_for=timedelta(seconds=self.settings.circuit_open_seconds),
+            )
+        return self._breakers[provider]
+
+    def _open_channels(self, now: datetime) -> list[str]:
+        """Channels whose provider's circuit is open now: not claimed until it closes."""
+        return [
+            kind.value
+            for kind in ChannelKind
+            if self.breaker(self.channels.provider(kind)).state(now) is CircuitState.OPEN
+        ]
+
+    # --- database steps (each one short transaction) -------------------------------------
+
+    async def claim(self, now: datetime, limit: int) -> list[asyncpg.Record]:
+        """Lease up to ``limit`` due rows to this worker, best first."""
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                Q["dispatch_claim"], now, limit, self.owner, lease_until, self._open_channels(now)
+            )
+        return sorted(rows, key=lambda r: (r["priority"], r["not_before"], r["id"]))
+
+    async def reap(self, now: datetime, *, limit: int = 1000) -> int:
+        """Return rows whose lease expired to the queue (or settle them); return how many."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(Q["dispatch_reap"], now, limit)
+            for row in rows:
+                self._log.warning(
+                    "lease_reaped",
+                    message_id=row["id"],
+                    channel=row["channel"],
+                    attempt=row["attempts"],
+                    previous_owner=row["old_owner"],
+                    status=row["status"],
+                )
+                if row["status"] == "dead":
+                    await fall_back(
+                        conn, dict(row), now=now, reason="dead: lease expired on the last attempt"
+                    )
+        self.metrics.inc("cuiban_leases_reaped_total", len(rows))
+        return len(rows)
+
+    async def _heartbeat_once(self) -> None:
+        ids = [i for i in self._tasks]
+        if not ids:
+            return
+        until = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
+        async with self.pool.acquire() as conn:
+            await conn.execute(Q["dispatch_heartbeat"], ids, self.owner, until)
+
+    async def _release(self, row: Mapping[str, Any], not_before: datetime) -> None:
+        ids = [row["id"], *(r["id"] for r in self._merged.pop(row["id"], ()))]
+        async with self.pool.acquire() as conn:
+            await conn.execute(Q["dispatch_release"], ids, self.owner, not_before, self.clock.now())
+
+    async def _delay_provider(self, provider: str, until: datetime) -> None:
+        """Push the waiting rows of every channel ``provider`` serves past ``until``."""
+        now = self.clock.now()
+        async with self.pool.acquire() as conn:
+            for kind in ChannelKind:
+                if self.channels.provider(kind) == provider:
+                    await conn.execute(Q["dispatch_delay_channel"], kind.value, until, now)
+
+    async def _finish(self, row: Mapping[str, Any], result: Outcome) -> int | None:
+        """Record ``result`` for ``row``; a dead mandatory message falls back in the same step."""
+        now = self.clock.now()
+        args = (
+            row["id"],
+            self.owner,
+            result.provider,
+            result.status,
+            result.provider_message_id,
+            result.error,
+            result.error_code,
+            result.not_before,
+            now,
+            result.started_at,
+            result.outcome,
+        )
+        if result.status != "dead":  # nothing to fall back to: share a statement with others
+            return await self._outcomes.finish((args[0], *args[2:8], *args[9:]))
+        async with self.pool.acquire() as conn, conn.transaction():
+            attempt: int | None = await conn.fetchval(Q["dispatch_finish"], *args)
+            if attempt is not None and result.status == "dead":
+                reason = result.error or "dead"
+                new_id = await fall_back(conn, dict(row), now=now, reason=reason)
+                if new_id is not None:
+                    self._log.info(
+                        "notice_fallback",
+                        message_id=row["id"],
+                        channel=row["channel"],
+                        fallback_message_id=new_id,
+                    )
+        return attempt
+
+    # --- one message ------------------------------------------------------------------
+
+    async def deliver(self, row: Mapping[str, Any]) -> None:
+        """Send one claimed row and record the outcome (never raises for a send failure)."""
+        message_id: int = row["id"]
+        channel: str = row["channel"]
+        attempt = row["attempts"] + 1
+        bound = self._log.bind(message_id=message_id, channel=channel, attempt=attempt)
+        self._phase[message_id] = Phase.WAITING
+        try:
+            with structlog.contextvars.bound_contextvars(
+                message_id=message_id, channel=channel, attempt=attempt
+            ):
+                await self._deliver(row, bound)
+        finally:
+            self._phase.pop(message_id, None)
+
+    async def _deliver(self, row: Mapping[str, Any], bound: Any) -> None:
+        channel: str = row["channel"]
+        provider = self.channels.provider(channel)
+        if channel == ChannelKind.WAP.value:
+            # A WAP message is delivered by being stored: the person's inbox page shows it.
+            await self._settle(
+                row,
+                bound,
+                Outcome(
+                    status="delivered",
+                    outcome="sent",
+                    provider=WAP_PROVIDER,
+                    started_at=self.clock.now(),
+                ),
+            )
+            return
+        adapter = self.channels.adapter(channel)
+        if adapter is None:
+            await self._refuse(
+                row,
+                bound,
+                provider,
+                f"the {channel} channel is not enabled in this centre's configuration",
+                "channel_disabled",
+            )
+            return
+        try:
+            message = outbound_message(row)
+        except CuibanError as exc:
+            await self._refuse(row, bound, provider, str(exc), "invalid_message")
+            return
+        if channel == ChannelKind.WECOM.value:
+            held = await self._wecom_member_limit(row, message, bound)
+            if held is None:
+                return
+            message = held
+
+        async with self._semaphore(channel):
+            breaker = self.breaker(provider)
+            while True:
+                now = self.clock.now()
+                state = breaker.state(now)
+                if state is CircuitState.OPEN:
+                    assert breaker.open_until is not None
+                    # Delay, do not burn an attempt: the provider is down for everyone.
+                    await self._release(row, breaker.open_until)
+                    bound.info("notice_delayed", provider=provider, until=str(breaker.open_until))
+                    return
+                if state is CircuitState.HALF_OPEN:
+                    if breaker.probing:
+                        await breaker.probe_done()
+                        continue
+                    breaker.start_probe()
+                break
+            limiter = self._limiter(provider)
+            if limiter is not None:
+                await limiter.acquire()
+            started = self.clock.now()
+            self._phase[row["id"]] = Phase.SENDING
+            try:
+                receipt = await adapter.send(message)
+            except TransientError as exc:  # DeliveryUnknown too: _failed tells them apart
+                await self._failed(row, bound, provider, started, exc)
+            except PermanentError as exc:
+                self._phase[row["id"]] = Phase.FINISHING
+                # A refusal for this message says nothing about the provider's health.
+                breaker.record_success()
+                await self._settle(
+                    row,
+                    bound,
+                    Outcome(
+                        status="dead",
+                        outcome="permanent",
+                        provider=provider,
+                        started_at=started,
+                        error=str(exc) or type(exc).__name__,
+                        error_code=getattr(exc, "code", None),
+                    ),
+                )
+            except Exception as exc:  # an adapter bug must not lose the message: retry it
+                bound.exception("adapter_error", provider=provider)
+                error = TransientError(f"{type(exc).__name__}: {exc}")
+                await self._failed(row, bound, provider, started, error)
+            else:
+                self._phase[row["id"]] = Phase.FINISHING
+                if breaker.record_success():
+                    bound.info("circuit_closed", provider=provider)
+                await self._settle(
+                    row,
+                    bound,
+                    Outcome(
+                        status="sent",
+                        outcome="sent",
+                        provider=provider,
+                        started_at=started,
+                        provider_message_id=receipt.provider_message_id,
+                    ),
+                )
+
+    async def _refuse(
+        self, row: Mapping[str, Any], bound: Any, provider: str, error: str, code: str
+    ) -> None:
+        """Dead-letter ``row`` without sending it: there is nothing a provider could take."""
+        await self._settle(
+            row,
+            bound,
+            Outcome(
+                status="dead",
+                outcome="permanent",
+                provider=provider,
+                started_at=self.clock.now(),
+                error=error,
+                error_code=code,
+            ),
+        )
+
+    async def _failed(
+        self,
+        row: Mapping[str, Any],
+        bound: Any,
+        provider: str,
+        started: datetime,
+        exc: TransientError,
+    ) -> None:
+        """A send that failed for now: count it against the provider's circuit, then settle."""
+        self._phase[row["id"]] = Phase.FINISHING
+        breaker = self.breaker(provider)
+        opened = breaker.record_failure(self.clock.now())
+        if isinstance(exc, DeliveryUnknown):
+            # The provider may have taken it: resending could text the person twice.
+            # Keep it as sent with the doubt on record; a receipt settles it.
+            result = Outcome(
+                status="sent",
+                outcome="unknown",
+                provider=provider,
+                started_at=started,
+                error=f"outcome unknown, not resent: {exc}",
+                error_code=exc.code or "delivery_unknown",
+            )
+        else:
+            result = self._transient(row, provider, started, exc)
+        await self._settle(row, bound, result)
+        await self._circuit_opened(provider, opened, bound)
+
+    def _transient(
+        self, row: Mapping[str, Any], provider: str, started: datetime, exc: TransientError
+    ) -> Outcome:
+        attempt = row["attempts"] + 1
+        error = str(exc) or type(exc).__name__
+        code = getattr(exc, "code", None)
+        if attempt >= row["max_attempts"]:
+            return Outcome(
+                status="dead",
+                outcome="transient",
+                provider=provider,
+                started_at=started,
+                error=f"gave up after {attempt} attempts: {error}",
+                error_code=code,
+            )
+        delay = backoff_delay(
+            attempt,
+            base=self.settings.backoff_base_seconds,
+            cap=self.settings.backoff_cap_seconds,
+            jitter=self.jitter(),
+        )
+        return Outcome(
+            status="failed",
+            outcome="transient",
+            provider=provider,
+            started_at=started,
+            error=error,
+            error_code=code,
+            not_before=self.clock.now() + delay,
+        )
+
+    async def _circuit_opened(self, provider: str, opened: bool, bound: Any) -> None:
+        """After the outcome is stored: if the circuit just opened, hold the provider's queue."""
+        breaker = self.breaker(provider)
+        if opened and breaker.open_until is not None:
+            bound.warning(
+                "circuit_opened",
+                provider=provider,
+                failures=breaker.failures,
+                until=str(breaker.open_until),
+            )
+            await self._delay_provider(provider, breaker.open_until)
+
+    async def _settle(self, row: Mapping[str, Any], bound: Any, result: Outcome) -> None:
+        for merged in self._merged.pop(row["id"], ()):  # sent as one WeCom digest: same fate
+            await self._settle(merged, bound.bind(merged_message_id=merged["id"]), result)
+        attempt = await self._finish(row, result)
+        if attempt is None:
+            # Our lease was reaped while we sent (a stall longer than the lease).
+            bound.warning("lease_lost", outcome=result.outcome, provider=result.provider)
+            return
+        fields_ = {
+            "provider": result.provider,
+            "provider_message_id": result.provider_message_id,
+            "kind": row["kind"],
+        }
+        if result.status in ("sent", "delivered"):
+            if result.outcome == "unknown":
+                bound.warning("notice_sent", outcome="unknown", error=result.error, **fields_)
+            else:
+                bound.info("notice_sent", **fields_)
+            self.metrics.inc("cuiban_notices_sent_total")
+        elif result.status == "failed":
+            bound.warning(
+                "notice_failed",
+                error=result.error,
+                code=result.error_code,
+                retry_at=str(result.not_before),
+                **fields_,
+            )
+            self.metrics.inc("cuiban_notices_failed_total")
+        else:
+            bound.error("notice_dead", error=result.error, code=result.error_code, **fields_)
+            self.metrics.inc("cuiban_notices_dead_total")
+
+    # --- WeCom per-member limits (hub/delivery/wecom_limits.py) ---------------------------
+
+    async def _wecom_member_limit(
+        self, row: Mapping[str, Any], message: OutboundMessage, bound: Any
+    ) -> OutboundMessage | None:
+        """The message to send (a digest if rows were merged into it), or None if held back."""
+        verdict = await wecom_limits.check(
+            self.pool,
+            row,
+            now=self.clock.now(),
+            owner=self.owner,
+            lease=timedelta(seconds=self.settings.lease_seconds),
+        )
+        if verdict.held_until is not None:
+            bound.info("notice_delayed", reason="wecom_member_limit", until=str(verdict.held_until))
+            return None
+        if not verdict.merged:
+            return message
+        self._merged[row["id"]] = verdict.merged
+        bound.info("wecom_digest", merged=[r["id"] for r in verdict.merged])
+        return wecom_limits.digest(message, verdict.merged)
+
+    # --- manual clock -----------------------------------------------------------------
+
+    async def drain(self, now: datetime | None = None) -> int:
+        """Send everything due up to ``now`` (retries and fallbacks that come due too).
+
+        The test-clock hook: returns when nothing due is left. A retry whose backoff
+        ends later, or a provider whose circuit is open, waits for a later advance.
+        """
+        async with self._drain_lock:
+            total = 0
+            while True:
+                instant = now or self.clock.now()
+                await self.reap(instant)
+                rows = await self.claim(instant, self.settings.batch_size)
+                if not rows:
+                    return total
+                await asyncio.gather(*(self.deliver(row) for row in rows))
+                total += len(rows)
+
+    # --- background loop ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen for new work and start the claim loop, heartbeat and reaper."""
+        self._stopping = False
+        try:
+            self._listener = await self.pool.acquire()
+            await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        except (OSError, asyncpg.PostgresError) as exc:  # polling still works
+            self._log.warning("dispatch_listen_failed", error=str(exc))
+        for job in (self._claim_loop, self._heartbeat_loop, self._reap_loop):
+            self._background.append(asyncio.create_task(job(), name=f"dispatch:{job.__name__}"))
+        self._log.info("dispatcher_started")
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            try:
+                self._wake.clear()
+                free = self.settings.max_in_flight - len(self._tasks)
+                if free <= 0:
+                    self._slot_free.clear()
+                    await self._slot_free.wait()
+                    continue
+                limit = min(self.settings.batch_size, free)
+                rows = await self.claim(self.clock.now(), limit)
+                for row in rows:
+                    self._spawn(row)
+                if len(rows) < limit:
+                    await self._idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database went away: keep trying, slowly
+                self._log.exception("dispatch_loop_error")
+                await asyncio.sleep(self.settings.poll_seconds)
+
+    async def _idle(self) -> None:
+        """Wait for a NOTIFY, the next row's not_before, or the polling interval."""
+        timeout = self.settings.poll_seconds
+        async with self.pool.acquire() as conn:
+            next_due: datetime | None = await conn.fetchval(Q["dispatch_next_due"])
+        if next_due is not None:
+            timeout = min(timeout, self._real_seconds_until(next_due))
+        if timeout <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _real_seconds_until(self, instant: datetime) -> float:
+        until = getattr(self.clock, "real_seconds_until", None)
+        if callable(until):
+            return float(until(instant))
+        return max(0.0, (instant - self.clock.now()).total_seconds())
+
+    def _spawn(self, row: asyncpg.Record) -> None:
+        message_id: int = row["id"]
+        task = asyncio.create_task(self.deliver(row), name=f"dispatch:message:{message_id}")
+        self._tasks[message_id] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._tasks.pop(message_id, None)
+            self._slot_free.set()
+
+        task.add_done_callback(done)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                await self._heartbeat_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._log.exception("dispatch_heartbeat_error")
+
+    async def _reap_loop(self) -> None:
+        while True:
+            try:
+                await self.reap(self.clock.now())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._log.exception("dispatch_reap_error")
+            await asyncio.sleep(self.settings.reap_seconds)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop claiming; let sends in progress finish (bounded); give the rest back."""
+        self._stopping = True
+        grace = self.settings.stop_timeout_seconds if grace is None else grace
+        claim_loop = [t for t in self._background if t.get_name().endswith("_claim_loop")]
+        await _cancel(claim_loop)
+        # Rows still waiting for a channel slot were never sent: cancel them now.
+        await _cancel(
+            [t for i, t in list(self._tasks.items()) if self._phase.get(i) is Phase.WAITING]
+        )
+        pending = list(self._tasks.values())
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace)
+            await _cancel(
+                [t for i, t in list(self._tasks.items()) if self._phase.get(i) is Phase.SENDING]
+            )
+            if late:
+                await asyncio.wait(late)
+        await _cancel(self._background)
+        self._background.clear()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self.pool.release(self._listener)
+            self._listener = None
+        async with self.pool.acquire() as conn:
+            released = await conn.execute(Q["dispatch_release_owner"], self.owner, self.clock.now())
+        self._log.info("dispatcher_stopped", released=released)
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+# --- app wiring ----------------------------------------------------------------------
+
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+CHANNEL_REGISTRY = web.AppKey("channel_registry", ChannelRegistry)
+# Set before start-up to override the [dispatch] settings or the random source (tests).
+DISPATCH_SETTINGS = web.AppKey("dispatch_settings", DispatchSettings)
+JITTER: web.AppKey[Jitter] = web.AppKey("dispatch_jitter")
+
+
+async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Build the channels and the dispatcher; run it (or hook it to the manual clock)."""
+    settings = app[SETTINGS]
+    clock = app[CLOCK]
+    config = app.get(DISPATCH_SETTINGS) or DispatchSettings.from_settings(settings)
+    registry = await open_channels(settings.channels, clock=clock.now)
+    dispatcher = Dispatcher(
+        pool=app[POOL],
+        clock=clock,
+        channels=registry,
+        settings=config,
+        jitter=app.get(JITTER, random.random),
+        metrics=app[METRICS],
+    )
+    app[CHANNEL_REGISTRY] = registry
+    app[DISPATCHER] = dispatcher
+    try:
+        async with run_or_hook(
+            app, drain=dispatcher.drain, start=dispatcher.start, stop=dispatcher.stop
+        ):
+            yield
+    finally:
+        await registry.aclose()

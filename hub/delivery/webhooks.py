@@ -1,0 +1,328 @@
+"""Status webhooks: every message status change, POSTed signed to the approval system.
+
+How it fits (docs/decisions/0009-webhooks.md)::
+
+    UPDATE messages SET status = …  ──trigger, same transaction──▶  webhook_events
+                                                                   + webhook_deliveries (per URL)
+                                                                   + NOTIFY cuiban_webhooks
+    WebhookWorker  claim due deliveries (FOR UPDATE SKIP LOCKED, lease) → POST → record
+                   2xx: delivered · else: retry at now + full-jitter backoff · max_attempts: dead
+
+The body is JSON (:func:`payload`); ``X-Cuiban-Signature: sha256=<hex>`` is
+HMAC-SHA256 with ``webhooks.secret`` over ``f"{timestamp}.{body}"`` where
+``timestamp`` is the ``X-Cuiban-Timestamp`` header (Unix seconds, from the app's
+clock). Time comes only from the app's :class:`~hub.clock.Clock`: under a manual
+clock nothing runs in the background and :meth:`WebhookWorker.drain` (a test-clock
+hook) delivers everything due before the advance returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import random
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import asyncpg
+import structlog
+from aiohttp import web
+
+from core.errors import ConfigError
+from hub.clock import Clock
+from hub.delivery.dispatcher import JITTER, DispatchSettings, backoff_delay
+from hub.keys import CLOCK, METRICS, POOL, SETTINGS
+from hub.lifecycle import run_or_hook
+from hub.logging import mask_mobile
+from hub.metrics import Metrics
+from hub.pages.wap.login import mask_phone
+from hub.store.queries import Q
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "WEBHOOKS",
+    "WebhookWorker",
+    "mask_recipient",
+    "payload",
+    "sign",
+    "webhooks_ctx",
+]
+
+log = structlog.get_logger(__name__)
+
+NOTIFY_CHANNEL = "cuiban_webhooks"  # pg_notify'd by the trigger of migration 0008
+KEEP_DELIVERED = timedelta(days=30)
+PRUNE_EVERY = timedelta(hours=1)
+LEASE = timedelta(seconds=60)
+TIMEOUT_SECONDS = 10.0
+BATCH = 100
+POLL_SECONDS = 1.0
+USER_AGENT = "Cuiban-Webhooks/1"
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    """``sha256=`` + hex HMAC-SHA256 over ``b"<timestamp>." + body`` (the signature header)."""
+    mac = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def mask_recipient(channel: str | None, recipient: str | None) -> str | None:
+    """Enough to recognise the address, never the whole of it: 138****5678, z***@example.cn."""
+    if not recipient:
+        return None
+    if channel == "sms":
+        return mask_phone(recipient)
+    if channel == "email" and "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(recipient) > 6:
+        return f"{recipient[:2]}***{recipient[-2:]}"
+    return "***"
+
+
+def payload(row: Mapping[str, Any], tz: ZoneInfo) -> bytes:
+    """The JSON body for one claimed delivery: the same bytes on every retry of the event."""
+    data = row["data"] if isinstance(row["data"], dict) else json.loads(row["data"])
+    error = data.get("error")
+    body = {
+        "event_id": row["event_id"],
+        "type": "message.status",
+        "message_id": row["message_id"],
+        "kind": data.get("kind"),
+        "channel": data.get("channel"),
+        "status": row["status"],
+        "case_no": data.get("case_no"),
+        "node_id": data.get("node_id"),
+        "person_id": data.get("person_id"),
+        "recipient": mask_recipient(data.get("channel"), row["recipient"]),
+        "attempts": data.get("attempts"),
+        "provider_message_id": data.get("provider_message_id"),
+        "error": mask_mobile(error) if isinstance(error, str) else error,
+        "error_code": data.get("error_code"),
+        "occurred_at": row["occurred_at"].astimezone(tz).isoformat(),
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class WebhookWorker:
+    """Claims due ``webhook_deliveries`` and POSTs them; one short transaction per outcome."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        session: aiohttp.ClientSession,
+        urls: tuple[str, ...],
+        secret: bytes,
+        tz: ZoneInfo,
+        max_attempts: int,
+        backoff: DispatchSettings | None = None,
+        jitter: Callable[[], float] = random.random,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.pool, self.clock, self.session = pool, clock, session
+        self.urls, self.secret, self.tz = urls, secret, tz
+        self.max_attempts = max_attempts
+        self.backoff = backoff or DispatchSettings()
+        self.jitter = jitter
+        self.metrics = metrics or Metrics()
+        self.owner = f"webhooks:{secrets.token_hex(4)}"
+        self._pruned_at: datetime | None = None
+        self._wake = asyncio.Event()
+        self._drain_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def sync_targets(self) -> None:
+        """Make ``webhook_targets`` the configured URLs (none: the trigger records nothing)."""
+        async with self.pool.acquire() as conn:
+            await conn.execute(Q["webhook_targets_sync"], list(self.urls), self.clock.now())
+
+    async def run_once(self, now: datetime) -> int:
+        """Claim one batch due at ``now`` and POST each; return how many were claimed."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(Q["webhook_claim"], now, BATCH, self.owner, now + LEASE)
+        await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _deliver(self, row: Mapping[str, Any]) -> None:
+        body = payload(row, self.tz)
+        timestamp = int(self.clock.now().timestamp())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "X-Cuiban-Event-Id": str(row["event_id"]),
+            "X-Cuiban-Timestamp": str(timestamp),
+            "X-Cuiban-Signature": sign(self.secret, timestamp, body),
+        }
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self.session.post(row["url"], data=body, headers=headers) as resp:
+                status = resp.status
+                if not 200 <= status < 300:
+                    text = (await resp.text(errors="replace"))[:200]
+                    error = f"HTTP {status}: {text}".strip()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        await self._finish(row, status, error)
+
+    async def _finish(self, row: Mapping[str, Any], status: int | None, error: str | None) -> None:
+        now = self.clock.now()
+        attempt = row["attempts"] + 1
+        bound = log.bind(event_id=row["event_id"], message_id=row["message_id"], attempt=attempt)
+        next_at: datetime | None = None
+        if error is None:
+            outcome = "delivered"
+            bound.info("webhook_delivered", url=row["url"], status=status)
+            self.metrics.inc("cuiban_webhooks_delivered_total")
+        elif attempt >= self.max_attempts:
+            outcome = "dead"
+            error = f"gave up after {attempt} attempts: {error}"
+            bound.error("webhook_dead", url=row["url"], error=error)
+            self.metrics.inc("cuiban_webhooks_dead_total")
+        else:
+            outcome = "pending"
+            next_at = now + backoff_delay(
+                attempt,
+                base=self.backoff.backoff_base_seconds,
+                cap=self.backoff.backoff_cap_seconds,
+                jitter=self.jitter(),
+            )
+            bound.warning("webhook_failed", url=row["url"], error=error, retry_at=str(next_at))
+            self.metrics.inc("cuiban_webhooks_failed_total")
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                Q["webhook_finish"],
+                row["event_id"],
+                row["url"],
+                self.owner,
+                outcome,
+                next_at,
+                error,
+                status,
+                now,
+            )
+
+    async def prune(self, now: datetime) -> None:
+        """At most once an hour (app clock): drop events delivered everywhere > 30 days ago."""
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        async with self.pool.acquire() as conn:
+            await conn.execute(Q["webhook_prune"], now - KEEP_DELIVERED)
+
+    async def drain(self, now: datetime) -> None:
+        """Deliver everything due up to ``now`` (retries that come due too), then return."""
+        async with self._drain_lock:
+            await self.prune(now)
+            while await self.run_once(now):
+                pass
+
+    # --- background loop (system and accelerated clocks) -------------------------------
+
+    async def start(self) -> None:
+        try:
+            self._listener = await self.pool.acquire()
+            await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        except (OSError, asyncpg.PostgresError) as exc:  # polling still works
+            log.warning("webhook_listen_failed", error=str(exc))
+        self._task = asyncio.create_task(self._loop(), name="webhooks:loop")
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self._wake.clear()
+                now = self.clock.now()
+                await self.prune(now)
+                if await self.run_once(now) >= BATCH:
+                    continue
+                await self._idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database or the session went away: keep trying
+                log.exception("webhook_loop_error")
+                await asyncio.sleep(POLL_SECONDS)
+
+    async def _idle(self) -> None:
+        """Wait for a NOTIFY, the next retry's time, or the polling interval."""
+        timeout = POLL_SECONDS
+        async with self.pool.acquire() as conn:
+            next_due: datetime | None = await conn.fetchval(Q["webhook_next_due"])
+        if next_due is not None:
+            until = getattr(self.clock, "real_seconds_until", None)
+            seconds = (
+                float(until(next_due))
+                if callable(until)
+                else (next_due - self.clock.now()).total_seconds()
+            )
+            timeout = min(timeout, max(0.0, seconds))
+        if timeout <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self.pool.release(self._listener)
+            self._listener = None
+
+
+WEBHOOKS = web.AppKey("webhooks", WebhookWorker)
+
+
+def _check(urls: tuple[str, ...], secret: str) -> None:
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"webhooks.urls: {url!r} must start with http:// or https://")
+    if urls and not secret:
+        raise ConfigError("webhooks.secret: required when webhooks.urls is set (it signs posts)")
+
+
+async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sync the targets, then deliver: a test-clock hook (manual clock) or a background loop."""
+    settings = app[SETTINGS]
+    clock = app[CLOCK]
+    urls = tuple(settings.webhooks.urls)
+    secret = settings.webhooks.secret.get_secret_value()
+    _check(urls, secret)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
+    worker = WebhookWorker(
+        pool=app[POOL],
+        clock=clock,
+        session=session,
+        urls=urls,
+        secret=secret.encode(),
+        tz=settings.calendar.tz,
+        max_attempts=settings.policy.max_attempts,
+        backoff=DispatchSettings.from_settings(settings),
+        jitter=app.get(JITTER, random.random),
+        metrics=app[METRICS],
+    )
+    app[WEBHOOKS] = worker
+    try:
+        await worker.sync_targets()
+        # Registered after the dispatcher's drain: statuses it changed go out in the
+        # same advance of the manual clock.
+        async with run_or_hook(app, drain=worker.drain, start=worker.start, stop=worker.stop):
+            yield
+    finally:
+        await session.close()

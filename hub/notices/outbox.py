@@ -1,0 +1,154 @@
+"""Putting notices into the outbox, inside the caller's transaction.
+
+A :class:`Notice` is what Cuiban wants one person to know; ``enqueue`` renders
+it for the person's first reachable channel and stores it as a ``messages`` row
+with the others as fallbacks. The row is written in the same transaction as
+the state change that caused it, so a crash never loses a notice; the dedupe
+key makes writing it twice harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from channels.render import compose
+from core.notices import ChannelKind, NoticeKind, is_mandatory
+from hub.store.queries import Q
+
+NOTIFY_CHANNEL = "cuiban_outbox"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Address:
+    channel: ChannelKind
+    recipient: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """One notice for one person, before it is rendered for a channel."""
+
+    kind: NoticeKind
+    dedupe_key: str
+    addresses: Sequence[Address]  # in the person's order of preference
+    context: Mapping[str, Any]
+    not_before: datetime
+    case_no: str | None = None
+    node_id: str | None = None
+    person_id: str | None = None
+    note: str | None = None
+    priority: int = 0
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def message_row(
+    notice: Notice,
+    address: Address,
+    fallbacks: Sequence[Address],
+    *,
+    now: datetime,
+    max_attempts: int,
+) -> tuple[Any, ...]:
+    """The ``insert_message`` parameters for ``notice`` rendered for ``address``."""
+    rendered = compose(
+        message_id="unsent",  # the row's id becomes the message id once stored
+        kind=notice.kind,
+        channel=address.channel,
+        recipient=address.recipient,
+        context=notice.context,
+        person_id=notice.person_id,
+        case_no=notice.case_no,
+    )
+    return (
+        f"{notice.dedupe_key}|{address.channel.value}",
+        notice.kind.value,
+        address.channel.value,
+        notice.person_id,
+        address.recipient,
+        notice.case_no,
+        notice.node_id,
+        _json(dict(notice.context)),
+        rendered.subject,
+        rendered.body,
+        rendered.html,
+        rendered.link,
+        _json(dict(rendered.params)),
+        is_mandatory(notice.kind),
+        _json([{"channel": a.channel.value, "recipient": a.recipient} for a in fallbacks]),
+        notice.note,
+        notice.priority,
+        notice.not_before,
+        max_attempts,
+        now,
+    )
+
+
+async def enqueue(
+    conn: asyncpg.Connection, notices: Sequence[Notice], *, now: datetime, max_attempts: int
+) -> int:
+    """Store each notice (once, whatever retries happen); return how many rows are new.
+
+    A notice for a person with no reachable address is skipped here; the caller
+    decides whom to tell instead (the planner falls back to the WAP inbox).
+    """
+    rows = [
+        message_row(n, n.addresses[0], n.addresses[1:], now=now, max_attempts=max_attempts)
+        for n in notices
+        if n.addresses
+    ]
+    if not rows:
+        return 0
+    inserted = await conn.fetch(Q["insert_messages"], *map(list, zip(*rows, strict=True)))
+    if inserted:
+        # Delivered on commit: workers waiting on LISTEN wake for the new work.
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(len(inserted)))
+    return len(inserted)
+
+
+async def fall_back(
+    conn: asyncpg.Connection, message: Mapping[str, Any], *, now: datetime, reason: str
+) -> int | None:
+    """Queue ``message`` again on its next fallback channel; return the new row's id, if any.
+
+    Called when a channel has failed for good for this person (dead letter, a
+    permanent provider error, an undelivered SMS receipt). Optional notices are
+    not chased across channels.
+    """
+    fallbacks = list(message["fallbacks"])
+    if not message["mandatory"] or not fallbacks:
+        return None
+    first, rest = fallbacks[0], fallbacks[1:]
+    notice = Notice(
+        kind=NoticeKind(message["kind"]),
+        dedupe_key=message["dedupe_key"].rsplit("|", 1)[0],
+        addresses=[Address(channel=ChannelKind(first["channel"]), recipient=first["recipient"])],
+        context=message["context"],
+        not_before=now,
+        case_no=message["case_no"],
+        node_id=message["node_id"],
+        person_id=message["person_id"],
+        note=f"fallback after {message['channel']} #{message['id']}: {reason}",
+        priority=message["priority"],
+    )
+    row = message_row(
+        notice,
+        notice.addresses[0],
+        [Address(channel=ChannelKind(a["channel"]), recipient=a["recipient"]) for a in rest],
+        now=now,
+        max_attempts=message["max_attempts"],
+    )
+    inserted = await conn.fetch(Q["insert_messages"], *([value] for value in row))
+    if not inserted:
+        return None
+    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, "1")
+    new_id: int = inserted[0]["id"]
+    return new_id

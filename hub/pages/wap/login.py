@@ -1,0 +1,165 @@
+"""The lookup by mobile number: a 6-digit SMS code, then a short session listing its cases.
+
+A code is valid for 5 minutes, for one use, and for at most 5 wrong tries; a
+number gets at most 1 code a minute, 5 an hour and 10 a day (rolling), and one
+client address at most :data:`~hub.wap_limits.CODES_PER_CLIENT`. The SMS goes
+out only when the number has cases — but every request is counted and answered
+alike, so the page never tells whether a number is known.
+
+The page's form carries a random *login handle*, never the mobile number; the
+database keeps MACs of the handle and of the code (the code itself is only in
+the SMS). A verified number gets a session cookie (``HttpOnly``,
+``SameSite=Strict``) for 30 minutes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import asyncpg
+from aiohttp import web
+
+from core.notices import ChannelKind, NoticeKind
+from hub.keys import SETTINGS
+from hub.notices.outbox import Address, Notice, enqueue
+from hub.pages.security import mac
+from hub.store import attempts as wap_limits
+from hub.store.queries import Q
+
+CODE_LIFETIME = timedelta(minutes=5)
+CODE_TRIES = 5
+PER_MINUTE, PER_HOUR, PER_DAY = 1, 5, 10
+SESSION_COOKIE = "wap_sid"
+SESSION_LIFETIME = timedelta(minutes=30)
+
+Refusal = Literal["minute", "hour", "day", "client"]
+Failure = Literal["expired", "wrong"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeIssued:
+    login: str  # the handle the code-entry form carries
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeRefused:
+    reason: Refusal
+
+
+def _code_mac(app: web.Application, login: str, code: str) -> str:
+    # Bound to the login handle: a table of the million possible codes' MACs is useless.
+    return mac(app, "sms_code", f"{login}|{code}")
+
+
+async def request_code(
+    app: web.Application, conn: asyncpg.Connection, mobile: str, *, client: str, now: datetime
+) -> CodeIssued | CodeRefused:
+    """Issue a code for ``mobile`` (SMS only if it has cases), or say which limit refuses it."""
+    async with conn.transaction():
+        taken = await wap_limits.take(conn, wap_limits.CODES_PER_CLIENT, client, now=now)
+        await wap_limits.failed(conn, taken, now=now)  # every request fills the window
+        if taken.locked:
+            return CodeRefused(reason="client")
+        await conn.execute(Q["wap_code_lock_mobile"], mobile)
+        counts = await conn.fetchrow(Q["wap_code_counts"], mobile, now)
+        assert counts is not None
+        if counts["minute"] >= PER_MINUTE:
+            return CodeRefused(reason="minute")
+        if counts["hour"] >= PER_HOUR:
+            return CodeRefused(reason="hour")
+        if counts["day"] >= PER_DAY:
+            return CodeRefused(reason="day")
+        login = secrets.token_urlsafe(18)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        login_mac = mac(app, "sms_login", login)
+        await conn.execute(
+            Q["wap_code_insert"],
+            login_mac,
+            mobile,
+            _code_mac(app, login, code),
+            now,
+            now + CODE_LIFETIME,
+        )
+        await conn.execute(Q["wap_code_purge"], now - timedelta(days=1))
+        await wap_limits.purge(conn, now=now)
+        if await conn.fetchval(Q["wap_has_cases"], mobile):
+            settings = app[SETTINGS]
+            notice = Notice(
+                kind=NoticeKind.VERIFICATION_CODE,
+                dedupe_key=f"verification_code:{login_mac}",
+                addresses=(Address(channel=ChannelKind.SMS, recipient=mobile),),
+                context={
+                    "code": code,
+                    "minutes": str(CODE_LIFETIME.seconds // 60),
+                    "link": f"{settings.http.public_base_url}/wap/",
+                },
+                # Asked for this moment: no quiet hours, ahead of routine notices.
+                not_before=now,
+                priority=-1,
+            )
+            await enqueue(conn, [notice], now=now, max_attempts=settings.policy.max_attempts)
+    return CodeIssued(login=login)
+
+
+async def check_code(
+    app: web.Application, conn: asyncpg.Connection, login: str, code: str, *, now: datetime
+) -> str | Failure:
+    """The verified mobile number, or why not; a code works once and for 5 tries at most."""
+    async with conn.transaction():
+        row = await conn.fetchrow(Q["wap_code_get"], mac(app, "sms_login", login))
+        if (
+            row is None
+            or row["used_at"] is not None
+            or row["expires_at"] <= now
+            or row["failures"] >= CODE_TRIES
+        ):
+            return "expired"
+        if not hmac.compare_digest(_code_mac(app, login, code), row["code_mac"]):
+            await conn.execute(Q["wap_code_failed"], row["id"])
+            return "expired" if row["failures"] + 1 >= CODE_TRIES else "wrong"
+        await conn.execute(Q["wap_code_used"], row["id"], now)
+        mobile: str = row["mobile"]
+        return mobile
+
+
+async def masked_mobile_of(
+    app: web.Application, conn: asyncpg.Connection, login: str
+) -> str | None:
+    """138****5678 for the code-entry page (the form holds only the handle)."""
+    row = await conn.fetchrow(Q["wap_code_mobile"], mac(app, "sms_login", login))
+    return mask_phone(row["mobile"]) if row else None
+
+
+def mask_phone(number: str) -> str:
+    """138****5678; anything shorter or odder keeps only its last two characters."""
+    if len(number) >= 11:
+        return number[:3] + "*" * (len(number) - 7) + number[-4:]
+    return "*" * max(len(number) - 2, 0) + number[-2:]
+
+
+async def open_session(
+    app: web.Application, conn: asyncpg.Connection, mobile: str, *, now: datetime
+) -> str:
+    sid = secrets.token_urlsafe(24)
+    await conn.execute(Q["wap_session_purge"], now)
+    await conn.execute(
+        Q["wap_session_insert"], mac(app, "session", sid), mobile, now, now + SESSION_LIFETIME
+    )
+    return sid
+
+
+async def session_mobile(
+    app: web.Application, conn: asyncpg.Connection, sid: str, *, now: datetime
+) -> str | None:
+    if not sid or len(sid) > 64:
+        return None
+    mobile: str | None = await conn.fetchval(Q["wap_session_get"], mac(app, "session", sid), now)
+    return mobile
+
+
+async def close_session(app: web.Application, conn: asyncpg.Connection, sid: str) -> None:
+    await conn.execute(Q["wap_session_delete"], mac(app, "session", sid))

@@ -1,0 +1,377 @@
+"""Thin typed repository functions over asyncpg; every SQL text lives in ``sql/queries.sql``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+from core.calendar import WorkingCalendar
+from core.cases import CaseState, NodeState, RulesFor, project_case
+from core.deadlines import Deadline
+from core.errors import CuibanError
+from core.events import EVENT_ADAPTER, Event, NodeStarted
+from hub.store.queries import Q
+
+
+class EventConflict(CuibanError):
+    """An event_id was sent again with a different body."""
+
+    def __init__(self, event_ids: Sequence[str]) -> None:
+        super().__init__(
+            "event_id already used for a different event: " + ", ".join(sorted(event_ids))
+        )
+        self.event_ids = tuple(sorted(event_ids))
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingEvent:
+    raw: Mapping[str, Any]
+    event: Event
+
+    @property
+    def body_hash(self) -> bytes:
+        canonical = json.dumps(self.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).digest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    cases: tuple[str, ...]
+
+
+def new_query_code() -> str:
+    """Six digits an applicant can type on a phone; drawn from the OS's CSPRNG."""
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+class AfterIngest(Protocol):
+    """Work done in the ingest transaction once the cases are re-projected (planning notices)."""
+
+    async def __call__(
+        self,
+        conn: asyncpg.Connection,
+        case_nos: Sequence[str],
+        events: Sequence[Event],
+        *,
+        now: datetime,
+    ) -> None: ...
+
+
+async def ingest(
+    conn: asyncpg.Connection,
+    batch: Sequence[IncomingEvent],
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    rules_for: RulesFor,
+    after: AfterIngest | None = None,
+) -> IngestResult:
+    """Store a batch of events and re-project every case it touches, in one transaction.
+
+    ``after`` runs in the same transaction, so the notices a change causes are
+    stored with it or not at all. Raises EventConflict (and changes nothing) if
+    any event_id was used before with a different body.
+    """
+    by_id: dict[str, IncomingEvent] = {}
+    duplicates = 0
+    conflicts: set[str] = set()
+    for item in batch:
+        seen = by_id.get(item.event.event_id)
+        if seen is None:
+            by_id[item.event.event_id] = item
+        elif seen.body_hash == item.body_hash:
+            duplicates += 1
+        else:
+            conflicts.add(item.event.event_id)
+    if conflicts:
+        raise EventConflict(sorted(conflicts))
+
+    items = list(by_id.values())
+    async with conn.transaction():
+        await conn.execute(Q["lock_cases"], sorted({i.event.case_no for i in items}))
+        inserted = {
+            row["event_id"]
+            for row in await conn.fetch(
+                Q["insert_events"],
+                [i.event.event_id for i in items],
+                [i.event.case_no for i in items],
+                [i.event.type for i in items],
+                [i.event.occurred_at for i in items],
+                [now] * len(items),
+                [i.body_hash for i in items],
+                [i.event.model_dump(mode="json") for i in items],
+            )
+        }
+        repeated = [i for i in items if i.event.event_id not in inserted]
+        if repeated:
+            stored = {
+                row["event_id"]: bytes(row["body_hash"])
+                for row in await conn.fetch(Q["event_hashes"], [i.event.event_id for i in repeated])
+            }
+            conflicts = {
+                i.event.event_id for i in repeated if stored[i.event.event_id] != i.body_hash
+            }
+            if conflicts:
+                raise EventConflict(sorted(conflicts))
+            duplicates += len(repeated)
+
+        fresh = [i for i in items if i.event.event_id in inserted]
+        touched = sorted({i.event.case_no for i in fresh})
+        if touched:
+            await _reproject(
+                conn,
+                touched,
+                now=now,
+                calendar=calendar,
+                rules_for=rules_for,
+                known={i.event.event_id: i.event for i in fresh},
+            )
+            await _remember_assignees(conn, [i.event for i in fresh], now=now)
+            if after is not None:
+                await after(conn, touched, [i.event for i in fresh], now=now)
+    return IngestResult(accepted=len(fresh), duplicates=duplicates, cases=tuple(touched))
+
+
+async def _reproject(
+    conn: asyncpg.Connection,
+    case_nos: Sequence[str],
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    rules_for: RulesFor,
+    known: Mapping[str, Event] | None = None,
+) -> None:
+    # Events just validated by the caller are reused, not read back and validated again.
+    known = known or {}
+    events: dict[str, list[Event]] = defaultdict(list)
+    for row in await conn.fetch(Q["events_of_cases"], list(case_nos), list(known)):
+        event = known.get(row["event_id"])
+        if event is None:
+            event = EVENT_ADAPTER.validate_python(row["payload"])
+        events[row["case_no"]].append(event)
+    previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
+    previous_nodes = {
+        (row["case_no"], row["node_id"]): row
+        for row in await conn.fetch(Q["node_keys"], list(case_nos))
+    }
+
+    case_rows = []
+    node_rows = []
+    for case_no in case_nos:
+        before = previous.get(case_no)
+        state = project_case(
+            case_no,
+            events[case_no],
+            calendar=calendar,
+            rules_for=rules_for,
+            query_code=before["query_code"] if before else None,
+        )
+        if state.query_code is None and state.accepted_at is not None:
+            state = _with_query_code(state)
+        case_rows.append(_case_row(state, before, now))
+        for node in state.nodes:
+            node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
+    await conn.executemany(Q["upsert_case"], case_rows)
+    if node_rows:
+        await conn.executemany(Q["upsert_node"], node_rows)
+
+
+def _with_query_code(state: CaseState) -> CaseState:
+    return replace(state, query_code=new_query_code())
+
+
+def _version(before: Mapping[str, Any] | None, due_at: datetime | None) -> int:
+    """A deadline's version goes up each time its due instant moves (reminders key on it)."""
+    if before is None:
+        return 0
+    version: int = before["deadline_version"]
+    return version + 1 if before["due_at"] != due_at else version
+
+
+def _deadline_json(deadline: Deadline | None) -> dict[str, object] | None:
+    return deadline.as_json() if deadline else None
+
+
+def _case_row(state: CaseState, before: Mapping[str, Any] | None, now: datetime) -> tuple[Any, ...]:
+    d = state.deadline
+    return (
+        state.case_no,
+        state.status,
+        state.matter.code if state.matter else None,
+        state.matter.name if state.matter else None,
+        state.department.code if state.department else None,
+        state.department.name if state.department else None,
+        state.applicant.model_dump(mode="json") if state.applicant else None,
+        state.query_code,
+        state.project.id if state.project else None,
+        state.project.model_dump(mode="json") if state.project else None,
+        state.green_channel,
+        list(state.co_departments),
+        state.limit.value if state.limit else None,
+        str(state.limit.unit) if state.limit else None,
+        state.applied_at,
+        state.accepted_at,
+        state.decided_at,
+        state.decision,
+        state.ready_at,
+        state.pickup.model_dump(mode="json", exclude={"event_id", "type", "case_no"})
+        if state.pickup
+        else None,
+        state.picked_up_at,
+        state.closed_at,
+        state.withdrawn_at,
+        state.completed_at,
+        state.suspended_since,
+        [
+            {
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat() if s.end else None,
+                "reason": s.reason,
+            }
+            for s in state.suspensions
+        ],
+        [{"value": e.value, "unit": str(e.unit)} for e in state.extensions],
+        d.due_date if d else None,
+        d.due_at if d else None,
+        d.warn_at if d else None,
+        _deadline_json(d),
+        state.deadline_unknown,
+        _version(before, d.due_at if d else None),
+        state.exceeds_statutory,
+        [
+            {
+                "stage": str(s.stage),
+                "start": s.start.isoformat(),
+                "due_date": s.deadline.due_date.isoformat() if s.deadline else None,
+                "due_at": s.deadline.due_at.isoformat() if s.deadline else None,
+                "warn_at": s.deadline.warn_at.isoformat() if s.deadline else None,
+                "completed_at": s.completed_at.isoformat() if s.completed_at else None,
+                "deadline_unknown": s.deadline_unknown,
+            }
+            for s in state.stages
+        ],
+        now,
+    )
+
+
+def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    d = node.deadline
+    return (
+        case_no,
+        node.node_id,
+        node.name,
+        node.department.code,
+        node.department.name,
+        node.assignee.id,
+        node.assignee.name,
+        node.limit.value if node.limit else None,
+        str(node.limit.unit) if node.limit else None,
+        node.started_at,
+        node.completed_at,
+        node.outcome,
+        node.comment,
+        d.due_date if d else None,
+        d.due_at if d else None,
+        d.warn_at if d else None,
+        node.deadline_unknown,
+        _version(before, d.due_at if d else None),
+    )
+
+
+async def _remember_assignees(
+    conn: asyncpg.Connection, events: Sequence[Event], *, now: datetime
+) -> None:
+    rows = [
+        (
+            e.assignee.id,
+            e.assignee.name,
+            e.assignee.mobile,
+            e.assignee.email,
+            e.assignee.wecom_userid,
+            e.assignee.wechat_openid,
+            now,
+        )
+        for e in events
+        if isinstance(e, NodeStarted)
+    ]
+    if rows:
+        await conn.executemany(Q["upsert_person_contact"], rows)
+
+
+# --- reads -----------------------------------------------------------------
+
+
+async def get_case(
+    conn: asyncpg.Connection, case_no: str
+) -> tuple[asyncpg.Record, list[asyncpg.Record]] | None:
+    case = await conn.fetchrow(Q["get_case"], case_no)
+    if case is None:
+        return None
+    return case, list(await conn.fetch(Q["nodes_of_case"], case_no))
+
+
+async def list_cases(
+    conn: asyncpg.Connection,
+    *,
+    now: datetime,
+    department: str | None,
+    status: str | None,
+    level: str | None,
+    after: str | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(Q["list_cases"], now, department, status, after, level, limit))
+
+
+async def put_person(
+    conn: asyncpg.Connection, person_id: str, fields: Mapping[str, Any], *, now: datetime
+) -> bool:
+    created: bool = await conn.fetchval(
+        Q["put_person"],
+        person_id,
+        fields.get("name"),
+        fields.get("mobile"),
+        fields.get("email"),
+        fields.get("wecom_userid"),
+        fields.get("wechat_openid"),
+        list(fields.get("channels") or []),
+        fields.get("quiet_hours"),
+        fields.get("away_from"),
+        fields.get("away_to"),
+        fields.get("away_deputy"),
+        now,
+    )
+    return created
+
+
+async def get_person(conn: asyncpg.Connection, person_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(Q["get_person"], person_id)
+
+
+async def put_department(
+    conn: asyncpg.Connection, code: str, fields: Mapping[str, Any], *, now: datetime
+) -> bool:
+    created: bool = await conn.fetchval(
+        Q["put_department"],
+        code,
+        fields["name"],
+        fields.get("head"),
+        fields.get("deputy"),
+        list(fields.get("supervisors") or []),
+        now,
+    )
+    return created
+
+
+async def get_department(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(Q["get_department"], code)

@@ -1,0 +1,337 @@
+"""The monthly supervision report (电子监察月报): a per-department table and two charts.
+
+:func:`build_report` computes a month's figures (:mod:`hub.supervision.stats`), draws the
+on-time rate and overdue counts per department as PNG (matplotlib, off the event
+loop) and renders an HTML page with the charts inline plus a CSV of the table.
+:func:`monthly_report_job` runs from the periodic work: on or after the first
+working day of a month it writes last month's report under
+``<data_dir>/reports`` and e-mails every department supervisor a summary with a
+link to the page — once per month (the messages' dedupe keys say so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import jinja2
+import structlog
+from aiohttp import web
+
+from core.notices import NoticeKind
+from hub.keys import CALENDAR, PLANNER, POOL, SETTINGS
+from hub.notices.outbox import Notice, enqueue
+from hub.notices.recipients import People
+from hub.store.queries import Q
+from hub.supervision import stats
+
+__all__ = [
+    "CSV_COLUMNS",
+    "Report",
+    "build_report",
+    "chart_png",
+    "monthly_report_job",
+    "previous_month",
+    "templates",
+    "write_report",
+]
+
+log = structlog.get_logger(__name__)
+
+#: (field of Figures.as_json, column heading) in the CSV and the HTML table.
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("accepted", "受理"),
+    ("closed", "办结"),
+    ("early", "提前办结"),
+    ("on_time", "按时办结"),
+    ("late", "超期办结"),
+    ("withdrawn", "撤件"),
+    ("open", "在办"),
+    ("open_due_soon", "临期"),
+    ("open_overdue", "在办超期"),
+    ("urges", "催办"),
+    ("closed_rate", "办结率"),
+    ("on_time_rate", "按时办结率"),
+    ("early_rate", "提前办结率"),
+    ("satisfaction", "满意度"),
+    ("satisfaction_count", "评价数"),
+    ("notices_sent", "通知已发"),
+    ("notices_failed", "通知失败"),
+)
+_CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "SimHei")
+
+
+@cache
+def templates() -> jinja2.Environment:
+    """The supervision pages' templates (``templates/supervise``), HTML-escaped."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("templates", "supervise"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
+    env.filters["num"] = lambda v: "—" if v is None else v
+    return env
+
+
+@cache
+def _cjk_font() -> str | None:
+    """A font with Chinese glyphs, if one is installed (else labels fall back to codes)."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in _CJK_FONTS if name in names), None)
+
+
+def chart_png(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    percent: bool = False,
+    width: float = 8.0,
+    height: float = 3.6,
+) -> bytes:
+    """A grouped bar chart as PNG bytes (100 dpi: ``width`` × ``height`` inches)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    font = _cjk_font()
+    if font is None:
+        # Without a CJK font matplotlib would draw boxes (and warn): use plain labels.
+        labels = [label.encode("ascii", "replace").decode() for label in labels]
+        title = title.encode("ascii", "replace").decode()
+        series = [(name.encode("ascii", "replace").decode(), v) for name, v in series]
+    import matplotlib
+
+    style: dict[Any, Any] = {"font.family": [font, "DejaVu Sans"]} if font else {}
+    with matplotlib.rc_context(style):
+        return _bars(FigureCanvasAgg, Figure, labels, series, title, percent, width, height)
+
+
+def _bars(
+    canvas: Any,
+    figure_type: Any,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    title: str,
+    percent: bool,
+    width: float,
+    height: float,
+) -> bytes:
+    figure = figure_type(figsize=(width, height), dpi=100)
+    canvas(figure)
+    axes = figure.add_subplot()
+    count = max(len(series), 1)
+    bar = 0.8 / count
+    positions = range(len(labels))
+    for index, (name, values) in enumerate(series):
+        shown = [100 * v for v in values] if percent else list(values)
+        bars = axes.bar(
+            [x + (index - (count - 1) / 2) * bar for x in positions], shown, bar, label=name
+        )
+        axes.bar_label(bars, fmt="%.0f%%" if percent else "%d", fontsize=8)
+    axes.set_xticks(list(positions), list(labels), fontsize=9)
+    axes.set_title(title)
+    if percent:
+        axes.set_ylim(0, 110)
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(fontsize=8, loc="upper right")
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    month: str
+    figures: stats.Stats
+    charts: dict[str, bytes]
+    html: str
+    csv: str
+
+
+def previous_month(day: date) -> str:
+    last = day.replace(day=1) - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def _label(group: stats.Group) -> str:
+    return group.name or group.key or stats.UNLINKED
+
+
+def _draw(month: str, groups: Sequence[stats.Group]) -> dict[str, bytes]:
+    departments = [g for g in groups if g.key is not None]
+    labels = [_label(g) for g in departments] or ["—"]
+    rates = [g.figures.on_time_rate or 0.0 for g in departments] or [0.0]
+    late = [float(g.figures.late) for g in departments] or [0.0]
+    overdue = [float(g.figures.open_overdue) for g in departments] or [0.0]
+    return {
+        "on_time_rate": chart_png(
+            labels, [("按时办结率", rates)], title=f"{month} 各部门按时办结率", percent=True
+        ),
+        "overdue": chart_png(
+            labels,
+            [("超期办结", late), ("在办超期", overdue)],
+            title=f"{month} 各部门超期件数",
+        ),
+    }
+
+
+def _csv(report_stats: stats.Stats) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["部门代码", "部门", *(title for _, title in CSV_COLUMNS)])
+    rows = [(g.key or "", _label(g), g.figures.as_json()) for g in report_stats.groups]
+    rows.append(("", "合计", report_stats.total.as_json()))
+    for code, name, figures in rows:
+        writer.writerow(
+            [code, name, *("" if figures[f] is None else figures[f] for f, _ in CSV_COLUMNS)]
+        )
+    return out.getvalue()
+
+
+async def build_report(
+    conn: asyncpg.Connection, month: str, *, now: datetime, tz: ZoneInfo
+) -> Report:
+    """The report of ``month`` (``YYYY-MM``); raises ValueError for a malformed month."""
+    period = stats.month_period(month)
+    figures = await stats.compute(conn, period, group_by="department", now=now, tz=tz)
+    charts = await asyncio.to_thread(_draw, month, figures.groups)
+    html = (
+        templates()
+        .get_template("report.html.j2")
+        .render(
+            month=month,
+            stats=figures,
+            columns=CSV_COLUMNS,
+            label=_label,
+            charts={name: data_uri(png) for name, png in charts.items()},
+            generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            as_of=figures.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        )
+    )
+    return Report(month=month, figures=figures, charts=charts, html=html, csv=_csv(figures))
+
+
+def write_report(report: Report, folder: Path) -> list[Path]:
+    """Write ``report-<month>.html`` (charts inline), ``.csv`` (UTF-8 with BOM) and the PNGs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"report-{report.month}"
+    paths = [folder / f"{stem}.html", folder / f"{stem}.csv"]
+    paths[0].write_text(report.html, "utf-8")
+    # The BOM lets spreadsheet programs on Windows read the Chinese headings.
+    paths[1].write_text(report.csv, "utf-8-sig")
+    for name, png in report.charts.items():
+        path = folder / f"{stem}-{name.replace('_', '-')}.png"
+        path.write_bytes(png)
+        paths.append(path)
+    return paths
+
+
+def _first_working_day(app: web.Application, day: date) -> date:
+    first = day.replace(day=1)
+    calendar = app[CALENDAR]
+    for offset in range(31):
+        candidate = first + timedelta(days=offset)
+        try:
+            if calendar.is_working_day(candidate):
+                return candidate
+        except Exception:  # a year the calendar lacks: fall back to Monday–Friday
+            if candidate.weekday() < 5:
+                return candidate
+    return first
+
+
+def _summary(report: Report) -> str:
+    total = report.figures.total.as_json()
+    pct = templates().filters["pct"]
+    lines = [
+        f"受理 {total['accepted']} 件，办结 {total['closed']} 件，"
+        f"办结率 {pct(total['closed_rate'])}，按时办结率 {pct(total['on_time_rate'])}；"
+        f"在办超期 {total['open_overdue']} 件，"
+        f"催办 {total['urges']} 次。",
+    ]
+    for group in report.figures.groups:
+        f = group.figures.as_json()
+        lines.append(
+            f"{_label(group)}：办结 {f['closed']}，按时 {pct(f['on_time_rate'])}，"
+            f"超期办结 {f['late']}，在办超期 {f['open_overdue']}"
+        )
+    return "\n".join(lines)
+
+
+async def monthly_report_job(app: web.Application, now: datetime) -> int:
+    """On or after a month's first working day: save last month's report and mail supervisors.
+
+    Idempotent (safe every tick, from any number of processes): the messages'
+    dedupe keys ``monthly_report:<YYYY-MM>:<person>`` stop a second mailing, and
+    the file is not written again once sent. Returns the number of notices queued.
+    """
+    settings = app[SETTINGS]
+    tz = settings.calendar.tz
+    today = now.astimezone(tz).date()
+    if today < _first_working_day(app, today):
+        return 0
+    month = previous_month(today)
+    folder = Path(settings.database.data_dir) / "reports"
+    async with app[POOL].acquire() as conn:
+        if await conn.fetchval(Q["monthly_report_sent"], month):
+            return 0
+        supervisors = [r["person_id"] for r in await conn.fetch(Q["report_supervisors"])]
+        if not supervisors and (folder / f"report-{month}.html").exists():
+            return 0
+        report = await build_report(conn, month, now=now, tz=tz)
+        await asyncio.to_thread(write_report, report, folder)
+        planner = app[PLANNER]
+        people = await People.load(conn, supervisors, planner.routing)
+        link = f"{settings.http.public_base_url}/supervise/reports/{month}"
+        notices = []
+        for person_id in supervisors:
+            who = people.recipient(person_id, now)
+            notices.append(
+                Notice(
+                    kind=NoticeKind.MONTHLY_REPORT,
+                    dedupe_key=f"monthly_report:{month}:{person_id}",
+                    addresses=who.addresses,
+                    context={
+                        "title": f"电子监察月报 {month}",
+                        "content": _summary(report),
+                        "link": link,
+                        "report_month": month,
+                    },
+                    not_before=planner.routing.reviewer_time(now, who.quiet),
+                    person_id=who.person_id,
+                    note=who.note,
+                )
+            )
+        queued = await enqueue(conn, notices, now=now, max_attempts=settings.policy.max_attempts)
+    log.info("monthly_report_written", month=month, folder=str(folder), notices=queued)
+    return queued
+
+
+def report_context(report: Report) -> dict[str, Any]:
+    """What the CLI prints about a written report."""
+    total = report.figures.total.as_json()
+    return {"month": report.month, "accepted": total["accepted"], "closed": total["closed"]}

@@ -1,0 +1,121 @@
+"""``POST /v1/cases/{case_no}/urge``: a supervisor's 催办 to the current assignees, counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from core.errors import CuibanError
+from core.notices import NoticeKind
+from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
+from hub.api.jsonio import read_json, respond
+from hub.api.problems import Problem
+from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
+from hub.notices.outbox import enqueue
+from hub.notices.recipients import People
+from hub.planning.planner import Planner
+from hub.store.queries import Q
+from hub.supervision import audit
+
+routes = web.RouteTableDef()
+
+
+class UrgeIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    by: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class NothingToUrge(CuibanError):
+    """The case has no open node to urge."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Urged:
+    urge_id: int
+    nodes: tuple[str, ...]
+    notices: int
+
+
+async def urge_case(
+    conn: asyncpg.Connection,
+    planner: Planner,
+    case_no: str,
+    *,
+    by: str,
+    note: str,
+    now: datetime,
+    max_attempts: int,
+    audit_as: tuple[str, str] | None = None,
+) -> Urged | None:
+    """Record a 催办 and queue it to every open node's assignee; None if there is no such case."""
+    async with conn.transaction():
+        case = await conn.fetchrow(Q["lock_case_for_urge"], case_no)
+        if case is None:
+            return None
+        nodes = await conn.fetch(Q["open_nodes_of_case"], case_no)
+        if not nodes:
+            raise NothingToUrge(f"case {case_no!r} has no open node to urge")
+        urge_id: int = await conn.fetchval(Q["insert_urge"], case_no, by, note, now)
+        if audit_as is not None:
+            role, actor = audit_as
+            await audit.record(
+                conn,
+                at=now,
+                role=role,
+                actor=actor,
+                action="case.urge",
+                subject=case_no,
+                detail={"urge_id": urge_id, "by": by, "note": note},
+            )
+        await conn.execute(Q["count_urge"], case_no, [n["node_id"] for n in nodes])
+        people = await People.load(conn, [n["assignee_id"] for n in nodes] + [by], planner.routing)
+        context = planner.case_context(case, now) | {"by_name": people.name(by), "note": note}
+        notices = [
+            planner.routing.reviewer_notice(
+                people.recipient(node["assignee_id"], now),
+                NoticeKind.URGE,
+                f"urge:{urge_id}:{node['node_id']}",
+                context | {"node_name": node["name"]},
+                now=now,
+                case_no=case_no,
+                node_id=node["node_id"],
+            )
+            for node in nodes
+        ]
+        queued = await enqueue(conn, notices, now=now, max_attempts=max_attempts)
+    return Urged(urge_id=urge_id, nodes=tuple(n["node_id"] for n in nodes), notices=queued)
+
+
+@routes.post("/v1/cases/{case_no}/urge")
+@allow("supervisor")
+async def urge(request: web.Request) -> web.Response:
+    body = UrgeIn.model_validate(await read_json(request))
+    case_no = request.match_info["case_no"]
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        try:
+            urged = await urge_case(
+                conn,
+                app[PLANNER],
+                case_no,
+                by=body.by,
+                note=body.note,
+                now=app[CLOCK].now(),
+                max_attempts=app[SETTINGS].policy.max_attempts,
+                audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
+            )
+        except NothingToUrge as exc:
+            raise Problem(409, str(exc)) from None
+    if urged is None:
+        raise Problem(404, f"no case {case_no!r}")
+    return respond(
+        {"urge_id": urged.urge_id, "nodes": list(urged.nodes), "notices": urged.notices},
+        status=202,
+    )

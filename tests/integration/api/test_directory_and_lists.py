@@ -1,0 +1,208 @@
+"""People, departments, the supervision list, the OpenAPI document and the test clock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.api.views import level_of
+from hub.app import create_app
+from hub.settings import Settings
+from hub.store import ingest as store
+from tests.conftest import ADMIN_KEY, Api
+from tests.integration import events as ev
+
+MON = "2026-03-02T10:00:00+08:00"
+
+
+async def test_put_person_creates_then_replaces(api: Api) -> None:
+    """PUT /v1/people answers 201 the first time and 200 after, masking the mobile."""
+    person = {
+        "name": "李四",
+        "mobile": "13900001111",
+        "channels": ["wecom", "sms", "email"],
+        "quiet_hours": "22:00-07:30",
+        "away": {
+            "from": "2026-03-02T00:00:00+08:00",
+            "to": "2026-03-06T00:00:00+08:00",
+            "deputy": "p-wang",
+        },
+    }
+    status, body = await api.put("/v1/people/p-li", person)
+    assert status == 201
+    assert body["mobile"] == "139****1111"
+    assert body["channels"] == ["wecom", "sms", "email"]
+    assert body["away"]["deputy"] == "p-wang"
+    status, body = await api.put("/v1/people/p-li", {**person, "channels": ["sms"], "away": None})
+    assert status == 200
+    assert body["channels"] == ["sms"] and body["away"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": "x", "channels": ["pigeon"]}, "channels.0"),
+        ({"name": "x", "channels": ["sms", "sms"]}, "channels"),
+        ({"name": "x", "quiet_hours": "late"}, "quiet_hours"),
+        ({"name": "x", "mobile": "555"}, "mobile"),
+        ({"name": "x", "nickname": "y"}, "nickname"),
+        (
+            {
+                "name": "x",
+                "away": {
+                    "from": "2026-03-06T00:00:00+08:00",
+                    "to": "2026-03-02T00:00:00+08:00",
+                    "deputy": "d",
+                },
+            },
+            "away",
+        ),
+    ],
+)
+async def test_bad_people_are_refused_by_field(api: Api, body: dict, field: str) -> None:
+    """Each invalid person field is named in the 422."""
+    status, problem = await api.put("/v1/people/p-x", body)
+    assert status == 422
+    assert field in {e["field"] for e in problem["errors"]}
+
+
+async def test_put_department_sets_the_ladder(api: Api) -> None:
+    """A department's head, deputy and supervisors are stored as sent."""
+    status, body = await api.put(
+        "/v1/departments/SCJG",
+        {"name": "市场监督管理局", "head": "p-head", "deputy": "p-dep", "supervisors": ["p-jc"]},
+    )
+    assert status == 201
+    assert body == {
+        "code": "SCJG",
+        "name": "市场监督管理局",
+        "head": "p-head",
+        "deputy": "p-dep",
+        "supervisors": ["p-jc"],
+    }
+    assert (await api.put("/v1/departments/SCJG", {"name": "市场监管局"}))[0] == 200
+
+
+async def test_case_list_is_keyset_paginated_and_filtered(api: Api) -> None:
+    """The supervision list pages through every case once, and filters by department and level."""
+    batch = [ev.accepted(f"L-{i:03d}", MON, limit=3 if i % 3 == 0 else 20) for i in range(25)]
+    batch.append(ev.accepted("L-ZJJ", MON, department={"code": "ZJJ", "name": "住建局"}))
+    await api.post("/v1/events", {"events": batch})
+    await api.post("/v1/test-clock/advance", {"to": "2026-03-04T10:00:00+08:00"})
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        path = "/v1/cases?limit=7" + (f"&cursor={cursor}" if cursor else "")
+        status, page = await api.get(path)
+        assert status == 200
+        seen += [item["case_no"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [*sorted(f"L-{i:03d}" for i in range(25)), "L-ZJJ"]
+
+    _, page = await api.get("/v1/cases?department=ZJJ")
+    assert [i["case_no"] for i in page["items"]] == ["L-ZJJ"]
+    _, page = await api.get("/v1/cases?level=yellow&limit=100")
+    assert [i["case_no"] for i in page["items"]] == [f"L-{i:03d}" for i in range(0, 25, 3)]
+    assert {i["level"] for i in page["items"]} == {"yellow"}
+
+
+async def test_bad_list_parameters_are_422(api: Api) -> None:
+    """Unknown levels, bad limits and forged cursors are named in a 422."""
+    status, body = await api.get("/v1/cases?level=purple&limit=0")
+    assert status == 422
+    assert {e["field"] for e in body["errors"]} == {"level", "limit"}
+    assert (await api.get("/v1/cases?cursor=%%%"))[0] == 422
+
+
+async def test_sql_level_filter_agrees_with_the_shown_level(
+    api: Api, database_url: str, clock
+) -> None:
+    """The level the list filters by in SQL is the level each case shows, at many instants."""
+    batch = [
+        ev.accepted("S-1", MON, limit=3),
+        ev.accepted("S-2", MON, limit=5),
+        ev.accepted("S-3", MON, limit=1),
+        ev.simple("case.suspended", "S-2", "2026-03-05T10:00:00+08:00", reason="testing"),
+        ev.accepted("S-4", MON, limit=2),
+        ev.simple("case.decided", "S-4", "2026-03-03T10:00:00+08:00", decision="rejected"),
+    ]
+    await api.post("/v1/events", {"events": batch})
+    conn = await asyncpg.connect(database_url)
+    try:
+        for day in range(2, 14):
+            for hour in (8, 9, 23):
+                now = datetime.fromisoformat(f"2026-03-{day:02d}T{hour:02d}:30:00+08:00")
+                for level in ("green", "yellow", "red", "done"):
+                    rows = await store.list_cases(
+                        conn,
+                        now=now,
+                        department=None,
+                        status=None,
+                        level=level,
+                        after=None,
+                        limit=10,
+                    )
+                    for row in rows:
+                        shown = level_of(
+                            warn_at=row["warn_at"],
+                            due_at=row["due_at"],
+                            now=now,
+                            completed_at=row["completed_at"],
+                            suspended_since=row["suspended_since"],
+                        )
+                        assert shown == level, (row["case_no"], now, level)
+    finally:
+        await conn.close()
+
+
+async def test_openapi_document_describes_every_event_type(api: Api) -> None:
+    """The OpenAPI document is generated from the validating models: every event type is in it."""
+    status, doc = await api.get("/v1/openapi.json", key=None)
+    assert status == 200
+    assert doc["openapi"].startswith("3.1")
+    mapping = doc["components"]["schemas"]["Event"]["discriminator"]["mapping"]
+    assert set(mapping) >= {"case.accepted", "node.started", "case.withdrawn"}
+    assert "/v1/test-clock/advance" in doc["paths"]
+
+
+async def test_test_clock_moves_forward_only(api: Api) -> None:
+    """The manual clock advances by an instant or a duration and refuses to go back."""
+    assert await api.post("/v1/test-clock/advance", {"by": "PT2H"}) == (
+        200,
+        {"now": "2026-03-02T11:00:00+08:00"},
+    )
+    assert await api.post("/v1/test-clock/advance", {"to": "2026-03-03T09:00:00+08:00"}) == (
+        200,
+        {"now": "2026-03-03T09:00:00+08:00"},
+    )
+    status, body = await api.post("/v1/test-clock/advance", {"to": "2026-03-01T09:00:00+08:00"})
+    assert status == 422 and "cannot go back" in body["detail"]
+    assert (await api.post("/v1/test-clock/advance", {"by": "soon"}))[0] == 422
+    assert (await api.post("/v1/test-clock/advance", {}))[0] == 422
+
+
+async def test_test_clock_route_does_not_exist_on_a_system_clock(
+    settings: Settings, database_url: str
+) -> None:
+    """Without clock.mode = "manual" the advance route is a 404."""
+    system = settings.model_copy(
+        update={"clock": settings.clock.model_copy(update={"mode": "system"})}
+    )
+    client = TestClient(TestServer(create_app(system, database_url=database_url)))
+    await client.start_server()
+    try:
+        resp = await client.post(
+            "/v1/test-clock/advance",
+            json={"by": "PT1H"},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+        assert resp.status == 404
+    finally:
+        await client.close()
