@@ -290,6 +290,14 @@ class BroadcastSettings(_Section):
     member_days: int = Field(default=365, ge=1, le=3650)  # a node this recent makes a member
 
 
+class PrivacySettings(_Section):
+    """Personal data at rest (hub/privacy/): the SM4 data key and how long data is kept."""
+
+    data_key: SecretStr = SecretStr("")  # hex key material; never logged
+    previous_keys: list[SecretStr] = []  # older keys, still opening what they sealed until rotated
+    retain_days: int = Field(default=180, ge=1, le=36500)
+
+
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -309,6 +317,7 @@ class Settings(_Section):
     appointments: AppointmentSettings = AppointmentSettings()
     dispatch: DispatchSection = DispatchSection()
     broadcasts: BroadcastSettings = BroadcastSettings()
+    privacy: PrivacySettings = PrivacySettings()
     logging: LoggingSettings = LoggingSettings()
     source: Annotated[str, Field(exclude=True)] = "<defaults>"
 
