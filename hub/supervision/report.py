@@ -1,8 +1,9 @@
 """The monthly supervision report (电子监察月报): a per-department table and two charts.
 
 :func:`build_report` computes a month's figures (:mod:`hub.supervision.stats`), draws the
-on-time rate and overdue counts per department as PNG (matplotlib, off the event
-loop) and renders an HTML page with the charts inline plus a CSV of the table.
+on-time rate and overdue counts per department (:mod:`hub.supervision.charts`, off the
+event loop: SVG for the HTML page, PNG files beside it) and renders the HTML page
+plus a CSV of the table.
 :func:`monthly_report_job` runs from the periodic work: on or after the first
 working day of a month it writes last month's report under
 ``<data_dir>/reports`` and e-mails every department supervisor a summary with a
@@ -33,15 +34,16 @@ from hub.keys import CALENDAR, PLANNER, POOL, SETTINGS
 from hub.notices.outbox import Notice, enqueue
 from hub.notices.recipients import People
 from hub.store.queries import Q
-from hub.supervision import stats
+from hub.supervision import charts, stats
 
 __all__ = [
     "CSV_COLUMNS",
     "Report",
     "build_report",
-    "chart_png",
+    "chart_label",
     "monthly_report_job",
     "previous_month",
+    "svg_uri",
     "templates",
     "write_report",
 ]
@@ -68,7 +70,6 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("notices_sent", "通知已发"),
     ("notices_failed", "通知失败"),
 )
-_CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Source Han Sans SC", "SimHei")
 
 
 @cache
@@ -86,81 +87,13 @@ def templates() -> jinja2.Environment:
     return env
 
 
-@cache
-def _cjk_font() -> str | None:
-    """A font with Chinese glyphs, if one is installed (else labels fall back to codes)."""
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in _CJK_FONTS if name in names), None)
-
-
-def chart_png(
-    labels: Sequence[str],
-    series: Sequence[tuple[str, Sequence[float]]],
-    *,
-    title: str,
-    percent: bool = False,
-    width: float = 8.0,
-    height: float = 3.6,
-) -> bytes:
-    """A grouped bar chart as PNG bytes (100 dpi: ``width`` × ``height`` inches)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    font = _cjk_font()
-    if font is None:
-        # Without a CJK font matplotlib would draw boxes (and warn): use plain labels.
-        labels = [label.encode("ascii", "replace").decode() for label in labels]
-        title = title.encode("ascii", "replace").decode()
-        series = [(name.encode("ascii", "replace").decode(), v) for name, v in series]
-    import matplotlib
-
-    style: dict[Any, Any] = {"font.family": [font, "DejaVu Sans"]} if font else {}
-    with matplotlib.rc_context(style):
-        return _bars(FigureCanvasAgg, Figure, labels, series, title, percent, width, height)
-
-
-def _bars(
-    canvas: Any,
-    figure_type: Any,
-    labels: Sequence[str],
-    series: Sequence[tuple[str, Sequence[float]]],
-    title: str,
-    percent: bool,
-    width: float,
-    height: float,
-) -> bytes:
-    figure = figure_type(figsize=(width, height), dpi=100)
-    canvas(figure)
-    axes = figure.add_subplot()
-    count = max(len(series), 1)
-    bar = 0.8 / count
-    positions = range(len(labels))
-    for index, (name, values) in enumerate(series):
-        shown = [100 * v for v in values] if percent else list(values)
-        bars = axes.bar(
-            [x + (index - (count - 1) / 2) * bar for x in positions], shown, bar, label=name
-        )
-        axes.bar_label(bars, fmt="%.0f%%" if percent else "%d", fontsize=8)
-    axes.set_xticks(list(positions), list(labels), fontsize=9)
-    axes.set_title(title)
-    if percent:
-        axes.set_ylim(0, 110)
-    else:
-        from matplotlib.ticker import MaxNLocator
-
-        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(fontsize=8, loc="upper right")
-    axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
-
-
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def svg_uri(svg: str) -> str:
+    """An SVG chart for an ``<img>``: its own document, so two charts share no element ids."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +101,7 @@ class Report:
     month: str
     figures: stats.Stats
     charts: dict[str, bytes]
+    svgs: dict[str, str]
     html: str
     csv: str
 
@@ -181,22 +115,51 @@ def _label(group: stats.Group) -> str:
     return group.name or group.key or stats.UNLINKED
 
 
-def _draw(month: str, groups: Sequence[stats.Group]) -> dict[str, bytes]:
+def chart_label(group: stats.Group) -> charts.Label:
+    """A department's name on a chart; its code where no Chinese font draws the name."""
+    return charts.Label(_label(group), group.key or "unlinked")
+
+
+def _chart_specs(
+    month: str, groups: Sequence[stats.Group]
+) -> dict[str, tuple[list[charts.Label], list[charts.Series], charts.Label, bool]]:
     departments = [g for g in groups if g.key is not None]
-    labels = [_label(g) for g in departments] or ["—"]
-    rates = [g.figures.on_time_rate or 0.0 for g in departments] or [0.0]
+    labels = [chart_label(g) for g in departments] or [charts.Label("—", "-")]
+    # A department with nothing closed has no on-time rate: "—" as in the table, not 0%.
+    rates = [g.figures.on_time_rate for g in departments] or [None]
     late = [float(g.figures.late) for g in departments] or [0.0]
     overdue = [float(g.figures.open_overdue) for g in departments] or [0.0]
     return {
-        "on_time_rate": chart_png(
-            labels, [("按时办结率", rates)], title=f"{month} 各部门按时办结率", percent=True
-        ),
-        "overdue": chart_png(
+        "on_time_rate": (
             labels,
-            [("超期办结", late), ("在办超期", overdue)],
-            title=f"{month} 各部门超期件数",
+            [charts.Series(name=charts.Label("按时办结率", "On-time rate"), values=rates)],
+            charts.Label(f"{month} 各部门按时办结率", f"{month} on-time rate by department"),
+            True,
+        ),
+        "overdue": (
+            labels,
+            [
+                charts.Series(name=charts.Label("超期办结", "Closed late"), values=late),
+                charts.Series(name=charts.Label("在办超期", "Open overdue"), values=overdue),
+            ],
+            charts.Label(f"{month} 各部门超期件数", f"{month} overdue cases by department"),
+            False,
         ),
     }
+
+
+def _draw(month: str, groups: Sequence[stats.Group]) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The report's charts as PNG (files, e-mail) and SVG (pages)."""
+    specs = _chart_specs(month, groups)
+    pngs = {
+        name: charts.bar_chart_png(labels, series, title=title, percent=percent)
+        for name, (labels, series, title, percent) in specs.items()
+    }
+    svgs = {
+        name: charts.bar_chart_svg(labels, series, title=title, percent=percent)
+        for name, (labels, series, title, percent) in specs.items()
+    }
+    return pngs, svgs
 
 
 def _csv(report_stats: stats.Stats) -> str:
@@ -218,7 +181,7 @@ async def build_report(
     """The report of ``month`` (``YYYY-MM``); raises ValueError for a malformed month."""
     period = stats.month_period(month)
     figures = await stats.compute(conn, period, group_by="department", now=now, tz=tz)
-    charts = await asyncio.to_thread(_draw, month, figures.groups)
+    pngs, svgs = await asyncio.to_thread(_draw, month, figures.groups)
     html = (
         templates()
         .get_template("report.html.j2")
@@ -227,12 +190,14 @@ async def build_report(
             stats=figures,
             columns=CSV_COLUMNS,
             label=_label,
-            charts={name: data_uri(png) for name, png in charts.items()},
+            charts={name: svg_uri(svg) for name, svg in svgs.items()},
             generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             as_of=figures.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         )
     )
-    return Report(month=month, figures=figures, charts=charts, html=html, csv=_csv(figures))
+    return Report(
+        month=month, figures=figures, charts=pngs, svgs=svgs, html=html, csv=_csv(figures)
+    )
 
 
 def write_report(report: Report, folder: Path) -> list[Path]:

@@ -30,7 +30,7 @@ from hub.api.auth import role_for
 from hub.api.views import row_level
 from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
 from hub.store.queries import Q
-from hub.supervision import report, stats
+from hub.supervision import charts, report, stats
 from hub.supervision.urges import NothingToUrge, urge_case
 
 __all__ = ["COOKIE", "routes", "session_cookie", "session_role"]
@@ -169,17 +169,19 @@ def _months_back(today: datetime, count: int) -> stats.Period:
     return stats.Period(first=first, last=today.date())
 
 
-def _trend_png(groups: list[stats.Group]) -> bytes:
-    labels = [g.key or "" for g in groups]
-    return report.chart_png(
-        labels,
+def _trend_svg(groups: list[stats.Group]) -> str:
+    def series(zh: str, en: str, values: list[float | None]) -> charts.Series:
+        return charts.Series(name=charts.Label(zh, en), values=values)
+
+    return charts.bar_chart_svg(
+        [charts.Label(g.key or "", g.key or "") for g in groups],
         [
-            ("受理", [float(g.figures.accepted) for g in groups]),
-            ("办结", [float(g.figures.closed) for g in groups]),
-            ("超期办结", [float(g.figures.late) for g in groups]),
-            ("在办超期", [float(g.figures.open_overdue) for g in groups]),
+            series("受理", "Accepted", [float(g.figures.accepted) for g in groups]),
+            series("办结", "Closed", [float(g.figures.closed) for g in groups]),
+            series("超期办结", "Closed late", [float(g.figures.late) for g in groups]),
+            series("在办超期", "Open overdue", [float(g.figures.open_overdue) for g in groups]),
         ],
-        title="月度趋势",
+        title=charts.Label("月度趋势", "Monthly trend"),
         width=9.0,
         height=3.4,
     )
@@ -226,7 +228,7 @@ async def page(request: web.Request) -> web.Response:
                     "urges": row["urges"],
                 }
             )
-    trend_png = await asyncio.to_thread(_trend_png, trend.groups)
+    trend_svg = await asyncio.to_thread(_trend_svg, trend.groups)
     page = (
         report.templates()
         .get_template("index.html.j2")
@@ -237,7 +239,7 @@ async def page(request: web.Request) -> web.Response:
             columns=report.CSV_COLUMNS,
             label=report._label,
             warnings=warnings,
-            trend_chart=report.data_uri(trend_png),
+            trend_chart=report.svg_uri(trend_svg),
             complaints=[
                 {
                     "at": r["created_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),

@@ -92,7 +92,7 @@ async def test_a_supervisor_signs_in_and_sees_lists_table_trend_and_complaints(
         "项目0",
     ):
         assert text in page, text
-    assert page.count('src="data:image/png;base64,') == 1
+    assert page.count('src="data:image/svg+xml;base64,') == 1
     assert "&lt;script&gt;alert(1)&lt;/script&gt;窗口推诿" in page and "<script>" not in page
     assert page.count("窗口推诿") == 1  # two supervisors were told; one complaint
 
@@ -182,7 +182,7 @@ async def test_the_monthly_report_files_hold_the_figures_and_charts(
             chart.read_bytes()
         )
     html = (tmp_path / "report-2026-03.html").read_text("utf-8")
-    assert html.count('src="data:image/png;base64,') == 2
+    assert html.count('src="data:image/svg+xml;base64,') == 2
 
     status, body = await api.get("/v1/stats?from=2026-03&to=2026-03&group_by=department")
     assert status == 200
