@@ -4,13 +4,19 @@ At 09:00 on a busy morning a reviewer may have a dozen nodes turn overdue at
 once. The tick merges the notices of one kind to one person in one batch into a
 single notice that names the first cases and counts the rest (content dedupe);
 the 08:30 digest already summarises the day (frequency dedupe).
+
+The contract's wording: the first cases separated by 、 and the number of
+distinct **cases** — "A、B等5件"; two cases read "A、B", one case (two nodes of
+it, say its own and a co-department's) reads "A". Case-level alerts merge only
+within one department, so the department named is the cases' own.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from core.notices import NoticeKind
 from hub.notices.outbox import Notice
@@ -23,13 +29,52 @@ COLLAPSIBLE = frozenset(
         NoticeKind.CASE_OVERDUE,
     }
 )
+# Supervisors oversee several departments: their yellow and red alerts merge per department.
+PER_DEPARTMENT = frozenset({NoticeKind.CASE_DUE_SOON, NoticeKind.CASE_OVERDUE})
 NAMED = 2  # how many cases a merged notice names before "等N件"
 
 
+def distinct(values: Sequence[str]) -> list[str]:
+    """Non-empty values in first-seen order, each once."""
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def case_list(case_nos: Sequence[str]) -> str:
+    """ "A", "A、B", "A、B等5件": the first cases and, beyond two, how many in all."""
+    cases = distinct(case_nos)
+    shown = "、".join(cases[:NAMED])
+    return f"{shown}等{len(cases)}件" if len(cases) > NAMED else shown
+
+
 def _names(values: Sequence[str]) -> str:
-    unique = list(dict.fromkeys(v for v in values if v))
+    unique = distinct(values)
     shown = "、".join(unique[:NAMED])
     return f"{shown}等" if len(unique) > NAMED else shown
+
+
+def merge_contexts(contexts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The context of one notice standing for ``contexts`` (same kind, same person)."""
+    first = contexts[0]
+    case_nos = [str(c.get("case_no", "")) for c in contexts]
+    matters = distinct([str(c.get("matter", "")) for c in contexts])
+    context = dict(first)
+    context["case_no"] = case_list(case_nos)
+    context["matter"] = matters[0] if len(matters) == 1 else "多个事项"
+    context["case_count"] = str(len(distinct(case_nos)))
+    context["merged_case_nos"] = distinct(case_nos)
+    # Which (case, node) pairs it speaks of: the dispatcher re-checks them at send time.
+    context["merged_refs"] = [
+        [str(c.get("case_no", "")), str(c.get("node_id", ""))] for c in contexts
+    ]
+    for key in ("node_name", "assignee_name", "department"):
+        if key in context:
+            context[key] = _names([str(c.get(key, "")) for c in contexts])
+    if "due_date" in context:
+        dates = [str(c.get("due_date", "")) for c in contexts if c.get("due_date")]
+        context["due_date"] = min(dates) if dates else ""
+    if "overdue_days" in context:
+        context["overdue_days"] = str(max(int(str(c.get("overdue_days", "0"))) for c in contexts))
+    return context
 
 
 def merge(group: Sequence[Notice]) -> Notice:
@@ -37,43 +82,38 @@ def merge(group: Sequence[Notice]) -> Notice:
     first = group[0]
     if len(group) == 1:
         return first
-    contexts = [n.context for n in group]
-    case_nos = [str(c.get("case_no", "")) for c in contexts]
-    matters = list(dict.fromkeys(str(c.get("matter", "")) for c in contexts))
-    context = dict(first.context)
-    context["case_no"] = f"{_names(case_nos)}{len(group)}件"
-    context["matter"] = matters[0] if len(matters) == 1 else "多个事项"
-    context["merged_case_nos"] = case_nos
-    if "node_name" in context:
-        context["node_name"] = _names([str(c.get("node_name", "")) for c in contexts])
-    if "assignee_name" in context:
-        context["assignee_name"] = _names([str(c.get("assignee_name", "")) for c in contexts])
-    if "due_date" in context:
-        context["due_date"] = min(str(c.get("due_date", "")) for c in contexts)
-    if "overdue_days" in context:
-        context["overdue_days"] = str(max(int(str(c.get("overdue_days", "0"))) for c in contexts))
+    contexts = [dict(n.context) | {"node_id": n.node_id or ""} for n in group]
+    context = merge_contexts(contexts)
+    context.pop("node_id", None)
+    cases = context["merged_case_nos"]
     digest = hashlib.sha256("\n".join(sorted(n.dedupe_key for n in group)).encode()).hexdigest()
     return replace(
         first,
         dedupe_key=f"merged:{first.kind}:{first.person_id}:{digest[:24]}",
         context=context,
-        case_no=None,
+        # Two nodes of one case are still a notice about that case.
+        case_no=cases[0] if len(cases) == 1 else None,
         node_id=None,
         not_before=min(n.not_before for n in group),
-        note=f"{len(group)} notices merged: {', '.join(case_nos)}"
+        note=f"{len(group)} notices merged: {', '.join(str(c[0]) for c in context['merged_refs'])}"
         + (f"; {first.note}" if first.note else ""),
     )
 
 
+def _group_key(notice: Notice) -> tuple[str | None, NoticeKind, str]:
+    scope = str(notice.context.get("department", "")) if notice.kind in PER_DEPARTMENT else ""
+    return (notice.person_id, notice.kind, scope)
+
+
 def collapse(notices: Sequence[Notice]) -> list[Notice]:
-    """Merge collapsible notices by (person, kind); others pass through in order."""
-    groups: dict[tuple[str | None, NoticeKind], list[Notice]] = {}
-    out: list[Notice | tuple[str | None, NoticeKind]] = []
+    """Merge collapsible notices by (person, kind[, department]); others pass through in order."""
+    groups: dict[tuple[str | None, NoticeKind, str], list[Notice]] = {}
+    out: list[Notice | tuple[str | None, NoticeKind, str]] = []
     for notice in notices:
         if notice.kind not in COLLAPSIBLE or notice.person_id is None:
             out.append(notice)
             continue
-        key = (notice.person_id, notice.kind)
+        key = _group_key(notice)
         if key not in groups:
             groups[key] = []
             out.append(key)
