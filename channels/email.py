@@ -8,10 +8,17 @@ SMTP replies map by their first digit (RFC 5321 §4.2.1): ``4xx`` transient,
 ``5xx`` permanent. Connection trouble and timeouts are transient; a timeout
 after the message data went out is :class:`DeliveryUnknown`. The
 ``Message-ID`` is ``<message id@sender domain>``, so a resend is recognisable.
+
+E-mails about one case thread: each names the case's stable root id
+(:func:`case_thread_id`) in ``In-Reply-To`` and ``References`` (RFC 5322
+§3.6.4), so a mail client files a case's receipt, reminders and notices as
+one conversation even though the root itself is never sent.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +42,7 @@ from channels.base import (
 from core.errors import ChannelError, ConfigError
 from core.notices import ChannelKind, OutboundMessage
 
-__all__ = ["EmailChannel", "EmailConfig", "build_email", "classify_smtp"]
+__all__ = ["EmailChannel", "EmailConfig", "build_email", "case_thread_id", "classify_smtp"]
 
 TlsMode = Literal["none", "starttls", "tls"]
 
@@ -62,6 +69,22 @@ class EmailConfig:
             raise ConfigError(f"channels.email.from_addr is not an address: {self.from_addr!r}")
 
 
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+)*")
+
+
+def case_thread_id(case_no: str, domain: str) -> str:
+    """The stable ``<…@domain>`` id every e-mail about ``case_no`` replies to.
+
+    A case number that is a valid dot-atom is used as it is (readable in raw
+    headers); any other is hashed, so the id is always well-formed.
+    """
+    if _DOT_ATOM.fullmatch(case_no) and len(case_no) <= 64:
+        local = f"case.{case_no}"
+    else:
+        local = "case." + hashlib.sha256(case_no.encode()).hexdigest()[:32]
+    return f"<{local}@{domain}>"
+
+
 def build_email(config: EmailConfig, message: OutboundMessage, *, date: datetime) -> EmailMessage:
     """The MIME message: ``multipart/alternative`` text + HTML, RFC 2047 UTF-8 headers."""
     local, _, domain = config.from_addr.rpartition("@")
@@ -74,6 +97,9 @@ def build_email(config: EmailConfig, message: OutboundMessage, *, date: datetime
     mail["X-Cuiban-Kind"] = message.kind.value
     if message.case_no:
         mail["X-Cuiban-Case"] = message.case_no
+        thread = case_thread_id(message.case_no, domain)
+        mail["In-Reply-To"] = thread
+        mail["References"] = thread
     mail.set_content(message.body, charset="utf-8")
     if message.html:
         mail.add_alternative(message.html, subtype="html", charset="utf-8")

@@ -23,6 +23,7 @@ from functools import cache
 import jinja2
 from jinja2 import nodes
 
+from channels.phrases import with_phrases
 from channels.sms_length import count_segments
 from core.errors import ConfigError, InputError
 from core.notices import ChannelKind, NoticeKind, OutboundMessage
@@ -159,11 +160,12 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 def render(kind: NoticeKind | str, channel: str, context: Mapping[str, object]) -> str:
     """Render one template; trailing spaces and runs of blank lines are tidied away.
 
-    A variable the template needs but ``context`` lacks raises :class:`InputError`.
+    A variable the template needs but ``context`` lacks raises :class:`InputError`;
+    phrases for optional fields (:mod:`channels.phrases`) are derived first.
     """
     template = environment().get_template(_template_name(kind, channel))
     try:
-        text = template.render(**context)
+        text = template.render(**with_phrases(context))
     except jinja2.UndefinedError as exc:
         raise InputError(f"{kind}/{channel}: {exc.message}") from exc
     lines = [line.rstrip() for line in text.strip().splitlines()]
@@ -252,7 +254,8 @@ def compose(
     rendered = render_notice(kind, channel, context)
     params: Mapping[str, str] = {}
     if channel is ChannelKind.SMS:
-        params = {name: str(context[name]) for name in sms_params(kind)}
+        full = with_phrases(context)
+        params = {name: str(full[name]) for name in sms_params(kind)}
     elif rendered.data is not None:
         params = rendered.data
     link = context.get("link")

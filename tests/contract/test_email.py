@@ -7,7 +7,7 @@ import ssl
 import pytest
 
 from channels.base import ProviderPermanent, ProviderTransient, Receipt
-from channels.email import EmailChannel, build_email
+from channels.email import EmailChannel, build_email, case_thread_id
 from core.notices import ChannelKind, NoticeKind, OutboundMessage
 from tests.contract.conftest import NOW, SECRETS, Harness, clock, email_config, message
 from tests.fakes.smtp import FakeSmtp, free_port
@@ -24,7 +24,7 @@ async def test_email_is_multipart_text_and_html_with_utf8_headers(email: Harness
     await email.channel.send(email.message)
     (mail,) = email.accepted()
     assert mail.get_content_type() == "multipart/alternative"
-    assert str(mail["Subject"]) == "受理通知：食品经营许可"
+    assert str(mail["Subject"]) == "受理通知：NJ20250312-0042（食品经营许可）"
     assert mail["From"].addresses[0].display_name == "某市政务服务中心"
     assert mail["From"].addresses[0].addr_spec == "noreply@zw.example.gov.cn"
     text = mail.get_body(("plain",)).get_content()
@@ -44,6 +44,32 @@ def test_build_email_is_pure() -> None:
     assert first.as_bytes() == again.as_bytes()
     assert first["Message-ID"] == "<msg-0001@zw.example.gov.cn>"
     assert first["Date"] == "Wed, 12 Mar 2025 01:30:00 +0000"
+
+
+async def test_e_mails_about_one_case_thread(email: Harness) -> None:
+    """The receipt and a later notice of one case both reply to the case's stable root id."""
+    channel = email.channel
+    assert isinstance(channel, EmailChannel)
+    await channel.send_batch(
+        [
+            mail_to("zhang.san@example.com", "m-1", NoticeKind.CASE_ACCEPTED),
+            mail_to("zhang.san@example.com", "m-2", NoticeKind.PICKUP_NOTICE),
+        ]
+    )
+    first, second = email.accepted()
+    root = "<case.NJ20250312-0042@zw.example.gov.cn>"
+    assert first["Message-ID"] != second["Message-ID"]
+    assert [m["In-Reply-To"] for m in (first, second)] == [root, root]
+    assert [m["References"] for m in (first, second)] == [root, root]
+    assert "NJ20250312-0042" in str(second["Subject"])
+
+
+def test_an_odd_case_number_still_makes_a_well_formed_thread_id() -> None:
+    """A case number with characters a Message-ID may not hold is hashed, stably."""
+    odd = case_thread_id("沪(2026)<1>@x", "zw.gov.cn")
+    assert odd == case_thread_id("沪(2026)<1>@x", "zw.gov.cn")
+    assert odd.startswith("<case.") and odd.endswith("@zw.gov.cn>")
+    assert odd[1:-1].count("@") == 1 and all(c.isascii() and c.isprintable() for c in odd)
 
 
 async def test_wrong_password_is_permanent(email: Harness) -> None:

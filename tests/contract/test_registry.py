@@ -58,6 +58,6 @@ async def test_console_defaults_to_stdout(capsys: pytest.CaptureFixture[str]) ->
     """Without a stream the console writes to the current stdout, e-mail subject included."""
     receipt = await ConsoleChannel().send(message(NoticeKind.URGE, ChannelKind.EMAIL, "a@b.cn"))
     out = capsys.readouterr().out
-    assert "催办：审查" in out and "urge → email:a@b.cn" in out
+    assert "催办：NJ20250312-0042“审查”环节" in out and "urge → email:a@b.cn" in out
     assert receipt.accepted_at.tzinfo is not None
     assert receipt.accepted_at <= datetime.now(UTC)

@@ -70,7 +70,7 @@ async def test_wecom_sends_a_text_card_linking_to_the_wap_page(wecom: Harness) -
     (sent,) = wecom.accepted()
     assert sent["msgtype"] == "textcard"
     assert sent["touser"] == "wangwei"
-    assert sent["textcard"]["title"] == "超期提醒：现场核查"
+    assert sent["textcard"]["title"] == "超期提醒：NJ20250312-0042“现场核查”环节"
     assert "承办人：王伟" in sent["textcard"]["description"]
     assert sent["textcard"]["url"] == wecom.message.link
     assert sent["enable_duplicate_check"] == 1

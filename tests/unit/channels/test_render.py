@@ -97,7 +97,7 @@ def test_email_parts_split_subject_from_body() -> None:
     parts = render_notice(
         NoticeKind.PICKUP_NOTICE, ChannelKind.EMAIL, EXAMPLES[NoticeKind.PICKUP_NOTICE]
     )
-    assert parts.subject == "领取通知：食品经营许可"
+    assert parts.subject == "领取通知：NJ20250312-0042（食品经营许可）"
     assert parts.body.startswith("您申请的“食品经营许可”已办结")
     assert parts.html is not None and "<table>" in parts.html
 
@@ -150,3 +150,26 @@ def test_start_up_check_refuses_templates_that_can_exceed_the_maximum() -> None:
     assert set(worst) == set(NoticeKind)
     with pytest.raises(ConfigError, match=r"templates/case_accepted/sms\.j2"):
         check_sms_templates(sign_name="某市政务服务中心", max_segments=1)
+
+
+CASE_KINDS = [k for k in NoticeKind if "case_no" in EXAMPLES[k]]
+
+
+@pytest.mark.parametrize("kind", CASE_KINDS)
+def test_a_notice_about_a_case_names_it_in_sms_subject_and_card_title(kind: NoticeKind) -> None:
+    """SMS text, e-mail subject and WeCom card title carry the case number: reminders differ."""
+    context = EXAMPLES[kind]
+    assert "NJ20250312-0042" in render_notice(kind, ChannelKind.SMS, context).body
+    assert "NJ20250312-0042" in (render_notice(kind, ChannelKind.EMAIL, context).subject or "")
+    assert "NJ20250312-0042" in (render_notice(kind, ChannelKind.WECOM, context).subject or "")
+
+
+def test_two_nodes_of_the_same_name_have_different_subjects() -> None:
+    """Two "科室审查" reminders of different cases are told apart by their subjects."""
+    first = {**EXAMPLES[NoticeKind.NODE_DUE_SOON], "node_name": "科室审查", "case_no": "HB1"}
+    second = {**first, "case_no": "HB2"}
+    subjects = {
+        render_notice(NoticeKind.NODE_DUE_SOON, ChannelKind.EMAIL, c).subject
+        for c in (first, second)
+    }
+    assert subjects == {"临期提醒：HB1“科室审查”环节", "临期提醒：HB2“科室审查”环节"}

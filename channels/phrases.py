@@ -1,0 +1,45 @@
+"""Whole phrases for optional facts, so no template ever shows an empty slot.
+
+An SMS template is registered at the provider as fixed text with variables
+(``${pickup_time}``); a missing fact cannot be skipped with an ``if`` there.
+So the sentence part that depends on an optional field is one variable, worded
+for both cases: pickup hours given or not, documents to bring or none, a
+promised date known or pending (contract: "No text ever shows an empty slot").
+
+Pure: :func:`with_phrases` derives the phrases from the raw context fields
+(``hours``, ``documents``, ``due_date``) when the context has them and the
+phrase is not already set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["pickup_bring", "pickup_time", "promise", "with_phrases"]
+
+
+def pickup_time(hours: str) -> str:
+    """"于工作日9-17时" — or, with no hours given, "在工作时间内"."""
+    return f"于{hours}" if hours else "在工作时间内"
+
+
+def pickup_bring(documents: str) -> str:
+    """"，请携带身份证" — or nothing when no documents are named."""
+    return f"，请携带{documents}" if documents else ""
+
+
+def promise(due_date: str) -> str:
+    """"承诺2026-03-26前办结" — or, with no date yet, that the date is pending."""
+    return f"承诺{due_date}前办结" if due_date else "承诺办结日期待定，确定后另行告知"
+
+
+def with_phrases(context: Mapping[str, object]) -> dict[str, object]:
+    """``context`` plus the phrases its optional fields call for (set ones are kept)."""
+    derived: dict[str, object] = {}
+    if "hours" in context:
+        derived["pickup_time"] = pickup_time(str(context["hours"] or ""))
+    if "documents" in context:
+        derived["pickup_bring"] = pickup_bring(str(context["documents"] or ""))
+    if "due_date" in context:
+        derived["promise"] = promise(str(context["due_date"] or ""))
+    return derived | dict(context)
