@@ -19,17 +19,17 @@ __all__ = ["pickup_bring", "pickup_time", "promise", "with_phrases"]
 
 
 def pickup_time(hours: str) -> str:
-    """"于工作日9-17时" — or, with no hours given, "在工作时间内"."""
+    """The time phrase: "于工作日9-17时", or "在工作时间内" when no hours are given."""
     return f"于{hours}" if hours else "在工作时间内"
 
 
 def pickup_bring(documents: str) -> str:
-    """"，请携带身份证" — or nothing when no documents are named."""
+    """The bring phrase: "，请携带身份证", or nothing when no documents are named."""
     return f"，请携带{documents}" if documents else ""
 
 
 def promise(due_date: str) -> str:
-    """"承诺2026-03-26前办结" — or, with no date yet, that the date is pending."""
+    """The promise: "承诺2026-03-26前办结", or that the date is pending."""
     return f"承诺{due_date}前办结" if due_date else "承诺办结日期待定，确定后另行告知"
 
 

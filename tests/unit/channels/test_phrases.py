@@ -59,7 +59,7 @@ def test_no_promise_before_a_missing_date(kind: NoticeKind) -> None:
     due_date=st.sampled_from(["", "2026-10-09"]),
 )
 def test_no_channel_shows_an_empty_slot(hours: str, documents: str, due_date: str) -> None:
-    """Whatever is absent, no text has "于到", "携带。", "承诺前" or a label with nothing after it."""
+    """Whatever is absent, no text has "于到", "携带。", "承诺前" or an empty bracket."""
     for kind in (NoticeKind.PICKUP_NOTICE, NoticeKind.STATUS_REPLY, NoticeKind.CASE_RESUMED):
         context = {**EXAMPLES[kind], "hours": hours, "documents": documents, "due_date": due_date}
         for channel in TEMPLATE_CHANNELS:
