@@ -137,8 +137,9 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
     from hub.keys import CLOCK, PLANNER, POOL
     from hub.notices.links import LinkSigner
     from hub.notices.recipients import Routing
-    from hub.planning.planner import PlannedTimer, Planner, _upsert_timers
+    from hub.planning.planner import Planner
     from hub.planning.scheduler import TICK_SECONDS, Ticker
+    from hub.planning.timers import PlannedTimer, upsert_timers
     from hub.settings import load_settings
     from hub.store import db
     from hub.store.calendars import load_calendar
@@ -173,7 +174,7 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
             for i in range(offset, min(offset + chunk, count))
         ]
         async with pool.acquire() as conn, conn.transaction():
-            await _upsert_timers(conn, timers)
+            await upsert_timers(conn, timers)
         ticker.update(min(offset + chunk, count))
     load = time.perf_counter() - started
     del timers

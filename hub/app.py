@@ -28,6 +28,7 @@ from hub.keys import (
     PLANNER,
     POOL,
     ROLE,
+    ROUTING,
     RULES,
     SETTINGS,
     TEST_CLOCK_HOOKS,
@@ -117,16 +118,15 @@ def create_app(
     app[METRICS] = Metrics()
     app[TEST_CLOCK_HOOKS] = []
     app[ROLE] = role
-    app[PLANNER] = Planner(
-        Routing(
-            settings=settings,
-            calendar=app[CALENDAR],
-            links=LinkSigner(
-                secret=settings.auth.link_secret.get_secret_value().encode(),
-                lifetime=timedelta(days=settings.auth.link_days),
-            ),
-        )
+    app[ROUTING] = Routing(
+        settings=settings,
+        calendar=app[CALENDAR],
+        links=LinkSigner(
+            secret=settings.auth.link_secret.get_secret_value().encode(),
+            lifetime=timedelta(days=settings.auth.link_days),
+        ),
     )
+    app[PLANNER] = Planner(app[ROUTING])
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         url = database_url or await db.resolve_url(

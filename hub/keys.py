@@ -13,6 +13,7 @@ from core.calendar import WorkingCalendar
 from core.cases import RulesFor
 from hub.clock import Clock
 from hub.metrics import Metrics
+from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
 from hub.settings import Settings
 
@@ -27,5 +28,7 @@ RULES: web.AppKey[RulesFor] = web.AppKey("rules")
 METRICS = web.AppKey("metrics", Metrics)
 ROLE = web.AppKey("role", str)
 PLANNER = web.AppKey("planner", Planner)
+# Addressing notices: settings, calendar, signed links, enabled channels.
+ROUTING = web.AppKey("routing", Routing)
 # Run, in order, after the test clock moves; the scheduler registers here.
 TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])

@@ -48,7 +48,7 @@ from channels.receipts import (
 from core.errors import InputError
 from hub.api.auth import allow
 from hub.api.problems import Problem, storable
-from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.pages.security import mac
 from hub.replies.inbound import Replies, apply_receipts, inbound_key
 from hub.store import attempts as wap_limits
@@ -135,7 +135,7 @@ async def _texts(
     app = request.app
     settings = app[SETTINGS]
     replies = Replies(
-        app[PLANNER], settings.appointments, max_attempts=settings.policy.max_attempts
+        app[ROUTING], settings.appointments, max_attempts=settings.policy.max_attempts
     )
     now = app[CLOCK].now()
     async with app[POOL].acquire() as conn, conn.transaction():

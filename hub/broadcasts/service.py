@@ -32,7 +32,7 @@ from core.reminders import QuietHours
 from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
-from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.outbox import NOTIFY_CHANNEL
 from hub.settings import Settings
 from hub.store.queries import Q
@@ -489,7 +489,7 @@ async def post_broadcast(request: web.Request) -> web.Response:
     app = request.app
     settings = app[SETTINGS]
     now = app[CLOCK].now()
-    channels = channels_used(body, app[PLANNER].routing.enabled)
+    channels = channels_used(body, app[ROUTING].enabled)
     if not channels:
         raise Problem(
             422,

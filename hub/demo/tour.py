@@ -35,7 +35,7 @@ from hub.demo.directory import (
     REVIEWERS,
     seed_directory,
 )
-from hub.keys import CALENDAR, PLANNER, POOL, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS
 from hub.settings import ChannelsSettings, Settings
 from hub.store import db
 from hub.store import ingest as store
@@ -277,7 +277,7 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
             async with app[POOL].acquire() as conn:
                 await urge_case(
                     conn,
-                    app[PLANNER],
+                    app[ROUTING],
                     urged,
                     by="p-jc",
                     note="请加快办理",

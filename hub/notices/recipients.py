@@ -96,14 +96,16 @@ class Routing:
         now: datetime,
         case_no: str | None = None,
         node_id: str | None = None,
+        link: str | None = None,
     ) -> Notice:
-        """A notice to a reviewer, head or supervisor: linking their inbox, sent on a working
-        day outside their quiet hours, deduplicated per ``key`` and person."""
+        """A notice to a reviewer, head or supervisor: linking their inbox (unless ``link``
+        says where else), sent on a working day outside their quiet hours, deduplicated per
+        ``key`` and person."""
         return Notice(
             kind=kind,
             dedupe_key=f"{key}:{who.person_id}",
             addresses=who.addresses,
-            context={**context, "link": self.inbox_link(who.person_id, now)},
+            context={**context, "link": link or self.inbox_link(who.person_id, now)},
             not_before=self.reviewer_time(now, who.quiet),
             case_no=case_no,
             node_id=node_id,

@@ -11,8 +11,9 @@ number of processes — sends nothing new until something changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -21,9 +22,10 @@ import structlog
 from aiohttp import web
 
 from core.notices import NoticeKind
-from hub.keys import PLANNER, POOL, SETTINGS
-from hub.notices.outbox import Notice, enqueue
-from hub.notices.recipients import People
+from hub.keys import POOL, ROUTING, SETTINGS
+from hub.notices.notify import notify
+from hub.notices.outbox import Notice
+from hub.notices.recipients import People, Routing
 from hub.store.queries import Q
 
 __all__ = ["EVENT_WORDS", "change_line", "project_digest_job"]
@@ -67,13 +69,10 @@ async def project_digest_job(app: web.Application, now: datetime) -> int:
     """Queue a digest to each project manager whose project changed; return how many."""
     settings = app[SETTINGS]
     tz = settings.calendar.tz
-    planner = app[PLANNER]
+    routing = app[ROUTING]
     queued = 0
     async with app[POOL].acquire() as conn:
         projects = await conn.fetch(Q["projects_with_changes"])
-        if not projects:
-            return 0
-        people = await People.load(conn, [p["manager"] for p in projects], planner.routing)
         for project in projects:
             changes = await conn.fetch(
                 Q["project_changes"], project["project_id"], project["since"], MAX_LINES + 1
@@ -82,28 +81,39 @@ async def project_digest_job(app: web.Application, now: datetime) -> int:
             if len(changes) > MAX_LINES:
                 lines.append("……更多变化见项目页面")
             upto = project["upto"] if len(changes) <= MAX_LINES else changes[MAX_LINES - 1]["seq"]
-            who = people.recipient(project["manager"], now)
-            name = project["project_name"] or project["project_id"]
-            notice = Notice(
-                kind=NoticeKind.PROJECT_DIGEST,
-                dedupe_key=f"project_digest:{project['project_id']}:{upto}:{who.person_id}",
-                addresses=who.addresses,
-                context={
-                    "title": f"项目动态：{name}（{len(lines)} 项）",
-                    "content": "\n".join(lines),
-                    "link": f"{settings.http.public_base_url}/supervise/projects/"
-                    + quote(project["project_id"], safe=""),
-                    "project_id": project["project_id"],
-                    "upto_seq": upto,
-                },
-                not_before=planner.routing.reviewer_time(now, who.quiet),
-                person_id=who.person_id,
-                note=who.note,
-            )
+            build = partial(_digest, routing, project, lines, upto, now=now)
             async with conn.transaction():
-                queued += await enqueue(
-                    conn, [notice], now=now, max_attempts=settings.policy.max_attempts
-                )
+                queued += await notify(conn, routing, [project["manager"]], build, now=now)
     if queued:
         log.info("project_digests_queued", count=queued)
     return queued
+
+
+def _digest(
+    routing: Routing,
+    project: Mapping[str, Any],
+    lines: Sequence[str],
+    upto: int,
+    people: People,
+    *,
+    now: datetime,
+) -> list[Notice]:
+    """The manager's digest of ``lines``, linking the project page."""
+    name = project["project_name"] or project["project_id"]
+    context = {
+        "title": f"项目动态：{name}（{len(lines)} 项）",
+        "content": "\n".join(lines),
+        "project_id": project["project_id"],
+        "upto_seq": upto,
+    }
+    page = "/supervise/projects/" + quote(project["project_id"], safe="")
+    return [
+        routing.reviewer_notice(
+            people.recipient(project["manager"], now),
+            NoticeKind.PROJECT_DIGEST,
+            f"project_digest:{project['project_id']}:{upto}",
+            context,
+            now=now,
+            link=routing.settings.http.public_base_url + page,
+        )
+    ]

@@ -39,8 +39,10 @@ import structlog
 from channels.receipts import DeliveryReport, InboundSms
 from core.errors import CalendarYearUnknown
 from core.notices import ChannelKind, NoticeKind
+from hub.notices.notify import case_context
 from hub.notices.outbox import Address, Notice, enqueue, fall_back
-from hub.planning.planner import SUSPENSION_REASONS, Planner
+from hub.notices.recipients import Routing
+from hub.notices.words import suspension_reason
 from hub.replies.evaluations import rate_case
 from hub.settings import AppointmentSettings
 from hub.store.queries import Q
@@ -222,13 +224,12 @@ class Handled:
 
 
 class Replies:
-    """Acts on applicants' texts with the planner's routing (calendar, links, policy)."""
+    """Acts on applicants' texts with the hub's routing (calendar, links, policy)."""
 
     def __init__(
-        self, planner: Planner, appointments: AppointmentSettings, *, max_attempts: int
+        self, routing: Routing, appointments: AppointmentSettings, *, max_attempts: int
     ) -> None:
-        self.planner = planner
-        self.routing = planner.routing
+        self.routing = routing
         self.slots = appointments
         self.max_attempts = max_attempts
 
@@ -313,9 +314,9 @@ class Replies:
         if case["suspended_since"] is not None:
             reasons = [s.get("reason") for s in case["suspensions"] or [] if isinstance(s, dict)]
             raw = (reasons[-1] if reasons else None) or ""
-            reason = SUSPENSION_REASONS.get(raw, raw)
+            reason = suspension_reason(raw)
             status = f"暂停计时（{reason}）" if reason else "暂停计时"
-        context = self.planner.case_context(case, now) | {
+        context = case_context(self.routing, case, now) | {
             "status": status,
             "node_name": node_name or "无",
         }
@@ -405,7 +406,7 @@ class Replies:
             slots_text = " ".join(f"{o['n']}.{o['label']}" for o in offered)
         else:
             slots_text = "暂无空闲时段，请致电窗口"
-        context = self.planner.case_context(case, now) | {"slots": slots_text}
+        context = case_context(self.routing, case, now) | {"slots": slots_text}
         await self._answer(conn, NoticeKind.APPOINTMENT_SLOTS, key, case, mobile, context, now)
         return Handled(
             handled_as="book_request" if free else "book_none_free",
@@ -474,7 +475,7 @@ class Replies:
             self.slots.location
         )
         label = chosen["label"]
-        context = self.planner.case_context(case, now) | {
+        context = case_context(self.routing, case, now) | {
             "slot": f"{label}（{slot}）" if label.endswith("午") else label,
             "location": location,
         }

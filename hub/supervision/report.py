@@ -30,8 +30,9 @@ import structlog
 from aiohttp import web
 
 from core.notices import NoticeKind
-from hub.keys import CALENDAR, PLANNER, POOL, SETTINGS
-from hub.notices.outbox import Notice, enqueue
+from hub.keys import CALENDAR, POOL, ROUTING, SETTINGS
+from hub.notices.notify import notify
+from hub.notices.outbox import Notice
 from hub.notices.recipients import People
 from hub.store.queries import Q
 from hub.supervision import charts, stats
@@ -269,29 +270,28 @@ async def monthly_report_job(app: web.Application, now: datetime) -> int:
             return 0
         report = await build_report(conn, month, now=now, tz=tz)
         await asyncio.to_thread(write_report, report, folder)
-        planner = app[PLANNER]
-        people = await People.load(conn, supervisors, planner.routing)
+        routing = app[ROUTING]
         link = f"{settings.http.public_base_url}/supervise/reports/{month}"
-        notices = []
-        for person_id in supervisors:
-            who = people.recipient(person_id, now)
-            notices.append(
-                Notice(
-                    kind=NoticeKind.MONTHLY_REPORT,
-                    dedupe_key=f"monthly_report:{month}:{person_id}",
-                    addresses=who.addresses,
-                    context={
-                        "title": f"电子监察月报 {month}",
-                        "content": _summary(report),
-                        "link": link,
-                        "report_month": month,
-                    },
-                    not_before=planner.routing.reviewer_time(now, who.quiet),
-                    person_id=who.person_id,
-                    note=who.note,
+        context = {
+            "title": f"电子监察月报 {month}",
+            "content": _summary(report),
+            "report_month": month,
+        }
+
+        def build(people: People) -> list[Notice]:
+            return [
+                routing.reviewer_notice(
+                    people.recipient(person_id, now),
+                    NoticeKind.MONTHLY_REPORT,
+                    f"monthly_report:{month}",
+                    context,
+                    now=now,
+                    link=link,
                 )
-            )
-        queued = await enqueue(conn, notices, now=now, max_attempts=settings.policy.max_attempts)
+                for person_id in supervisors
+            ]
+
+        queued = await notify(conn, routing, supervisors, build, now=now)
     log.info("monthly_report_written", month=month, folder=str(folder), notices=queued)
     return queued
 

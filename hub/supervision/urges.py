@@ -15,10 +15,10 @@ from core.notices import NoticeKind
 from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
-from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
-from hub.notices.outbox import enqueue
-from hub.notices.recipients import People
-from hub.planning.planner import Planner
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.notices.notify import case_context, notify
+from hub.notices.outbox import Notice
+from hub.notices.recipients import People, Routing
 from hub.store.queries import Q
 from hub.supervision import audit
 
@@ -45,7 +45,7 @@ class Urged:
 
 async def urge_case(
     conn: asyncpg.Connection,
-    planner: Planner,
+    routing: Routing,
     case_no: str,
     *,
     by: str,
@@ -75,21 +75,25 @@ async def urge_case(
                 detail={"urge_id": urge_id, "by": by, "note": note},
             )
         await conn.execute(Q["count_urge"], case_no, [n["node_id"] for n in nodes])
-        people = await People.load(conn, [n["assignee_id"] for n in nodes] + [by], planner.routing)
-        context = planner.case_context(case, now) | {"by_name": people.name(by), "note": note}
-        notices = [
-            planner.routing.reviewer_notice(
-                people.recipient(node["assignee_id"], now),
-                NoticeKind.URGE,
-                f"urge:{urge_id}:{node['node_id']}",
-                context | {"node_name": node["name"]},
-                now=now,
-                case_no=case_no,
-                node_id=node["node_id"],
-            )
-            for node in nodes
-        ]
-        queued = await enqueue(conn, notices, now=now, max_attempts=max_attempts)
+
+        def build(people: People) -> list[Notice]:
+            context = case_context(routing, case, now)
+            context |= {"by_name": people.name(by), "note": note}
+            return [
+                routing.reviewer_notice(
+                    people.recipient(node["assignee_id"], now),
+                    NoticeKind.URGE,
+                    f"urge:{urge_id}:{node['node_id']}",
+                    context | {"node_name": node["name"]},
+                    now=now,
+                    case_no=case_no,
+                    node_id=node["node_id"],
+                )
+                for node in nodes
+            ]
+
+        person_ids = [n["assignee_id"] for n in nodes] + [by]
+        queued = await notify(conn, routing, person_ids, build, now=now)
     return Urged(urge_id=urge_id, nodes=tuple(n["node_id"] for n in nodes), notices=queued)
 
 
@@ -103,7 +107,7 @@ async def urge(request: web.Request) -> web.Response:
         try:
             urged = await urge_case(
                 conn,
-                app[PLANNER],
+                app[ROUTING],
                 case_no,
                 by=body.by,
                 note=body.note,

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.clock import ManualClock
-from hub.keys import CLOCK, PLANNER
+from hub.keys import CLOCK, ROUTING
 from tests.conftest import Api
 from tests.integration import events as ev
 
@@ -105,12 +105,12 @@ async def seed(
 
 def case_link(app: web.Application, case_no: str) -> str:
     clock = app_clock(app)
-    return f"/wap/c/{app[PLANNER].routing.links.sign('c', case_no, now=clock.now())}"
+    return f"/wap/c/{app[ROUTING].links.sign('c', case_no, now=clock.now())}"
 
 
 def inbox_link(app: web.Application, person_id: str) -> str:
     clock = app_clock(app)
-    return f"/wap/inbox/{app[PLANNER].routing.links.sign('i', person_id, now=clock.now())}"
+    return f"/wap/inbox/{app[ROUTING].links.sign('i', person_id, now=clock.now())}"
 
 
 def app_clock(app: web.Application) -> ManualClock:

@@ -28,7 +28,7 @@ from aiohttp import web
 from core.levels import LEVEL_WORDS, Level
 from hub.api.auth import role_for
 from hub.api.views import row_level
-from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.store.queries import Q
 from hub.supervision import charts, report, stats
 from hub.supervision.urges import NothingToUrge, urge_case
@@ -280,7 +280,7 @@ async def urge(request: web.Request) -> web.Response:
         try:
             urged = await urge_case(
                 conn,
-                app[PLANNER],
+                app[ROUTING],
                 case_no,
                 by="电子监察",
                 note="",

@@ -36,9 +36,10 @@ from aiohttp import web
 from core.events import normalize_mobile
 from core.notices import NoticeKind
 from hub.api.problems import storable
-from hub.keys import CLOCK, PLANNER, POOL, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.links import LinkKind
-from hub.notices.outbox import Notice, enqueue
+from hub.notices.notify import case_context, notify
+from hub.notices.outbox import Notice
 from hub.notices.recipients import People, unique
 from hub.pages.render import message_page, page, stylesheet
 from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_middleware
@@ -114,12 +115,12 @@ def _see_other(location: str) -> web.Response:
 
 
 def _verify(request: web.Request, kind: LinkKind) -> str | None:
-    links = request.app[PLANNER].routing.links
+    links = request.app[ROUTING].links
     return links.verify(kind, request.match_info["token"], now=_now(request))
 
 
 def _case_link(request: web.Request, case_no: str) -> str:
-    links = replace(request.app[PLANNER].routing.links, lifetime=LOOKUP_LINK_LIFETIME)
+    links = replace(request.app[ROUTING].links, lifetime=LOOKUP_LINK_LIFETIME)
     return f"/wap/c/{links.sign('c', case_no, now=_now(request))}"
 
 
@@ -383,8 +384,7 @@ async def _tell_supervisors(
     now: datetime,
 ) -> int:
     """A complaint notice to each supervisor of the case's department (its head if none)."""
-    planner = request.app[PLANNER]
-    routing = planner.routing
+    routing = request.app[ROUTING]
     department = (
         await conn.fetchrow(Q["get_department"], case["department_code"])
         if case["department_code"]
@@ -393,25 +393,22 @@ async def _tell_supervisors(
     targets: list[str] = []
     if department is not None:
         targets = unique([*department["supervisors"]]) or unique([department["head"]])
-    people = await People.load(conn, targets, routing)
-    context = planner.case_context(case, now) | {"content": content}
-    notices = []
-    for person_id in targets:
-        who = people.recipient(person_id, now)
-        notices.append(
-            Notice(
-                kind=NoticeKind.COMPLAINT,
-                dedupe_key=f"complaint:{complaint_id}:{who.person_id}",
-                addresses=who.addresses,
-                context=context | {"link": routing.inbox_link(who.person_id, now)},
-                not_before=routing.reviewer_time(now, who.quiet),
+    context = case_context(routing, case, now) | {"content": content}
+
+    def build(people: People) -> list[Notice]:
+        return [
+            routing.reviewer_notice(
+                people.recipient(person_id, now),
+                NoticeKind.COMPLAINT,
+                f"complaint:{complaint_id}",
+                context,
+                now=now,
                 case_no=case["case_no"],
-                person_id=who.person_id,
-                note=who.note,
             )
-        )
-    max_attempts = request.app[SETTINGS].policy.max_attempts
-    return await enqueue(conn, notices, now=now, max_attempts=max_attempts)
+            for person_id in targets
+        ]
+
+    return await notify(conn, routing, targets, build, now=now)
 
 
 # --- a reviewer's inbox ----------------------------------------------------------------------

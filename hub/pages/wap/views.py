@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from core.levels import LEVEL_WORDS, Level
 from hub.api.views import mask_name, row_level
 from hub.logging import mask_mobile
+from hub.notices.words import suspension_reason
 from hub.pages.wap.login import mask_phone
-from hub.planning.planner import SUSPENSION_REASONS
 from hub.replies.evaluations import RATING_WORDS
 
 STATUS_WORDS = {
@@ -92,7 +92,7 @@ def level_view(level: Level | None) -> dict[str, str]:
 def reason_words(reason: str | None) -> str:
     if not reason:
         return ""
-    return SUSPENSION_REASONS.get(reason, reason)
+    return suspension_reason(reason)
 
 
 def _limit_text(limit: Any) -> str:

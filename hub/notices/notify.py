@@ -1,0 +1,54 @@
+"""Telling people: load them once, build their notices, put the notices in the outbox.
+
+Every producer of notices (event notices, the tick, digests, reports, urges,
+complaints, replies) runs the same sequence inside its own transaction;
+:func:`notify` is that sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from hub.notices.merge import collapse
+from hub.notices.outbox import Notice, enqueue
+from hub.notices.recipients import People, Routing
+
+
+async def notify(
+    conn: asyncpg.Connection,
+    routing: Routing,
+    person_ids: Iterable[str | None],
+    build: Callable[[People], Iterable[Notice]],
+    *,
+    now: datetime,
+    merge: bool = False,
+) -> int:
+    """Load ``person_ids`` (deputies resolved), enqueue what ``build`` makes of them.
+
+    ``merge`` folds several notices of one kind to one person into one
+    (the tick's reminders). Returns how many messages are new.
+    """
+    people = await People.load(conn, [p for p in person_ids if p], routing)
+    notices: Sequence[Notice] = list(build(people))
+    if merge:
+        notices = collapse(notices)
+    return await enqueue(conn, notices, now=now, max_attempts=routing.settings.policy.max_attempts)
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def case_context(routing: Routing, case: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """What every notice about a case can say: its number, matter, department, due date, link."""
+    return {
+        "case_no": case["case_no"],
+        "matter": case["matter_name"] or "",
+        "department": case["department_name"] or case["department_code"] or "",
+        "due_date": day(case["due_date"]),
+        "link": routing.case_link(case["case_no"], now),
+    }

@@ -1,0 +1,216 @@
+"""Timer planning, inside the ingest transaction: the timers a case should have, made so.
+
+An open node has a ``node_due_soon`` and a ``node_overdue`` timer for its
+current deadline version (the case as a whole likewise); a completed node, a
+suspended case or a moved deadline cancels what no longer applies; a closed,
+unrated case gets its evaluation prompt. The overdue chain's next step is
+planned here too (:func:`next_step`), for the tick and for a resumed case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from core.errors import CalendarYearUnknown
+from core.notices import NoticeKind
+from core.reminders import escalation_at, overdue_at
+from hub.notices.recipients import EVALUATION_DELAY, Routing
+from hub.store.queries import Q
+
+log = structlog.get_logger(__name__)
+
+PRUNE_AFTER = timedelta(days=90)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedTimer:
+    kind: str
+    case_no: str
+    node_id: str
+    step: int
+    deadline_version: int
+    fire_at: datetime
+
+
+def desired_timers(
+    routing: Routing, c: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]
+) -> list[PlannedTimer]:
+    """The timers a case ``c`` should have now: none while it is suspended or once it is done."""
+    wanted: list[PlannedTimer] = []
+    case_no = c["case_no"]
+    if c["closed_at"] and not c["withdrawn_at"] and c["rating"] is None:
+        wanted.append(
+            PlannedTimer(
+                kind=NoticeKind.EVALUATION_PROMPT,
+                case_no=case_no,
+                node_id="",
+                step=0,
+                deadline_version=0,
+                fire_at=c["closed_at"] + EVALUATION_DELAY,
+            )
+        )
+    if c["suspended_since"] is not None or c["closed_at"] is not None:
+        return wanted
+    try:
+        if c["completed_at"] is None and c["due_at"] is not None:
+            wanted += _pair(routing, (NoticeKind.CASE_DUE_SOON, NoticeKind.CASE_OVERDUE), c, c)
+        for node in nodes:
+            if node["completed_at"] is None and node["due_at"] is not None:
+                wanted += _pair(
+                    routing, (NoticeKind.NODE_DUE_SOON, NoticeKind.NODE_OVERDUE), c, node
+                )
+    except CalendarYearUnknown:
+        # The due date is known but the day after it is not: plan what we can.
+        log.warning("timers_beyond_calendar", case_no=case_no)
+    return wanted
+
+
+def _pair(
+    routing: Routing,
+    kinds: tuple[NoticeKind, NoticeKind],
+    case: Mapping[str, Any],
+    source: Mapping[str, Any],
+) -> list[PlannedTimer]:
+    """The due-soon and overdue timers of ``source`` (the case itself or one of its nodes)."""
+    soon, late = kinds
+    node_id = "" if source is case else source["node_id"]
+    unit = source["limit_unit"] or case["limit_unit"]
+    policy = routing.settings.policy
+    late_at = overdue_at(
+        source["due_at"],
+        routing.calendar,
+        day_unit=unit != "hours",
+        office_start=policy.office_start,
+        tz=routing.tz,
+    )
+    return [
+        PlannedTimer(
+            kind=kind,
+            case_no=case["case_no"],
+            node_id=node_id,
+            step=0,
+            deadline_version=source["deadline_version"],
+            fire_at=fire_at,
+        )
+        for kind, fire_at in ((soon, source["warn_at"]), (late, late_at))
+    ]
+
+
+async def replan(conn: asyncpg.Connection, routing: Routing, case_nos: Sequence[str]) -> None:
+    """Make the timers of ``case_nos`` match their current state."""
+    cases = await conn.fetch(Q["cases_for_planning"], list(case_nos))
+    nodes: dict[str, list[asyncpg.Record]] = {}
+    for row in await conn.fetch(Q["nodes_for_planning"], list(case_nos)):
+        nodes.setdefault(row["case_no"], []).append(row)
+    wanted = [t for c in cases for t in desired_timers(routing, c, nodes.get(c["case_no"], []))]
+    wanted = await _resume_escalations(conn, routing, case_nos, wanted, nodes)
+    keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
+    pending = await conn.fetch(Q["pending_timers_of_cases"], list(case_nos))
+    stale = [
+        r["id"]
+        for r in pending
+        if (r["case_no"], r["node_id"], r["kind"], r["deadline_version"]) not in keep
+    ]
+    if stale:
+        await conn.execute(Q["cancel_timers"], stale)
+    await upsert_timers(conn, wanted)
+
+
+async def _resume_escalations(
+    conn: asyncpg.Connection,
+    routing: Routing,
+    case_nos: Sequence[str],
+    wanted: list[PlannedTimer],
+    nodes: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> list[PlannedTimer]:
+    """An escalation chain already under way goes on from its next step, not step 0.
+
+    A suspension that moved nothing (resumed the same day) keeps the deadline
+    version, so the overdue chain it cancelled must pick up where it stopped.
+    """
+    fired = {
+        (r["case_no"], r["node_id"], r["deadline_version"]): r["step"]
+        for r in await conn.fetch(Q["fired_escalation_steps"], list(case_nos))
+    }
+    if not fired:
+        return wanted
+    due_dates = {(n["case_no"], n["node_id"]): n["due_date"] for ns in nodes.values() for n in ns}
+    resumed: list[PlannedTimer] = []
+    for timer in wanted:
+        last = fired.get((timer.case_no, timer.node_id, timer.deadline_version))
+        due_date = due_dates.get((timer.case_no, timer.node_id))
+        if timer.kind != NoticeKind.NODE_OVERDUE or last is None or due_date is None:
+            resumed.append(timer)
+            continue
+        if last + 1 >= routing.settings.policy.max_escalations:
+            continue  # the chain ran its course
+        follow = next_step(
+            routing,
+            {
+                "kind": timer.kind,
+                "case_no": timer.case_no,
+                "node_id": timer.node_id,
+                "step": last,
+                "deadline_version": timer.deadline_version,
+            },
+            due_date,
+        )
+        if follow is not None:
+            resumed.append(follow)
+    return resumed
+
+
+def next_step(routing: Routing, timer: Mapping[str, Any], due_date: date) -> PlannedTimer | None:
+    """The overdue chain's next escalation after ``timer``; None past the calendar's end."""
+    step = timer["step"] + 1
+    try:
+        fire_at = escalation_at(
+            due_date,
+            step,
+            routing.calendar,
+            office_start=routing.settings.policy.office_start,
+            tz=routing.tz,
+        )
+    except CalendarYearUnknown:
+        log.warning("escalation_beyond_calendar", case_no=timer["case_no"], step=step)
+        return None
+    return PlannedTimer(
+        kind=timer["kind"],
+        case_no=timer["case_no"],
+        node_id=timer["node_id"],
+        step=step,
+        deadline_version=timer["deadline_version"],
+        fire_at=fire_at,
+    )
+
+
+async def upsert_timers(conn: asyncpg.Connection, timers: Sequence[PlannedTimer]) -> None:
+    if timers:
+        await conn.execute(
+            Q["upsert_timers"],
+            [t.kind for t in timers],
+            [t.case_no for t in timers],
+            [t.node_id for t in timers],
+            [t.step for t in timers],
+            [t.deadline_version for t in timers],
+            [t.fire_at for t in timers],
+        )
+
+
+async def prune(pool: asyncpg.Pool, now: datetime) -> int:
+    """Forget timers that fired or were cancelled more than PRUNE_AFTER ago."""
+    async with pool.acquire() as conn:
+        status: str = await conn.execute(Q["prune_timers"], now - PRUNE_AFTER)
+    return int(status.split()[-1])
+
+
+async def next_fire_at(pool: asyncpg.Pool) -> datetime | None:
+    async with pool.acquire() as conn:
+        value: datetime | None = await conn.fetchval(Q["next_timer"])
+        return value
