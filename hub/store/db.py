@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 
 from core.errors import CuibanError
@@ -118,13 +119,20 @@ async def resolve_url(url: str, data_dir: Path) -> str:
     return await asyncio.to_thread(embedded_url, embedded_pgdata(data_dir))
 
 
+def encode_json(value: Any) -> str:
+    """JSON for a ``jsonb`` parameter: orjson (about 10x the standard library here, see
+    docs/decisions/0011-orjson.md); the standard library for what orjson refuses, such
+    as integers beyond 64 bits."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for pg_type in ("json", "jsonb"):
         await conn.set_type_codec(
-            pg_type,
-            encoder=lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
-            decoder=json.loads,
-            schema="pg_catalog",
+            pg_type, encoder=encode_json, decoder=orjson.loads, schema="pg_catalog"
         )
 
 

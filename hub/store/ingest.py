@@ -9,9 +9,11 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 
 from core.calendar import WorkingCalendar
 from core.cases import CaseState, NodeState, RulesFor, project_case
@@ -33,11 +35,25 @@ class EventConflict(CuibanError):
 
 @dataclass(frozen=True, kw_only=True)
 class IncomingEvent:
+    """An event as the approval system sent it (``raw``, stored as is) and as validated."""
+
     raw: Mapping[str, Any]
     event: Event
 
-    @property
+    @cached_property
     def body_hash(self) -> bytes:
+        """SHA-256 of the body with sorted keys: what makes a re-sent event a duplicate."""
+        try:
+            canonical = orjson.dumps(self.raw, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # beyond orjson (e.g. a 65-bit integer): the standard form
+            return self.legacy_body_hash
+        return hashlib.sha256(canonical).digest()
+
+    @cached_property
+    def legacy_body_hash(self) -> bytes:
+        """The hash as stored before orjson; equal to ``body_hash`` for every ordinary body
+        (same separators, UTF-8, sorted keys), kept for bodies the two encoders spell
+        differently (floats such as 1e+20) so an old event re-sent is still a duplicate."""
         canonical = json.dumps(self.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).digest()
 
@@ -109,7 +125,7 @@ async def ingest(
                 [i.event.occurred_at for i in items],
                 [now] * len(items),
                 [i.body_hash for i in items],
-                [i.event.model_dump(mode="json") for i in items],
+                [i.raw for i in items],  # the body as sent; replay validates it again
             )
         }
         repeated = [i for i in items if i.event.event_id not in inserted]
@@ -119,7 +135,9 @@ async def ingest(
                 for row in await conn.fetch(Q["event_hashes"], [i.event.event_id for i in repeated])
             }
             conflicts = {
-                i.event.event_id for i in repeated if stored[i.event.event_id] != i.body_hash
+                i.event.event_id
+                for i in repeated
+                if stored[i.event.event_id] not in (i.body_hash, i.legacy_body_hash)
             }
             if conflicts:
                 raise EventConflict(sorted(conflicts))
