@@ -248,6 +248,18 @@ async def hub_process(
             await process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux ``/proc``), in seconds.
+
+    Events per CPU-second of the serving process stays comparable when other work
+    shares the cores, where events per wall second does not.
+    """
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _drain(stream: asyncio.StreamReader) -> None:
     """Read a child's stdout so a full pipe never blocks it."""
     while await stream.read(65536):
