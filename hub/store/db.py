@@ -53,7 +53,14 @@ def migrations() -> list[Migration]:
             found.append(
                 Migration(version=int(match[1]), name=match[2], sql=entry.read_text("utf-8"))
             )
-    return sorted(found, key=lambda m: m.version)
+    found.sort(key=lambda m: m.version)
+    for first, second in zip(found, found[1:], strict=False):
+        # Two files with one number: the second would be skipped as "already applied".
+        if first.version == second.version:
+            raise RuntimeError(
+                f"migrations {first.name!r} and {second.name!r} share the number {first.version}"
+            )
+    return found
 
 
 def latest_version() -> int:
