@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.resources
+import itertools
 import json
 import re
 import subprocess
@@ -54,7 +55,7 @@ def migrations() -> list[Migration]:
                 Migration(version=int(match[1]), name=match[2], sql=entry.read_text("utf-8"))
             )
     found.sort(key=lambda m: m.version)
-    for first, second in zip(found, found[1:], strict=False):
+    for first, second in itertools.pairwise(found):
         # Two files with one number: the second would be skipped as "already applied".
         if first.version == second.version:
             raise RuntimeError(
