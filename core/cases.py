@@ -9,10 +9,10 @@ read at the clock's now with :func:`core.levels.level_at`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from core.calendar import WorkingCalendar
 from core.deadlines import Deadline, Limit, Suspension, WarnPolicy, compute_deadline
@@ -143,8 +143,13 @@ class CaseState:
 
 
 @dataclass(kw_only=True)
-class _Fold:
-    """Mutable state while replaying; frozen into a CaseState at the end."""
+class CaseFold:
+    """Mutable state while replaying; frozen into a CaseState by :func:`project_fold`.
+
+    A fold can be stored (:meth:`snapshot`) and continued later with newer events
+    (:meth:`continues_with`), so ingest need not replay a long case from its
+    first event each time one more arrives.
+    """
 
     case_no: str
     status: CaseStatus = "pending"
@@ -158,9 +163,12 @@ class _Fold:
     suspensions: list[SuspensionRecord] = field(default_factory=list)
     extensions: list[Limit] = field(default_factory=list)
     nodes: dict[str, NodeState] = field(default_factory=dict)
+    last_at: datetime | None = None  # occurred_at of the latest event applied
 
     def apply(self, event: Event) -> None:
         at = event.occurred_at
+        if self.last_at is None or at > self.last_at:
+            self.last_at = at
         match event:
             case CaseApplied():
                 self.applied = event
@@ -214,10 +222,121 @@ class _Fold:
                 self.withdrawn_at = at
                 self.status = "withdrawn"
 
+    def continues_with(self, events: Sequence[Event]) -> bool:
+        """Whether ``events`` all happened at or after what the fold has seen.
+
+        Then applying them to the fold gives what a replay of every event would:
+        events sort by (occurred_at, arrival) and these arrived last. An event that
+        happened earlier must be replayed into its place.
+        """
+        return self.last_at is None or all(e.occurred_at >= self.last_at for e in events)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The fold as plain JSON values (stored with the case; see :meth:`from_snapshot`)."""
+        return {
+            "v": SNAPSHOT_VERSION,
+            "case_no": self.case_no,
+            "status": self.status,
+            "accepted": _dump(self.accepted),
+            "applied": _dump(self.applied),
+            "decided": _dump(self.decided),
+            "pickup": _dump(self.pickup),
+            "picked_up_at": _iso(self.picked_up_at),
+            "closed_at": _iso(self.closed_at),
+            "withdrawn_at": _iso(self.withdrawn_at),
+            "suspensions": [
+                {"start": _iso(s.start), "end": _iso(s.end), "reason": s.reason}
+                for s in self.suspensions
+            ],
+            "extensions": [{"value": x.value, "unit": x.unit.value} for x in self.extensions],
+            "nodes": [
+                {
+                    "node_id": n.node_id,
+                    "name": n.name,
+                    "department": n.department.model_dump(mode="json"),
+                    "assignee": n.assignee.model_dump(mode="json"),
+                    "limit": {"value": n.limit.value, "unit": n.limit.unit.value}
+                    if n.limit
+                    else None,
+                    "started_at": _iso(n.started_at),
+                    "completed_at": _iso(n.completed_at),
+                    "outcome": n.outcome,
+                    "comment": n.comment,
+                }
+                for n in self.nodes.values()
+            ],
+            "last_at": _iso(self.last_at),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: Mapping[str, Any]) -> CaseFold | None:
+        """The fold :meth:`snapshot` stored; None for a snapshot of another version."""
+        if data.get("v") != SNAPSHOT_VERSION:
+            return None
+        nodes = {}
+        for n in data["nodes"]:
+            nodes[n["node_id"]] = NodeState(
+                node_id=n["node_id"],
+                name=n["name"],
+                department=Department.model_validate(n["department"]),
+                assignee=Assignee.model_validate(n["assignee"]),
+                limit=Limit(**n["limit"]) if n["limit"] else None,
+                started_at=_instant(n["started_at"]),
+                completed_at=_optional_instant(n["completed_at"]),
+                outcome=n["outcome"],
+                comment=n["comment"],
+                deadline=None,
+                deadline_unknown=False,
+            )
+        return cls(
+            case_no=data["case_no"],
+            status=data["status"],
+            accepted=_load(data["accepted"], CaseAccepted),
+            applied=_load(data["applied"], CaseApplied),
+            decided=_load(data["decided"], CaseDecided),
+            pickup=_load(data["pickup"], CaseReadyForPickup),
+            picked_up_at=_optional_instant(data["picked_up_at"]),
+            closed_at=_optional_instant(data["closed_at"]),
+            withdrawn_at=_optional_instant(data["withdrawn_at"]),
+            suspensions=[
+                SuspensionRecord(
+                    start=_instant(s["start"]), end=_optional_instant(s["end"]), reason=s["reason"]
+                )
+                for s in data["suspensions"]
+            ],
+            extensions=[Limit(**x) for x in data["extensions"]],
+            nodes=nodes,
+            last_at=_optional_instant(data["last_at"]),
+        )
+
     def _advance(self, status: CaseStatus) -> None:
         # A case never goes back: a late-arriving earlier event must not undo a later state.
         if self.status != "withdrawn" and _RANK[status] >= _RANK[self.status]:
             self.status = status
+
+
+SNAPSHOT_VERSION = 1
+_E = TypeVar("_E", CaseAccepted, CaseApplied, CaseDecided, CaseReadyForPickup)
+
+
+def _dump(event: Event | None) -> dict[str, Any] | None:
+    return None if event is None else event.model_dump(mode="json")
+
+
+def _load(data: Mapping[str, Any] | None, kind: type[_E]) -> _E | None:
+    return None if data is None else kind.model_validate(data)
+
+
+def _iso(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.isoformat()
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _optional_instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 _RANK: dict[CaseStatus, int] = {
@@ -286,11 +405,31 @@ def project_case(
     ``query_code`` is the one Cuiban generated on first acceptance; an acceptance
     event carrying its own code wins.
     """
-    fold = _Fold(case_no=case_no)
+    return project_fold(
+        fold_events(CaseFold(case_no=case_no), events),
+        calendar=calendar,
+        rules_for=rules_for,
+        query_code=query_code,
+    )
+
+
+def fold_events(fold: CaseFold, events: Sequence[Event]) -> CaseFold:
+    """Apply ``events`` to ``fold`` in the order they happened (arrival order breaks ties)."""
     ordered = sorted(enumerate(events), key=lambda pair: (pair[1].occurred_at, pair[0]))
     for _, event in ordered:
         fold.apply(event)
+    return fold
 
+
+def project_fold(
+    fold: CaseFold,
+    *,
+    calendar: WorkingCalendar,
+    rules_for: RulesFor,
+    query_code: str | None = None,
+) -> CaseState:
+    """The case a fold describes, with its deadlines computed on ``calendar``."""
+    case_no = fold.case_no
     accepted = fold.accepted
     matter_code = (
         accepted.matter.code if accepted else fold.applied.matter.code if fold.applied else None

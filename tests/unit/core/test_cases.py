@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.calendar import WorkingCalendar
-from core.cases import MatterRules, project_case
+from core.cases import CaseFold, MatterRules, fold_events, project_case, project_fold
 from core.events import EVENT_ADAPTER, Event
 
 CALENDAR = WorkingCalendar.from_year_files(
@@ -132,3 +133,72 @@ def test_resumption_without_suspension_is_ignored() -> None:
     )
     assert state.suspensions == ()
     assert state.deadline is not None and state.deadline.due_date.isoformat() == "2026-03-16"
+
+
+def _vocabulary(kind: str, index: int, hours: int) -> Event:
+    extra: dict[str, Any] = {
+        "case.accepted": ACCEPTED,
+        "case.applied": {k: ACCEPTED[k] for k in ("matter", "department", "applicant")},
+        "node.started": {
+            "node_id": f"n{index % 2}",
+            "name": "审查",
+            "department": "D",
+            "assignee": {"id": f"a{index % 3}"},
+            "limit": {"value": 1 + index % 4, "unit": ("working_days", "hours")[index % 2]},
+        },
+        "node.completed": {"node_id": f"n{index % 2}", "outcome": "pass"},
+        "case.suspended": {"reason": "testing"},
+        "case.extended": {"limit": {"value": 2, "unit": "working_days"}, "approved_by": "局长"},
+        "case.decided": {"decision": "approved"},
+        "case.ready_for_pickup": {"location": "3号窗口", "documents": ["身份证"]},
+    }.get(kind, {})
+    body = {
+        "event_id": f"{kind}-{index}",
+        "type": kind,
+        "occurred_at": (T0 + timedelta(hours=hours)).isoformat(),
+        "case_no": "P-1",
+        **extra,
+    }
+    return EVENT_ADAPTER.validate_python(body)
+
+
+KINDS = (
+    "case.applied", "case.accepted", "node.started", "node.completed", "case.suspended",
+    "case.resumed", "case.extended", "case.decided", "case.ready_for_pickup",
+    "case.picked_up", "case.closed", "case.withdrawn",
+)  # fmt: skip
+
+
+@st.composite
+def arrivals(draw: st.DrawFn) -> tuple[list[Event], int]:
+    """Events in the order they arrive (sometimes in time order, sometimes not), and a cut."""
+    steps = draw(st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 400)), max_size=14))
+    if draw(st.booleans()):
+        steps.sort(key=lambda step: step[1])  # the usual case: events arrive as they happen
+    events = [_vocabulary(kind, i, hours) for i, (kind, hours) in enumerate(steps)]
+    return events, draw(st.integers(0, len(events)))
+
+
+@settings(max_examples=300)
+@given(arrivals())
+def test_a_stored_fold_continued_equals_a_full_replay(arrival: tuple[list[Event], int]) -> None:
+    """Ingest's two paths agree: continue the stored fold, or replay all when one came late."""
+    events, cut = arrival
+    stored = fold_events(CaseFold(case_no="P-1"), events[:cut]).snapshot()
+    fold = CaseFold.from_snapshot(json.loads(json.dumps(stored)))
+    assert fold is not None
+    later = events[cut:]
+    if fold.continues_with(later):
+        fold = fold_events(fold, later)
+    else:
+        fold = fold_events(CaseFold(case_no="P-1"), events)
+    incremental = project_fold(fold, calendar=CALENDAR, rules_for=rules)
+    assert incremental == project_case("P-1", events, calendar=CALENDAR, rules_for=rules)
+
+
+def test_an_event_that_happened_earlier_does_not_continue_a_fold() -> None:
+    """A late event before the latest applied one means a replay, not a continuation."""
+    fold = fold_events(CaseFold(case_no="P-1"), HISTORY[:4])
+    assert fold.continues_with(HISTORY[4:])
+    assert not fold.continues_with([HISTORY[2]])
+    assert CaseFold.from_snapshot({"v": 0}) is None
