@@ -31,6 +31,7 @@ from hub.notices.links import LinkSigner
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
 from hub.settings import load_settings
+from hub.signing import Keyring
 from hub.store import db
 from hub.store import ingest as store
 from hub.store.calendars import load_calendar
@@ -134,7 +135,11 @@ async def main(sizes: list[int], repeats: int, url: str | None, plot: str = "") 
         await db.migrate(conn)
     calendar = load_calendar(data_dir)
     planner = Planner(
-        Routing(settings=settings, calendar=calendar, links=LinkSigner(secret=b"bench"))
+        Routing(
+            settings=settings,
+            calendar=calendar,
+            links=LinkSigner(keys=Keyring.from_secret(b"bench")),
+        )
     )
     async with pool.acquire() as conn:
         await seed_due_work(conn, planner, settings)

@@ -141,6 +141,7 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
     from hub.planning.scheduler import TICK_SECONDS, Ticker
     from hub.planning.timers import PlannedTimer, upsert_timers
     from hub.settings import load_settings
+    from hub.signing import Keyring
     from hub.store import db
     from hub.store.calendars import load_calendar
 
@@ -151,7 +152,7 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
         Routing(
             settings=settings,
             calendar=load_calendar(Path(tempfile.mkdtemp(prefix="cuiban-bench-"))),
-            links=LinkSigner(secret=b"bench"),
+            links=LinkSigner(keys=Keyring.from_secret(b"bench")),
         )
     )
     async with pool.acquire() as conn:

@@ -24,6 +24,7 @@ from hub.delivery import dispatcher, webhooks
 from hub.keys import (
     CALENDAR,
     CLOCK,
+    KEYRING,
     METRICS,
     PLANNER,
     POOL,
@@ -42,6 +43,7 @@ from hub.pages.wap import routes as wap
 from hub.planning import scheduler
 from hub.planning.planner import Planner
 from hub.settings import PolicySettings, Settings
+from hub.signing import Keyring
 from hub.store import db
 from hub.store.calendars import load_calendar
 from hub.supervision import audit, urges
@@ -118,13 +120,11 @@ def create_app(
     app[METRICS] = Metrics()
     app[TEST_CLOCK_HOOKS] = []
     app[ROLE] = role
+    app[KEYRING] = Keyring.from_secret(settings.auth.link_secret.get_secret_value().encode())
     app[ROUTING] = Routing(
         settings=settings,
         calendar=app[CALENDAR],
-        links=LinkSigner(
-            secret=settings.auth.link_secret.get_secret_value().encode(),
-            lifetime=timedelta(days=settings.auth.link_days),
-        ),
+        links=LinkSigner(keys=app[KEYRING], lifetime=timedelta(days=settings.auth.link_days)),
     )
     app[PLANNER] = Planner(app[ROUTING])
 

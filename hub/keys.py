@@ -16,12 +16,15 @@ from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
 from hub.settings import Settings
+from hub.signing import Keyring
 
 TestClockHook = Callable[[datetime], Awaitable[None]]
 Role = Literal["all", "api", "worker"]
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
+# One key per purpose, derived from auth.link_secret (hub/signing.py).
+KEYRING = web.AppKey("keyring", Keyring)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CALENDAR = web.AppKey("calendar", WorkingCalendar)
 RULES: web.AppKey[RulesFor] = web.AppKey("rules")

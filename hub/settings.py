@@ -77,7 +77,8 @@ class AuthSettings(_Section):
     api_keys: tuple[ApiKey, ...] = (ApiKey(key=SecretStr("change-me")),)
     callback_token: SecretStr = SecretStr("change-me-too")
     link_secret: SecretStr = SecretStr("change-me-three")
-    link_days: int = Field(default=90, ge=1, le=3650)  # how long an SMS link keeps working
+    # How long an SMS link keeps working; at most 90 days (hub/notices/links.py: MAX_LIFETIME).
+    link_days: int = Field(default=90, ge=1, le=90)
 
     @field_validator("api_keys", mode="before")
     @classmethod

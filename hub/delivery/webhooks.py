@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import random
 import secrets
@@ -43,6 +41,7 @@ from hub.lifecycle import run_or_hook
 from hub.logging import mask_mobile
 from hub.metrics import Metrics
 from hub.pages.wap.login import mask_phone
+from hub.signing import webhook_signature
 from hub.store.queries import Q
 
 __all__ = [
@@ -67,10 +66,7 @@ POLL_SECONDS = 1.0
 USER_AGENT = "Cuiban-Webhooks/1"
 
 
-def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """``sha256=`` + hex HMAC-SHA256 over ``b"<timestamp>." + body`` (the signature header)."""
-    mac = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+sign = webhook_signature  # the X-Cuiban-Signature header; see hub/signing.py
 
 
 def mask_recipient(channel: str | None, recipient: str | None) -> str | None:

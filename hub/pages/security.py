@@ -1,12 +1,19 @@
-"""What every ``/wap/`` response carries, and what every form post must carry.
+"""What every page response carries, and what every form post and session rests on.
+
+One module for both page families, ``/wap/`` and ``/supervise/``, built on the
+keys of :mod:`hub.signing` (one per purpose):
 
 * Security headers: a CSP with no script source at all (the pages need no
   JavaScript) and styles only from our own stylesheet; ``no-referrer`` so the
   signed token in the URL never leaks to another site; no framing; ``nosniff``;
   ``no-store`` on pages (they are personal).
-* CSRF: a random cookie (``SameSite=Strict``, ``HttpOnly``) and, in every
-  form, an HMAC of it keyed with ``auth.link_secret`` — a forged post from
-  another site has neither the cookie nor a token that matches it.
+* Form tokens (CSRF): a MAC of what the browser already holds — on ``/wap/`` a
+  random cookie (``SameSite=Strict``, ``HttpOnly``), on ``/supervise/`` the
+  session id — each with its own key (``wap_form``, ``supervise_form``). A forged
+  post from another site has neither the cookie nor a token that matches it.
+* Sessions: a random id in an ``HttpOnly``, ``SameSite=Strict`` cookie; the
+  database keeps only its MAC (``wap_session``, ``supervise_session``), so a
+  stolen table opens nothing, and logging out deletes the row.
 * Errors under ``/wap/`` are HTML pages in Chinese, not problem+json.
 * Keyed MACs (:func:`mac`) stand in for client addresses, case numbers and
   mobiles wherever the database keeps a key for rate limits.
@@ -14,9 +21,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 
@@ -24,8 +28,9 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from hub.keys import SETTINGS
+from hub.keys import KEYRING, SETTINGS
 from hub.pages.render import message_page
+from hub.signing import Purpose
 from hub.store.db import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
@@ -56,14 +61,24 @@ class CsrfRefused(web.HTTPForbidden):
     """The form's CSRF token does not match this browser's cookie."""
 
 
-def secret_of(app: web.Application) -> bytes:
-    return app[SETTINGS].auth.link_secret.get_secret_value().encode()
-
-
-def mac(app: web.Application, purpose: str, value: str) -> str:
+def mac(app: web.Application, purpose: Purpose, value: str) -> str:
     """A keyed MAC of ``value`` for one ``purpose``: safe to store, useless to reverse."""
-    digest = hmac.new(secret_of(app), f"{purpose}|{value}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()
+    return app[KEYRING].text_mac(purpose, value)
+
+
+def new_session_id() -> str:
+    """A session id for a cookie: 192 random bits."""
+    return secrets.token_urlsafe(24)
+
+
+def form_token(app: web.Application, purpose: Purpose, binding: str) -> str:
+    """The token a form of one page family carries, bound to what the browser holds."""
+    return mac(app, purpose, binding)
+
+
+def form_token_ok(app: web.Application, purpose: Purpose, binding: str, offered: str) -> bool:
+    """Whether ``offered`` is the form token for ``binding`` (constant time)."""
+    return bool(binding) and app[KEYRING].text_mac_ok(purpose, binding, offered)
 
 
 def secure_cookies(app: web.Application) -> bool:
@@ -81,27 +96,33 @@ def csrf_token(request: web.Request) -> str:
     if not cookie:
         cookie = secrets.token_urlsafe(18)
         request[_NEW_CSRF] = cookie
-    return mac(request.app, "csrf", cookie)
+    return form_token(request.app, "wap_form", cookie)
 
 
 def check_csrf(request: web.Request, form: dict[str, str]) -> None:
     """Refuse a post whose token is missing or is not this browser's."""
     cookie = _cookie_value(request)
     offered = form.get(CSRF_FIELD, "")
-    expected = mac(request.app, "csrf", cookie) if cookie else ""
-    if not cookie or not hmac.compare_digest(offered.encode(), expected.encode()):
+    if not form_token_ok(request.app, "wap_form", cookie, offered):
         log.info("wap_csrf_refused", path=request.path)
         raise CsrfRefused
 
 
 def set_cookie(
-    request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int,
+    *,
+    path: str = "/wap/",
 ) -> None:
+    """A page cookie: HttpOnly, SameSite=Strict, Secure behind https, scoped to its pages."""
     response.set_cookie(
         name,
         value,
         max_age=max_age,
-        path="/wap/",
+        path=path,
         httponly=True,
         samesite="Strict",
         secure=secure_cookies(request.app),

@@ -1,4 +1,4 @@
-"""Rate limits and lockouts for the WAP pages, kept in PostgreSQL so every hub process agrees.
+"""Rate limits and lockouts for the WAP and supervision pages, in PostgreSQL for every process.
 
 An attempt is counted *before* it is checked (:func:`take`), in one atomic
 upsert: however many requests race, at most ``attempts`` of them in a window
@@ -39,6 +39,11 @@ LOOKUP_PER_CLIENT = Limit(
 #: SMS codes requested from one client address, whatever the number (no SMS bombing).
 CODES_PER_CLIENT = Limit(
     scope="code_client", attempts=10, window=timedelta(hours=1), lockout=timedelta(hours=1)
+)
+
+#: Wrong keys on the ``/supervise/`` sign-in form from one client address.
+SUPERVISE_SIGN_IN_PER_CLIENT = Limit(
+    scope="supervise_client", attempts=10, window=timedelta(hours=1), lockout=timedelta(hours=1)
 )
 
 

@@ -1,9 +1,13 @@
 """``/supervise/``: the read-only supervision pages (电子监察) for desktop and phone.
 
 Keys never travel in URLs. A supervisor (or admin) signs in once on a small form;
-the page then rides on an HttpOnly, SameSite=Strict session cookie signed with
-``auth.link_secret`` (8 hours). An ``Authorization: Bearer`` header works too,
-for scripts. Ingest keys are refused with 403.
+the page then rides on an HttpOnly, SameSite=Strict session cookie holding a
+random id (8 hours by the app's clock). The session lives in the database
+(``supervise_sessions``, :mod:`hub.pages.security`): logging out deletes it, and
+it ends as soon as the key that opened it is no longer configured. Wrong keys on
+the form are logged and limited per client address (:mod:`hub.store.attempts`).
+An ``Authorization: Bearer`` header works too, for scripts. Ingest keys are
+refused with 403.
 
 * ``/supervise/``: live yellow/red lists per department, the stats table for a
   period, a six-month trend chart, complaints received, investment projects.
@@ -14,31 +18,35 @@ for scripts. Ingest keys are refused with 403.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
-import time
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
+import asyncpg
+import structlog
 from aiohttp import web
 
 from core.levels import LEVEL_WORDS, Level
-from hub.api.auth import role_for
+from hub.api.auth import actor_of, key_for, role_for
 from hub.api.views import row_level
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.pages.security import form_token, form_token_ok, mac, new_session_id, set_cookie
+from hub.settings import ApiKey
+from hub.store import attempts
 from hub.store.queries import Q
 from hub.supervision import charts, report, stats
 from hub.supervision.urges import NothingToUrge, urge_case
 
-__all__ = ["COOKIE", "routes", "session_cookie", "session_role"]
+__all__ = ["COOKIE", "close_session", "open_session", "routes", "session_key"]
+
+log = structlog.get_logger(__name__)
 
 routes = web.RouteTableDef()
 
 COOKIE = "cuiban_supervise"
-SESSION_SECONDS = 8 * 3600
+COOKIE_PATH = "/supervise"
+SESSION_LIFETIME = timedelta(hours=8)
 _PAGE_ROLES = frozenset({"admin", "supervisor"})
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -63,32 +71,46 @@ STATUS_WORDS = {
 MAX_LIST = 500
 
 
-def _mac(secret: bytes, payload: str) -> str:
-    digest = hmac.new(secret, b"supervise|" + payload.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def key_fingerprint(app: web.Application, key: ApiKey) -> str:
+    """Names an API key in the session table without storing anything that opens a door."""
+    return mac(app, "key_fingerprint", key.key.get_secret_value())
 
 
-def session_cookie(secret: bytes, role: str, *, now: float | None = None) -> str:
-    """A signed ``role.expiry.mac`` session value (expiry in Unix seconds)."""
-    expires = int((time.time() if now is None else now) + SESSION_SECONDS)
-    payload = f"{role}.{expires}"
-    return f"{payload}.{_mac(secret, payload)}"
+async def open_session(
+    app: web.Application, conn: asyncpg.Connection, key: ApiKey, *, now: datetime
+) -> str:
+    """A new session for ``key``: the cookie's value (the table keeps only its MAC)."""
+    sid = new_session_id()
+    await conn.execute(Q["supervise_session_purge"], now)
+    await conn.execute(
+        Q["supervise_session_insert"],
+        mac(app, "supervise_session", sid),
+        key_fingerprint(app, key),
+        now,
+        now + SESSION_LIFETIME,
+    )
+    return sid
 
 
-def session_role(secret: bytes, value: str | None, *, now: float | None = None) -> str | None:
-    """The role a session cookie grants, or None when it is forged, expired or malformed."""
-    if not value or value.count(".") != 2:
+async def session_key(
+    app: web.Application, conn: asyncpg.Connection, sid: str | None, *, now: datetime
+) -> ApiKey | None:
+    """The configured key behind a live session; None when ended, expired or its key is gone."""
+    if not sid or len(sid) > 64:
         return None
-    role, expires, mac = value.split(".")
-    if not hmac.compare_digest(mac, _mac(secret, f"{role}.{expires}")):
+    fingerprint = await conn.fetchval(
+        Q["supervise_session_get"], mac(app, "supervise_session", sid), now
+    )
+    if fingerprint is None:
         return None
-    if not expires.isdigit() or int(expires) < (time.time() if now is None else now):
-        return None
-    return role if role in _PAGE_ROLES else None
+    for key in app[SETTINGS].auth.api_keys:
+        if key_fingerprint(app, key) == fingerprint:
+            return key
+    return None
 
 
-def _secret(request: web.Request) -> bytes:
-    return request.app[SETTINGS].auth.link_secret.get_secret_value().encode()
+async def close_session(app: web.Application, conn: asyncpg.Connection, sid: str) -> None:
+    await conn.execute(Q["supervise_session_delete"], mac(app, "supervise_session", sid))
 
 
 def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -106,7 +128,7 @@ def _login_page(message: str | None, status: int) -> web.Response:
     return _html(page, status)
 
 
-def _role(request: web.Request) -> str | web.Response:
+async def _role(request: web.Request) -> str | web.Response:
     """The caller's role; else the response to send: a refusal (403) or the way to sign in."""
     header = request.headers.get("Authorization")
     if header:
@@ -115,11 +137,14 @@ def _role(request: web.Request) -> str | web.Response:
             return str(role)
         if role is not None:
             return _login_page(f"角色为 {role} 的密钥不能查看电子监察页面。", 403)
+        log.warning("supervise_key_refused", via="header")
         return _login_page("密钥不正确。", 401)
-    session = session_role(_secret(request), request.cookies.get(COOKIE))
-    if session is None:
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        key = await session_key(app, conn, request.cookies.get(COOKIE), now=app[CLOCK].now())
+    if key is None or key.role not in _PAGE_ROLES:
         raise web.HTTPSeeOther("/supervise/login", headers=_HEADERS)
-    return session
+    return str(key.role)
 
 
 @routes.get("/supervise/login")
@@ -129,32 +154,50 @@ async def login_form(request: web.Request) -> web.Response:
 
 @routes.post("/supervise/login")
 async def login(request: web.Request) -> web.Response:
+    """Sign in with a key; wrong keys are logged and limited per client address."""
     form = await request.post()
-    key = form.get("key")
-    if not isinstance(key, str) or not key.strip():
+    offered = form.get("key")
+    if not isinstance(offered, str) or not offered.strip():
         return _login_page("请输入密钥。", 401)
-    role = role_for(f"Bearer {key.strip()}", request.app[SETTINGS].auth.api_keys)
-    if role is None:
-        return _login_page("密钥不正确。", 401)
-    if role not in _PAGE_ROLES:
-        return _login_page(f"角色为 {role} 的密钥不能查看电子监察页面。", 403)
+    app = request.app
+    now = app[CLOCK].now()
+    client = mac(app, "client", request.remote or "")
+    limit = attempts.SUPERVISE_SIGN_IN_PER_CLIENT
+    async with app[POOL].acquire() as conn, conn.transaction():
+        taken = await attempts.take(conn, limit, client, now=now)
+        if taken.locked:
+            log.warning("supervise_sign_in_refused", reason="locked", client=client)
+            response = _login_page("密钥错误次数过多，请稍后再试。", 429)
+            response.headers["Retry-After"] = str(int(limit.lockout.total_seconds()))
+            return response
+        key = key_for(f"Bearer {offered.strip()}", app[SETTINGS].auth.api_keys)
+        if key is None:
+            await attempts.failed(conn, taken, now=now)
+            log.warning(
+                "supervise_sign_in_refused", reason="wrong_key", client=client, count=taken.count
+            )
+            return _login_page("密钥不正确。", 401)
+        await attempts.refund(conn, taken)
+        if key.role not in _PAGE_ROLES:
+            log.info("supervise_sign_in_refused", reason="role", actor=actor_of(key))
+            return _login_page(f"角色为 {key.role} 的密钥不能查看电子监察页面。", 403)
+        sid = await open_session(app, conn, key, now=now)
+    log.info("supervise_signed_in", actor=actor_of(key))
     response = web.HTTPSeeOther("/supervise/", headers=_HEADERS)
-    response.set_cookie(
-        COOKIE,
-        session_cookie(_secret(request), role),
-        max_age=SESSION_SECONDS,
-        path="/supervise",
-        httponly=True,
-        samesite="Strict",
-        secure=request.app[SETTINGS].http.public_base_url.startswith("https://"),
-    )
+    max_age = int(SESSION_LIFETIME.total_seconds())
+    set_cookie(request, response, COOKIE, sid, max_age=max_age, path=COOKIE_PATH)
     raise response
 
 
 @routes.post("/supervise/logout")
 async def logout(request: web.Request) -> web.Response:
+    """End the session here and everywhere its cookie may have been copied to."""
+    sid = request.cookies.get(COOKIE)
+    if sid and len(sid) <= 64:
+        async with request.app[POOL].acquire() as conn:
+            await close_session(request.app, conn, sid)
     response = web.HTTPSeeOther("/supervise/login", headers=_HEADERS)
-    response.del_cookie(COOKIE, path="/supervise")
+    response.del_cookie(COOKIE, path=COOKIE_PATH)
     raise response
 
 
@@ -190,7 +233,7 @@ def _trend_svg(groups: list[stats.Group]) -> str:
 @routes.get("/supervise/")
 async def page(request: web.Request) -> web.Response:
     """The supervision page."""
-    role = _role(request)
+    role = await _role(request)
     if isinstance(role, web.Response):
         return role
     app = request.app
@@ -259,20 +302,20 @@ async def page(request: web.Request) -> web.Response:
 
 def _csrf(request: web.Request) -> str | None:
     """A form token bound to this sign-in (the cookie is SameSite=Strict as well)."""
-    cookie = request.cookies.get(COOKIE)
-    return _mac(_secret(request), f"csrf|{cookie}") if cookie else None
+    sid = request.cookies.get(COOKIE)
+    return form_token(request.app, "supervise_form", sid) if sid else None
 
 
 @routes.post("/supervise/cases/{case_no}/urge")
 async def urge(request: web.Request) -> web.Response:
     """A supervisor's 催办 from the page: queued to the case's current assignees, audited."""
-    role = _role(request)
+    role = await _role(request)
     if isinstance(role, web.Response):
         return role
     form = await request.post()
-    expected = _csrf(request)
     token = form.get("csrf")
-    if expected is None or not isinstance(token, str) or not hmac.compare_digest(token, expected):
+    sid = request.cookies.get(COOKIE, "")
+    if not isinstance(token, str) or not form_token_ok(request.app, "supervise_form", sid, token):
         return _html("<!DOCTYPE html><title>403</title><p>表单已过期，请刷新页面后重试。</p>", 403)
     app = request.app
     case_no = request.match_info["case_no"]
@@ -298,7 +341,7 @@ async def urge(request: web.Request) -> web.Response:
 @routes.get("/supervise/projects/{project_id}")
 async def project(request: web.Request) -> web.Response:
     """One investment project's approvals across departments: state, dates, level."""
-    role = _role(request)
+    role = await _role(request)
     if isinstance(role, web.Response):
         return role
     app = request.app
@@ -349,7 +392,7 @@ async def project(request: web.Request) -> web.Response:
 @routes.get("/supervise/reports/{month}")
 async def monthly_report(request: web.Request) -> web.Response:
     """The monthly report page, computed now for ``YYYY-MM``."""
-    role = _role(request)
+    role = await _role(request)
     if isinstance(role, web.Response):
         return role
     app = request.app

@@ -26,7 +26,7 @@ from aiohttp import web
 from core.notices import ChannelKind, NoticeKind
 from hub.keys import SETTINGS
 from hub.notices.outbox import Address, Notice, enqueue
-from hub.pages.security import mac
+from hub.pages.security import mac, new_session_id
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
 
@@ -144,10 +144,10 @@ def mask_phone(number: str) -> str:
 async def open_session(
     app: web.Application, conn: asyncpg.Connection, mobile: str, *, now: datetime
 ) -> str:
-    sid = secrets.token_urlsafe(24)
+    sid = new_session_id()
     await conn.execute(Q["wap_session_purge"], now)
     await conn.execute(
-        Q["wap_session_insert"], mac(app, "session", sid), mobile, now, now + SESSION_LIFETIME
+        Q["wap_session_insert"], mac(app, "wap_session", sid), mobile, now, now + SESSION_LIFETIME
     )
     return sid
 
@@ -157,9 +157,11 @@ async def session_mobile(
 ) -> str | None:
     if not sid or len(sid) > 64:
         return None
-    mobile: str | None = await conn.fetchval(Q["wap_session_get"], mac(app, "session", sid), now)
+    mobile: str | None = await conn.fetchval(
+        Q["wap_session_get"], mac(app, "wap_session", sid), now
+    )
     return mobile
 
 
 async def close_session(app: web.Application, conn: asyncpg.Connection, sid: str) -> None:
-    await conn.execute(Q["wap_session_delete"], mac(app, "session", sid))
+    await conn.execute(Q["wap_session_delete"], mac(app, "wap_session", sid))
