@@ -46,6 +46,7 @@ from core.notices import ChannelKind, OutboundMessage
 from hub.clock import Clock
 from hub.delivery import wecom_limits
 from hub.delivery.finisher import OutcomeBatcher
+from hub.delivery.recheck import recheck
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.keys import CLOCK, METRICS, POOL, SETTINGS
 from hub.lifecycle import run_or_hook
@@ -319,14 +320,16 @@ class Dispatcher:
 
     # --- database steps (each one short transaction) -------------------------------------
 
-    async def claim(self, now: datetime, limit: int) -> list[asyncpg.Record]:
+    async def claim(self, now: datetime, limit: int) -> list[Mapping[str, Any]]:
         """Lease up to ``limit`` due rows to this worker, best first."""
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 Q["dispatch_claim"], now, limit, self.owner, lease_until, self._open_channels(now)
             )
-        return sorted(rows, key=lambda r: (r["priority"], r["not_before"], r["id"]))
+            # Held back for hours, perhaps: what is no longer true is cancelled, not sent.
+            kept = await recheck(conn, rows, owner=self.owner, now=now)
+        return sorted(kept, key=lambda r: (r["priority"], r["not_before"], r["id"]))
 
     async def reap(self, now: datetime, *, limit: int = 1000) -> int:
         """Return rows whose lease expired to the queue (or settle them); return how many."""

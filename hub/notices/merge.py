@@ -32,6 +32,7 @@ COLLAPSIBLE = frozenset(
 # Supervisors oversee several departments: their yellow and red alerts merge per department.
 PER_DEPARTMENT = frozenset({NoticeKind.CASE_DUE_SOON, NoticeKind.CASE_OVERDUE})
 NAMED = 2  # how many cases a merged notice names before "等N件"
+_MERGE_KEYS = frozenset({"merged_case_nos", "merged_refs", "merged_items", "case_count", "link"})
 
 
 def distinct(values: Sequence[str]) -> list[str]:
@@ -59,12 +60,16 @@ def merge_contexts(contexts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     matters = distinct([str(c.get("matter", "")) for c in contexts])
     context = dict(first)
     context["case_no"] = case_list(case_nos)
-    context["matter"] = matters[0] if len(matters) == 1 else "多个事项"
+    context["matter"] = "多个事项" if len(matters) > 1 else "".join(matters)
     context["case_count"] = str(len(distinct(case_nos)))
     context["merged_case_nos"] = distinct(case_nos)
-    # Which (case, node) pairs it speaks of: the dispatcher re-checks them at send time.
+    # Which (case, node) pairs it speaks of, and what each alone said: the dispatcher
+    # re-checks them at send time and re-merges the ones still true.
     context["merged_refs"] = [
         [str(c.get("case_no", "")), str(c.get("node_id", ""))] for c in contexts
+    ]
+    context["merged_items"] = [
+        {k: v for k, v in c.items() if k not in _MERGE_KEYS} for c in contexts
     ]
     for key in ("node_name", "assignee_name", "department"):
         if key in context:
@@ -74,6 +79,7 @@ def merge_contexts(contexts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         context["due_date"] = min(dates) if dates else ""
     if "overdue_days" in context:
         context["overdue_days"] = str(max(int(str(c.get("overdue_days", "0"))) for c in contexts))
+    context.pop("node_id", None)
     return context
 
 
@@ -84,7 +90,6 @@ def merge(group: Sequence[Notice]) -> Notice:
         return first
     contexts = [dict(n.context) | {"node_id": n.node_id or ""} for n in group]
     context = merge_contexts(contexts)
-    context.pop("node_id", None)
     cases = context["merged_case_nos"]
     digest = hashlib.sha256("\n".join(sorted(n.dedupe_key for n in group)).encode()).hexdigest()
     return replace(

@@ -1,0 +1,26 @@
+-- The last look before a reminder leaves (hub/delivery/recheck.py): is it still true?
+
+-- name: recheck_facts
+-- The state of the cases (and their nodes) that claimed reminders speak of.
+SELECT c.case_no, c.closed_at, c.withdrawn_at, c.suspended_since, c.completed_at, c.due_at,
+       n.node_id, n.completed_at AS node_completed_at, n.due_at AS node_due_at
+  FROM cases AS c
+  LEFT JOIN nodes AS n USING (case_no)
+ WHERE c.case_no = ANY($1::text[]);
+
+-- name: recheck_cancel
+-- A claimed reminder that is no longer true: stored as cancelled, with the reason.
+UPDATE messages
+   SET status = 'cancelled', error = $3, error_code = 'no_longer_true',
+       lease_owner = NULL, lease_expires_at = NULL, updated_at = $4
+ WHERE id = $1 AND status = 'sending' AND lease_owner = $2;
+
+-- name: recheck_rewrite
+-- A merged reminder narrowed to the cases still due: its words are rendered again.
+UPDATE messages
+   SET case_no = $3, node_id = $4, context = $5::text::jsonb, subject = $6, body = $7,
+       html = $8, params = $9::text::jsonb,
+       note = coalesce(note || '; ', '') || 'narrowed at send time to the cases still due',
+       updated_at = $10
+ WHERE id = $1 AND status = 'sending' AND lease_owner = $2
+RETURNING *;

@@ -1,0 +1,115 @@
+"""A reminder held back is checked again when it leaves: untrue ones are cancelled, not sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from tests.conftest import Api
+from tests.integration import events as ev
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+async def reviewer_with_late_mornings(api: Api) -> None:
+    """李四 keeps quiet until 10:00, so his 09:00 overdue reminders wait an hour."""
+    await api.put(
+        "/v1/people/p-li",
+        {
+            "name": "李四",
+            "mobile": "13900001111",
+            "channels": ["sms"],
+            "quiet_hours": "20:00-10:00",
+        },
+    )
+    await api.put("/v1/departments/SCJG", {"name": "市场监督管理局"})
+
+
+async def overdue_sms(database_url: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(
+            "SELECT status, error, error_code, body, case_no, sent_at FROM messages"
+            " WHERE kind = 'node_overdue' AND channel = 'sms' ORDER BY id"
+        )
+    finally:
+        await conn.close()
+
+
+async def test_an_overdue_reminder_held_by_quiet_hours_is_cancelled_once_the_node_is_done(
+    api: Api, database_url: str
+) -> None:
+    """Due at 09:00, held to 10:00 by 李四's quiet hours, completed at 09:30: never sent."""
+    await reviewer_with_late_mornings(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("Q-1", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
+    (held,) = await overdue_sms(database_url)
+    assert held["status"] == "queued"
+    await api.post("/v1/events", ev.node_completed("Q-1", "n1", at("2026-03-04T09:30").isoformat()))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
+    (cancelled,) = await overdue_sms(database_url)
+    assert cancelled["status"] == "cancelled" and cancelled["sent_at"] is None
+    assert cancelled["error_code"] == "no_longer_true"
+    assert "the node was completed" in cancelled["error"]
+    _, log = await api.get("/v1/messages?case_no=Q-1&kind=node_overdue&status=cancelled")
+    assert len(log["items"]) >= 1
+
+
+async def test_a_merged_reminder_is_narrowed_to_the_cases_still_overdue(
+    api: Api, database_url: str
+) -> None:
+    """Three overdue cases merged, one done while held: the SMS that leaves names the other two."""
+    await reviewer_with_late_mornings(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    await api.post(
+        "/v1/events",
+        {
+            "events": [ev.accepted(f"M-{i}", at("2026-03-02T10:00").isoformat()) for i in range(3)]
+            + [
+                ev.node_started(f"M-{i}", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
+                for i in range(3)
+            ]
+        },
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
+    (held,) = await overdue_sms(database_url)
+    assert "M-0、M-1等3件" in held["body"]
+    await api.post("/v1/events", ev.node_completed("M-0", "n1", at("2026-03-04T09:30").isoformat()))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
+    (sent,) = await overdue_sms(database_url)
+    assert sent["status"] == "sent"
+    assert sent["body"].startswith("超期提醒：M-1、M-2（食品经营许可）")
+    assert "M-0" not in sent["body"]
+
+
+async def test_a_suspension_cancels_the_case_reminders_waiting_in_the_outbox(
+    api: Api, database_url: str
+) -> None:
+    """A case suspended while its node's overdue reminder waits: the reminder is cancelled."""
+    await reviewer_with_late_mornings(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.accepted("Q-2", at("2026-03-02T10:00").isoformat()),
+                ev.node_started("Q-2", "n1", at("2026-03-02T10:00").isoformat(), limit=1),
+            ]
+        },
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
+    suspended = ev.simple("case.suspended", "Q-2", at("2026-03-04T09:20").isoformat(), reason="x")
+    await api.post("/v1/events", suspended)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
+    (cancelled,) = await overdue_sms(database_url)
+    assert cancelled["status"] == "cancelled"
+    assert "suspended" in cancelled["error"]
