@@ -33,13 +33,28 @@ PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 def normalize_mobile(value: str) -> str:
     """A mainland mobile number as 11 digits; accepts +86 / 0086 prefixes, spaces and dashes."""
-    digits = re.sub(r"[\s-]", "", value)
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix) :]
+    digits = mobile_digits(value)
     if not _MOBILE.match(digits):
         raise ValueError("not a mainland mobile number (11 digits starting with 1)")
     return digits
+
+
+def mobile_digits(value: str) -> str:
+    """The number as Cuiban compares it, valid or not: no spaces or dashes, no +86 / 0086.
+
+    The one rule for every number Cuiban reads (events, lists, forms, provider pushes);
+    :func:`normalize_mobile` adds the check that it is a mainland mobile number.
+    """
+    digits = re.sub(r"[\s-]", "", value or "")
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix):
+            return digits[len(prefix) :]
+    return digits
+
+
+def is_mobile(value: str) -> bool:
+    """Whether ``value`` is a mainland mobile number (after :func:`mobile_digits`)."""
+    return bool(_MOBILE.match(mobile_digits(value)))
 
 
 Mobile = Annotated[str, Field(examples=["13812345678"])]

@@ -19,6 +19,7 @@ __all__ = [
     "MANDATORY_KINDS",
     "OPTIONAL_KINDS",
     "ChannelKind",
+    "MessageStatus",
     "NoticeKind",
     "OutboundMessage",
     "is_mandatory",
@@ -85,6 +86,27 @@ class ChannelKind(StrEnum):
     WECOM = "wecom"
     WECHAT_MP = "wechat_mp"
     WAP = "wap"
+
+
+class MessageStatus(StrEnum):
+    """Where a message stands: the ``status`` in the message log (contract: ``GET /v1/messages``).
+
+    queued → sending → sent (→ delivered on a receipt); failed waits for a retry;
+    dead after ``policy.max_attempts`` or a permanent error; cancelled when a
+    broadcast is cancelled.
+    """
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+# Still to be tried, or being tried: a broadcast's progress counts these as waiting.
+WAITING_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.SENDING, MessageStatus.FAILED})
 
 
 def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:

@@ -10,13 +10,9 @@ from typing import Any
 
 import structlog
 
+from hub.notices.words import mask_mobiles_in
+
 _SECRET_KEYS = re.compile(r"(secret|password|token|api_key|authorization|query_code)", re.I)
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def mask_mobile(text: str) -> str:
-    """138****5678: enough to recognise, not enough to call."""
-    return _MOBILE.sub(r"\1****\2", text)
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -25,7 +21,7 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
         if _SECRET_KEYS.search(key):
             event[key] = "***"
         elif isinstance(value, str):
-            event[key] = mask_mobile(value)
+            event[key] = mask_mobiles_in(value)
     return event
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from core.notices import ChannelKind, NoticeKind
+from core.notices import ChannelKind, MessageStatus, NoticeKind
 from hub.api import paging
 from hub.api.auth import allow
 from hub.api.jsonio import respond
@@ -20,7 +20,7 @@ __all__ = ["STATUSES", "message_json", "routes"]
 
 routes = web.RouteTableDef()
 
-STATUSES = ("queued", "sending", "sent", "delivered", "failed", "dead", "cancelled")
+STATUSES = tuple(MessageStatus)
 MAX_PAGE = 500
 _FILTERS = ("case_no", "recipient", "kind", "status", "person_id", "channel")
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from core.events import Event
+from core.notices import MessageStatus
 from hub.api.models import ClockAdvance, DepartmentIn, PersonIn
 from hub.supervision.urges import UrgeIn
 
@@ -87,9 +88,7 @@ _MESSAGE = _object(
         "kind": _STR,
         "channel": _STR,
         "recipient": _STR,
-        "status": {
-            "enum": ["queued", "sending", "sent", "delivered", "failed", "dead", "cancelled"]
-        },
+        "status": {"enum": [s.value for s in MessageStatus]},
         "attempts": _INT,
         "body": _STR,
         "created_at": _STR,

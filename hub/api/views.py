@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.levels import LEVEL_WORDS, Level, level_for
-from hub.logging import mask_mobile
+from hub.notices.words import mask_mobile, mask_name
 
 
 def local(instant: datetime | None, tz: ZoneInfo) -> str | None:
@@ -21,14 +21,6 @@ def _day(value: date | None) -> str | None:
 
 def _parse(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-def mask_name(name: str) -> str:
-    """张* / 欧阳** : the family name stays, the given name is hidden."""
-    if len(name) <= 1:
-        return name
-    keep = 2 if len(name) >= 4 else 1
-    return name[:keep] + "*" * (len(name) - keep)
 
 
 def level_of(

@@ -27,7 +27,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from channels.render import compose
 from channels.sms_length import count_segments
-from core.notices import ChannelKind, NoticeKind
+from core.events import is_mobile, mobile_digits
+from core.notices import WAITING_STATUSES, ChannelKind, MessageStatus, NoticeKind
 from core.reminders import QuietHours
 from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
@@ -43,7 +44,6 @@ routes = web.RouteTableDef()
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ListName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 PUSH_CHANNELS = (ChannelKind.SMS, ChannelKind.EMAIL, ChannelKind.WECOM, ChannelKind.WECHAT_MP)
-_MOBILE = re.compile(r"^1\d{10}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # The audience page with something appended: the insert of a page, or the dry run's counts.
@@ -109,12 +109,6 @@ class ListIn(_In):
     emails: list[Annotated[str, StringConstraints(max_length=254)]] = Field(
         default_factory=list, max_length=200_000
     )
-
-
-def normalize_mobile(text: str) -> str:
-    """A mainland mobile as stored and texted: no spaces or dashes, no +86/0086."""
-    digits = re.sub(r"[\s-]", "", text)
-    return re.sub(r"^(\+86|0086)", "", digits)
 
 
 def _sign_name(settings: Settings) -> str:
@@ -416,13 +410,11 @@ async def progress(
         r["channel"]: r["n"]
         for r in await conn.fetch(Q["broadcast_progress_by_channel"], broadcast_id)
     }
-    counts = dict.fromkeys(
-        ("queued", "sending", "sent", "delivered", "failed", "dead", "cancelled", "skipped"), 0
-    )
+    counts = dict.fromkeys([*MessageStatus, "skipped"], 0)
     counts |= {r["state"]: r["n"] for r in rows}
     first_sent = min((r["first_sent"] for r in rows if r["first_sent"]), default=None)
     last_sent = max((r["last_sent"] for r in rows if r["last_sent"]), default=None)
-    waiting = [r for r in rows if r["state"] in ("queued", "sending", "failed")]
+    waiting = [r for r in rows if r["state"] in WAITING_STATUSES]
     remaining = sum(r["pushed"] for r in waiting)
     tz = settings.calendar.tz
     if waiting:
@@ -566,12 +558,12 @@ async def put_list(request: web.Request) -> web.Response:
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
         raise Problem(422, "a list name is 1–64 letters, digits, '_', '.' or '-'")
     body = ListIn.model_validate(await read_json(request))
-    mobiles = [normalize_mobile(m) for m in body.mobiles]
+    mobiles = [mobile_digits(m) for m in body.mobiles]
     emails = [e.strip().lower() for e in body.emails]
     errors = [
         {"field": f"mobiles[{i}]", "message": "not a mainland mobile number"}
         for i, m in enumerate(mobiles)
-        if not _MOBILE.match(m)
+        if not is_mobile(m)
     ] + [
         {"field": f"emails[{i}]", "message": "not an e-mail address"}
         for i, e in enumerate(emails)

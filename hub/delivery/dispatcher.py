@@ -42,7 +42,7 @@ from aiolimiter import AsyncLimiter
 
 from channels.base import DeliveryUnknown
 from core.errors import CuibanError, PermanentError, TransientError
-from core.notices import ChannelKind, OutboundMessage
+from core.notices import ChannelKind, MessageStatus, OutboundMessage
 from hub.clock import Clock
 from hub.delivery import wecom_limits
 from hub.delivery.finisher import OutcomeBatcher
@@ -215,7 +215,7 @@ class Phase(enum.Enum):
 class Outcome:
     """What one attempt ended in, ready for ``dispatch_finish``."""
 
-    status: str  # sent | delivered | failed | dead
+    status: MessageStatus  # sent | delivered | failed | dead
     outcome: str  # sent | transient | permanent | unknown
     provider: str
     started_at: datetime
@@ -344,7 +344,7 @@ class Dispatcher:
                     previous_owner=row["old_owner"],
                     status=row["status"],
                 )
-                if row["status"] == "dead":
+                if row["status"] == MessageStatus.DEAD:
                     await fall_back(
                         conn, dict(row), now=now, reason="dead: lease expired on the last attempt"
                     )
@@ -379,7 +379,7 @@ class Dispatcher:
             row["id"],
             self.owner,
             result.provider,
-            result.status,
+            result.status.value,
             result.provider_message_id,
             result.error,
             result.error_code,
@@ -388,11 +388,13 @@ class Dispatcher:
             result.started_at,
             result.outcome,
         )
-        if result.status != "dead":  # nothing to fall back to: share a statement with others
+        if (
+            result.status is not MessageStatus.DEAD
+        ):  # nothing to fall back to: share a statement with others
             return await self._outcomes.finish((args[0], *args[2:8], *args[9:]))
         async with self.pool.acquire() as conn, conn.transaction():
             attempt: int | None = await conn.fetchval(Q["dispatch_finish"], *args)
-            if attempt is not None and result.status == "dead":
+            if attempt is not None and result.status is MessageStatus.DEAD:
                 reason = result.error or "dead"
                 new_id = await fall_back(conn, dict(row), now=now, reason=reason)
                 if new_id is not None:
@@ -430,7 +432,7 @@ class Dispatcher:
                 row,
                 bound,
                 Outcome(
-                    status="delivered",
+                    status=MessageStatus.DELIVERED,
                     outcome="sent",
                     provider=WAP_PROVIDER,
                     started_at=self.clock.now(),
@@ -492,7 +494,7 @@ class Dispatcher:
                     row,
                     bound,
                     Outcome(
-                        status="dead",
+                        status=MessageStatus.DEAD,
                         outcome="permanent",
                         provider=provider,
                         started_at=started,
@@ -512,7 +514,7 @@ class Dispatcher:
                     row,
                     bound,
                     Outcome(
-                        status="sent",
+                        status=MessageStatus.SENT,
                         outcome="sent",
                         provider=provider,
                         started_at=started,
@@ -528,7 +530,7 @@ class Dispatcher:
             row,
             bound,
             Outcome(
-                status="dead",
+                status=MessageStatus.DEAD,
                 outcome="permanent",
                 provider=provider,
                 started_at=self.clock.now(),
@@ -553,7 +555,7 @@ class Dispatcher:
             # The provider may have taken it: resending could text the person twice.
             # Keep it as sent with the doubt on record; a receipt settles it.
             result = Outcome(
-                status="sent",
+                status=MessageStatus.SENT,
                 outcome="unknown",
                 provider=provider,
                 started_at=started,
@@ -573,7 +575,7 @@ class Dispatcher:
         code = getattr(exc, "code", None)
         if attempt >= row["max_attempts"]:
             return Outcome(
-                status="dead",
+                status=MessageStatus.DEAD,
                 outcome="transient",
                 provider=provider,
                 started_at=started,
@@ -587,7 +589,7 @@ class Dispatcher:
             jitter=self.jitter(),
         )
         return Outcome(
-            status="failed",
+            status=MessageStatus.FAILED,
             outcome="transient",
             provider=provider,
             started_at=started,
@@ -621,13 +623,13 @@ class Dispatcher:
             "provider_message_id": result.provider_message_id,
             "kind": row["kind"],
         }
-        if result.status in ("sent", "delivered"):
+        if result.status in (MessageStatus.SENT, MessageStatus.DELIVERED):
             if result.outcome == "unknown":
                 bound.warning("notice_sent", outcome="unknown", error=result.error, **fields_)
             else:
                 bound.info("notice_sent", **fields_)
             self.metrics.inc("cuiban_notices_sent_total")
-        elif result.status == "failed":
+        elif result.status is MessageStatus.FAILED:
             bound.warning(
                 "notice_failed",
                 error=result.error,

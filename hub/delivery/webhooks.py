@@ -38,9 +38,8 @@ from hub.clock import Clock
 from hub.delivery.dispatcher import JITTER, DispatchSettings, backoff_delay
 from hub.keys import CLOCK, METRICS, POOL, SETTINGS
 from hub.lifecycle import run_or_hook
-from hub.logging import mask_mobile
 from hub.metrics import Metrics
-from hub.pages.wap.login import mask_phone
+from hub.notices.words import mask_address, mask_mobiles_in
 from hub.signing import webhook_signature
 from hub.store.queries import Q
 
@@ -48,7 +47,6 @@ __all__ = [
     "NOTIFY_CHANNEL",
     "WEBHOOKS",
     "WebhookWorker",
-    "mask_recipient",
     "payload",
     "sign",
     "webhooks_ctx",
@@ -69,20 +67,6 @@ USER_AGENT = "Cuiban-Webhooks/1"
 sign = webhook_signature  # the X-Cuiban-Signature header; see hub/signing.py
 
 
-def mask_recipient(channel: str | None, recipient: str | None) -> str | None:
-    """Enough to recognise the address, never the whole of it: 138****5678, z***@example.cn."""
-    if not recipient:
-        return None
-    if channel == "sms":
-        return mask_phone(recipient)
-    if channel == "email" and "@" in recipient:
-        local, _, domain = recipient.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if len(recipient) > 6:
-        return f"{recipient[:2]}***{recipient[-2:]}"
-    return "***"
-
-
 def payload(row: Mapping[str, Any], tz: ZoneInfo) -> bytes:
     """The JSON body for one claimed delivery: the same bytes on every retry of the event."""
     data = row["data"] if isinstance(row["data"], dict) else json.loads(row["data"])
@@ -97,10 +81,10 @@ def payload(row: Mapping[str, Any], tz: ZoneInfo) -> bytes:
         "case_no": data.get("case_no"),
         "node_id": data.get("node_id"),
         "person_id": data.get("person_id"),
-        "recipient": mask_recipient(data.get("channel"), row["recipient"]),
+        "recipient": mask_address(data.get("channel"), row["recipient"]),
         "attempts": data.get("attempts"),
         "provider_message_id": data.get("provider_message_id"),
-        "error": mask_mobile(error) if isinstance(error, str) else error,
+        "error": mask_mobiles_in(error) if isinstance(error, str) else error,
         "error_code": data.get("error_code"),
         "occurred_at": row["occurred_at"].astimezone(tz).isoformat(),
     }

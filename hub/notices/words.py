@@ -1,6 +1,39 @@
-"""The words Cuiban shows people, in one place: suspension reasons, time-limit units."""
+"""The words Cuiban shows people, and how it hides what they must not see, in one place.
+
+Case statuses, message statuses, suspension reasons and time-limit units as
+applicants, reviewers and supervisors read them (SMS replies, WAP and
+supervision pages, notices), and the masks for names, mobile numbers and
+other addresses (pages, webhooks, logs).
+"""
 
 from __future__ import annotations
+
+import re
+
+from core.notices import MessageStatus
+
+# The approval system's case status as people read it (SMS ``CX`` replies, WAP, supervision).
+STATUS_WORDS = {
+    "pending": "待受理",
+    "applied": "已申请，待受理",
+    "accepted": "办理中",
+    "decided": "已作出决定",
+    "ready_for_pickup": "待领取",
+    "picked_up": "已领取",
+    "closed": "已办结",
+    "withdrawn": "已撤回",
+}
+
+# A message's status as the applicant reads it on the case page.
+SEND_WORDS = {
+    MessageStatus.QUEUED: "待发送",
+    MessageStatus.SENDING: "发送中",
+    MessageStatus.SENT: "已发送",
+    MessageStatus.DELIVERED: "已送达",
+    MessageStatus.FAILED: "发送重试中",
+    MessageStatus.DEAD: "发送失败",
+    MessageStatus.CANCELLED: "已取消",
+}
 
 # The approval system sends the reason code; applicants read the Chinese.
 SUSPENSION_REASONS = {
@@ -12,9 +45,62 @@ SUSPENSION_REASONS = {
     "quarantine": "检疫",
 }
 
-UNIT_WORDS = {"working_days": "个工作日", "calendar_days": "天", "hours": "小时"}
+# 个自然日 rather than 天: next to 个工作日 it says which days count.
+UNIT_WORDS = {"working_days": "个工作日", "calendar_days": "个自然日", "hours": "小时"}
+
+
+def status_words(status: str) -> str:
+    """A case status's words, or the status itself when it is not one we know."""
+    return STATUS_WORDS.get(status, status)
 
 
 def suspension_reason(code: str) -> str:
     """The reason's words, or the code itself when it is not one we know."""
     return SUSPENSION_REASONS.get(code, code)
+
+
+def limit_words(value: object, unit: str | None) -> str:
+    """``20个工作日``; an unknown unit shows the number alone, a missing number nothing."""
+    if value is None or value == "":
+        return ""
+    return f"{value}{UNIT_WORDS.get(str(unit), '')}"
+
+
+# --- masks ----------------------------------------------------------------------------------
+
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_name(name: str) -> str:
+    """张* / 欧阳** : the family name stays, the given name is hidden."""
+    if len(name) <= 1:
+        return name
+    keep = 2 if len(name) >= 4 else 1
+    return name[:keep] + "*" * (len(name) - keep)
+
+
+def mask_mobile(number: str) -> str:
+    """138****5678: enough to recognise, not enough to call; anything shorter or odder keeps
+    only its last two characters."""
+    if len(number) >= 11:
+        return number[:3] + "*" * (len(number) - 7) + number[-4:]
+    return "*" * max(len(number) - 2, 0) + number[-2:]
+
+
+def mask_mobiles_in(text: str) -> str:
+    """Every mainland mobile number inside free text masked (log lines, comments, bodies)."""
+    return _MOBILE_IN_TEXT.sub(lambda found: mask_mobile(found.group()), text)
+
+
+def mask_address(channel: str | None, recipient: str | None) -> str | None:
+    """Enough to recognise the address, never the whole of it: 138****5678, z***@example.cn."""
+    if not recipient:
+        return None
+    if channel == "sms":
+        return mask_mobile(recipient)
+    if channel == "email" and "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(recipient) > 6:
+        return f"{recipient[:2]}***{recipient[-2:]}"
+    return "***"

@@ -19,7 +19,7 @@ from core.notices import NoticeKind
 from hub.notices.notify import case_context, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
-from hub.notices.words import UNIT_WORDS, suspension_reason
+from hub.notices.words import limit_words, suspension_reason
 from hub.store.queries import Q
 
 
@@ -151,7 +151,7 @@ def _accepted(
         notices += _deadline_unknown(routing, case, department, people, context, now)
     if event.green_channel and department and department["head"]:
         head = people.recipient(department["head"], now)
-        limit = f"{case['limit_value'] or ''}{UNIT_WORDS.get(case['limit_unit'], '')}"
+        limit = limit_words(case["limit_value"], case["limit_unit"])
         notices.append(
             routing.reviewer_notice(
                 head,

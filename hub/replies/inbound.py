@@ -38,11 +38,12 @@ import structlog
 
 from channels.receipts import DeliveryReport, InboundSms
 from core.errors import CalendarYearUnknown
-from core.notices import ChannelKind, NoticeKind
+from core.events import mobile_digits
+from core.notices import ChannelKind, MessageStatus, NoticeKind
 from hub.notices.notify import case_context
 from hub.notices.outbox import Address, Notice, enqueue, fall_back
 from hub.notices.recipients import Routing
-from hub.notices.words import suspension_reason
+from hub.notices.words import status_words, suspension_reason
 from hub.replies.evaluations import rate_case
 from hub.settings import AppointmentSettings
 from hub.store.queries import Q
@@ -53,34 +54,14 @@ __all__ = [
     "Replies",
     "apply_receipts",
     "inbound_key",
-    "normalise_mobile",
     "opted_out",
     "parse_command",
 ]
 
 log = structlog.get_logger(__name__)
 
-STATUS_WORDS = {
-    "pending": "待受理",
-    "applied": "待受理",
-    "accepted": "办理中",
-    "decided": "已作出决定",
-    "ready_for_pickup": "待领取",
-    "picked_up": "已领取",
-    "closed": "已办结",
-    "withdrawn": "已撤回",
-}
 # A pickup can be booked once the result exists; before that the applicant gets the status.
 BOOKABLE = frozenset({"decided", "ready_for_pickup"})
-
-
-def normalise_mobile(mobile: str) -> str:
-    """A mainland number as stored for comparison: no spaces, no ``+86`` / ``0086``."""
-    number = re.sub(r"[\s-]", "", mobile or "")
-    for prefix in ("+86", "0086"):
-        if number.startswith(prefix):
-            return number[len(prefix) :]
-    return number
 
 
 # --- what a text says ----------------------------------------------------------------
@@ -151,9 +132,7 @@ async def apply_receipts(
         echoed = report.message_id or ""
         our_id = int(echoed) if echoed.isdigit() else None
         row = await conn.fetchrow(Q["receipt_target"], report.provider_message_id, our_id)
-        if row is not None and normalise_mobile(row["recipient"]) != normalise_mobile(
-            report.mobile
-        ):
+        if row is not None and mobile_digits(row["recipient"]) != mobile_digits(report.mobile):
             row = None  # an echoed id for someone else's message: not ours to settle
         fields = {
             "provider": report.provider,
@@ -164,11 +143,11 @@ async def apply_receipts(
             log.warning("receipt_unknown", **fields)
             counts["unknown"] += 1
             continue
-        if row["status"] in ("queued", "sending"):
+        if row["status"] in (MessageStatus.QUEUED, MessageStatus.SENDING):
             # The send's own outcome is not recorded yet: let the provider push again.
             counts["waiting"] += 1
             continue
-        if row["status"] != "sent":
+        if row["status"] != MessageStatus.SENT:
             counts["ignored"] += 1  # already settled by an earlier push
             continue
         if report.delivered:
@@ -208,7 +187,7 @@ async def opted_out(conn: asyncpg.Connection, mobiles: Iterable[str]) -> set[str
     The ``messages_opt_out_filter`` trigger already cancels optional SMS to these
     numbers as they are queued; call this to leave such notices out beforehand.
     """
-    given = {m: normalise_mobile(m) for m in mobiles if m}
+    given = {m: mobile_digits(m) for m in mobiles if m}
     if not given:
         return set()
     rows = await conn.fetch(Q["opted_out_among"], sorted(set(given.values())))
@@ -271,7 +250,7 @@ class Replies:
         self, conn: asyncpg.Connection, inbound_id: int, sms: InboundSms, now: datetime
     ) -> Handled:
         command = parse_command(sms.text)
-        mobile = normalise_mobile(sms.mobile)
+        mobile = mobile_digits(sms.mobile)
         if command.verb == "opt_out":
             await conn.execute(Q["insert_opt_out"], mobile, now, inbound_id)
             cancelled = await conn.execute(Q["cancel_optional_to"], mobile, now)
@@ -283,7 +262,7 @@ class Replies:
             assert command.case_no is not None
             case = await conn.fetchrow(Q["case_for_reply"], command.case_no)
             applicant = (case["applicant"] or {}) if case else {}
-            if case is None or normalise_mobile(applicant.get("mobile") or "") != mobile:
+            if case is None or mobile_digits(applicant.get("mobile") or "") != mobile:
                 # Never say whether the case exists to a number that is not its applicant's.
                 return Handled(
                     handled_as=f"{command.verb}_refused",
@@ -310,7 +289,7 @@ class Replies:
         now: datetime,
     ) -> None:
         node_name = await conn.fetchval(Q["current_node_name"], case["case_no"])
-        status = STATUS_WORDS.get(case["status"], case["status"])
+        status = status_words(case["status"])
         if case["suspended_since"] is not None:
             reasons = [s.get("reason") for s in case["suspensions"] or [] if isinstance(s, dict)]
             raw = (reasons[-1] if reasons else None) or ""

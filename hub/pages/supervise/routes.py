@@ -31,6 +31,7 @@ from core.levels import LEVEL_WORDS, Level
 from hub.api.auth import actor_of, key_for, role_for
 from hub.api.views import row_level
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.notices.words import status_words
 from hub.pages.security import form_token, form_token_ok, mac, new_session_id, set_cookie
 from hub.settings import ApiKey
 from hub.store import attempts
@@ -57,16 +58,6 @@ _HEADERS = {
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
-}
-STATUS_WORDS = {
-    "pending": "待受理",
-    "applied": "已申请",
-    "accepted": "办理中",
-    "decided": "已决定",
-    "ready_for_pickup": "待领取",
-    "picked_up": "已领取",
-    "closed": "已办结",
-    "withdrawn": "已撤回",
 }
 MAX_LIST = 500
 
@@ -360,7 +351,7 @@ async def project(request: web.Request) -> web.Response:
                 "department": row["department_name"] or row["department_code"],
                 "matter": row["matter_name"] or row["matter_code"],
                 "case_no": row["case_no"],
-                "status": STATUS_WORDS.get(row["status"], row["status"])
+                "status": status_words(row["status"])
                 + ("（中止）" if row["suspended_since"] and not row["completed_at"] else ""),
                 "node": row["current_node"],
                 "accepted": _day(row["accepted_at"], tz),

@@ -26,6 +26,7 @@ from aiohttp import web
 from core.notices import ChannelKind, NoticeKind
 from hub.keys import SETTINGS
 from hub.notices.outbox import Address, Notice, enqueue
+from hub.notices.words import mask_mobile
 from hub.pages.security import mac, new_session_id
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
@@ -131,14 +132,7 @@ async def masked_mobile_of(
 ) -> str | None:
     """138****5678 for the code-entry page (the form holds only the handle)."""
     row = await conn.fetchrow(Q["wap_code_mobile"], mac(app, "sms_login", login))
-    return mask_phone(row["mobile"]) if row else None
-
-
-def mask_phone(number: str) -> str:
-    """138****5678; anything shorter or odder keeps only its last two characters."""
-    if len(number) >= 11:
-        return number[:3] + "*" * (len(number) - 7) + number[-4:]
-    return "*" * max(len(number) - 2, 0) + number[-2:]
+    return mask_mobile(row["mobile"]) if row else None
 
 
 async def open_session(

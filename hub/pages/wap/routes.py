@@ -41,6 +41,7 @@ from hub.notices.links import LinkKind
 from hub.notices.notify import case_context, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, unique
+from hub.notices.words import mask_mobile
 from hub.pages.render import message_page, page, stylesheet
 from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_middleware
 from hub.pages.wap import login as wap_login
@@ -221,7 +222,7 @@ async def send_code(request: web.Request) -> web.Response:
         log.info("wap_code_refused", reason=result.reason)
         return _lookup_page(request, error=CODE_REFUSALS[result.reason], status=429)
     log.info("wap_code_issued")
-    return _code_page(request, result.login, wap_login.mask_phone(mobile))
+    return _code_page(request, result.login, mask_mobile(mobile))
 
 
 @routes.post("/wap/verify")
@@ -271,7 +272,7 @@ async def my_cases(request: web.Request) -> web.Response:
     ]
     return page(
         "mine.html.j2",
-        {"csrf": csrf_token(request), "masked": wap_login.mask_phone(mobile), "cases": cases},
+        {"csrf": csrf_token(request), "masked": mask_mobile(mobile), "cases": cases},
     )
 
 

@@ -13,26 +13,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.levels import LEVEL_WORDS, Level
-from hub.api.views import mask_name, row_level
-from hub.logging import mask_mobile
-from hub.notices.words import suspension_reason
-from hub.pages.wap.login import mask_phone
+from hub.api.views import row_level
+from hub.notices.words import (
+    SEND_WORDS,
+    limit_words,
+    mask_mobile,
+    mask_mobiles_in,
+    mask_name,
+    status_words,
+    suspension_reason,
+)
 from hub.replies.evaluations import RATING_WORDS
 
-STATUS_WORDS = {
-    "pending": "待受理",
-    "applied": "已申请，待受理",
-    "accepted": "办理中",
-    "decided": "已作出决定",
-    "ready_for_pickup": "待领取",
-    "picked_up": "已领取",
-    "closed": "已办结",
-    "withdrawn": "已撤回",
-}
 CLOSED_STATUSES = frozenset({"picked_up", "closed"})
 OUTCOME_WORDS = {"pass": "通过", "return": "退回", "reject": "不予通过"}
 DECISION_WORDS = {"approved": "准予许可", "rejected": "不予许可"}
-UNIT_WORDS = {"working_days": "个工作日", "calendar_days": "个自然日", "hours": "小时"}
 NOTICE_WORDS = {
     "case_accepted": "受理通知",
     "case_suspended": "办理中止告知",
@@ -59,15 +54,6 @@ CHANNEL_WORDS = {
     "wecom": "企业微信",
     "wechat_mp": "微信",
     "wap": "站内",
-}
-SEND_WORDS = {
-    "queued": "待发送",
-    "sending": "发送中",
-    "sent": "已发送",
-    "delivered": "已送达",
-    "failed": "发送重试中",
-    "dead": "发送失败",
-    "cancelled": "已取消",
 }
 _URGENCY = {Level.RED: 0, Level.YELLOW: 1, Level.GREEN: 2}
 
@@ -98,7 +84,7 @@ def reason_words(reason: str | None) -> str:
 def _limit_text(limit: Any) -> str:
     if not isinstance(limit, Mapping) or "value" not in limit:
         return ""
-    return f"{limit['value']}{UNIT_WORDS.get(str(limit.get('unit')), '')}"
+    return limit_words(limit["value"], limit.get("unit"))
 
 
 def _text(value: Any) -> str:
@@ -196,7 +182,7 @@ def case_view(
         rating = {
             "text": RATING_WORDS.get(evaluation["rating"], ""),
             # What people type may hold a phone number: pages show none in full.
-            "comment": mask_mobile(evaluation["comment"] or ""),
+            "comment": mask_mobiles_in(evaluation["comment"] or ""),
         }
     elif case["rating"] is not None:
         rating = {"text": RATING_WORDS.get(case["rating"], ""), "comment": ""}
@@ -206,8 +192,8 @@ def case_view(
         "matter": case["matter_name"] or "",
         "department": case["department_name"] or case["department_code"] or "",
         "applicant_name": mask_name(_text(applicant.get("name"))),
-        "applicant_mobile": mask_phone(_text(applicant.get("mobile"))),
-        "status_text": STATUS_WORDS.get(case["status"], case["status"]),
+        "applicant_mobile": mask_mobile(_text(applicant.get("mobile"))),
+        "status_text": status_words(case["status"]),
         "current_nodes": [
             {"name": n["name"], "department": _node_department(n, case)}
             for n in nodes
@@ -241,7 +227,7 @@ def case_list_item(row: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
     return {
         "case_no": row["case_no"],
         "matter": row["matter_name"] or "",
-        "status_text": STATUS_WORDS.get(row["status"], row["status"]),
+        "status_text": status_words(row["status"]),
         "due_date": day(row["due_date"]),
         **level_view(level),
     }
@@ -274,14 +260,14 @@ def inbox_nodes(rows: Sequence[Mapping[str, Any]], *, now: datetime) -> list[dic
 
 def inbox_notice(row: Mapping[str, Any], *, tz: ZoneInfo) -> dict[str, Any]:
     """One notice in the inbox: title, text (mobiles masked), when, and whether read."""
-    body = mask_mobile(row["body"] or "")
+    body = mask_mobiles_in(row["body"] or "")
     title = row["subject"] or NOTICE_WORDS.get(row["kind"], row["kind"])
     if not row["subject"] and row["channel"] == "wap" and "\n" in body:
         # A WAP inbox entry's first line is its title (templates/<kind>/wap.j2).
         title, body = body.split("\n", 1)
     return {
         "id": row["id"],
-        "title": mask_mobile(title),
+        "title": mask_mobiles_in(title),
         "body": body.strip(),
         "channel": CHANNEL_WORDS.get(row["channel"], row["channel"]),
         "case_no": row["case_no"] or "",

@@ -1,0 +1,102 @@
+"""One set of words and masks for every page, reply and webhook."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.events import is_mobile, mobile_digits, normalize_mobile
+from core.notices import MessageStatus
+from hub.notices.words import (
+    SEND_WORDS,
+    limit_words,
+    mask_address,
+    mask_mobile,
+    mask_mobiles_in,
+    mask_name,
+    status_words,
+    suspension_reason,
+)
+
+mobiles = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True)
+
+
+def test_a_decided_case_reads_the_same_everywhere() -> None:
+    """The status the CX reply, the WAP page and the supervision table show is one word."""
+    assert status_words("decided") == "已作出决定"
+    assert status_words("something_new") == "something_new"
+
+
+def test_units_say_which_days_count() -> None:
+    """Calendar days read 个自然日 next to 个工作日; a missing number shows nothing."""
+    assert limit_words(20, "working_days") == "20个工作日"
+    assert limit_words(30, "calendar_days") == "30个自然日"
+    assert limit_words(4, "hours") == "4小时"
+    assert limit_words(None, "hours") == ""
+
+
+def test_an_unknown_suspension_reason_shows_as_sent() -> None:
+    """A reason code we have no words for is shown as the approval system sent it."""
+    assert suspension_reason("hearing") == "听证"
+    assert suspension_reason("其他原因") == "其他原因"
+
+
+def test_every_message_status_has_words() -> None:
+    """The applicant's page has words for every status a message can be in."""
+    assert set(SEND_WORDS) == set(MessageStatus)
+
+
+@given(mobiles)
+def test_a_mobile_shows_its_first_three_and_last_four_digits(number: str) -> None:
+    """138****5678: the same mask as a value and inside text."""
+    masked = mask_mobile(number)
+    assert masked == number[:3] + "****" + number[-4:]
+    assert mask_mobiles_in(f"发送至{number}成功") == f"发送至{masked}成功"
+    assert mask_address("sms", number) == masked
+
+
+@given(st.text(max_size=10))
+def test_a_short_or_odd_number_keeps_two_characters_at_most(text: str) -> None:
+    """Nothing that is not a mobile number leaks more than its last two characters."""
+    masked = mask_mobile(text)
+    assert len(masked) == len(text)
+    if len(text) < 11:
+        assert masked[:-2] == "*" * max(len(text) - 2, 0)
+
+
+def test_a_longer_digit_run_inside_text_is_not_a_mobile() -> None:
+    """An id that merely contains eleven digits is left alone in free text."""
+    assert mask_mobiles_in("id 213812345678999") == "id 213812345678999"
+
+
+def test_names_keep_the_family_name() -> None:
+    """张* / 欧阳**: the given name is hidden."""
+    assert mask_name("张三") == "张*"
+    assert mask_name("欧阳修文") == "欧阳**"
+    assert mask_name("李") == "李"
+
+
+def test_addresses_are_recognisable_not_whole() -> None:
+    """E-mail keeps its domain, other ids their ends."""
+    assert mask_address("email", "zhang@example.cn") == "z***@example.cn"
+    assert mask_address("wecom", "zhangsan01") == "zh***01"
+    assert mask_address("wecom", "abc") == "***"
+    assert mask_address("sms", None) is None
+
+
+@given(mobiles, st.sampled_from(["", "+86", "0086"]), st.sampled_from(["", " ", "-"]))
+def test_one_rule_reads_every_written_form_of_a_number(number: str, prefix: str, gap: str) -> None:
+    """+86, 0086, spaces and dashes all come down to the same 11 digits."""
+    written = prefix + number[:3] + gap + number[3:7] + gap + number[7:]
+    assert mobile_digits(written) == number
+    assert normalize_mobile(written) == number
+    assert is_mobile(written)
+
+
+@pytest.mark.parametrize("text", ["12812345678", "1381234567", "138123456789", "abc", ""])
+def test_what_is_not_a_mainland_mobile_is_refused(text: str) -> None:
+    """The broadcast lists and the events refuse the same numbers (1[3-9] and 11 digits)."""
+    assert not is_mobile(text)
+    with pytest.raises(ValueError, match="mainland mobile"):
+        normalize_mobile(text)
