@@ -1,4 +1,4 @@
-"""``cuiban``: serve, migrate, deadline, calendar.
+"""``cuiban``: serve, demo, migrate, report, deadline, calendar.
 
 Exit codes: 0 ok; 2 bad usage or bad input (one line on stderr, no traceback); 1 anything else.
 """
@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
+import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import cast
+from typing import NoReturn, cast
 from zoneinfo import ZoneInfo
 
 from core.deadlines import Limit, Suspension, Unit, WarnPolicy, compute_deadline
@@ -28,13 +31,40 @@ class UsageError(InputError):
     """The command line is not valid."""
 
 
+class PortUnavailable(CuibanError):
+    """The HTTP port cannot be listened on."""
+
+
+class _Exit(Exception):
+    """argparse finished the command itself (--help, --version): exit with this status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+    def error(self, message: str) -> NoReturn:
+        # main() prints "cuiban: "; a subcommand adds its own name ("cuiban: deadline: ...").
+        command = self.prog.removeprefix("cuiban").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            print(message.rstrip(), file=sys.stderr)
+        raise _Exit(status)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("cuiban")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cuiban", description="催办 — reminders for approval centres")
+    parser.add_argument("--version", action="version", version=f"cuiban {version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     serve = sub.add_parser("serve", help="run the HTTP API, WAP pages, scheduler and dispatcher")
@@ -46,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="a self-contained tour on a throwaway database")
     demo.add_argument("--config", help="TOML settings file (policy, calendar)")
+    demo.add_argument(
+        "--verbose", action="store_true", help="show the hub's logs here (default: a log file)"
+    )
 
     migrate = sub.add_parser("migrate", help="apply schema migrations")
     migrate.add_argument("--config", help="TOML settings file")
@@ -115,7 +148,10 @@ def cmd_deadline(args: argparse.Namespace, settings: Settings) -> int:
     tz = settings.calendar.tz
     calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
     if args.limit < 0:
-        raise UsageError("--limit must not be negative")
+        raise UsageError(f"--limit: must not be negative (got {args.limit})")
+    for extension in args.extend:
+        if extension < 0:
+            raise UsageError(f"--extend: must not be negative (got {extension})")
     result = compute_deadline(
         _instant(args.start, tz, "--start"),
         Limit(value=args.limit, unit=Unit(args.unit)),
@@ -210,35 +246,58 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts (a busy port costs nothing)."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address, family=family, reuse_port=False)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise PortUnavailable(
+            f"cannot listen on {host}:{port}: {reason.lower()} (http.host / http.port)"
+        ) from None
+
+
 async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     from aiohttp import web
 
     from hub.app import create_app
     from hub.demo.seed import seed_demo
-    from hub.keys import Role
+    from hub.keys import CLOCK, ROUTING, Role
+    from hub.notices.hold import hold_note
 
-    app = create_app(settings, role=cast(Role, role))
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http.host, settings.http.port)
-    await site.start()
+    listener = _listen(settings.http.host, settings.http.port)
+    # Signals only set the event from here on: a Ctrl-C during start-up lets start-up
+    # finish and then stops everything in order, instead of cancelling jobs mid-way.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    app = create_app(settings, role=cast(Role, role))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
-        if demo:
+        await runner.setup()
+        if not stop.is_set():
+            await web.SockSite(runner, listener).start()
+        if demo and not stop.is_set():
             summary = await seed_demo(app)
             print(summary, flush=True)
-        # Port 0 asks the OS for a free port: print the one we got.
-        port = runner.addresses[0][1] if runner.addresses else settings.http.port
-        print(
-            f"Cuiban ({role}) is serving on http://{settings.http.host}:{port}/  (Ctrl-C stops)",
-            flush=True,
-        )
-        await stop.wait()
+        if not stop.is_set():
+            port = listener.getsockname()[1]
+            url = f"http://{settings.http.host}:{port}/"
+            print(f"Cuiban ({role}) is serving on {url}  (Ctrl-C stops)", flush=True)
+            try:
+                note = hold_note(app[ROUTING], app[CLOCK].now())
+            except CuibanError:  # a year the calendar lacks: nothing useful to say
+                note = None
+            if note and role != "api":
+                print(note, flush=True)
+            await stop.wait()
     finally:
         await runner.cleanup()
+        listener.close()
         print("Cuiban stopped.", flush=True)
 
 
@@ -248,6 +307,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
+    from hub.app import clock_from_settings
     from hub.store import db
     from hub.supervision.report import build_report, write_report
 
@@ -256,10 +316,25 @@ async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
     pool = await db.create_pool(url, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            built = await build_report(conn, month, now=datetime.now(tz), tz=tz)
+            # The configured clock, as the hub itself uses (a manual or accelerated demo).
+            now = clock_from_settings(settings).now()
+            built = await build_report(conn, month, now=now, tz=tz)
     finally:
         await pool.close()
-    return await asyncio.to_thread(write_report, built, out)
+    try:
+        return await asyncio.to_thread(write_report, built, out)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+
+
+def _writable_folder(out: Path) -> None:
+    """Refuse an ``--out`` that cannot be written before the report is computed."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--out: {out} is not writable")
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -270,6 +345,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         raise UsageError(f"--month: {args.month!r} is not a month YYYY-MM") from None
     out = args.out or Path(settings.database.data_dir) / "reports"
+    _writable_folder(out)
     for path in asyncio.run(_report(settings, args.month, out)):
         print(path)
     return 0
@@ -278,7 +354,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from hub.demo.tour import demo
 
-    return demo(settings)
+    return demo(settings, verbose=args.verbose)
 
 
 COMMANDS = {
@@ -294,9 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         settings = load_settings(getattr(args, "config", None))
-        from hub.logging import configure_logging
+        if args.command != "demo":  # the tour sets up its own (a log file unless --verbose)
+            from hub.logging import configure_logging
 
-        configure_logging(settings.logging.level, settings.logging.format)
+            configure_logging(settings.logging.level, settings.logging.format)
         if args.command == "calendar":
             handler = cmd_calendar_show if args.calendar_command == "show" else cmd_calendar_import
         else:
@@ -308,8 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CuibanError as exc:
         print(f"cuiban: {exc}", file=sys.stderr)
         return 1
+    except _Exit as done:
+        return done.status
     except KeyboardInterrupt:
-        return 1
+        return 130  # the shell's convention for a Ctrl-C
 
 
 if __name__ == "__main__":

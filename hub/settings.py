@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -39,9 +40,30 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+#: libpq's sslmode values (asyncpg accepts the same).
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 class DatabaseSettings(_Section):
     url: SecretStr = SecretStr("")
     data_dir: Path = Path(".cuiban")
+
+    @field_validator("url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr) -> SecretStr:
+        # Checked here so a wrong URL stops start-up with one line, before any connection;
+        # the message never repeats the URL (it may carry a password).
+        url = value.get_secret_value()
+        if not url:
+            return value
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            shown = f"{parts.scheme!r}" if parts.scheme else "none"
+            raise ValueError(f"must be a postgresql:// URL (the scheme is {shown})")
+        for mode in parse_qs(parts.query).get("sslmode", []):
+            if mode not in SSL_MODES:
+                raise ValueError(f"sslmode {mode!r} is not one of {', '.join(SSL_MODES)}")
+        return value
 
 
 class HttpSettings(_Section):
@@ -357,7 +379,11 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+def _apply_env(
+    data: dict[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """The data with the ``CUIBAN_...`` overrides applied, and which key each variable set."""
+    from_env: dict[tuple[str, ...], str] = {}
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name == "CUIBAN_CONFIG" or "__" not in name:
             continue
@@ -369,7 +395,8 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, An
                 raise ConfigError(f"{name}: {'.'.join(path)} is not a section")
             node = child
         node[path[-1]] = _env_value(raw)
-    return data
+        from_env[tuple(path)] = name
+    return data, from_env
 
 
 def _describe(error: Mapping[str, Any]) -> str:
@@ -378,7 +405,17 @@ def _describe(error: Mapping[str, Any]) -> str:
         return str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key"
-    return f"{key}: {error['msg']}"
+    return f"{key}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def _blame(error: Mapping[str, Any], source: str, from_env: Mapping[tuple[str, ...], str]) -> str:
+    """Where a bad key came from: the environment variable that set it, else the file."""
+    loc = tuple(str(part) for part in error["loc"])
+    for length in range(len(loc), 0, -1):
+        variable = from_env.get(loc[:length])
+        if variable is not None:
+            return f"{variable} (environment): {_describe(error)}"
+    return f"{source}: {_describe(error)}"
 
 
 def find_config_file(
@@ -409,10 +446,9 @@ def load_settings(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
-    data = _apply_env(data, environ)
+    data, from_env = _apply_env(data, environ)
     try:
         settings = Settings.model_validate({**data, "source": source})
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
-        raise ConfigError(f"{source}: {problems}") from None
+        raise ConfigError("; ".join(_blame(e, source, from_env) for e in exc.errors())) from None
     return settings

@@ -10,6 +10,7 @@ it; a supervision table closes the tour.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sys
 import tempfile
@@ -36,6 +37,7 @@ from hub.demo.directory import (
     seed_directory,
 )
 from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.logging import configure_logging
 from hub.settings import ChannelsSettings, Settings
 from hub.store import db
 from hub.store import ingest as store
@@ -229,6 +231,9 @@ async def run_tour(
     try:
         url = await db.resolve_url("", data_dir)
         clock = ManualClock(START)
+        # Everything the hub writes (the monthly report's files too) stays in the throwaway folder.
+        database = settings.database.model_copy(update={"data_dir": data_dir})
+        settings = settings.model_copy(update={"database": database})
         app = create_app(settings, clock=clock, database_url=url, role="all")
         runner = web.AppRunner(app)
         await runner.setup()
@@ -306,7 +311,28 @@ async def _ingest(app: web.Application, raws: list[dict[str, Any]], now: datetim
         )
 
 
-def demo(settings: Settings) -> int:
-    """Run the tour with the console channel, whatever providers the config names."""
+def demo(settings: Settings, *, verbose: bool = False) -> int:
+    """Run the tour with the console channel, whatever providers the config names.
+
+    The tour is the product's first impression: the hub's logs go to a file named
+    at the start and the end, unless ``verbose`` puts them on the terminal.
+    """
     console_only = settings.model_copy(update={"channels": ChannelsSettings()})
-    return asyncio.run(run_tour(console_only))
+    if verbose:
+        configure_logging(settings.logging.level, settings.logging.format)
+        return asyncio.run(run_tour(console_only))
+    handle, name = tempfile.mkstemp(prefix="cuiban-demo-", suffix=".log")
+    with open(handle, "w", encoding="utf-8") as log_file:
+        configure_logging(settings.logging.level, "json", stream=log_file)
+        # Libraries' own warnings (aiohttp, APScheduler, asyncpg) go to the same file.
+        root = logging.getLogger()
+        handler = logging.StreamHandler(log_file)
+        root.addHandler(handler)
+        try:
+            print(f"日志写入 {name}（--verbose 显示在终端）", flush=True)
+            code = asyncio.run(run_tour(console_only))
+        finally:
+            root.removeHandler(handler)
+            configure_logging(settings.logging.level, settings.logging.format)
+    print(f"\n日志：{name}", flush=True)
+    return code

@@ -170,5 +170,24 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        scheduler.pause()
+        await _finish_running_jobs(scheduler)
         scheduler.shutdown(wait=False)
         ticker.stop()
+
+
+JOB_FINISH_SECONDS = 30.0
+
+
+async def _finish_running_jobs(scheduler: AsyncIOScheduler) -> None:
+    """Let jobs already running (a monthly report, a tick) finish before the pool closes.
+
+    APScheduler 3's asyncio executor cancels them on ``shutdown`` and logs each
+    CancelledError as a job failure with a traceback; every job is a transaction
+    or idempotent, so waiting is both quieter and complete.
+    """
+    # Private attributes: APScheduler 3 offers no public way to wait for running jobs.
+    executor = scheduler._lookup_executor("default")
+    running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+    if running:
+        await asyncio.wait(running, timeout=JOB_FINISH_SECONDS)

@@ -13,6 +13,7 @@ import asyncio
 import importlib.resources
 import itertools
 import json
+import os
 import re
 import subprocess
 import time
@@ -25,7 +26,7 @@ import asyncpg
 import orjson
 import structlog
 
-from core.errors import CuibanError
+from core.errors import ConfigError, CuibanError
 
 log = structlog.get_logger(__name__)
 
@@ -121,9 +122,22 @@ def embedded_pgdata(data_dir: Path) -> Path:
     return data_dir / "postgres"
 
 
+def check_data_dir(data_dir: Path) -> None:
+    """Refuse, naming the key, a ``database.data_dir`` that cannot be created or written."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"database.data_dir: cannot create {data_dir}: {exc.strerror or exc}"
+        ) from None
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"database.data_dir: {data_dir} is not writable")
+
+
 async def resolve_url(url: str, data_dir: Path) -> str:
     if url:
         return url
+    check_data_dir(data_dir)
     return await asyncio.to_thread(embedded_url, embedded_pgdata(data_dir))
 
 

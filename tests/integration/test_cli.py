@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -249,10 +250,15 @@ def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, config: Pat
 
 
 def test_demo_tours_every_notice_kind_and_exits_0(tmp_path: Path) -> None:
-    """`cuiban demo` prints notices of every kind it provokes, a supervision table, and exits 0."""
+    """`cuiban demo` prints notices of every kind, a supervision table and no logs; exits 0."""
     started = time.monotonic()
-    result = cuiban("demo", cwd=tmp_path, env={"CUIBAN_LOGGING__LEVEL": "warning"}, timeout=120)
+    result = cuiban("demo", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+    # The hub's logs went to a file, named on screen, leaving the tour alone on the terminal.
+    assert result.stderr == ""
+    log_file = Path(re.findall(r"日志：(\S+)", result.stdout)[-1])
+    assert '"event": "notice_sent"' in log_file.read_text("utf-8")
+    log_file.unlink()
     kinds = set(re.findall(r"── (\w+) →", result.stdout))
     assert kinds >= {
         "case_accepted",
@@ -271,3 +277,150 @@ def test_demo_tours_every_notice_kind_and_exits_0(tmp_path: Path) -> None:
     assert "电子监察" in result.stdout and "办结率" in result.stdout
     assert not re.search(r"1[3-9]\d{9}", result.stdout)  # mobiles are masked on screen
     assert time.monotonic() - started < 60
+
+
+def _one_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The single stderr line of a refused command (and its exit code checked)."""
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_version_prints_one_line() -> None:
+    """`cuiban --version` prints the version and exits 0."""
+    result = cuiban("--version", cwd=Path.cwd())
+    assert result.returncode == 0
+    assert re.fullmatch(r"cuiban \S+\n", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("deadline", "--start", "2026-03-02", "--limit", "x", "--unit", "working_days"),
+            "cuiban: deadline: argument --limit",
+        ),
+        (
+            (
+                "deadline",
+                "--start",
+                "2026-03-02",
+                "--limit",
+                "3",
+                "--unit",
+                "working_days",
+                "--extend",
+                "-3",
+            ),
+            "cuiban: --extend: must not be negative",
+        ),
+    ],
+)
+def test_usage_errors_name_the_command_once_and_the_flag(
+    tmp_path: Path, config: Path, args: tuple[str, ...], expected: str
+) -> None:
+    """A bad argument is one line with no doubled "cuiban: cuiban" prefix, naming the flag."""
+    line = _one_line(cuiban(*args, "--config", str(config), cwd=tmp_path), 2)
+    assert line.startswith(expected), line
+    assert "cuiban: cuiban" not in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("CUIBAN_DATABASE__URL", "mysql://root:hunter22@db/cuiban", "database.url"),
+        ("CUIBAN_DATABASE__URL", "postgresql://db/cuiban?sslmode=sometimes", "sslmode"),
+        ("CUIBAN_HTTP__PROT", "9000", "CUIBAN_HTTP__PROT"),
+    ],
+)
+def test_bad_settings_from_the_environment_are_one_line_naming_the_variable(
+    tmp_path: Path, config: Path, variable: str, value: str, named: str
+) -> None:
+    """A wrong database URL, sslmode or a misspelt variable: exit 2, blamed on the variable."""
+    result = cuiban("migrate", "--config", str(config), cwd=tmp_path, env={variable: value})
+    line = _one_line(result, 2)
+    assert named in line and variable in line
+    assert str(config) not in line  # the file is fine: the variable is not
+    assert "hunter22" not in line
+
+
+def test_an_unusable_data_dir_or_report_folder_is_one_line(tmp_path: Path, config: Path) -> None:
+    """database.data_dir and report --out that cannot be created: exit 2, naming them."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", "utf-8")
+    env = {"CUIBAN_DATABASE__DATA_DIR": str(blocker / "data")}
+    assert "database.data_dir" in _one_line(cuiban("migrate", cwd=tmp_path, env=env), 2)
+    result = cuiban(
+        "report",
+        "--month",
+        "2026-10",
+        "--config",
+        str(config),
+        "--out",
+        str(blocker / "out"),
+        cwd=tmp_path,
+    )
+    assert _one_line(result, 2).startswith("cuiban: --out:")
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path, config: Path) -> None:
+    """The port is bound before anything starts: a busy one costs one line and exit 1."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = str(busy.getsockname()[1])
+        result = cuiban(
+            "serve", "--config", str(config), cwd=tmp_path, env={"CUIBAN_HTTP__PORT": port}
+        )
+    line = _one_line(result, 1)
+    assert f"127.0.0.1:{port}" in line and "in use" in line
+    assert result.stdout == ""
+
+
+def _serve(config: Path, cwd: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), *extra],
+        cwd=cwd,
+        env={**os.environ, "CUIBAN_CONFIG": "", "CUIBAN_LOGGING__FORMAT": "json"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_start_up_stops_quietly(
+    tmp_path: Path, config: Path, sig: signal.Signals
+) -> None:
+    """Ctrl-C or SIGTERM while the hub starts: it finishes starting, stops, no traceback."""
+    proc = _serve(config, tmp_path)
+    assert proc.stderr is not None
+    proc.stderr.readline()  # the first log line: start-up is under way
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "CancelledError" not in err
+    assert "Cuiban stopped." in out
+
+
+def test_serve_demo_outside_office_hours_says_when_notices_go(tmp_path: Path, config: Path) -> None:
+    """Started on a Saturday night, the start-up lines say when and why notices wait."""
+    saturday_night = config.read_text("utf-8") + (
+        '[clock]\nmode = "manual"\nstart = "2026-11-28T23:10:00+08:00"\n'
+    )
+    config.write_text(saturday_night, "utf-8")
+    proc = _serve(config, tmp_path, "--demo")
+    assert proc.stdout is not None
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("It is "):
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    note = lines[-1]
+    assert "quiet hours 22:00-07:30" in note, lines
+    assert "applicants' notices from Sun 2026-11-29 07:30" in note
+    assert "reviewers' reminders from Mon 2026-11-30 09:00" in note

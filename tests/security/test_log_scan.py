@@ -30,7 +30,7 @@ def _without_timestamps(text: str) -> str:
 def test_a_full_demo_run_logs_nothing_private(tmp_path: Path) -> None:
     """Every log line of `cuiban demo` (ingest, planning, sending) is free of private data."""
     result = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo"],
+        [sys.executable, "-m", "hub.cli", "demo", "--verbose"],
         cwd=tmp_path,
         env={
             **os.environ,
