@@ -17,13 +17,14 @@ Times without a zone are Beijing time (UTC+8), as both providers send them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from core.errors import InputError
+from core.instants import check_instant
+from core.jsontext import NotJson, parse_json
 
 __all__ = [
     "ALIYUN_ACK",
@@ -69,9 +70,10 @@ class InboundSms:
 
 
 def _load(body: bytes | str) -> Any:
+    """The body as JSON: nesting bounded, every string storable (else InputError naming it)."""
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return parse_json(body)
+    except NotJson as exc:
         raise InputError(f"the callback body is not JSON: {exc}") from exc
 
 
@@ -88,17 +90,23 @@ def _require(item: Mapping[str, Any], *keys: str) -> None:
         raise InputError(f"the callback item lacks {missing[0]}")
 
 
-def _local_time(value: Any) -> datetime | None:
+def _local_time(value: Any, field: str) -> datetime | None:
+    """A provider's time (Beijing wall time, or Unix seconds), within 2000–2100 or refused."""
     if value in (None, ""):
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            instant = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InputError(f"{field}: {value!r} is not a plausible Unix time") from None
+        return check_instant(instant, field)
     for pattern in ("%Y-%m-%d %H:%M:%S", "%Y%m%d%H%M%S"):
         try:
-            return datetime.strptime(str(value), pattern).replace(tzinfo=BEIJING)
+            parsed = datetime.strptime(str(value), pattern).replace(tzinfo=BEIJING)
         except ValueError:
             continue
-    raise InputError(f"unreadable time {value!r} in the callback")
+        return check_instant(parsed, field)
+    raise InputError(f"{field}: unreadable time {value!r} in the callback")
 
 
 def _mainland(mobile: str, nationcode: str = "86") -> str:
@@ -125,7 +133,7 @@ def parse_aliyun_reports(body: bytes | str) -> list[DeliveryReport]:
                 delivered=item.get("success") in (True, "true"),
                 code=str(item.get("err_code", "")),
                 description=str(item.get("err_msg", "")),
-                reported_at=_local_time(item.get("report_time")),
+                reported_at=_local_time(item.get("report_time"), "report_time"),
                 segments=int(str(size)) if str(size or "").isdigit() else None,
             )
         )
@@ -142,7 +150,7 @@ def parse_aliyun_up(body: bytes | str) -> list[InboundSms]:
                 provider="aliyun",
                 mobile=_mainland(str(item["phone_number"])),
                 text=str(item["content"]).strip(),
-                received_at=_local_time(item.get("send_time")),
+                received_at=_local_time(item.get("send_time"), "send_time"),
                 sign_name=str(item.get("sign_name") or ""),
                 extend=str(item.get("dest_code") or ""),
             )
@@ -164,7 +172,7 @@ def parse_tencent_reports(body: bytes | str) -> list[DeliveryReport]:
                 delivered=str(item.get("report_status", "")).upper() == "SUCCESS",
                 code=str(item.get("errmsg", "")),
                 description=str(item.get("description", "")),
-                reported_at=_local_time(item.get("user_receive_time")),
+                reported_at=_local_time(item.get("user_receive_time"), "user_receive_time"),
             )
         )
     return reports
@@ -180,7 +188,7 @@ def parse_tencent_reply(body: bytes | str) -> list[InboundSms]:
                 provider="tencent",
                 mobile=_mainland(str(item["mobile"]), str(item.get("nationcode", "86"))),
                 text=str(item["text"]).strip(),
-                received_at=_local_time(item.get("time")),
+                received_at=_local_time(item.get("time"), "time"),
                 sign_name=str(item.get("sign") or ""),
                 extend=str(item.get("extend") or ""),
             )

@@ -9,11 +9,14 @@ approval system may send more than Cuiban reads.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -22,6 +25,7 @@ from pydantic import (
 )
 
 from core.deadlines import Limit, Unit
+from core.instants import EARLIEST, LATEST, in_span
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -29,6 +33,46 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 PersonId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+# An ISO-8601 date and time as text: pydantic would also take a number (or a string of
+# digits) as a Unix time, which the contract refuses ("Input limits").
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_text(value: Any) -> Any:
+    if isinstance(value, datetime):  # built in code, not parsed from a request
+        return value
+    if not isinstance(value, str) or not _ISO_INSTANT.match(value):
+        raise ValueError("must be an ISO-8601 date and time with an offset, as a string")
+    return value
+
+
+def _in_span(value: datetime) -> datetime:
+    if not in_span(value.date()):
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+    return value
+
+
+#: An instant from outside: ISO-8601 text with an offset, between 2000-01-01 and 2100-01-01.
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_in_span)]
+
+_CASE_NO_FORBIDDEN = "/"
+
+
+def _case_no(value: str) -> str:
+    # Printable (no control or format characters, no separators but the ASCII space),
+    # no whitespace at all, no "/" (it would split the URL paths the number appears in).
+    if not value.isprintable() or any(c.isspace() or c in _CASE_NO_FORBIDDEN for c in value):
+        raise ValueError("must be printable, without '/', whitespace or control characters")
+    return value
+
+
+#: A case number (contract "Input limits"): 1–64 printable characters, no ``/`` or whitespace.
+CaseNo = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_case_no),
+]
 
 
 def normalize_mobile(value: str) -> str:
@@ -120,8 +164,8 @@ class Project(_Model):
 
 class _Event(_Model):
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    occurred_at: AwareDatetime
-    case_no: Code
+    occurred_at: Instant
+    case_no: CaseNo
 
 
 class CaseApplied(_Event):

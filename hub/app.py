@@ -39,6 +39,7 @@ from hub.metrics import Metrics
 from hub.notices.links import LinkSigner
 from hub.notices.recipients import Routing
 from hub.pages.supervise import routes as supervise
+from hub.pages.supervise.errors import supervise_errors_middleware
 from hub.pages.wap import routes as wap
 from hub.planning import scheduler
 from hub.planning.planner import Planner
@@ -111,6 +112,7 @@ def create_app(
         middlewares=[problems_middleware, auth_middleware(settings.auth.api_keys)],
     )
     app.middlewares.append(wap.wap_middleware)  # /wap/: HTML errors and security headers
+    app.middlewares.append(supervise_errors_middleware)  # /supervise/: HTML errors
     app[SETTINGS] = settings
     app[CLOCK] = clock or clock_from_settings(settings)
     app[CALENDAR] = calendar or load_calendar(

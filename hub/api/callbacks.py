@@ -46,8 +46,9 @@ from channels.receipts import (
     parse_tencent_reports,
 )
 from core.errors import InputError
+from core.jsontext import storable
 from hub.api.auth import allow
-from hub.api.problems import Problem, storable
+from hub.api.problems import Problem
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.pages.security import mac
 from hub.replies.inbound import Replies, apply_receipts, inbound_key

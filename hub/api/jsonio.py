@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.problems import Problem, storable
+from core.jsontext import NotJson, TooDeep, Unstorable, parse_json
+from hub.api.problems import Problem
 
 
 async def read_json(request: web.Request) -> Any:
@@ -15,25 +16,17 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         raise Problem(400, "the request body is empty; send a JSON object")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        return parse_json(raw)
+    except NotJson:
         raise Problem(400, "the request body is not valid JSON") from None
-    _require_storable(body)
-    return body
-
-
-def _require_storable(value: Any) -> None:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not storable(item):
-                raise Problem(422, "the body holds a NUL character or invalid Unicode in a string")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    except TooDeep as exc:
+        raise Problem(400, f"{exc}; no event nests that deep") from None
+    except Unstorable as exc:
+        raise Problem(
+            422,
+            "the body holds a NUL character or invalid Unicode in a string",
+            errors=[{"field": exc.field, "message": "holds a NUL character or invalid Unicode"}],
+        ) from None
 
 
 def respond(body: Any, status: int = 200) -> web.Response:

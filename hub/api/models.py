@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from core.events import Mobile, normalize_mobile
+from core.events import Instant, Mobile, normalize_mobile
 
 ChannelName = Literal["sms", "email", "wecom", "wechat_mp", "wap"]
 _QUIET = r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$"
@@ -28,8 +27,8 @@ class _Body(BaseModel):
 
 
 class Away(_Body):
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: Instant = Field(alias="from")
+    to: Instant
     deputy: PersonId
 
     @model_validator(mode="after")
@@ -86,7 +85,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 class ClockAdvance(_Body):
-    to: AwareDatetime | None = None
+    to: Instant | None = None
     by: str | None = None
 
     @model_validator(mode="after")

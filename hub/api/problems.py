@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from core.errors import InputError
 from core.events import EVENT_TYPES
+from core.jsontext import storable
 from hub.store.db import DatabaseUnavailable
 
 log = structlog.get_logger(__name__)
@@ -100,17 +101,6 @@ def field_errors(exc: ValidationError, *, prefix: Sequence[str | int] = ()) -> l
             }
         )
     return out
-
-
-def storable(text: str) -> bool:
-    """PostgreSQL text holds neither NUL nor lone surrogates: refuse such input, never crash."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _check_request_text(request: web.Request) -> None:

@@ -7,12 +7,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.instants import plausible
 from core.levels import LEVEL_WORDS, Level, level_for
 from hub.notices.words import mask_mobile, mask_name
 
 
 def local(instant: datetime | None, tz: ZoneInfo) -> str | None:
-    return instant.astimezone(tz).isoformat() if instant else None
+    """ISO-8601 in ``tz``; None for an absent instant or one outside 2000–2100 (stored before
+    input was checked: year 1 would become year 0 in Beijing time)."""
+    shown = plausible(instant)
+    return shown.astimezone(tz).isoformat() if shown else None
 
 
 def _day(value: date | None) -> str | None:
@@ -20,7 +24,10 @@ def _day(value: date | None) -> str | None:
 
 
 def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    try:
+        return plausible(datetime.fromisoformat(text)) if text else None
+    except ValueError:
+        return None
 
 
 def level_of(
@@ -34,13 +41,14 @@ def level_of(
     # What the approval system says is done is done, even if the clock has not caught up.
     if completed_at is not None:
         return Level.DONE
+    due_at, warn_at = plausible(due_at), plausible(warn_at)
     if due_at is None or warn_at is None:
         return None
     return level_for(
         warn_at=warn_at,
         due_at=due_at,
         now=now,
-        suspended_since=suspended_since,
+        suspended_since=plausible(suspended_since),
     )
 
 

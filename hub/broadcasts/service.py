@@ -23,11 +23,11 @@ from typing import Annotated, Any, LiteralString
 
 import asyncpg
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from channels.render import compose
 from channels.sms_length import count_segments
-from core.events import is_mobile, mobile_digits
+from core.events import Instant, is_mobile, mobile_digits
 from core.notices import WAITING_STATUSES, ChannelKind, MessageStatus, NoticeKind
 from core.reminders import QuietHours
 from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
@@ -98,7 +98,7 @@ class BroadcastIn(_In):
         default_factory=lambda: [*PUSH_CHANNELS, ChannelKind.WAP], min_length=1
     )
     audience: AudienceIn
-    send_at: AwareDatetime | None = None
+    send_at: Instant | None = None
 
 
 class ListIn(_In):

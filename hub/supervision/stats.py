@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from core.errors import InputError
+from core.instants import EARLIEST, LATEST, in_span
 from hub.store.queries import Q
 
 __all__ = [
@@ -86,7 +87,10 @@ def month_period(month: str) -> Period:
         raise ValueError(f"{month!r} is not YYYY-MM")
     year, number = int(year_text), int(month_text)
     last = _calendar.monthrange(year, number)[1]
-    return Period(first=date(year, number, 1), last=date(year, number, last))
+    period = Period(first=date(year, number, 1), last=date(year, number, last))
+    if not (in_span(period.first) and in_span(period.last)):
+        raise ValueError(f"{month!r} is outside {EARLIEST:%Y-%m} to {LATEST:%Y-%m}")
+    return period
 
 
 def _day(text: str, *, end: bool) -> date:
@@ -109,9 +113,16 @@ def parse_period(
     for name, text, end in (("from", first, False), ("to", last, True)):
         if text:
             try:
-                parsed[name] = _day(text.strip(), end=end)
+                day = _day(text.strip(), end=end)
             except ValueError:
                 errors.append({"field": name, "message": "must be a date YYYY-MM-DD or YYYY-MM"})
+                continue
+            if in_span(day):
+                parsed[name] = day
+            else:
+                errors.append(
+                    {"field": name, "message": f"must be between {EARLIEST} and {LATEST}"}
+                )
     grouping: GroupBy | None = None
     if group_by:
         if group_by in GROUPINGS:

@@ -34,8 +34,8 @@ import structlog
 from aiohttp import web
 
 from core.events import normalize_mobile
+from core.jsontext import storable
 from core.notices import NoticeKind
-from hub.api.problems import storable
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.links import LinkKind
 from hub.notices.notify import case_context, notify

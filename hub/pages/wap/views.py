@@ -8,10 +8,11 @@ whole. Names are masked (张*), mobiles too (138****5678).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.instants import plausible
 from core.levels import LEVEL_WORDS, Level
 from hub.api.views import row_level
 from hub.notices.words import (
@@ -56,10 +57,12 @@ CHANNEL_WORDS = {
     "wap": "站内",
 }
 _URGENCY = {Level.RED: 0, Level.YELLOW: 1, Level.GREEN: 2}
+_UNKNOWN_FIRST = datetime(1970, 1, 1, tzinfo=UTC)  # an instant not shown sorts to the start
 
 
 def when(instant: datetime | None, tz: ZoneInfo) -> str:
-    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M") if instant else ""
+    shown = plausible(instant)  # one stored before input was checked shows as unknown
+    return shown.astimezone(tz).strftime("%Y-%m-%d %H:%M") if shown else ""
 
 
 def day(value: date | str | None) -> str:
@@ -133,19 +136,19 @@ def timeline(
     tz: ZoneInfo,
 ) -> list[dict[str, str]]:
     """Events and the notices sent to the applicant, oldest first."""
-    items: list[tuple[datetime, int, str]] = []
+    items: list[tuple[datetime | None, int, str]] = []
     for event in events:
         text = event_text(event["type"], event["payload"], node_names)
         if text:
-            items.append((event["occurred_at"], 0, text))
+            items.append((plausible(event["occurred_at"]), 0, text))
     for notice in notices:
         what = NOTICE_WORDS.get(notice["kind"])
         if what is None:
             continue
         channel = CHANNEL_WORDS.get(notice["channel"], "")
         status = SEND_WORDS.get(notice["status"], "")
-        items.append((notice["created_at"], 1, f"{channel}{what}{status}"))
-    items.sort(key=lambda item: (item[0], item[1]))
+        items.append((plausible(notice["created_at"]), 1, f"{channel}{what}{status}"))
+    items.sort(key=lambda item: (item[0] or _UNKNOWN_FIRST, item[1]))
     return [
         {"when": when(at, tz), "text": text, "kind": "notice" if n else "event"}
         for at, n, text in items
