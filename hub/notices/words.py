@@ -45,6 +45,50 @@ SUSPENSION_REASONS = {
     "quarantine": "检疫",
 }
 
+# A notice's kind as its reader sees it (WAP inbox and timeline, supervision pages): never the code.
+NOTICE_WORDS = {
+    "case_accepted": "受理通知",
+    "case_suspended": "办理中止告知",
+    "case_resumed": "恢复办理告知",
+    "pickup_notice": "领取通知",
+    "evaluation_prompt": "评价邀请",
+    "status_reply": "进度查询回复",
+    "appointment_slots": "预约时段",
+    "appointment_reminder": "预约提醒",
+    "green_channel": "绿色通道通知",
+    "node_due_soon": "环节即将到期提醒",
+    "node_overdue": "环节超期催办",
+    "case_due_soon": "办件即将到期提醒",
+    "case_overdue": "办件超期督办",
+    "urge": "催办",
+    "daily_digest": "每日待办汇总",
+    "announcement": "公告",
+    "complaint": "投诉",
+    "deadline_unknown": "时限无法计算",
+    "verification_code": "验证码",
+    "monthly_report": "电子监察月报",
+    "project_digest": "项目审批进展",
+    "promised_date_changed": "承诺日期调整",
+    "poor_rating": "差评整改",
+    "rectification_due_soon": "整改即将到期提醒",
+    "rectification_overdue": "整改超期督办",
+    "rectification_reply": "整改答复",
+}
+
+CHANNEL_WORDS = {
+    "sms": "短信",
+    "email": "邮件",
+    "wecom": "企业微信",
+    "wechat_mp": "微信",
+    "wap": "站内",
+}
+
+
+def notice_words(kind: str) -> str:
+    """A notice kind in Chinese; an unknown kind reads 通知, never as its code."""
+    return NOTICE_WORDS.get(kind, "通知")
+
+
 # 个自然日 rather than 天: next to 个工作日 it says which days count.
 UNIT_WORDS = {"working_days": "个工作日", "calendar_days": "个自然日", "hours": "小时"}
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from aiohttp import web
@@ -19,10 +20,12 @@ from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.notify import case_context, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing
+from hub.notices.words import CHANNEL_WORDS, SEND_WORDS
 from hub.store.queries import Q
 from hub.supervision import audit
 
 routes = web.RouteTableDef()
+WEEKDAYS = "一二三四五六日"
 
 
 class UrgeIn(BaseModel):
@@ -123,3 +126,43 @@ async def urge(request: web.Request) -> web.Response:
         {"urge_id": urged.urge_id, "nodes": list(urged.nodes), "notices": urged.notices},
         status=202,
     )
+
+
+def urge_confirmation(
+    rows: Sequence[Mapping[str, Any]], routing: Routing, *, now: datetime
+) -> dict[str, Any]:
+    """The supervise page's confirmation of one 催办 (rows of ``urge_confirmation``)."""
+    tz = routing.tz
+    policy = routing.settings.policy
+    items = []
+    held = False
+    for row in rows:
+        at = row["not_before"]
+        later = at > now and row["status"] in ("queued", "failed")
+        held = held or later
+        local = at.astimezone(tz)
+        items.append(
+            {
+                "person": row["person_name"] or row["person_id"],
+                "node": row["node_name"] or "",
+                "channel": CHANNEL_WORDS.get(row["channel"], row["channel"]),
+                "when": (
+                    f"将于 {local:%Y-%m-%d %H:%M} 星期{WEEKDAYS[local.weekday()]}发送"
+                    if later
+                    else "即将发送"
+                    if row["status"] == "queued"
+                    else SEND_WORDS.get(row["status"], row["status"])
+                ),
+            }
+        )
+    return {
+        "case_no": rows[0]["case_no"],
+        "urged_at": rows[0]["urged_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "items": items,
+        "held": (
+            f"审批人员只在工作日、免打扰时段（{policy.quiet_hours}）之外接收提醒，"
+            f"非工作日顺延至下一个工作日 {policy.office_start:%H:%M}。"
+            if held
+            else None
+        ),
+    }

@@ -37,7 +37,7 @@ from hub.settings import ApiKey
 from hub.store import attempts
 from hub.store.queries import Q
 from hub.supervision import charts, report, stats
-from hub.supervision.urges import NothingToUrge, urge_case
+from hub.supervision.urges import NothingToUrge, urge_case, urge_confirmation
 
 __all__ = ["COOKIE", "close_session", "open_session", "routes", "session_key"]
 
@@ -326,7 +326,26 @@ async def urge(request: web.Request) -> web.Response:
             urged = None
     if urged is None:
         return _html("<!DOCTYPE html><title>404</title><p>没有可催办的环节。</p>", 404)
-    raise web.HTTPSeeOther("/supervise/", headers=_HEADERS)
+    raise web.HTTPSeeOther(f"/supervise/urges/{urged.urge_id}", headers=_HEADERS)
+
+
+@routes.get(r"/supervise/urges/{urge_id:\d{1,18}}")
+async def urged(request: web.Request) -> web.Response:
+    """What a 催办 queued: to whom, by which channel, and when it will be sent (and why then)."""
+    role = await _role(request)
+    if isinstance(role, web.Response):
+        return role
+    app = request.app
+    async with app[POOL].acquire() as conn:
+        rows = await conn.fetch(Q["urge_confirmation"], int(request.match_info["urge_id"]))
+    if not rows:
+        return _html("<!DOCTYPE html><title>404</title><p>没有这次催办。</p>", 404)
+    page = (
+        report.templates()
+        .get_template("urged.html.j2")
+        .render(**urge_confirmation(rows, app[ROUTING], now=app[CLOCK].now()))
+    )
+    return _html(page)
 
 
 @routes.get("/supervise/projects/{project_id}")

@@ -16,11 +16,14 @@ from core.instants import plausible
 from core.levels import LEVEL_WORDS, Level
 from hub.api.views import row_level
 from hub.notices.words import (
+    CHANNEL_WORDS,
+    NOTICE_WORDS,
     SEND_WORDS,
     limit_words,
     mask_mobile,
     mask_mobiles_in,
     mask_name,
+    notice_words,
     status_words,
     suspension_reason,
 )
@@ -29,33 +32,6 @@ from hub.replies.evaluations import RATING_WORDS
 CLOSED_STATUSES = frozenset({"picked_up", "closed"})
 OUTCOME_WORDS = {"pass": "通过", "return": "退回", "reject": "不予通过"}
 DECISION_WORDS = {"approved": "准予许可", "rejected": "不予许可"}
-NOTICE_WORDS = {
-    "case_accepted": "受理通知",
-    "case_suspended": "办理中止告知",
-    "case_resumed": "恢复办理告知",
-    "pickup_notice": "领取通知",
-    "evaluation_prompt": "评价邀请",
-    "status_reply": "进度查询回复",
-    "appointment_slots": "预约时段",
-    "appointment_reminder": "预约提醒",
-    "green_channel": "绿色通道通知",
-    "node_due_soon": "环节即将到期提醒",
-    "node_overdue": "环节超期催办",
-    "case_due_soon": "办件即将到期提醒",
-    "case_overdue": "办件超期督办",
-    "urge": "催办",
-    "daily_digest": "每日待办汇总",
-    "announcement": "公告",
-    "complaint": "投诉",
-    "deadline_unknown": "时限无法计算",
-}
-CHANNEL_WORDS = {
-    "sms": "短信",
-    "email": "邮件",
-    "wecom": "企业微信",
-    "wechat_mp": "微信",
-    "wap": "站内",
-}
 _URGENCY = {Level.RED: 0, Level.YELLOW: 1, Level.GREEN: 2}
 _UNKNOWN_FIRST = datetime(1970, 1, 1, tzinfo=UTC)  # an instant not shown sorts to the start
 
@@ -264,7 +240,7 @@ def inbox_nodes(rows: Sequence[Mapping[str, Any]], *, now: datetime) -> list[dic
 def inbox_notice(row: Mapping[str, Any], *, tz: ZoneInfo) -> dict[str, Any]:
     """One notice in the inbox: title, text (mobiles masked), when, and whether read."""
     body = mask_mobiles_in(row["body"] or "")
-    title = row["subject"] or NOTICE_WORDS.get(row["kind"], row["kind"])
+    title = row["subject"] or notice_words(row["kind"])
     if not row["subject"] and row["channel"] == "wap" and "\n" in body:
         # A WAP inbox entry's first line is its title (templates/<kind>/wap.j2).
         title, body = body.split("\n", 1)

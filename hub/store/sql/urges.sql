@@ -18,3 +18,15 @@ WITH nodes_urged AS (
     UPDATE nodes SET urges = urges + 1 WHERE case_no = $1 AND node_id = ANY($2::text[])
 )
 UPDATE cases SET urges = urges + 1 WHERE case_no = $1;
+
+-- name: urge_confirmation
+-- What one 催办 queued: to whom (person, node), by which channel, and when it may go.
+SELECT u.case_no, u.urged_at, m.person_id, p.name AS person_name, m.channel, m.not_before,
+       m.status, n.name AS node_name
+  FROM urges AS u
+  JOIN messages AS m
+    ON m.kind = 'urge' AND m.case_no = u.case_no AND m.dedupe_key LIKE 'urge:' || u.id || ':%'
+  LEFT JOIN people AS p ON p.person_id = m.person_id
+  LEFT JOIN nodes AS n ON n.case_no = u.case_no AND n.node_id = m.node_id
+ WHERE u.id = $1
+ ORDER BY m.id;

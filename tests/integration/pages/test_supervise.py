@@ -271,9 +271,46 @@ async def test_a_supervisor_urges_from_the_page_with_its_form_token(
         "/supervise/cases/SU-1/urge", data={"csrf": match[1]}, allow_redirects=False
     )
     assert resp.status == 303
+    # The button's answer says what was queued, to whom, and when it goes (Friday: at once).
+    confirmation = await api.client.get(resp.headers["Location"])
+    text = await confirmation.text()
+    assert confirmation.status == 200
+    assert "已催办 SU-1" in text and "已向 1 位承办人发出催办" in text
+    assert "即将发送" in text
     _, case = await api.get("/v1/cases/SU-1")
     assert case["urges"] == 1 and case["nodes"][0]["urges"] == 1
     _, log = await api.get("/v1/messages?case_no=SU-1&kind=urge")
     assert [m["person_id"] for m in log["items"]] == ["p-li"]
     _, audit = await api.get("/v1/audit?action=case.urge")
     assert [(a["subject"], a["actor"]) for a in audit["items"]] == [("SU-1", "supervise page")]
+
+
+async def test_an_urge_out_of_hours_says_when_it_will_be_sent(api: Api) -> None:
+    """A 催办 on a Saturday answers with the Monday office-start send time and the reason."""
+    import re
+
+    from tests.integration import events as ev
+
+    await api.post("/v1/test-clock/advance", {"to": "2026-03-07T11:00:00+08:00"})
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.accepted("SU-2", "2026-03-02T09:00:00+08:00", limit=3),
+                ev.node_started("SU-2", "n1", "2026-03-02T09:30:00+08:00", limit=1),
+            ]
+        },
+    )
+    await _sign_in(api, SUPERVISOR_KEY)
+    page = await (await api.client.get("/supervise/")).text()
+    match = re.search(
+        r'action="/supervise/cases/SU-2/urge".*?name="csrf" value="([^"]+)"', page, re.S
+    )
+    assert match
+    resp = await api.client.post("/supervise/cases/SU-2/urge", data={"csrf": match[1]})
+    text = await resp.text()
+    assert resp.status == 200 and "已催办 SU-2" in text
+    assert "将于 2026-03-09 09:00 星期一发送" in text
+    assert "免打扰时段（22:00-07:30）" in text
+    missing = await api.client.get("/supervise/urges/999999")
+    assert missing.status == 404

@@ -7,14 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import is_mobile, mobile_digits, normalize_mobile
-from core.notices import MessageStatus
+from core.notices import MessageStatus, NoticeKind
 from hub.notices.words import (
+    NOTICE_WORDS,
     SEND_WORDS,
     limit_words,
     mask_address,
     mask_mobile,
     mask_mobiles_in,
     mask_name,
+    notice_words,
     status_words,
     suspension_reason,
 )
@@ -100,3 +102,11 @@ def test_what_is_not_a_mainland_mobile_is_refused(text: str) -> None:
     assert not is_mobile(text)
     with pytest.raises(ValueError, match="mainland mobile"):
         normalize_mobile(text)
+
+
+def test_every_notice_kind_has_a_chinese_name() -> None:
+    """Inbox and timeline entries are labelled in Chinese, never by a code like monthly_report."""
+    for kind in NoticeKind:
+        assert kind.value in NOTICE_WORDS, kind
+        assert not notice_words(kind.value).isascii()
+    assert notice_words("some_future_kind") == "通知"
