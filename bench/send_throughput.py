@@ -39,11 +39,11 @@ from channels.aliyun import AliyunConfig, build_request
 from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind, OutboundMessage
 from hub.clock import SystemClock
-from hub.delivery.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import open_channels
 from hub.logging import configure_logging
 from hub.notices.outbox import Address, Notice, enqueue
-from hub.settings import ChannelsSettings
+from hub.settings import ChannelsSettings, DispatchSettings
 from hub.store import db
 
 

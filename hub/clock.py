@@ -72,3 +72,14 @@ class AcceleratedClock:
 
     def real_seconds_until(self, instant: datetime) -> float:
         return max(0.0, (instant - self.now()).total_seconds() / self._speed)
+
+
+def real_seconds_until(clock: Clock, instant: datetime) -> float:
+    """How long to really wait for ``clock`` to reach ``instant`` (never negative).
+
+    An accelerated clock gets there ``speed`` times sooner; any other clock in
+    plain seconds (a manual clock only moves when told, so waiting is moot).
+    """
+    if isinstance(clock, AcceleratedClock):
+        return clock.real_seconds_until(instant)
+    return max(0.0, (instant - clock.now()).total_seconds())

@@ -35,3 +35,5 @@ PLANNER = web.AppKey("planner", Planner)
 ROUTING = web.AppKey("routing", Routing)
 # Run, in order, after the test clock moves; the scheduler registers here.
 TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])
+# The random source of retry jitter (the dispatcher's and the webhooks'); tests fix it.
+JITTER: web.AppKey[Callable[[], float]] = web.AppKey("dispatch_jitter")

@@ -280,8 +280,30 @@ class AppointmentSettings(_Section):
         return value
 
 
-class DispatchSection(_Section):
-    """How the outbox dispatcher paces itself; see ``hub.delivery.dispatcher.DispatchSettings``."""
+DEFAULT_CONCURRENCY: Mapping[str, int] = {
+    "sms": 32,
+    "email": 4,
+    "wecom": 16,
+    "wechat_mp": 16,
+    "wap": 64,
+}
+# Messages per second per provider; 0 means no limit. Aliyun's and Tencent's default
+# account QPS is in this range; WeCom allows ~30 messages per member per minute and an
+# app a few thousand per minute; a centre's SMTP relay usually takes a few per second.
+DEFAULT_RATES: Mapping[str, float] = {
+    "aliyun": 50.0,
+    "tencent": 50.0,
+    "http": 50.0,
+    "console": 0.0,
+    "email": 10.0,
+    "wecom": 20.0,
+    "wechat_mp": 20.0,
+    "wap": 0.0,
+}
+
+
+class DispatchSettings(_Section):
+    """How the outbox dispatcher paces itself (``[dispatch]``); webhooks share its backoff."""
 
     batch_size: int = Field(default=100, ge=1, le=10_000)
     lease_seconds: float = Field(default=30.0, gt=0)
@@ -290,18 +312,36 @@ class DispatchSection(_Section):
     reap_seconds: float = Field(default=5.0, gt=0)
     stop_timeout_seconds: float = Field(default=10.0, ge=0)
     max_in_flight: int = Field(default=256, ge=1)
-    concurrency: Mapping[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
-    rates: Mapping[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    # Keys not given keep their defaults: `concurrency = {sms = 8}` changes SMS only.
+    concurrency: Mapping[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: dict(DEFAULT_CONCURRENCY)
+    )
+    rates: Mapping[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: dict(DEFAULT_RATES)
+    )
     backoff_base_seconds: float = Field(default=30.0, gt=0)
     backoff_cap_seconds: float = Field(default=3600.0, gt=0)
     circuit_threshold: int = Field(default=5, ge=1)
     circuit_open_seconds: float = Field(default=60.0, gt=0)
 
+    @field_validator("concurrency", mode="after")
+    @classmethod
+    def _concurrency_defaults(cls, value: Mapping[str, int]) -> Mapping[str, int]:
+        return {**DEFAULT_CONCURRENCY, **value}
+
+    @field_validator("rates", mode="after")
+    @classmethod
+    def _rate_defaults(cls, value: Mapping[str, float]) -> Mapping[str, float]:
+        return {**DEFAULT_RATES, **value}
+
     @model_validator(mode="after")
-    def _heartbeat_inside_lease(self) -> DispatchSection:
+    def _heartbeat_inside_lease(self) -> DispatchSettings:
         if self.heartbeat_seconds >= self.lease_seconds:
             raise ValueError("dispatch.heartbeat_seconds: must be shorter than lease_seconds")
         return self
+
+    def concurrency_for(self, channel: str) -> int:
+        return max(1, int(self.concurrency.get(channel, 8)))
 
 
 class BroadcastSettings(_Section):
@@ -338,7 +378,7 @@ class Settings(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     policy: PolicySettings = PolicySettings()
     appointments: AppointmentSettings = AppointmentSettings()
-    dispatch: DispatchSection = DispatchSection()
+    dispatch: DispatchSettings = DispatchSettings()
     broadcasts: BroadcastSettings = BroadcastSettings()
     privacy: PrivacySettings = PrivacySettings()
     logging: LoggingSettings = LoggingSettings()

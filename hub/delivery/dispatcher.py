@@ -30,8 +30,8 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,164 +45,28 @@ from core.errors import CuibanError, PermanentError, TransientError
 from core.notices import ChannelKind, MessageStatus, OutboundMessage
 from hub.clock import Clock
 from hub.delivery import wecom_limits
+from hub.delivery.backoff import Backoff, Jitter
+from hub.delivery.circuit import CircuitBreaker, CircuitState
 from hub.delivery.finisher import OutcomeBatcher
 from hub.delivery.recheck import recheck
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
-from hub.keys import CLOCK, METRICS, POOL, SETTINGS
+from hub.delivery.worker import QueueLoop
+from hub.keys import CLOCK, JITTER, METRICS, POOL, SETTINGS
 from hub.lifecycle import run_or_hook
 from hub.metrics import Metrics
 from hub.notices.outbox import NOTIFY_CHANNEL, fall_back
+from hub.settings import DispatchSettings
 from hub.store.queries import Q
 
 __all__ = [
     "CHANNEL_REGISTRY",
     "DISPATCHER",
     "DISPATCH_SETTINGS",
-    "JITTER",
-    "CircuitBreaker",
-    "DispatchSettings",
     "Dispatcher",
-    "backoff_delay",
     "dispatcher_ctx",
 ]
 
 log = structlog.get_logger(__name__)
-
-Jitter = Callable[[], float]
-
-DEFAULT_CONCURRENCY: Mapping[str, int] = {
-    "sms": 32,
-    "email": 4,
-    "wecom": 16,
-    "wechat_mp": 16,
-    "wap": 64,
-}
-# Messages per second per provider; 0 means no limit. Aliyun's and Tencent's default
-# account QPS is in this range; WeCom allows ~30 messages per member per minute and an
-# app a few thousand per minute; a centre's SMTP relay usually takes a few per second.
-DEFAULT_RATES: Mapping[str, float] = {
-    "aliyun": 50.0,
-    "tencent": 50.0,
-    "http": 50.0,
-    "console": 0.0,
-    "email": 10.0,
-    "wecom": 20.0,
-    "wechat_mp": 20.0,
-    "wap": 0.0,
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class DispatchSettings:
-    """How the dispatcher paces itself (config section ``[dispatch]``)."""
-
-    batch_size: int = 100
-    lease_seconds: float = 30.0
-    heartbeat_seconds: float = 10.0
-    poll_seconds: float = 1.0
-    reap_seconds: float = 5.0
-    stop_timeout_seconds: float = 10.0
-    max_in_flight: int = 256
-    concurrency: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_CONCURRENCY))
-    rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))
-    backoff_base_seconds: float = 30.0
-    backoff_cap_seconds: float = 3600.0
-    circuit_threshold: int = 5
-    circuit_open_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        # Keys not given keep their defaults: `concurrency = {sms = 8}` changes SMS only.
-        object.__setattr__(self, "concurrency", {**DEFAULT_CONCURRENCY, **self.concurrency})
-        object.__setattr__(self, "rates", {**DEFAULT_RATES, **self.rates})
-        if self.batch_size < 1 or self.max_in_flight < 1 or self.circuit_threshold < 1:
-            raise ValueError("dispatch: batch_size, max_in_flight, circuit_threshold must be ≥ 1")
-        if self.heartbeat_seconds >= self.lease_seconds:
-            raise ValueError("dispatch: heartbeat_seconds must be shorter than lease_seconds")
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> DispatchSettings:
-        """From ``settings.dispatch`` when the settings carry that section, else the defaults."""
-        section = getattr(settings, "dispatch", None)
-        if section is None:
-            return cls()
-        data = section.model_dump() if hasattr(section, "model_dump") else dict(section)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known and v is not None})
-
-    def concurrency_for(self, channel: str) -> int:
-        return max(1, int(self.concurrency.get(channel, 8)))
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> timedelta:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt−1))].
-
-    "Full jitter" as in the AWS Architecture Blog, *Exponential Backoff And Jitter*
-    (2015): it spreads retries of a burst that failed together. ``jitter`` is a
-    number in [0, 1) from the injected random source.
-    """
-    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
-    return timedelta(seconds=ceiling * min(max(jitter, 0.0), 1.0))
-
-
-class CircuitState(enum.StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-class CircuitBreaker:
-    """Per provider: opens after ``threshold`` transient failures in a row, for ``open_for``.
-
-    While open, the provider's messages wait (their ``not_before`` moves past the
-    window) instead of spending attempts. After the window one probe goes out
-    (half-open); its success closes the circuit, its failure opens it again.
-    """
-
-    def __init__(self, *, threshold: int, open_for: timedelta) -> None:
-        self.threshold = threshold
-        self.open_for = open_for
-        self.failures = 0
-        self.open_until: datetime | None = None
-        self._probe: asyncio.Event | None = None
-
-    def state(self, now: datetime) -> CircuitState:
-        if self.open_until is None:
-            return CircuitState.CLOSED
-        return CircuitState.OPEN if now < self.open_until else CircuitState.HALF_OPEN
-
-    @property
-    def probing(self) -> bool:
-        return self._probe is not None
-
-    def start_probe(self) -> None:
-        self._probe = asyncio.Event()
-
-    async def probe_done(self) -> None:
-        if self._probe is not None:
-            await self._probe.wait()
-
-    def _end_probe(self) -> None:
-        if self._probe is not None:
-            self._probe.set()
-            self._probe = None
-
-    def record_success(self) -> bool:
-        """Note a send the provider took; return whether that closed an open circuit."""
-        was_open = self.open_until is not None
-        self.failures = 0
-        self.open_until = None
-        self._end_probe()
-        return was_open
-
-    def record_failure(self, now: datetime) -> bool:
-        """Note a transient failure; return whether that (re)opened the circuit."""
-        self.failures += 1
-        opened = False
-        if self.failures >= self.threshold and self.state(now) is not CircuitState.OPEN:
-            self.open_until = now + self.open_for
-            opened = True
-        self._end_probe()
-        return opened
 
 
 class Phase(enum.Enum):
@@ -274,11 +138,20 @@ class Dispatcher:
         self._phase: dict[int, Phase] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
-        self._wake = asyncio.Event()
+        self.backoff = Backoff(
+            base_seconds=self.settings.backoff_base_seconds,
+            cap_seconds=self.settings.backoff_cap_seconds,
+        )
         self._slot_free = asyncio.Event()
-        self._drain_lock = asyncio.Lock()
-        self._stopping = False
-        self._listener: asyncpg.Connection | None = None
+        self._loop = QueueLoop(
+            name="dispatch",
+            pool=pool,
+            clock=clock,
+            notify_channel=NOTIFY_CHANNEL,
+            step=self._claim_step,
+            next_due=self._next_due,
+            poll_seconds=self.settings.poll_seconds,
+        )
         self._log = log.bind(owner=self.owner)
         self._merged: dict[int, Sequence[Mapping[str, Any]]] = {}  # WeCom digest -> its rows
         self._outcomes = OutcomeBatcher(
@@ -582,12 +455,7 @@ class Dispatcher:
                 error=f"gave up after {attempt} attempts: {error}",
                 error_code=code,
             )
-        delay = backoff_delay(
-            attempt,
-            base=self.settings.backoff_base_seconds,
-            cap=self.settings.backoff_cap_seconds,
-            jitter=self.jitter(),
-        )
+        delay = self.backoff.after(attempt, self.jitter())
         return Outcome(
             status=MessageStatus.FAILED,
             outcome="transient",
@@ -672,72 +540,42 @@ class Dispatcher:
         The test-clock hook: returns when nothing due is left. A retry whose backoff
         ends later, or a provider whose circuit is open, waits for a later advance.
         """
-        async with self._drain_lock:
-            total = 0
-            while True:
-                instant = now or self.clock.now()
-                await self.reap(instant)
-                rows = await self.claim(instant, self.settings.batch_size)
-                if not rows:
-                    return total
-                await asyncio.gather(*(self.deliver(row) for row in rows))
-                total += len(rows)
+
+        async def one_batch() -> int:
+            instant = now or self.clock.now()
+            await self.reap(instant)
+            rows = await self.claim(instant, self.settings.batch_size)
+            await asyncio.gather(*(self.deliver(row) for row in rows))
+            return len(rows)
+
+        return await self._loop.drain(one_batch)
 
     # --- background loop ----------------------------------------------------------------
 
     async def start(self) -> None:
         """Listen for new work and start the claim loop, heartbeat and reaper."""
-        self._stopping = False
-        try:
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
-        except (OSError, asyncpg.PostgresError) as exc:  # polling still works
-            self._log.warning("dispatch_listen_failed", error=str(exc))
-        for job in (self._claim_loop, self._heartbeat_loop, self._reap_loop):
+        await self._loop.start()
+        for job in (self._heartbeat_loop, self._reap_loop):
             self._background.append(asyncio.create_task(job(), name=f"dispatch:{job.__name__}"))
         self._log.info("dispatcher_started")
 
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+    async def _claim_step(self) -> bool:
+        """Claim what fits in the free slots and start sending it; True if more may wait."""
+        free = self.settings.max_in_flight - len(self._tasks)
+        if free <= 0:
+            self._slot_free.clear()
+            await self._slot_free.wait()
+            return True
+        limit = min(self.settings.batch_size, free)
+        rows = await self.claim(self.clock.now(), limit)
+        for row in rows:
+            self._spawn(row)
+        return len(rows) >= limit
 
-    async def _claim_loop(self) -> None:
-        while not self._stopping:
-            try:
-                self._wake.clear()
-                free = self.settings.max_in_flight - len(self._tasks)
-                if free <= 0:
-                    self._slot_free.clear()
-                    await self._slot_free.wait()
-                    continue
-                limit = min(self.settings.batch_size, free)
-                rows = await self.claim(self.clock.now(), limit)
-                for row in rows:
-                    self._spawn(row)
-                if len(rows) < limit:
-                    await self._idle()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database went away: keep trying, slowly
-                self._log.exception("dispatch_loop_error")
-                await asyncio.sleep(self.settings.poll_seconds)
-
-    async def _idle(self) -> None:
-        """Wait for a NOTIFY, the next row's not_before, or the polling interval."""
-        timeout = self.settings.poll_seconds
+    async def _next_due(self) -> datetime | None:
         async with self.pool.acquire() as conn:
             next_due: datetime | None = await conn.fetchval(Q["dispatch_next_due"])
-        if next_due is not None:
-            timeout = min(timeout, self._real_seconds_until(next_due))
-        if timeout <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
-
-    def _real_seconds_until(self, instant: datetime) -> float:
-        until = getattr(self.clock, "real_seconds_until", None)
-        if callable(until):
-            return float(until(instant))
-        return max(0.0, (instant - self.clock.now()).total_seconds())
+        return next_due
 
     def _spawn(self, row: asyncpg.Record) -> None:
         message_id: int = row["id"]
@@ -772,10 +610,8 @@ class Dispatcher:
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop claiming; let sends in progress finish (bounded); give the rest back."""
-        self._stopping = True
         grace = self.settings.stop_timeout_seconds if grace is None else grace
-        claim_loop = [t for t in self._background if t.get_name().endswith("_claim_loop")]
-        await _cancel(claim_loop)
+        await self._loop.stop()
         # Rows still waiting for a channel slot were never sent: cancel them now.
         await _cancel(
             [t for i, t in list(self._tasks.items()) if self._phase.get(i) is Phase.WAITING]
@@ -790,11 +626,6 @@ class Dispatcher:
                 await asyncio.wait(late)
         await _cancel(self._background)
         self._background.clear()
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self.pool.release(self._listener)
-            self._listener = None
         async with self.pool.acquire() as conn:
             released = await conn.execute(Q["dispatch_release_owner"], self.owner, self.clock.now())
         self._log.info("dispatcher_stopped", released=released)
@@ -814,14 +645,13 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 CHANNEL_REGISTRY = web.AppKey("channel_registry", ChannelRegistry)
 # Set before start-up to override the [dispatch] settings or the random source (tests).
 DISPATCH_SETTINGS = web.AppKey("dispatch_settings", DispatchSettings)
-JITTER: web.AppKey[Jitter] = web.AppKey("dispatch_jitter")
 
 
 async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """Build the channels and the dispatcher; run it (or hook it to the manual clock)."""
     settings = app[SETTINGS]
     clock = app[CLOCK]
-    config = app.get(DISPATCH_SETTINGS) or DispatchSettings.from_settings(settings)
+    config = app.get(DISPATCH_SETTINGS) or settings.dispatch
     registry = await open_channels(settings.channels, clock=clock.now)
     dispatcher = Dispatcher(
         pool=app[POOL],

@@ -19,11 +19,10 @@ hook) delivers everything due before the advance returns.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,8 +34,9 @@ from aiohttp import web
 
 from core.errors import ConfigError
 from hub.clock import Clock
-from hub.delivery.dispatcher import JITTER, DispatchSettings, backoff_delay
-from hub.keys import CLOCK, METRICS, POOL, SETTINGS
+from hub.delivery.backoff import Backoff, Jitter
+from hub.delivery.worker import QueueLoop
+from hub.keys import CLOCK, JITTER, METRICS, POOL, SETTINGS
 from hub.lifecycle import run_or_hook
 from hub.metrics import Metrics
 from hub.notices.words import mask_address, mask_mobiles_in
@@ -104,22 +104,27 @@ class WebhookWorker:
         secret: bytes,
         tz: ZoneInfo,
         max_attempts: int,
-        backoff: DispatchSettings | None = None,
-        jitter: Callable[[], float] = random.random,
+        backoff: Backoff | None = None,
+        jitter: Jitter = random.random,
         metrics: Metrics | None = None,
     ) -> None:
         self.pool, self.clock, self.session = pool, clock, session
         self.urls, self.secret, self.tz = urls, secret, tz
         self.max_attempts = max_attempts
-        self.backoff = backoff or DispatchSettings()
+        self.backoff = backoff or Backoff()
         self.jitter = jitter
         self.metrics = metrics or Metrics()
         self.owner = f"webhooks:{secrets.token_hex(4)}"
         self._pruned_at: datetime | None = None
-        self._wake = asyncio.Event()
-        self._drain_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._loop = QueueLoop(
+            name="webhook",
+            pool=pool,
+            clock=clock,
+            notify_channel=NOTIFY_CHANNEL,
+            step=self._step,
+            next_due=self._next_due,
+            poll_seconds=POLL_SECONDS,
+        )
 
     async def sync_targets(self) -> None:
         """Make ``webhook_targets`` the configured URLs (none: the trigger records nothing)."""
@@ -171,12 +176,7 @@ class WebhookWorker:
             self.metrics.inc("cuiban_webhooks_dead_total")
         else:
             outcome = "pending"
-            next_at = now + backoff_delay(
-                attempt,
-                base=self.backoff.backoff_base_seconds,
-                cap=self.backoff.backoff_cap_seconds,
-                jitter=self.jitter(),
-            )
+            next_at = now + self.backoff.after(attempt, self.jitter())
             bound.warning("webhook_failed", url=row["url"], error=error, retry_at=str(next_at))
             self.metrics.inc("cuiban_webhooks_failed_total")
         async with self.pool.acquire() as conn:
@@ -202,68 +202,30 @@ class WebhookWorker:
 
     async def drain(self, now: datetime) -> None:
         """Deliver everything due up to ``now`` (retries that come due too), then return."""
-        async with self._drain_lock:
+
+        async def one_batch() -> int:
             await self.prune(now)
-            while await self.run_once(now):
-                pass
+            return await self.run_once(now)
+
+        await self._loop.drain(one_batch)
 
     # --- background loop (system and accelerated clocks) -------------------------------
 
     async def start(self) -> None:
-        try:
-            self._listener = await self.pool.acquire()
-            await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
-        except (OSError, asyncpg.PostgresError) as exc:  # polling still works
-            log.warning("webhook_listen_failed", error=str(exc))
-        self._task = asyncio.create_task(self._loop(), name="webhooks:loop")
-
-    def _on_notify(self, *_: object) -> None:
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                self._wake.clear()
-                now = self.clock.now()
-                await self.prune(now)
-                if await self.run_once(now) >= BATCH:
-                    continue
-                await self._idle()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database or the session went away: keep trying
-                log.exception("webhook_loop_error")
-                await asyncio.sleep(POLL_SECONDS)
-
-    async def _idle(self) -> None:
-        """Wait for a NOTIFY, the next retry's time, or the polling interval."""
-        timeout = POLL_SECONDS
-        async with self.pool.acquire() as conn:
-            next_due: datetime | None = await conn.fetchval(Q["webhook_next_due"])
-        if next_due is not None:
-            until = getattr(self.clock, "real_seconds_until", None)
-            seconds = (
-                float(until(next_due))
-                if callable(until)
-                else (next_due - self.clock.now()).total_seconds()
-            )
-            timeout = min(timeout, max(0.0, seconds))
-        if timeout <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        await self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self.pool.release(self._listener)
-            self._listener = None
+        await self._loop.stop()
+
+    async def _step(self) -> bool:
+        now = self.clock.now()
+        await self.prune(now)
+        return await self.run_once(now) >= BATCH
+
+    async def _next_due(self) -> datetime | None:
+        async with self.pool.acquire() as conn:
+            next_due: datetime | None = await conn.fetchval(Q["webhook_next_due"])
+        return next_due
 
 
 WEBHOOKS = web.AppKey("webhooks", WebhookWorker)
@@ -293,7 +255,10 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         secret=secret.encode(),
         tz=settings.calendar.tz,
         max_attempts=settings.policy.max_attempts,
-        backoff=DispatchSettings.from_settings(settings),
+        backoff=Backoff(
+            base_seconds=settings.dispatch.backoff_base_seconds,
+            cap_seconds=settings.dispatch.backoff_cap_seconds,
+        ),
         jitter=app.get(JITTER, random.random),
         metrics=app[METRICS],
     )

@@ -19,7 +19,7 @@ import structlog
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hub.clock import AcceleratedClock, Clock, ManualClock
+from hub.clock import AcceleratedClock, ManualClock, real_seconds_until
 from hub.keys import CLOCK, PLANNER, POOL, TEST_CLOCK_HOOKS
 from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
@@ -29,12 +29,6 @@ log = structlog.get_logger(__name__)
 
 TICK_SECONDS = 5.0
 DIGEST_CHECK_SECONDS = 30.0
-
-
-def _real_seconds(clock: Clock, until: datetime) -> float:
-    if isinstance(clock, AcceleratedClock):
-        return clock.real_seconds_until(until)
-    return max(0.0, (until - clock.now()).total_seconds())
 
 
 class Ticker:
@@ -65,7 +59,7 @@ class Ticker:
             self._wakeup = None
         if upcoming is None:
             return
-        delay = _real_seconds(self.app[CLOCK], upcoming)
+        delay = real_seconds_until(self.app[CLOCK], upcoming)
         if delay < TICK_SECONDS:
             loop = asyncio.get_running_loop()
             self._wakeup = loop.call_later(delay, lambda: loop.create_task(self.tick()))

@@ -25,9 +25,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from channels.aliyun import AliyunConfig, AliyunSms
 from core.notices import ChannelKind, NoticeKind
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import ChannelRegistry
 from hub.keys import POOL
+from hub.settings import DispatchSettings
 from tests.conftest import Api
 from tests.fakes.aliyun import FakeAliyun
 from tests.integration.dispatch_helpers import (

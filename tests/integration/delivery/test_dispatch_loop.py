@@ -10,8 +10,9 @@ import asyncpg
 from channels.base import Receipt
 from core.notices import ChannelKind, OutboundMessage
 from hub.clock import SystemClock
-from hub.delivery.dispatcher import Dispatcher, DispatchSettings
+from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import ChannelRegistry
+from hub.settings import DispatchSettings
 from hub.store import db
 from tests.integration.dispatch_helpers import MOBILE, notice, put
 

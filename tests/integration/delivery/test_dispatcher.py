@@ -21,17 +21,10 @@ from channels.base import DeliveryUnknown, Receipt
 from core.notices import ChannelKind, OutboundMessage
 from hub.app import create_app
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import (
-    DISPATCH_SETTINGS,
-    DISPATCHER,
-    JITTER,
-    Dispatcher,
-    DispatchSettings,
-    backoff_delay,
-)
+from hub.delivery.dispatcher import DISPATCH_SETTINGS, DISPATCHER, Dispatcher
 from hub.delivery.registry import ChannelRegistry
-from hub.keys import POOL
-from hub.settings import Settings
+from hub.keys import JITTER, POOL
+from hub.settings import DispatchSettings, Settings
 from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.fakes.aliyun import FakeAliyun
 from tests.fakes.smtp import FakeSmtp
@@ -195,14 +188,6 @@ async def test_transient_failure_is_retried_after_full_jitter_backoff(
     assert [a["outcome"] for a in msg["attempt_log"]] == ["transient", "sent"]
     assert msg["attempt_log"][0]["error_code"] == "HTTP 503"
     assert len(aliyun.requests) == 1
-
-
-def test_backoff_grows_exponentially_and_is_capped() -> None:
-    """Full-jitter backoff spans [0, min(cap, base·2^(n−1))] for attempt n."""
-    delays = [backoff_delay(n, base=30, cap=3600, jitter=1.0).total_seconds() for n in (1, 2, 8, 9)]
-    assert delays == [30, 60, 3600, 3600]
-    assert backoff_delay(3, base=30, cap=3600, jitter=0.25) == timedelta(seconds=30)
-    assert backoff_delay(3, base=30, cap=3600, jitter=0.0) == timedelta(0)
 
 
 async def test_dead_after_max_attempts_keeps_the_last_error(

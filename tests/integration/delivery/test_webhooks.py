@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from hub.app import create_app
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import JITTER
+from hub.keys import JITTER
 from hub.settings import PolicySettings, Settings, WebhookSettings
 from tests.conftest import START, Api
 from tests.integration import events as ev

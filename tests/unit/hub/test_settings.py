@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from hub.settings import load_settings
+from hub.settings import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATES,
+    DispatchSettings,
+    Settings,
+    load_settings,
+)
 
 
 def test_packaged_defaults_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,3 +116,18 @@ def test_settings_are_frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     settings = load_settings(environ={})
     with pytest.raises(ValueError, match="frozen"):
         settings.http.port = 1  # type: ignore[misc]
+
+
+def test_dispatch_settings_merge_partial_tables_with_defaults() -> None:
+    """A [dispatch] section that sets one channel's concurrency keeps the others' defaults."""
+    settings = Settings.model_validate(
+        {"dispatch": {"batch_size": 10, "concurrency": {"sms": 2}, "rates": {"aliyun": 5}}}
+    ).dispatch
+    assert settings.batch_size == 10
+    assert settings.concurrency["sms"] == 2
+    assert settings.concurrency["email"] == DEFAULT_CONCURRENCY["email"]
+    assert settings.rates["aliyun"] == 5
+    assert settings.rates["tencent"] == DEFAULT_RATES["tencent"]
+    assert Settings().dispatch == DispatchSettings()
+    with pytest.raises(ValueError, match="heartbeat"):
+        DispatchSettings(lease_seconds=5, heartbeat_seconds=10)

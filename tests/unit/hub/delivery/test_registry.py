@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from channels import (
@@ -17,7 +15,6 @@ from channels import (
 )
 from core.errors import ConfigError
 from core.notices import ChannelKind
-from hub.delivery.dispatcher import DEFAULT_CONCURRENCY, DispatchSettings
 from hub.delivery.registry import open_channels
 from hub.settings import ChannelsSettings
 
@@ -99,18 +96,3 @@ async def test_a_bad_success_rule_names_the_key() -> None:
     )
     with pytest.raises(ConfigError, match=r"channels\.sms\.http\.success_rule"):
         await open_channels(settings, clock=_now)  # type: ignore[arg-type]
-
-
-def test_dispatch_settings_merge_partial_tables_with_defaults() -> None:
-    """A [dispatch] section that sets one channel's concurrency keeps the others' defaults."""
-    section = SimpleNamespace(
-        model_dump=lambda: {"batch_size": 10, "concurrency": {"sms": 2}, "rates": {"aliyun": 5}}
-    )
-    settings = DispatchSettings.from_settings(SimpleNamespace(dispatch=section))
-    assert settings.batch_size == 10
-    assert settings.concurrency["sms"] == 2
-    assert settings.concurrency["email"] == DEFAULT_CONCURRENCY["email"]
-    assert settings.rates["aliyun"] == 5
-    assert DispatchSettings.from_settings(SimpleNamespace()) == DispatchSettings()
-    with pytest.raises(ValueError, match="heartbeat"):
-        DispatchSettings(lease_seconds=5, heartbeat_seconds=10)
