@@ -87,6 +87,11 @@ EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
         "open_count": "6",
         "due_soon_count": "2",
         "overdue_count": "1",
+        "overdue_list": "超期1件：NJ20250312-0040（03-12到期）",
+        "due_soon_list": "临期2件：NJ20250312-0042（03-14到期）等",
+        "overdue_cases": "NJ20250312-0040（食品经营许可）“现场核查”2025-03-12到期",
+        "due_soon_cases": "NJ20250312-0042（食品经营许可）“审查”2025-03-14到期\n"
+        "NJ20250312-0043（食品经营许可）“审查”2025-03-14到期",
         "link": "https://zw.example.gov.cn/wap/inbox/XyZ789",
     },
     NoticeKind.STATUS_REPLY: {

@@ -2,7 +2,7 @@
 
 Case statuses, message statuses, suspension reasons and time-limit units as
 applicants, reviewers and supervisors read them (SMS replies, WAP and
-supervision pages, notices), and the masks for names, mobile numbers and
+supervision pages, notices, digests), and the masks for names, mobile numbers and
 other addresses (pages, webhooks, logs).
 """
 
@@ -148,3 +148,30 @@ def mask_address(channel: str | None, recipient: str | None) -> str | None:
     if len(recipient) > 6:
         return f"{recipient[:2]}***{recipient[-2:]}"
     return "***"
+
+
+# --- digests -------------------------------------------------------------------------------
+
+
+def short_date(iso_day: str) -> str:
+    """A date "2026-10-08" as "10-08": enough within a digest read that morning."""
+    return iso_day[5:] if len(iso_day) == len("2026-10-08") else iso_day
+
+
+def digest_line(case_no: str, matter: str, node_name: str, due_date: str) -> str:
+    """One case of a digest list: number, matter, node and the day it is due."""
+    what = f"（{matter}）" if matter else ""
+    return f"{case_no}{what}“{node_name}”{due_date}到期"
+
+
+def digest_sms_list(label: str, cases: list[tuple[str, str]]) -> str:
+    """The SMS digest's part for ``label`` (临期/超期): how many, and the first case with its date.
+
+    One whole phrase (an SMS provider template variable, ≤ 35 characters for a usual
+    case number): "超期2件：HB2609290031（10-08到期）等", or "无超期件".
+    """
+    if not cases:
+        return f"无{label}件"
+    case_no, due_date = cases[0]
+    more = "等" if len(cases) > 1 else ""
+    return f"{label}{len(cases)}件：{case_no}（{short_date(due_date)}到期）{more}"

@@ -44,17 +44,6 @@ UPDATE timers SET status = 'fired', fired_at = $2 WHERE id = ANY($1::bigint[]);
 -- name: next_timer
 SELECT min(fire_at) FROM timers WHERE status = 'pending';
 
--- name: open_work_by_assignee
--- Open nodes of running (not suspended) cases, counted per assignee by level at $1.
-SELECT n.assignee_id,
-       count(*) AS open_count,
-       count(*) FILTER (WHERE n.warn_at <= $1 AND n.due_at >= $1) AS due_soon_count,
-       count(*) FILTER (WHERE n.due_at < $1) AS overdue_count
-  FROM nodes AS n JOIN cases AS c USING (case_no)
- WHERE n.completed_at IS NULL AND c.suspended_since IS NULL AND c.closed_at IS NULL
- GROUP BY n.assignee_id
- ORDER BY n.assignee_id;
-
 -- name: prune_timers
 -- Fired and cancelled timers are history once their notices are in the message log.
 DELETE FROM timers
@@ -65,3 +54,12 @@ DELETE FROM timers
 SELECT case_no, node_id, deadline_version, max(step) AS step FROM timers
  WHERE case_no = ANY($1::text[]) AND kind = 'node_overdue' AND status = 'fired'
  GROUP BY case_no, node_id, deadline_version;
+
+-- name: open_nodes_for_digest
+-- Open nodes of running (not suspended, not closed) cases, the most urgent first:
+-- the 08:30 digest groups them by reader and lists the due-soon and overdue ones.
+SELECT n.case_no, n.node_id, n.name, n.assignee_id, n.due_date, n.due_at, n.warn_at,
+       c.matter_name
+  FROM nodes AS n JOIN cases AS c USING (case_no)
+ WHERE n.completed_at IS NULL AND c.suspended_since IS NULL AND c.closed_at IS NULL
+ ORDER BY n.due_at NULLS LAST, n.case_no, n.node_id;
