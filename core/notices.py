@@ -43,6 +43,10 @@ class NoticeKind(StrEnum):
     DAILY_DIGEST = "daily_digest"
     STATUS_REPLY = "status_reply"
     ANNOUNCEMENT = "announcement"
+    POOR_RATING = "poor_rating"  # 好差评: a rating of 1 or 2, to the department head
+    RECTIFICATION_DUE_SOON = "rectification_due_soon"
+    RECTIFICATION_OVERDUE = "rectification_overdue"
+    RECTIFICATION_REPLY = "rectification_reply"  # the department's answer, to the applicant
     # Beyond the contract's list (it allows additions):
     VERIFICATION_CODE = "verification_code"  # WAP login by mobile number
     APPOINTMENT_SLOTS = "appointment_slots"  # answer to an SMS 'YY <case_no>' (短信预约)

@@ -13,6 +13,7 @@ from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
 from hub.api import callbacks
 from hub.api import messages as messages_api
+from hub.api import rectifications as rectifications_api
 from hub.api import routes as api
 from hub.api import stats as stats_api
 from hub.api.auth import auth_middleware
@@ -165,6 +166,7 @@ def create_app(
     app.add_routes(stats_api.routes)
     app.add_routes(supervise.routes)
     app.add_routes(broadcasts.routes)
+    app.add_routes(rectifications_api.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)

@@ -232,6 +232,13 @@ class MatterPolicy(_Section):
     governed_by_other_law: bool = False
 
 
+class RectificationPolicy(_Section):
+    """好差评: how long the handling department has to verify and to answer a poor rating."""
+
+    verify_working_days: int = Field(default=1, ge=1, le=30)  # 回访核实
+    rectify_working_days: int = Field(default=15, ge=1, le=60)  # 整改答复
+
+
 class PolicySettings(_Section):
     warn_working_days: int = Field(default=1, ge=0, le=30)
     warn_fraction: float | None = Field(default=None, gt=0, lt=1)
@@ -240,6 +247,7 @@ class PolicySettings(_Section):
     max_attempts: int = Field(default=8, ge=1, le=100)
     max_escalations: int = Field(default=5, ge=0, le=100)
     matters: Mapping[str, MatterPolicy] = Field(default_factory=dict)
+    rectification: RectificationPolicy = RectificationPolicy()
 
     @field_validator("office_start", mode="before")
     @classmethod

@@ -27,6 +27,8 @@ COLLAPSIBLE = frozenset(
         NoticeKind.NODE_OVERDUE,
         NoticeKind.CASE_DUE_SOON,
         NoticeKind.CASE_OVERDUE,
+        NoticeKind.RECTIFICATION_DUE_SOON,
+        NoticeKind.RECTIFICATION_OVERDUE,
     }
 )
 # Supervisors oversee several departments: their yellow and red alerts merge per department.

@@ -22,6 +22,7 @@ from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
 from hub.planning.event_notices import applicant_notice
 from hub.planning.timers import PlannedTimer, next_step, upsert_timers
+from hub.rectifications import timers as rectification_timers
 from hub.store.queries import Q
 
 TICK_BATCH = 500
@@ -68,13 +69,18 @@ async def _load(conn: asyncpg.Connection, timers: Sequence[asyncpg.Record]) -> _
 
 
 async def _fire(
-    conn: asyncpg.Connection, routing: Routing, timers: Sequence[asyncpg.Record], now: datetime
+    conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
 ) -> None:
+    # A rectification's reminders (好差评) share the table and the batch, not the case rules.
+    rect_timers = [t for t in claimed if rectification_timers.is_rectification_timer(t["kind"])]
+    timers = [t for t in claimed if not rectification_timers.is_rectification_timer(t["kind"])]
     batch = await _load(conn, timers)
+    rectifications = await rectification_timers.load(conn, rect_timers)
     chained: list[PlannedTimer] = []
 
     def build(people: People) -> list[Notice]:
-        notices: list[Notice] = []
+        notices, follows = rectification_timers.build(routing, rectifications, people, now)
+        chained.extend(follows)
         for timer in timers:
             case = batch.cases.get(timer["case_no"])
             if case is None:
@@ -88,8 +94,9 @@ async def _fire(
                 chained.append(follow)
         return notices
 
-    await conn.execute(Q["mark_timers_fired"], [t["id"] for t in timers], now)
-    await notify(conn, routing, batch.person_ids, build, now=now, merge=True)
+    await conn.execute(Q["mark_timers_fired"], [t["id"] for t in claimed], now)
+    person_ids = [*batch.person_ids, *rectifications.person_ids]
+    await notify(conn, routing, person_ids, build, now=now, merge=True)
     await upsert_timers(conn, chained)
 
 

@@ -1,4 +1,7 @@
-"""An applicant's 1–5 evaluation of a closed case, by SMS reply or on the WAP page."""
+"""An applicant's 1–5 evaluation of a closed case, by SMS reply or on the WAP page.
+
+A rating of 1 or 2 opens a rectification (差评整改) in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Literal
 
 import asyncpg
 
+from hub.notices.recipients import Routing
+from hub.rectifications.service import open_for_rating
 from hub.store.queries import Q
 
 RATING_WORDS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
@@ -21,6 +26,7 @@ async def rate_case(
     comment: str | None,
     source: Source,
     now: datetime,
+    routing: Routing,
 ) -> bool:
     """Store the rating; False if the case is unknown or already rated (the first one stands)."""
     if rating not in RATING_WORDS:
@@ -30,4 +36,13 @@ async def rate_case(
         if rated is not None:
             # A prompt still waiting (the applicant rated first) is no longer needed.
             await conn.execute(Q["cancel_evaluation_prompt"], case_no)
+            await open_for_rating(
+                conn,
+                routing,
+                case_no=case_no,
+                rating=rating,
+                comment=comment,
+                source=source,
+                now=now,
+            )
     return rated is not None

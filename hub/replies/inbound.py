@@ -403,7 +403,13 @@ class Replies:
         if prompt is None or not 1 <= number <= 5:
             return Handled(handled_as="other", detail="a number, but no prompt or offer it answers")
         rated = await rate_case(
-            conn, prompt["case_no"], number, comment=None, source="sms", now=now
+            conn,
+            prompt["case_no"],
+            number,
+            comment=None,
+            source="sms",
+            now=now,
+            routing=self.routing,
         )
         return Handled(
             handled_as="rating" if rated else "rating_refused",

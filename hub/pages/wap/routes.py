@@ -344,7 +344,13 @@ async def rate(request: web.Request) -> web.Response:
         if await _closed_case(conn, case_no) is None:
             return message_page("无法评价", "办结后才能评价。", status=409)
         rated = await rate_case(
-            conn, case_no, rating, comment=comment or None, source="wap", now=_now(request)
+            conn,
+            case_no,
+            rating,
+            comment=comment or None,
+            source="wap",
+            now=_now(request),
+            routing=request.app[ROUTING],
         )
     log.info("wap_rated", case_no=case_no, first=rated)
     token = request.match_info["token"]

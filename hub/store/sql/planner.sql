@@ -15,8 +15,9 @@ SELECT case_no, node_id, name, department_code, assignee_id, limit_unit, due_dat
 SELECT code, name, head, deputy, supervisors FROM departments WHERE code = ANY($1::text[]);
 
 -- name: pending_timers_of_cases
+-- A rectification's timers (kinds rectification_*) are its own, not re-planned with the case.
 SELECT id, case_no, node_id, kind, deadline_version FROM timers
- WHERE case_no = ANY($1::text[]) AND status = 'pending';
+ WHERE case_no = ANY($1::text[]) AND status = 'pending' AND kind NOT LIKE 'rectification%';
 
 -- name: cancel_timers
 UPDATE timers SET status = 'cancelled' WHERE id = ANY($1::bigint[]);

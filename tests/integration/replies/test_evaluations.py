@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
 import pytest
+from aiohttp import web
 
+from hub.keys import POOL, ROUTING
 from hub.replies.evaluations import rate_case
 from tests.conftest import Api
 from tests.integration import events as ev
@@ -14,7 +15,7 @@ from tests.integration import events as ev
 NOW = datetime.fromisoformat("2026-03-03T10:00:00+08:00")
 
 
-async def test_a_case_is_rated_once(api: Api, database_url: str) -> None:
+async def test_a_case_is_rated_once(api: Api, app: web.Application) -> None:
     """The first rating is stored and shown on the case; a second is refused."""
     await api.post(
         "/v1/events",
@@ -25,22 +26,29 @@ async def test_a_case_is_rated_once(api: Api, database_url: str) -> None:
             ]
         },
     )
-    conn = await asyncpg.connect(database_url)
-    try:
+    routing = app[ROUTING]
+    async with app[POOL].acquire() as conn:
         pending = await conn.fetchval(
             "SELECT count(*) FROM timers WHERE kind = 'evaluation_prompt' AND status = 'pending'"
         )
         assert pending == 1
-        assert await rate_case(conn, "E-1", 5, comment="很快", source="wap", now=NOW) is True
-        assert await rate_case(conn, "E-1", 1, comment=None, source="sms", now=NOW) is False
-        assert await rate_case(conn, "NOPE", 3, comment=None, source="sms", now=NOW) is False
+        assert (
+            await rate_case(conn, "E-1", 5, comment="很快", source="wap", now=NOW, routing=routing)
+            is True
+        )
+        assert (
+            await rate_case(conn, "E-1", 1, comment=None, source="sms", now=NOW, routing=routing)
+            is False
+        )
+        assert (
+            await rate_case(conn, "NOPE", 3, comment=None, source="sms", now=NOW, routing=routing)
+            is False
+        )
         pending = await conn.fetchval(
             "SELECT count(*) FROM timers WHERE kind = 'evaluation_prompt' AND status = 'pending'"
         )
         assert pending == 0
         with pytest.raises(ValueError, match="1 to 5"):
-            await rate_case(conn, "E-1", 6, comment=None, source="sms", now=NOW)
-    finally:
-        await conn.close()
+            await rate_case(conn, "E-1", 6, comment=None, source="sms", now=NOW, routing=routing)
     _, case = await api.get("/v1/cases/E-1")
     assert case["rating"] == 5

@@ -6,9 +6,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import pytest
+from aiohttp import web
 
+from hub.keys import POOL, ROUTING
 from hub.replies.evaluations import rate_case
 from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.integration import stats_month as sm
@@ -29,9 +30,8 @@ COUNTS = (
 )
 
 
-async def _rate(database_url: str, plans: list[sm.Plan]) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
+async def _rate(app: web.Application, plans: list[sm.Plan]) -> None:
+    async with app[POOL].acquire() as conn:
         for plan in plans:
             if plan.rating:
                 stored = await rate_case(
@@ -41,10 +41,9 @@ async def _rate(database_url: str, plans: list[sm.Plan]) -> None:
                     comment=None,
                     source="wap",
                     now=plan.rating[1],
+                    routing=app[ROUTING],
                 )
                 assert stored
-    finally:
-        await conn.close()
 
 
 async def _message_log(api: Api) -> list[dict[str, Any]]:
@@ -97,7 +96,7 @@ def _check(row: dict[str, Any], want: Counter[str], notices: Counter[str]) -> No
 
 
 async def test_stats_for_a_generated_month_equal_the_figures_worked_out_from_the_events(
-    api: Api, database_url: str
+    api: Api, app: web.Application
 ) -> None:
     """A month of 320 cases (suspended, extended, green-channel, early, late, open) adds up."""
     plans = sm.generate(320)
@@ -108,7 +107,7 @@ async def test_stats_for_a_generated_month_equal_the_figures_worked_out_from_the
     assert sum(1 for p in plans if p.green) >= 20
     assert sum(1 for p in plans if p.completed_at is None) >= 30
     loaded = await sm.load_month(api, plans)
-    await _rate(database_url, plans)
+    await _rate(app, plans)
     log = await _message_log(api)
 
     for group_by, attr in (("department", "department"), ("matter", "matter")):

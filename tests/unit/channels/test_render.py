@@ -18,13 +18,14 @@ from core.notices import MANDATORY_KINDS, OPTIONAL_KINDS, ChannelKind, NoticeKin
 
 
 def test_notice_kinds_are_the_contract_kinds_plus_our_own() -> None:
-    """The enum holds the contract's thirteen kinds and our additions, split mandatory/optional."""
+    """The enum holds the contract's kinds and our additions, split mandatory/optional."""
     assert {k.value for k in NoticeKind} == {
         "case_accepted", "green_channel", "node_due_soon", "node_overdue", "case_due_soon",
         "case_overdue", "urge", "case_suspended", "case_resumed", "pickup_notice",
         "evaluation_prompt", "daily_digest", "status_reply",
         "announcement", "verification_code", "appointment_slots", "appointment_reminder",
         "complaint", "deadline_unknown", "monthly_report", "project_digest",
+        "poor_rating", "rectification_due_soon", "rectification_overdue", "rectification_reply",
     }  # fmt: skip
     assert {
         "evaluation_prompt", "daily_digest", "announcement", "appointment_reminder",
