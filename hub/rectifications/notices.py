@@ -10,9 +10,9 @@ from typing import Any
 from channels.render import render
 from channels.sms_length import count_segments
 from core.notices import NoticeKind
-from hub.api.views import mask_name
 from hub.notices.outbox import Notice
 from hub.notices.recipients import Recipient, Routing
+from hub.notices.words import mask_mobile, mask_mobiles_in, mask_name
 from hub.rectifications.errors import ReplyTooLong
 from hub.rectifications.model import OUTCOME_WORDS, POOR_RATING_WORDS, Rectification
 
@@ -21,13 +21,6 @@ PENDING = "待定"  # a due date the calendar cannot give yet: said to be pendin
 
 def day(value: date | None) -> str:
     return value.isoformat() if value else PENDING
-
-
-def mask_phone(number: str) -> str:
-    """138****5678; anything shorter keeps only its last two characters."""
-    if len(number) >= 11:
-        return number[:3] + "*" * (len(number) - 7) + number[-4:]
-    return "*" * max(len(number) - 2, 0) + number[-2:]
 
 
 def rating_text(rating: int) -> str:
@@ -55,9 +48,9 @@ def poor_rating_notice(
     applicant = applicant or {}
     context = base_context(rect, routing, now) | {
         "rating": rating_text(rect.rating),
-        "comment": rect.comment or "",
+        "comment": mask_mobiles_in(rect.comment or ""),
         "applicant": mask_name(str(applicant.get("name") or "")) or "申请人",
-        "mobile": mask_phone(str(applicant.get("mobile") or "")) or "未留手机",
+        "mobile": mask_mobile(str(applicant.get("mobile") or "")) or "未留手机",
         "verify_due_date": day(rect.verify_due_date),
         "rectify_due_date": day(rect.rectify_due_date),
     }
