@@ -200,6 +200,8 @@ port = 0
 
 [auth]
 api_keys = ["{API_KEY}"]
+callback_token = "bench-callback-token-0001"  # a system clock needs real secrets
+link_secret = "bench-link-secret-0001"
 
 [clock]
 mode = "system"

@@ -11,6 +11,7 @@ from channels.render import check_sms_templates
 from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
+from hub import secret_policy
 from hub.api import callbacks
 from hub.api import messages as messages_api
 from hub.api import rectifications as rectifications_api
@@ -104,6 +105,8 @@ def create_app(
     role: Role = "all",
 ) -> web.Application:
     """The hub as an aiohttp application; the database opens on startup and closes on cleanup."""
+    if settings.clock.mode != "manual" and not isinstance(clock, ManualClock):
+        secret_policy.check(settings)  # no shipped, short or shared secret in a real hub
     sms = settings.channels.sms
     if sms.provider != "console":  # a real provider bills segments: refuse a template too long
         sign_name = getattr(getattr(sms, sms.provider), "sign_name", "")

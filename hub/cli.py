@@ -263,11 +263,18 @@ def _listen(host: str, port: int) -> socket.socket:
 async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     from aiohttp import web
 
+    from hub import secret_policy
     from hub.app import create_app
     from hub.demo.seed import seed_demo
     from hub.keys import CLOCK, ROUTING, Role
     from hub.notices.hold import hold_note
 
+    admin_key = None
+    if demo:  # random secrets instead of weak ones, so the demo runs with no config at all
+        made = secret_policy.for_demo(settings)
+        settings, admin_key = made.settings, made.admin_key
+    if settings.clock.mode != "manual":
+        secret_policy.check(settings)  # before the port is taken (create_app checks too)
     listener = _listen(settings.http.host, settings.http.port)
     # Signals only set the event from here on: a Ctrl-C during start-up lets start-up
     # finish and then stops everything in order, instead of cancelling jobs mid-way.
@@ -284,6 +291,8 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
         if demo and not stop.is_set():
             summary = await seed_demo(app)
             print(summary, flush=True)
+            if admin_key:
+                print(f"Admin API key for this run: {admin_key}", flush=True)
         if not stop.is_set():
             port = listener.getsockname()[1]
             url = f"http://{settings.http.host}:{port}/"

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -208,11 +209,51 @@ def test_migrate_on_the_embedded_database_twice(tmp_path: Path, config: Path) ->
     assert "nothing to apply" in second.stdout
 
 
+@pytest.mark.parametrize(
+    ("auth", "named"),
+    [
+        ("", "auth.api_keys[0] is the shipped default"),
+        ('api_keys = ["admin-key-of-this-centre"]', "auth.callback_token is the shipped default"),
+        (
+            'api_keys = ["admin-key-of-this-centre"]\ncallback_token = "callback-token-0001"\n'
+            'link_secret = ""',
+            "auth.link_secret is empty",
+        ),
+        (
+            'api_keys = ["admin-key-of-this-centre"]\ncallback_token = "short"\n',
+            "auth.callback_token is shorter than 16 bytes",
+        ),
+        (
+            'api_keys = ["admin-key-of-this-centre"]\ncallback_token = "callback-token-0001"\n'
+            'link_secret = "admin-key-of-this-centre"',
+            "auth.link_secret is the same as auth.api_keys[0]",
+        ),
+    ],
+)
+def test_serve_refuses_default_short_or_shared_secrets(
+    tmp_path: Path, pg_data_dir: Path, auth: str, named: str
+) -> None:
+    """On the system clock, serve exits 2 with one line naming the weak secret's key."""
+    path = tmp_path / "cuiban.toml"
+    path.write_text(
+        f'[database]\ndata_dir = "{pg_data_dir / "data"}"\n[http]\nport = 0\n[auth]\n{auth}\n',
+        "utf-8",
+    )
+    result = cuiban("serve", "--config", str(path), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+    assert "change-me" not in result.stderr  # the key is named, its value is not repeated
+
+
 def _get(url: str, token: str | None = None) -> tuple[int, dict]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
-    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback only
-        return resp.status, json.loads(resp.read())
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback only
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, config: Path) -> None:
@@ -227,19 +268,23 @@ def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, config: Pat
     )
     try:
         deadline = time.monotonic() + 90
-        url = None
+        url = key = None
         assert proc.stdout is not None
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
+            if found := re.search(r"Admin API key for this run: (\S+)", line):
+                key = found[1]
             match = re.search(r"serving on (http://\S+)/", line)
             if match:
                 url = match[1]
                 break
         assert url, proc.stderr.read() if proc.stderr else ""
+        assert key and len(key) >= 16, "--demo prints the admin key it made"
         assert _get(f"{url}/readyz")[0] == 200
-        status, page = _get(f"{url}/v1/cases", token="change-me")
+        assert _get(f"{url}/v1/cases", token="change-me")[0] == 401  # the shipped key is no key
+        status, page = _get(f"{url}/v1/cases", token=key)
         assert status == 200
         assert len(page["items"]) == 6
     finally:

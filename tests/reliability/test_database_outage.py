@@ -23,9 +23,16 @@ import pytest
 
 from tests.integration import events as ev
 from tests.reliability.postgres import OwnPostgres
-from tests.reliability.workers import Worker, enqueue_due, statuses, wait_for, worker_config
+from tests.reliability.workers import (
+    ADMIN_KEY,
+    Worker,
+    enqueue_due,
+    statuses,
+    wait_for,
+    worker_config,
+)
 
-INGEST_KEY = "ingest-key-0001"
+INGEST_KEY = "reliability-ingest-key-0001"
 AT = "2026-03-02T09:00:00+08:00"
 # Short leases: rows whose outcome could not be written during the outage come back in seconds.
 FAST_LEASES = """
@@ -109,8 +116,8 @@ async def test_postgres_restart_during_ingest_and_dispatch_loses_nothing(
     database_url = own_postgres.database_url("cuiban")
     config = worker_config(folder, database_url, FAST_LEASES)
     text = config.read_text("utf-8").replace(
-        'api_keys = ["admin-key-0001"]',
-        f'api_keys = ["admin-key-0001", {{key = "{INGEST_KEY}", role = "ingest"}}]',
+        f'api_keys = ["{ADMIN_KEY}"]',
+        f'api_keys = ["{ADMIN_KEY}", {{key = "{INGEST_KEY}", role = "ingest"}}]',
     )
     config.write_text(text, "utf-8")
     hub = Worker(folder, config, "hub", role="all")

@@ -29,6 +29,11 @@ SENT_LINE = re.compile(r"^── \S+ → sms:\S+.* \[(\d+)\]$", re.MULTILINE)
 READY = "is serving on"
 
 
+# A system clock needs real secrets: no shipped default, at least 16 bytes each.
+ADMIN_KEY = "reliability-admin-key-0001"
+CALLBACK_TOKEN = "reliability-callback-token-0001"
+
+
 def worker_config(folder: Path, database_url: str, extra: str = "") -> Path:
     """A config for hub processes over ``database_url``; ``extra`` TOML is appended."""
     path = folder / "worker.toml"
@@ -42,7 +47,9 @@ data_dir = "{folder / "data"}"
 port = 0
 
 [auth]
-api_keys = ["admin-key-0001"]
+api_keys = ["{ADMIN_KEY}"]
+callback_token = "{CALLBACK_TOKEN}"
+link_secret = "reliability-link-secret-0001"
 
 [clock]
 mode = "system"

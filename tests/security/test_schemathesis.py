@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.workers import Worker, worker_config
+from tests.reliability.workers import ADMIN_KEY, Worker, worker_config
 
 EXAMPLES = int(os.environ.get("CUIBAN_SCHEMATHESIS_EXAMPLES", "20"))
 
@@ -43,7 +43,7 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_break(
                 "run",
                 f"{hub.url()}/v1/openapi.json",
                 "--header",
-                "Authorization: Bearer admin-key-0001",
+                f"Authorization: Bearer {ADMIN_KEY}",
                 "--checks",
                 "not_a_server_error,status_code_conformance,response_schema_conformance,"
                 "content_type_conformance",

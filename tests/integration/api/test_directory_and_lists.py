@@ -7,12 +7,13 @@ from datetime import datetime
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from hub.api.views import level_of
 from hub.app import create_app
-from hub.settings import Settings
+from hub.settings import ApiKey, Settings
 from hub.store import ingest as store
-from tests.conftest import ADMIN_KEY, Api
+from tests.conftest import Api
 from tests.integration import events as ev
 
 MON = "2026-03-02T10:00:00+08:00"
@@ -192,8 +193,16 @@ async def test_test_clock_route_does_not_exist_on_a_system_clock(
     settings: Settings, database_url: str
 ) -> None:
     """Without clock.mode = "manual" the advance route is a 404."""
+    key = "admin-key-0001-of-a-real-hub"
+    auth = settings.auth.model_copy(
+        update={  # a real clock needs real secrets (hub/secret_policy.py)
+            "api_keys": (ApiKey(key=SecretStr(key)),),
+            "callback_token": SecretStr("callback-token-of-a-real-hub"),
+            "link_secret": SecretStr("link-secret-of-a-real-hub"),
+        }
+    )
     system = settings.model_copy(
-        update={"clock": settings.clock.model_copy(update={"mode": "system"})}
+        update={"clock": settings.clock.model_copy(update={"mode": "system"}), "auth": auth}
     )
     client = TestClient(TestServer(create_app(system, database_url=database_url)))
     await client.start_server()
@@ -201,7 +210,7 @@ async def test_test_clock_route_does_not_exist_on_a_system_clock(
         resp = await client.post(
             "/v1/test-clock/advance",
             json={"by": "PT1H"},
-            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            headers={"Authorization": f"Bearer {key}"},
         )
         assert resp.status == 404
     finally:

@@ -17,6 +17,10 @@ def _settings(tmp_path: Path, **env: str) -> Settings:
     environ = {
         "CUIBAN_DATABASE__DATA_DIR": str(tmp_path / "data"),
         "CUIBAN_CHANNELS__SMS__TENCENT__SIGN_NAME": SIGN,
+        # A real start-up needs real secrets (hub/secret_policy.py).
+        "CUIBAN_AUTH__API_KEYS": '["admin-key-of-this-centre"]',
+        "CUIBAN_AUTH__CALLBACK_TOKEN": "callback-token-of-this-centre",
+        "CUIBAN_AUTH__LINK_SECRET": "link-secret-of-this-centre",
         **env,
     }
     return load_settings(None, environ=environ)
