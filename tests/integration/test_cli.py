@@ -41,10 +41,26 @@ def cuiban(
     )
 
 
+# A real clock needs real secrets (hub/secret_policy.py); --demo makes its own.
+REAL_SECRETS = (
+    '[auth]\napi_keys = ["admin-key-of-the-cli-tests"]\n'
+    'callback_token = "callback-token-of-the-cli-tests"\n'
+    'link_secret = "link-secret-of-the-cli-tests"\n'
+)
+
+
 @pytest.fixture
-def config(tmp_path: Path, pg_data_dir: Path) -> Path:
-    path = tmp_path / "cuiban.toml"
+def bare_config(tmp_path: Path, pg_data_dir: Path) -> Path:
+    """No [auth] section: the shipped secrets."""
+    path = tmp_path / "bare.toml"
     path.write_text(f'[database]\ndata_dir = "{pg_data_dir / "data"}"\n[http]\nport = 0\n', "utf-8")
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, bare_config: Path) -> Path:
+    path = tmp_path / "cuiban.toml"
+    path.write_text(bare_config.read_text("utf-8") + REAL_SECRETS, "utf-8")
     return path
 
 
@@ -256,10 +272,10 @@ def _get(url: str, token: str | None = None) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, config: Path) -> None:
+def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, bare_config: Path) -> None:
     """`cuiban serve --demo` comes up on the embedded database, serves cases, exits 0 on SIGTERM."""
     proc = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "hub.cli", "serve", "--demo", "--config", str(config)],
+        [sys.executable, "-m", "hub.cli", "serve", "--demo", "--config", str(bare_config)],
         cwd=tmp_path,
         env={**os.environ, "CUIBAN_CONFIG": ""},
         stdout=subprocess.PIPE,
