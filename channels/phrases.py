@@ -7,7 +7,7 @@ for both cases: pickup hours given or not, documents to bring or none, a
 promised date known or pending (contract: "No text ever shows an empty slot").
 
 Pure: :func:`with_phrases` derives the phrases from the raw context fields
-(``hours``, ``documents``, ``due_date``) when the context has them and the
+(``hours``, ``documents``, ``due_date``, ``overdue_days``) when the context has them and the
 phrase is not already set.
 """
 
@@ -42,4 +42,7 @@ def with_phrases(context: Mapping[str, object]) -> dict[str, object]:
         derived["pickup_bring"] = pickup_bring(str(context["documents"] or ""))
     if "due_date" in context:
         derived["promise"] = promise(str(context["due_date"] or ""))
+    if "overdue_days" in context:
+        # Stored before overdue_for existed (a fallback re-renders an old row): days.
+        derived["overdue_for"] = f"{context['overdue_days']}个工作日"
     return derived | dict(context)

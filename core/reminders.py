@@ -4,7 +4,8 @@ The contract's schedule ("Notices Cuiban sends"):
 
 - ``node_due_soon`` at the node's ``warn_at`` (yellow), to the assignee;
 - ``node_overdue`` at ``office_start`` of the first working day after
-  ``due_date`` to the assignee, one working day later to the department head,
+  ``due_date`` to the assignee (hours: at ``due_at`` inside office hours, else
+  the next ``office_start``), one working day later to the department head,
   one more to the supervisors, then daily to the supervisors until done, at
   most ``max_escalations`` notices in all;
 - ``case_due_soon`` / ``case_overdue`` to the supervisors at the case's yellow/red;
@@ -59,18 +60,41 @@ def overdue_at(
     day_unit: bool,
     office_start: time,
     tz: ZoneInfo,
+    office_end: time | None = None,
 ) -> datetime:
     """When the first overdue notice fires.
 
     Day units: office start of the first working day after the due date. Hours:
-    the due instant itself, moved to a working day if it falls on a day off.
+    the due instant itself when it falls inside office hours (``office_start`` to
+    ``office_end`` of a working day), else the next office start — a 4-hour node
+    due at 20:00 is chased at 09:00 the next working day, not at 07:30.
+    Without ``office_end`` any moment of a working day counts as office hours.
     """
     require_aware("due_at", due_at)
     if day_unit:
         return escalation_at(
             due_at.astimezone(tz).date(), 0, calendar, office_start=office_start, tz=tz
         )
-    return on_working_day(due_at, calendar, office_start=office_start, tz=tz)
+    local = due_at.astimezone(tz)
+    day, moment = local.date(), local.time().replace(tzinfo=None)
+    if calendar.is_working_day(day):
+        if moment < office_start:
+            return datetime.combine(day, office_start, tz)
+        if office_end is None or moment <= office_end:
+            return due_at
+    return datetime.combine(calendar.add_working_days(day, 1), office_start, tz)
+
+
+def escalation_from(
+    first_day: date, step: int, calendar: WorkingCalendar, *, office_start: time, tz: ZoneInfo
+) -> datetime:
+    """Office start on the ``step``-th working day after ``first_day``, the day step 0 fired.
+
+    For day units ``first_day`` is the first working day after the due date, so this
+    equals :func:`escalation_at`; for hours it is the day of :func:`overdue_at`, so the
+    head hears one working day after the assignee whatever the hour of the deadline.
+    """
+    return datetime.combine(calendar.add_working_days(first_day, step), office_start, tz)
 
 
 def on_working_day(

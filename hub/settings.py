@@ -243,16 +243,26 @@ class PolicySettings(_Section):
     warn_working_days: int = Field(default=1, ge=0, le=30)
     warn_fraction: float | None = Field(default=None, gt=0, lt=1)
     office_start: time = time(9, 0)
+    office_end: time = time(17, 30)  # an hours node due later is chased at the next office_start
     quiet_hours: str = "22:00-07:30"
     max_attempts: int = Field(default=8, ge=1, le=100)
     max_escalations: int = Field(default=5, ge=0, le=100)
     matters: Mapping[str, MatterPolicy] = Field(default_factory=dict)
     rectification: RectificationPolicy = RectificationPolicy()
 
-    @field_validator("office_start", mode="before")
+    @field_validator("office_start", "office_end", mode="before")
     @classmethod
     def _hhmm(cls, value: Any) -> Any:
         return _parse_hhmm(value)
+
+    @model_validator(mode="after")
+    def _office_hours(self) -> PolicySettings:
+        if self.office_end <= self.office_start:
+            raise ValueError(
+                f"office_end ({self.office_end:%H:%M}) must be later than "
+                f"office_start ({self.office_start:%H:%M})"
+            )
+        return self
 
     @field_validator("quiet_hours")
     @classmethod

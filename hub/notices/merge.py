@@ -81,6 +81,10 @@ def merge_contexts(contexts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         context["due_date"] = min(dates) if dates else ""
     if "overdue_days" in context:
         context["overdue_days"] = str(max(int(str(c.get("overdue_days", "0"))) for c in contexts))
+    if "overdue_for" in context:
+        longest = max(contexts, key=lambda c: int(str(c.get("overdue_minutes", 0))))
+        context["overdue_for"] = longest.get("overdue_for", "")
+        context["overdue_minutes"] = longest.get("overdue_minutes", 0)
     context.pop("node_id", None)
     return context
 

@@ -9,6 +9,7 @@ other addresses (pages, webhooks, logs).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from core.notices import MessageStatus
 
@@ -175,3 +176,18 @@ def digest_sms_list(label: str, cases: list[tuple[str, str]]) -> str:
     case_no, due_date = cases[0]
     more = "等" if len(cases) > 1 else ""
     return f"{label}{len(cases)}件：{case_no}（{short_date(due_date)}到期）{more}"
+
+
+# --- overdue --------------------------------------------------------------------------------
+
+
+def overdue_for(unit: str | None, *, working_days: int, elapsed: timedelta) -> str:
+    """How long a deadline is past, in its own unit: "2个工作日", "3小时", "不足1小时".
+
+    Hours limits count elapsed hours (a 4-hour node is not "1个工作日" late at 13:00:01
+    the same day); day limits count working days, at least one once overdue.
+    """
+    if unit == "hours":
+        hours = int(elapsed.total_seconds() // 3600)
+        return f"{hours}小时" if hours >= 1 else "不足1小时"
+    return f"{max(1, working_days)}个工作日"

@@ -20,12 +20,14 @@ from core.reminders import Rung, escalation_rung
 from hub.notices.notify import case_context, day, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
+from hub.notices.words import overdue_for
 from hub.planning.event_notices import applicant_notice
-from hub.planning.timers import PlannedTimer, next_step, upsert_timers
+from hub.planning.timers import PlannedTimer, first_overdue_day, next_step, upsert_timers
 from hub.rectifications import timers as rectification_timers
 from hub.store.queries import Q
 
 TICK_BATCH = 500
+DUE_SOON = frozenset({NoticeKind.NODE_DUE_SOON, NoticeKind.CASE_DUE_SOON})
 
 
 async def fire_due(pool: asyncpg.Pool, routing: Routing, now: datetime) -> int:
@@ -101,20 +103,28 @@ async def _fire(
 
 
 def still_applies(
-    timer: Mapping[str, Any], case: Mapping[str, Any], node: Mapping[str, Any] | None
+    timer: Mapping[str, Any],
+    case: Mapping[str, Any],
+    node: Mapping[str, Any] | None,
+    now: datetime,
 ) -> bool:
-    """A timer fires only for the state it was planned for (not done, not moved, not paused)."""
+    """A timer fires only for the state it was planned for (not done, not moved, not paused).
+
+    A due-soon timer fired at or after the deadline (the hub was down, the event came
+    late) says nothing: the overdue notice of the same node is the true one.
+    """
     if timer["kind"] == NoticeKind.EVALUATION_PROMPT:
         return case["rating"] is None and case["withdrawn_at"] is None
     if case["suspended_since"] is not None or case["closed_at"] is not None:
         return False
-    if timer["node_id"]:
-        return (
-            node is not None
-            and node["completed_at"] is None
-            and node["deadline_version"] == timer["deadline_version"]
-        )
-    return case["completed_at"] is None and case["deadline_version"] == timer["deadline_version"]
+    source = node if timer["node_id"] else case
+    if source is None or source["completed_at"] is not None:
+        return False
+    if source["deadline_version"] != timer["deadline_version"]:
+        return False
+    return not (
+        timer["kind"] in DUE_SOON and source["due_at"] is not None and now >= source["due_at"]
+    )
 
 
 def timer_notices(
@@ -127,7 +137,7 @@ def timer_notices(
     now: datetime,
 ) -> tuple[list[Notice], PlannedTimer | None]:
     """The notices a due timer sends, and the next escalation step it chains (if any)."""
-    if not still_applies(timer, case, node):
+    if not still_applies(timer, case, node, now):
         return [], None
     kind = NoticeKind(timer["kind"])
     context = case_context(routing, case, now)
@@ -139,18 +149,23 @@ def timer_notices(
 
     source = node if node is not None else case
     dept = departments.get(source["department_code"]) if source["department_code"] else None
+    unit = source["limit_unit"] or case["limit_unit"]
     due_date: date = source["due_date"]
+    due_at: datetime = source["due_at"]
     context["due_date"] = day(due_date)
     if kind in (NoticeKind.NODE_OVERDUE, NoticeKind.CASE_OVERDUE):
-        context["overdue_days"] = str(_overdue_days(routing, due_date, now))
+        days = _overdue_days(routing, due_date, now)
+        context["overdue_days"] = str(days)
+        context["overdue_for"] = overdue_for(unit, working_days=days, elapsed=now - due_at)
+        # Merged reminders show the longest overdue; real time elapsed ranks them.
+        context["overdue_minutes"] = max(0, int((now - due_at).total_seconds() // 60))
     if node is not None:
         context |= {"node_name": node["name"], "assignee_name": people.name(node["assignee_id"])}
 
     follow = None
     if kind is NoticeKind.NODE_OVERDUE:
         targets = _rung_targets(escalation_rung(step), node, dept)
-        if step + 1 < routing.settings.policy.max_escalations:
-            follow = next_step(routing, timer, due_date)
+        follow = _follow(routing, timer, first_overdue_day(routing, due_at, unit), now)
     elif kind is NoticeKind.NODE_DUE_SOON:
         targets = [node["assignee_id"]] if node is not None else []
     else:  # case_due_soon, case_overdue: the department's supervisors
@@ -167,7 +182,37 @@ def timer_notices(
         )
         for person_id in unique(targets)
     ]
+    if kind in DUE_SOON:
+        # Quiet hours or days off may hold a reminder past the deadline: then it would
+        # arrive as a lie ("将于…到期" after the fact), and the overdue notice speaks instead.
+        notices = [n for n in notices if n.not_before < due_at]
     return notices, follow
+
+
+def _follow(
+    routing: Routing, timer: Mapping[str, Any], first_day: date, now: datetime
+) -> PlannedTimer | None:
+    """The chain's next step; steps to the same supervisors already due are skipped.
+
+    A hub that starts (or a case that arrives) long after a deadline would otherwise
+    fire the whole chain at one instant: the supervisors would get the same overdue
+    notice three times. Each rung hears once; the chain goes on from the next step
+    that is still ahead.
+    """
+    limit = routing.settings.policy.max_escalations
+    step = timer["step"]
+    if step + 1 >= limit:
+        return None
+    follow = next_step(routing, timer, first_day)
+    while (
+        follow is not None
+        and follow.fire_at <= now
+        and escalation_rung(follow.step) is escalation_rung(step)
+    ):
+        if follow.step + 1 >= limit:
+            return None  # the rest of the chain is already due: they have heard it now
+        follow = next_step(routing, {**timer, "step": follow.step}, first_day)
+    return follow
 
 
 def _overdue_days(routing: Routing, due_date: date, now: datetime) -> int:

@@ -19,7 +19,7 @@ import structlog
 
 from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
-from core.reminders import escalation_at, overdue_at
+from core.reminders import escalation_from, overdue_at
 from hub.notices.recipients import EVALUATION_DELAY, Routing
 from hub.store.queries import Q
 
@@ -71,6 +71,25 @@ def desired_timers(
     return wanted
 
 
+def first_overdue_at(routing: Routing, due_at: datetime, unit: str | None) -> datetime:
+    """When the overdue chain starts: day units at office start after the due date; hours at
+    ``due_at`` inside office hours, else the next office start (contract: node_overdue)."""
+    policy = routing.settings.policy
+    return overdue_at(
+        due_at,
+        routing.calendar,
+        day_unit=unit != "hours",
+        office_start=policy.office_start,
+        office_end=policy.office_end,
+        tz=routing.tz,
+    )
+
+
+def first_overdue_day(routing: Routing, due_at: datetime, unit: str | None) -> date:
+    """The local day the overdue chain's first step fires: later steps count from it."""
+    return first_overdue_at(routing, due_at, unit).astimezone(routing.tz).date()
+
+
 def _pair(
     routing: Routing,
     kinds: tuple[NoticeKind, NoticeKind],
@@ -81,14 +100,7 @@ def _pair(
     soon, late = kinds
     node_id = "" if source is case else source["node_id"]
     unit = source["limit_unit"] or case["limit_unit"]
-    policy = routing.settings.policy
-    late_at = overdue_at(
-        source["due_at"],
-        routing.calendar,
-        day_unit=unit != "hours",
-        office_start=policy.office_start,
-        tz=routing.tz,
-    )
+    late_at = first_overdue_at(routing, source["due_at"], unit)
     return [
         PlannedTimer(
             kind=kind,
@@ -109,7 +121,8 @@ async def replan(conn: asyncpg.Connection, routing: Routing, case_nos: Sequence[
     for row in await conn.fetch(Q["nodes_for_planning"], list(case_nos)):
         nodes.setdefault(row["case_no"], []).append(row)
     wanted = [t for c in cases for t in desired_timers(routing, c, nodes.get(c["case_no"], []))]
-    wanted = await _resume_escalations(conn, routing, case_nos, wanted, nodes)
+    units = {c["case_no"]: c["limit_unit"] for c in cases}
+    wanted = await _resume_escalations(conn, routing, case_nos, wanted, nodes, units)
     keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
     pending = await conn.fetch(Q["pending_timers_of_cases"], list(case_nos))
     stale = [
@@ -128,6 +141,7 @@ async def _resume_escalations(
     case_nos: Sequence[str],
     wanted: list[PlannedTimer],
     nodes: Mapping[str, Sequence[Mapping[str, Any]]],
+    units: Mapping[str, str | None],
 ) -> list[PlannedTimer]:
     """An escalation chain already under way goes on from its next step, not step 0.
 
@@ -140,12 +154,12 @@ async def _resume_escalations(
     }
     if not fired:
         return wanted
-    due_dates = {(n["case_no"], n["node_id"]): n["due_date"] for ns in nodes.values() for n in ns}
+    by_key = {(n["case_no"], n["node_id"]): n for ns in nodes.values() for n in ns}
     resumed: list[PlannedTimer] = []
     for timer in wanted:
         last = fired.get((timer.case_no, timer.node_id, timer.deadline_version))
-        due_date = due_dates.get((timer.case_no, timer.node_id))
-        if timer.kind != NoticeKind.NODE_OVERDUE or last is None or due_date is None:
+        node = by_key.get((timer.case_no, timer.node_id))
+        if timer.kind != NoticeKind.NODE_OVERDUE or last is None or node is None:
             resumed.append(timer)
             continue
         if last + 1 >= routing.settings.policy.max_escalations:
@@ -159,19 +173,24 @@ async def _resume_escalations(
                 "step": last,
                 "deadline_version": timer.deadline_version,
             },
-            due_date,
+            first_overdue_day(
+                routing, node["due_at"], node["limit_unit"] or units.get(timer.case_no)
+            ),
         )
         if follow is not None:
             resumed.append(follow)
     return resumed
 
 
-def next_step(routing: Routing, timer: Mapping[str, Any], due_date: date) -> PlannedTimer | None:
-    """The overdue chain's next escalation after ``timer``; None past the calendar's end."""
+def next_step(routing: Routing, timer: Mapping[str, Any], first_day: date) -> PlannedTimer | None:
+    """The overdue chain's next escalation after ``timer``; None past the calendar's end.
+
+    ``first_day`` is the day the chain's first step fired (:func:`first_overdue_day`).
+    """
     step = timer["step"] + 1
     try:
-        fire_at = escalation_at(
-            due_date,
+        fire_at = escalation_from(
+            first_day,
             step,
             routing.calendar,
             office_start=routing.settings.policy.office_start,

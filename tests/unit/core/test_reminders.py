@@ -118,3 +118,41 @@ def test_quiet_hours_parse() -> None:
     assert day is not None and day.contains(time(12, 45)) and not day.contains(time(13, 30))
     with pytest.raises(InputError):
         QuietHours.parse("late")
+
+
+END = time(17, 30)
+
+
+@pytest.mark.parametrize(
+    ("due", "expected"),
+    [
+        ("2026-03-03T13:00", "2026-03-03T13:00"),  # inside office hours: at the deadline
+        ("2026-03-03T17:30", "2026-03-03T17:30"),  # office end itself is still office hours
+        ("2026-03-03T20:00", "2026-03-04T09:00"),  # evening: next office start, not 07:30
+        ("2026-03-03T07:00", "2026-03-03T09:00"),  # early morning: that day's office start
+        ("2026-03-06T23:00", "2026-03-09T09:00"),  # Friday night: Monday
+        ("2026-09-30T18:00", "2026-10-08T09:00"),  # before 国庆节: after it
+    ],
+)
+def test_hours_deadlines_are_chased_in_office_hours(due: str, expected: str) -> None:
+    """An hours node is overdue at due_at inside office_start–office_end, else the next start."""
+    due_at = datetime.fromisoformat(due).replace(tzinfo=TZ)
+    assert overdue_at(
+        due_at, CALENDAR, day_unit=False, office_start=NINE, office_end=END, tz=TZ
+    ) == datetime.fromisoformat(expected).replace(tzinfo=TZ)
+
+
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 20)),
+)
+def test_an_hours_overdue_notice_fires_in_office_hours_never_before_the_deadline(
+    naive: datetime,
+) -> None:
+    """Whatever the deadline, the first overdue notice is at or after it, on a working day,
+    between office start and office end."""
+    due_at = naive.replace(tzinfo=TZ)
+    fired = overdue_at(due_at, CALENDAR, day_unit=False, office_start=NINE, office_end=END, tz=TZ)
+    local = fired.astimezone(TZ)
+    assert fired >= due_at
+    assert CALENDAR.is_working_day(local.date())
+    assert NINE <= local.time().replace(tzinfo=None) <= END

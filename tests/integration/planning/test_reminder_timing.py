@@ -1,0 +1,129 @@
+"""Hours nodes chased in office hours and counted in hours; no stale, duplicate or catch-up spam."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from tests.conftest import Api
+from tests.integration import events as ev
+from tests.integration.planning.test_planner import TZ, advance_hourly, at, setup_department
+
+
+def hours_node(case_no: str, started: datetime, hours: int, **extra: Any) -> dict[str, Any]:
+    event = ev.node_started(case_no, "n1", started.isoformat(), **extra)
+    return event | {"limit": {"value": hours, "unit": "hours"}}
+
+
+async def sms_log(database_url: str, *kinds: str) -> list[tuple[str, str, datetime, str]]:
+    """(kind, person, when it was due to leave, body) of reviewer SMS of ``kinds``."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT kind, person_id, not_before, body FROM messages"
+            " WHERE channel = 'sms' AND kind = ANY($1::text[]) ORDER BY id",
+            list(kinds),
+        )
+    finally:
+        await conn.close()
+    return [(r["kind"], r["person_id"], r["not_before"].astimezone(TZ), r["body"]) for r in rows]
+
+
+async def test_a_four_hour_node_is_overdue_at_its_deadline_and_counted_in_hours(
+    api: Api, database_url: str
+) -> None:
+    """Due 13:00 Monday: the assignee hears at 13:00, the head at 09:00 Tuesday, in hours."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:00").isoformat()})
+    await api.post("/v1/events", hours_node("H-1", at("2026-03-02T09:00"), 4))
+    await advance_hourly(api, at("2026-03-02T10:00"), at("2026-03-03T10:00"))
+    log = await sms_log(database_url, "node_due_soon", "node_overdue")
+    assert [(k, p, t) for k, p, t, _ in log] == [
+        ("node_due_soon", "p-li", at("2026-03-02T12:00")),
+        ("node_overdue", "p-li", at("2026-03-02T13:00")),
+        ("node_overdue", "p-head", at("2026-03-03T09:00")),
+    ]
+    assert "已超期不足1小时" in log[1][3]
+    assert "已超期20小时" in log[2][3]
+    assert "工作日" not in log[1][3] + log[2][3]
+
+
+async def test_an_hours_node_due_in_the_evening_is_chased_at_office_start(
+    api: Api, database_url: str
+) -> None:
+    """Due 20:00 (after policy.office_end 17:30): chased at 09:00 the next working day."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T16:00").isoformat()})
+    await api.post("/v1/events", hours_node("H-2", at("2026-03-02T16:00"), 4))
+    await advance_hourly(api, at("2026-03-02T17:00"), at("2026-03-04T10:00"))
+    log = await sms_log(database_url, "node_overdue")
+    assert [(p, t) for _, p, t, _ in log] == [
+        ("p-li", at("2026-03-03T09:00")),
+        ("p-head", at("2026-03-04T09:00")),
+    ]
+    assert "已超期13小时" in log[0][3]
+
+
+async def test_a_due_soon_that_would_arrive_after_the_deadline_is_dropped(
+    api: Api, database_url: str
+) -> None:
+    """A 4-hour node from 19:00 Friday warns at 22:00 (quiet) and is due 23:00: no due-soon."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-06T19:00").isoformat()})
+    await api.post("/v1/events", hours_node("H-3", at("2026-03-06T19:00"), 4))
+    await advance_hourly(api, at("2026-03-06T20:00"), at("2026-03-09T10:00"))
+    log = await sms_log(database_url, "node_due_soon", "node_overdue")
+    assert [(k, p, t) for k, p, t, _ in log] == [
+        ("node_overdue", "p-li", at("2026-03-09T09:00")),
+    ]
+
+
+async def test_a_late_arriving_overdue_node_tells_each_rung_once(
+    api: Api, database_url: str
+) -> None:
+    """A node due ten days ago arrives now: assignee, head and supervisor hear once each."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-16T10:00").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("L-1", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
+    )
+    await api.post("/v1/test-clock/advance", {"by": "PT1M"})
+    log = await sms_log(database_url, "node_due_soon", "node_overdue")
+    assert [(k, p) for k, p, _, _ in log] == [
+        ("node_overdue", "p-li"),
+        ("node_overdue", "p-head"),
+        ("node_overdue", "p-sup"),
+    ]
+
+
+async def test_a_supervisors_yellow_alerts_stay_within_each_department(
+    api: Api, database_url: str
+) -> None:
+    """One supervisor, two departments: a yellow alert per department naming only its cases,
+    and none for a case that is already red."""
+    await setup_department(api)
+    await api.put("/v1/departments/ZJJ", {"name": "住房和城乡建设局", "supervisors": ["p-sup"]})
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-13T10:00").isoformat()})
+    housing = {"department": {"code": "ZJJ", "name": "住房和城乡建设局"}}
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                # Accepted 2 March with 9 working days: due 13 March, yellow since 12 March.
+                ev.accepted("Y-1", at("2026-03-02T10:00").isoformat(), limit=9),
+                ev.accepted("Y-2", at("2026-03-02T10:00").isoformat(), limit=9) | housing,
+                # Accepted 20 Feb with 5 working days: due 27 Feb, long red.
+                ev.accepted("R-9", at("2026-02-20T10:00").isoformat(), limit=5),
+            ]
+        },
+    )
+    await api.post("/v1/test-clock/advance", {"by": "PT1M"})
+    yellow = await sms_log(database_url, "case_due_soon")
+    assert sorted(body.split("（")[0] for _, _, _, body in yellow) == [
+        "黄灯预警：住房和城乡建设局办理的Y-2",
+        "黄灯预警：市场监督管理局办理的Y-1",
+    ]
+    red = await sms_log(database_url, "case_overdue")
+    assert [body.split("（")[0] for _, _, _, body in red] == ["红灯督办：市场监督管理局办理的R-9"]
