@@ -22,7 +22,7 @@ from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
 from hub.notices.words import overdue_for
 from hub.planning.event_notices import applicant_notice
-from hub.planning.timers import PlannedTimer, first_overdue_day, next_step, upsert_timers
+from hub.planning.timers import PlannedTimer, first_overdue_day, next_step_from, upsert_timers
 from hub.rectifications import timers as rectification_timers
 from hub.store.queries import Q
 
@@ -203,7 +203,7 @@ def _follow(
     step = timer["step"]
     if step + 1 >= limit:
         return None
-    follow = next_step(routing, timer, first_day)
+    follow = next_step_from(routing, timer, first_day)
     while (
         follow is not None
         and follow.fire_at <= now
@@ -211,7 +211,7 @@ def _follow(
     ):
         if follow.step + 1 >= limit:
             return None  # the rest of the chain is already due: they have heard it now
-        follow = next_step(routing, {**timer, "step": follow.step}, first_day)
+        follow = next_step_from(routing, {**timer, "step": follow.step}, first_day)
     return follow
 
 

@@ -164,7 +164,7 @@ async def _resume_escalations(
             continue
         if last + 1 >= routing.settings.policy.max_escalations:
             continue  # the chain ran its course
-        follow = next_step(
+        follow = next_step_from(
             routing,
             {
                 "kind": timer.kind,
@@ -182,10 +182,23 @@ async def _resume_escalations(
     return resumed
 
 
-def next_step(routing: Routing, timer: Mapping[str, Any], first_day: date) -> PlannedTimer | None:
+def next_step(routing: Routing, timer: Mapping[str, Any], due_date: date) -> PlannedTimer | None:
+    """The next escalation of a day-unit chain after ``timer``, counted from ``due_date``."""
+    try:
+        first_day = routing.calendar.add_working_days(due_date, 1)
+    except CalendarYearUnknown:
+        log.warning("escalation_beyond_calendar", case_no=timer["case_no"], step=timer["step"] + 1)
+        return None
+    return next_step_from(routing, timer, first_day)
+
+
+def next_step_from(
+    routing: Routing, timer: Mapping[str, Any], first_day: date
+) -> PlannedTimer | None:
     """The overdue chain's next escalation after ``timer``; None past the calendar's end.
 
-    ``first_day`` is the day the chain's first step fired (:func:`first_overdue_day`).
+    ``first_day`` is the day the chain's first step fired (:func:`first_overdue_day`):
+    step k goes at office start k working days later, for day and hours units alike.
     """
     step = timer["step"] + 1
     try:
