@@ -9,17 +9,20 @@ Secrets are :class:`pydantic.SecretStr`: they never show in reprs or logs.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pydantic
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +33,14 @@ from pydantic import (
     model_validator,
 )
 
+from channels import (
+    AliyunConfig,
+    EmailConfig,
+    HttpSmsConfig,
+    TencentConfig,
+    WeChatMpConfig,
+    WeComConfig,
+)
 from core.errors import ConfigError
 
 ENV_PREFIX = "CUIBAN_"
@@ -146,31 +157,72 @@ class CalendarSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
-class AliyunSettings(_Section):
-    endpoint: str = "https://dysmsapi.aliyuncs.com"
-    access_key_id: str = ""
-    access_key_secret: SecretStr = SecretStr("")
-    sign_name: str = ""
-    templates: Mapping[str, str] = Field(default_factory=dict)
-    # Written literally in the registered templates; empty: http.public_base_url + "/wap/".
-    link_prefix: str = ""
+class ProviderSection(_Section):
+    """One provider's table (``[channels.sms.aliyun]`` …): the fields of its channel's config.
+
+    The channels' ``*Config`` dataclasses are the one declaration of a provider's
+    keys; :func:`provider_section` turns one into this section. A field the
+    dataclass keeps out of its repr is a secret here (:class:`SecretStr`); a
+    required one defaults to empty, so an unused provider needs no table (the
+    registry refuses an empty one when it is the provider in use).
+    """
+
+    if TYPE_CHECKING:  # the fields are made from the dataclass at import time
+
+        def __getattr__(self, name: str) -> Any: ...
 
 
-class TencentSettings(_Section):
-    endpoint: str = "https://sms.tencentcloudapi.com"
-    secret_id: str = ""
-    secret_key: SecretStr = SecretStr("")
-    sdk_app_id: str = ""
-    sign_name: str = ""
-    region: str = "ap-guangzhou"
-    templates: Mapping[str, str] = Field(default_factory=dict)
+_EMPTY: Mapping[Any, Any] = {str: "", int: 0, float: 0.0}
 
 
-class HttpSmsSettings(_Section):
-    url: str = ""
-    body_template: str = ""
-    success_rule: str = ""
-    token: SecretStr = SecretStr("")
+def provider_section(
+    config: type[Any],
+    *,
+    omit: frozenset[str] = frozenset(),
+    extra: Mapping[str, tuple[Any, Any]] | None = None,
+) -> type[ProviderSection]:
+    """The settings section for ``config``'s fields (less ``omit``), plus hub-only ``extra``."""
+    hints = typing.get_type_hints(config)
+    declared: dict[str, Any] = {}
+    for item in dataclasses.fields(config):
+        if item.name in omit:
+            continue
+        secret = not item.repr
+        kind = SecretStr if secret else hints[item.name]
+        default: Any
+        if item.default is not dataclasses.MISSING:
+            default = SecretStr(str(item.default)) if secret else item.default
+        elif item.default_factory is not dataclasses.MISSING:
+            default = Field(default_factory=item.default_factory)
+        else:
+            default = SecretStr("") if secret else _EMPTY[kind]
+        declared[item.name] = (kind, default)
+    declared |= dict(extra or {})
+    name = config.__name__.removesuffix("Config") + "Settings"
+    return pydantic.create_model(name, __base__=ProviderSection, **declared)
+
+
+_ENABLED = {"enabled": (bool, False)}  # other media than SMS are off until switched on
+
+if TYPE_CHECKING:
+    AliyunSettings = ProviderSection
+    TencentSettings = ProviderSection
+    HttpSmsSettings = ProviderSection
+    EmailSettings = ProviderSection
+    WecomSettings = ProviderSection
+    WechatMpSettings = ProviderSection
+else:
+    AliyunSettings = provider_section(AliyunConfig)
+    TencentSettings = provider_section(TencentConfig)
+    # The gateway's headers are built from ``token``; ``success_rule`` reads "code=0".
+    HttpSmsSettings = provider_section(
+        HttpSmsConfig,
+        omit=frozenset({"headers"}),
+        extra={"token": (SecretStr, SecretStr("")), "success_rule": (str, "")},
+    )
+    EmailSettings = provider_section(EmailConfig, extra=_ENABLED)
+    WecomSettings = provider_section(WeComConfig, extra=_ENABLED)
+    WechatMpSettings = provider_section(WeChatMpConfig, extra=_ENABLED)
 
 
 class SmsSettings(_Section):
@@ -180,32 +232,6 @@ class SmsSettings(_Section):
     aliyun: AliyunSettings = AliyunSettings()
     tencent: TencentSettings = TencentSettings()
     http: HttpSmsSettings = HttpSmsSettings()
-
-
-class EmailSettings(_Section):
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = Field(default=25, ge=1, le=65535)
-    username: str = ""
-    password: SecretStr = SecretStr("")
-    tls: Literal["none", "starttls", "tls"] = "none"
-    from_addr: str = "noreply@example.gov.cn"
-
-
-class WecomSettings(_Section):
-    enabled: bool = False
-    api_base: str = "https://qyapi.weixin.qq.com"
-    corp_id: str = ""
-    corp_secret: SecretStr = SecretStr("")
-    agent_id: int = 0
-
-
-class WechatMpSettings(_Section):
-    enabled: bool = False
-    api_base: str = "https://api.weixin.qq.com"
-    app_id: str = ""
-    app_secret: SecretStr = SecretStr("")
-    templates: Mapping[str, str] = Field(default_factory=dict)
 
 
 class ChannelsSettings(_Section):

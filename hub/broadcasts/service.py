@@ -114,9 +114,9 @@ class ListIn(_In):
 def _sign_name(settings: Settings) -> str:
     sms = settings.channels.sms
     if sms.provider == "aliyun":
-        return sms.aliyun.sign_name
+        return str(sms.aliyun.sign_name)
     if sms.provider == "tencent":
-        return sms.tencent.sign_name
+        return str(sms.tencent.sign_name)
     return ""
 
 

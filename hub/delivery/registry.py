@@ -10,6 +10,7 @@ shows it), so the dispatcher marks it delivered at once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,6 @@ from pydantic import SecretStr
 
 from channels import CHANNELS, config_from_mapping
 from channels.base import Channel
-from channels.http_sms import DEFAULT_BODY
 from core.errors import ConfigError
 from core.notices import ChannelKind
 from hub.settings import ChannelsSettings
@@ -71,29 +71,6 @@ def _success_rule(rule: str) -> dict[str, str]:
     return {"success_path": path.strip(), "success_value": value.strip()}
 
 
-# The settings fields each provider's adapter config is built from, by name.
-_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "aliyun": (
-        "endpoint",
-        "access_key_id",
-        "access_key_secret",
-        "sign_name",
-        "templates",
-        "link_prefix",
-    ),
-    "tencent": (
-        "endpoint",
-        "secret_id",
-        "secret_key",
-        "sdk_app_id",
-        "sign_name",
-        "region",
-        "templates",
-    ),
-    "email": ("host", "port", "username", "password", "tls", "from_addr"),
-    "wecom": ("api_base", "corp_id", "corp_secret", "agent_id"),
-    "wechat_mp": ("api_base", "app_id", "app_secret", "templates"),
-}
 # The media other than SMS: built only when their section says ``enabled``.
 _OPTIONAL: tuple[tuple[ChannelKind, str], ...] = (
     (ChannelKind.EMAIL, "email"),
@@ -103,15 +80,21 @@ _OPTIONAL: tuple[tuple[ChannelKind, str], ...] = (
 
 
 def _fields(section: Any, provider: str) -> dict[str, Any]:
-    """``provider``'s fields of a settings section: secrets revealed, mappings copied."""
+    """The section's values of ``provider``'s config fields: secrets revealed, mappings copied.
+
+    The section was made from the same config class (hub/settings.py:
+    ``provider_section``), so the names match by construction.
+    """
     config: dict[str, Any] = {}
-    for name in _FIELDS[provider]:
-        value = getattr(section, name)
+    for item in dataclasses.fields(CHANNELS[provider].config_type):
+        if not hasattr(section, item.name):
+            continue  # built by the hub instead (the HTTP gateway's headers)
+        value = getattr(section, item.name)
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         elif isinstance(value, Mapping):
             value = dict(value)
-        config[name] = value
+        config[item.name] = value
     return config
 
 
@@ -122,15 +105,13 @@ def adapter_configs(settings: ChannelsSettings) -> dict[ChannelKind, tuple[str, 
     if sms.provider in ("aliyun", "tencent"):
         found[ChannelKind.SMS] = (sms.provider, _fields(getattr(sms, sms.provider), sms.provider))
     elif sms.provider == "http":
-        h = sms.http
-        token = h.token.get_secret_value()
+        token = sms.http.token.get_secret_value()
         found[ChannelKind.SMS] = (
             "http",
             {
-                "url": h.url,
-                "body_template": h.body_template or DEFAULT_BODY,
+                **_fields(sms.http, "http"),
                 "headers": {"Authorization": f"Bearer {token}"} if token else {},
-                **_success_rule(h.success_rule),
+                **_success_rule(sms.http.success_rule),
             },
         )
     else:

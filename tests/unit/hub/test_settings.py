@@ -131,3 +131,14 @@ def test_dispatch_settings_merge_partial_tables_with_defaults() -> None:
     assert Settings().dispatch == DispatchSettings()
     with pytest.raises(ValueError, match="heartbeat"):
         DispatchSettings(lease_seconds=5, heartbeat_seconds=10)
+
+
+def test_provider_tables_take_exactly_their_channel_config_fields(tmp_path: Path) -> None:
+    """[channels.*] keys are the channel config classes' fields: more of them, no strays."""
+    path = tmp_path / "c.toml"
+    path.write_text('[channels.sms.aliyun]\nregion_id = "cn-beijing"\ntimeout = 5\n', "utf-8")
+    aliyun = load_settings(path, environ={}).channels.sms.aliyun
+    assert (aliyun.region_id, aliyun.timeout, aliyun.sign_name) == ("cn-beijing", 5.0, "")
+    path.write_text("[channels.wecom]\nagent_idd = 1\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"channels\.wecom\.agent_idd: unknown key"):
+        load_settings(path, environ={})
