@@ -47,9 +47,10 @@ from channels.receipts import (
 )
 from core.errors import InputError
 from core.jsontext import storable
-from hub.api.auth import allow
+from hub.api.auth import ROLE_KEY, allow
 from hub.api.problems import Problem
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.notices.words import mask_mobile, mask_mobiles_in
 from hub.pages.security import mac
 from hub.replies.inbound import Replies, apply_receipts, inbound_key
 from hub.store import attempts as wap_limits
@@ -231,4 +232,10 @@ async def list_inbound_sms(request: web.Request) -> web.Response:
         if more
         else None
     )
-    return _json({"items": [_inbound_json(r, tz) for r in rows], "next_cursor": next_cursor})
+    items = [_inbound_json(r, tz) for r in rows]
+    if request[ROLE_KEY] != "admin":  # supervisors see mobile numbers masked (README: roles)
+        items = [
+            i | {"mobile": mask_mobile(i["mobile"]), "text": mask_mobiles_in(i["text"])}
+            for i in items
+        ]
+    return _json({"items": items, "next_cursor": next_cursor})

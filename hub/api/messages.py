@@ -1,7 +1,15 @@
-"""``GET /v1/messages``: the message log — every notice, its status, attempts and body."""
+"""``GET /v1/messages``: the message log — every notice, its status, attempts and body.
+
+Only admin keys read the log as stored. For every other role (supervisors) a
+body that could sign someone in is redacted (:func:`redacted`): the whole body
+of a verification code or an acceptance notice (its query code), and every
+signed link token in any other body; the ``link`` field is dropped; mobile
+numbers are masked, the ``recipient`` included.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,13 +18,15 @@ from aiohttp import web
 
 from core.notices import ChannelKind, MessageStatus, NoticeKind
 from hub.api import paging
-from hub.api.auth import allow
+from hub.api.auth import ROLE_KEY, allow
 from hub.api.jsonio import respond
 from hub.api.views import local
 from hub.keys import POOL, SETTINGS
+from hub.notices.links import TOKEN_IN_TEXT
+from hub.notices.words import mask_address, mask_mobiles_in
 from hub.store.queries import Q
 
-__all__ = ["STATUSES", "message_json", "routes"]
+__all__ = ["REDACTED", "STATUSES", "message_json", "redacted", "routes"]
 
 routes = web.RouteTableDef()
 
@@ -73,6 +83,40 @@ def message_json(
     }
 
 
+def _as_stored(item: dict[str, Any]) -> dict[str, Any]:
+    return item
+
+
+#: Kinds whose text carries a secret a person signs in with: the SMS code, the query code.
+SECRET_KINDS = frozenset({NoticeKind.VERIFICATION_CODE.value, NoticeKind.CASE_ACCEPTED.value})
+REDACTED = "［已隐去：含验证码、查询码或链接，仅管理员可见］"
+_LINK_REDACTED = "***"
+_SIGNED_PATH = re.compile(r"/wap/(?:c|inbox)/[A-Za-z0-9_.%-]+")
+
+
+def _scrub(text: str | None) -> str | None:
+    """Signed links cut to ``***`` and mobiles masked, the rest of the text kept."""
+    if text is None:
+        return None
+    text = _SIGNED_PATH.sub(lambda m: m.group().rsplit("/", 1)[0] + "/" + _LINK_REDACTED, text)
+    return mask_mobiles_in(TOKEN_IN_TEXT.sub(_LINK_REDACTED, text))
+
+
+def redacted(item: dict[str, Any]) -> dict[str, Any]:
+    """One message as a non-admin role sees it: nothing that signs anyone in, masked mobiles."""
+    out = dict(item)
+    out["body"] = (
+        REDACTED if item["kind"] in SECRET_KINDS and item["body"] else _scrub(item["body"])
+    )
+    out["subject"] = _scrub(item["subject"])
+    out["link"] = None
+    out["note"] = _scrub(item["note"])
+    out["error"] = _scrub(item["error"])
+    out["recipient"] = mask_address(item["channel"], item["recipient"])
+    out["attempt_log"] = [a | {"error": _scrub(a["error"])} for a in item["attempt_log"]]
+    return out
+
+
 @routes.get("/v1/messages")
 @allow("supervisor")
 async def list_messages(request: web.Request) -> web.Response:
@@ -105,12 +149,13 @@ async def list_messages(request: web.Request) -> web.Response:
         page = rows[:limit]
         attempt_rows = await conn.fetch(Q["message_attempts_for"], [r["id"] for r in page])
     tz = request.app[SETTINGS].calendar.tz
+    view = _as_stored if request[ROLE_KEY] == "admin" else redacted
     by_message: dict[int, list[dict[str, Any]]] = {}
     for a in attempt_rows:
         by_message.setdefault(a["message_id"], []).append(_attempt_json(a, tz))
     return respond(
         {
-            "items": [message_json(r, tz, by_message.get(r["id"])) for r in page],
+            "items": [view(message_json(r, tz, by_message.get(r["id"]))) for r in page],
             "next_cursor": paging.encode_cursor("m", page[-1]["id"]) if len(rows) > limit else None,
         }
     )

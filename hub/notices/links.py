@@ -33,6 +33,12 @@ _URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 _EXPIRY = re.compile(r"^[0-9a-z]{3}$")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
+#: A link token wherever it appears in text (a message body, a logged path): the head
+#: (kind letter and 3 base-36 expiry digits), the subject, a dot and the 11-character MAC.
+TOKEN_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9_-])[ciCI][0-9a-z]{3}[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{11}(?![A-Za-z0-9_-])"
+)
+
 #: The longest a link can work. A case runs its statutory course within about two months
 #: (Art. 42: 20 + 10 working days; Art. 44: 10 more to issue the permit; suspensions on
 #: top), and every SMS about it carries a fresh link, so 90 days covers the gap between

@@ -317,11 +317,14 @@ async def test_anything_else_is_kept_for_supervisors(api: Api, database_url: str
     await text(api, "7")
     status, page = await api.get("/v1/inbound-sms?handled_as=other", key=SUPERVISOR_KEY)
     assert status == 200
+    masked = MOBILE[:3] + "****" + MOBILE[-4:]  # a supervisor sees mobiles masked
     assert [(i["text"], i["mobile"]) for i in page["items"]] == [
-        ("窗口人员态度很好，谢谢", MOBILE),
-        ("7", MOBILE),
+        ("窗口人员态度很好，谢谢", masked),
+        ("7", masked),
     ]
     assert page["next_cursor"] is None
+    _, as_admin = await api.get("/v1/inbound-sms?handled_as=other")
+    assert [i["mobile"] for i in as_admin["items"]] == [MOBILE, MOBILE]
     status, page = await api.get("/v1/inbound-sms?limit=1", key=SUPERVISOR_KEY)
     assert len(page["items"]) == 1 and page["next_cursor"]
     status, rest = await api.get(
