@@ -118,7 +118,10 @@ class Vault:
             raw = base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4))
         except (ValueError, binascii.Error):
             raise SealedValueError(f"{field}: a sealed value is damaged") from None
-        if len(raw) < NONCE_BYTES + TAG_BYTES:
+        # Unpadded base64 leaves spare bits in the last character: a text that decodes
+        # but is not the canonical spelling of those bytes was changed after sealing.
+        canonical = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        if len(raw) < NONCE_BYTES + TAG_BYTES or canonical != packed:
             raise SealedValueError(f"{field}: a sealed value is damaged")
         nonce, body, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
         decryptor = Cipher(algorithms.SM4(key.seal_key), modes.GCM(nonce, tag)).decryptor()
