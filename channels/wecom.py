@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -29,7 +30,14 @@ from channels.base import (
 from channels.tokens import TokenedAdapter, post_json, utf8_truncate
 from core.notices import ChannelKind, OutboundMessage
 
-__all__ = ["ERRORS", "WeComApp", "WeComConfig", "build_request", "build_token_request"]
+__all__ = [
+    "ERRORS",
+    "WeComApp",
+    "WeComConfig",
+    "build_request",
+    "build_token_request",
+    "escaped",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -73,6 +81,21 @@ def build_token_request(config: WeComConfig) -> HttpRequest:
     return HttpRequest(method="GET", url=f"{config.api_base.rstrip('/')}/cgi-bin/gettoken?{query}")
 
 
+def escaped(text: str, max_bytes: int) -> str:
+    """``text`` as WeCom shows it literally, at most ``max_bytes`` UTF-8 bytes.
+
+    A textcard description is rendered as markup (``<div class="gray">``, ``<br>``)
+    and a text message turns ``<a href>`` into a link: a name or a note holding
+    ``<div>`` or ``<a>`` must not restyle the card or plant a link. The cut never
+    leaves half an entity (``&am``) behind.
+    """
+    cut = utf8_truncate(html.escape(text, quote=False), max_bytes)
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut
+
+
 def build_request(
     config: WeComConfig, message: OutboundMessage, *, access_token: str
 ) -> HttpRequest:
@@ -88,13 +111,13 @@ def build_request(
         body["msgtype"] = "textcard"
         body["textcard"] = {
             "title": utf8_truncate(title, 128),
-            "description": utf8_truncate(message.body, 512),
+            "description": escaped(message.body, 512),
             "url": message.link,
             "btntxt": config.button_text,
         }
     else:
         body["msgtype"] = "text"
-        body["text"] = {"content": utf8_truncate(f"{title}\n{message.body}", 2048)}
+        body["text"] = {"content": escaped(f"{title}\n{message.body}", 2048)}
     return post_json(config.api_base, "/cgi-bin/message/send", body, access_token=access_token)
 
 

@@ -149,6 +149,8 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         ConnectionError,
         OSError,
     ) as exc:
+        if client_gone(request, exc):
+            raise  # aiohttp drops the connection quietly; nobody is left to answer
         log.warning("database_unavailable", error=str(exc), path=request.path)
         return problem_response(
             503, "the database is unavailable; retry shortly", headers={"Retry-After": "5"}
@@ -156,6 +158,21 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
     except Exception:
         log.exception("unhandled_error", path=request.path, method=request.method)
         return problem_response(500, "an internal error occurred; it has been logged")
+
+
+def client_gone(request: web.Request, exc: BaseException) -> bool:
+    """Whether ``exc`` is the client hanging up (mid-body, say) rather than the database.
+
+    Both surface as ``ConnectionResetError``; only the client's leaves our side of the
+    socket closed. Logged at info as ``client_disconnected``: nothing is wrong here.
+    """
+    transport = request.transport
+    if not isinstance(exc, ConnectionError) or (
+        transport is not None and not transport.is_closing()
+    ):
+        return False
+    log.info("client_disconnected", path=request.path, method=request.method, error=str(exc))
+    return True
 
 
 def _allow(exc: web.HTTPException) -> dict[str, str] | None:

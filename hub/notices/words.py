@@ -116,12 +116,30 @@ def limit_words(value: object, unit: str | None) -> str:
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
+#: Two-character (复姓) surnames, after 《百家姓》; a name starting with one keeps both.
+COMPOUND_SURNAMES = frozenset(
+    """
+    欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 司空 夏侯 轩辕 令狐
+    钟离 独孤 南宫 西门 东门 端木 百里 呼延 太史 申屠 澹台 公冶 宗政 濮阳 淳于 单于
+    赫连 闻人 万俟 拓跋 东郭 南门 第五 左丘 梁丘 羊舌 微生 公羊 乐正 仲孙 巫马 公西
+    漆雕 壤驷 谷梁 段干 归海 公良 亓官 颛孙 子车 司寇 闾丘 鲜于 叱干 贺兰 完颜
+    """.split()  # noqa: SIM905 - rows of 《百家姓》 read better than 63 quoted strings
+)
+
+
+def surname(name: str) -> str:
+    """The family name: a compound one (欧阳) when the name is longer, else one character."""
+    if len(name) > 2 and name[:2] in COMPOUND_SURNAMES:
+        return name[:2]
+    return name[:1]
+
+
 def mask_name(name: str) -> str:
-    """张* / 欧阳** : the family name stays, the given name is hidden."""
+    """张* / 欧阳*: the family name stays; the given name and its length are hidden."""
+    name = name.strip()
     if len(name) <= 1:
         return name
-    keep = 2 if len(name) >= 4 else 1
-    return name[:keep] + "*" * (len(name) - keep)
+    return surname(name) + "*"
 
 
 def mask_mobile(number: str) -> str:

@@ -28,6 +28,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
+from hub.api.problems import client_gone
 from hub.keys import KEYRING, SETTINGS
 from hub.pages.render import message_page
 from hub.signing import Purpose
@@ -164,6 +165,8 @@ async def wap_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         title, text = _TITLES.get(exc.status, ("无法处理", "请求无法处理，请稍后再试。"))
         response = message_page(title, text, status=exc.status)
     except (DatabaseUnavailable, asyncpg.CannotConnectNowError, ConnectionError, OSError) as exc:
+        if client_gone(request, exc):
+            raise  # nobody is left to answer
         log.warning("database_unavailable", error=str(exc), path=request.path)
         response = message_page("系统繁忙", "系统暂时无法访问，请稍后再试。", status=503)
         response.headers["Retry-After"] = "5"

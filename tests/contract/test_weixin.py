@@ -12,6 +12,7 @@ import pytest
 from channels import wechat_mp as wechat_mod
 from channels import wecom as wecom_mod
 from channels.base import ProviderPermanent
+from channels.render import EXAMPLES, compose
 from channels.tokens import TokenCache, utf8_truncate
 from core.errors import PermanentError
 from core.notices import ChannelKind, NoticeKind
@@ -74,6 +75,34 @@ async def test_wecom_sends_a_text_card_linking_to_the_wap_page(wecom: Harness) -
     assert "承办人：王伟" in sent["textcard"]["description"]
     assert sent["textcard"]["url"] == wecom.message.link
     assert sent["enable_duplicate_check"] == 1
+
+
+async def test_wecom_card_shows_markup_from_names_and_notes_as_text(wecom: Harness) -> None:
+    """`<div>` and `<a>` in a name or a note neither restyle the card nor plant a link."""
+    context = {
+        **EXAMPLES[NoticeKind.URGE],
+        "by_name": '<div class="highlight">督查科</div>',
+        "note": '<a href="https://evil.example/">点此核实</a> & 尽快',
+    }
+    urge = compose(
+        message_id="msg-markup",
+        kind=NoticeKind.URGE,
+        channel=ChannelKind.WECOM,
+        recipient="wangwei",
+        context=context,
+        person_id="p-1",
+    )
+    await wecom.channel.send(urge)
+    (sent,) = wecom.accepted()
+    description = sent["textcard"]["description"]
+    assert "<div" not in description and "<a" not in description
+    assert '&lt;div class="highlight"&gt;督查科&lt;/div&gt;' in description
+    assert '&lt;a href="https://evil.example/"&gt;点此核实&lt;/a&gt; &amp; 尽快' in description
+    plain = replace(urge, link=None)
+    text = json.loads(
+        wecom_mod.build_request(wecom_config("http://x"), plain, access_token="t").body
+    )["text"]["content"]
+    assert "<a" not in text and "&lt;a href" in text
 
 
 async def test_wecom_invaliduser_in_a_successful_answer_is_permanent(wecom: Harness) -> None:

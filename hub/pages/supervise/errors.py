@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from core.errors import InputError
+from hub.api.problems import client_gone
 from hub.store.db import DatabaseUnavailable
 
 __all__ = ["supervise_errors_middleware"]
@@ -61,6 +62,8 @@ async def supervise_errors_middleware(request: web.Request, handler: Handler) ->
     except InputError as exc:
         return error_page(422, f"查询参数有误：{exc}")
     except (DatabaseUnavailable, asyncpg.CannotConnectNowError, ConnectionError, OSError) as exc:
+        if client_gone(request, exc):
+            raise  # nobody is left to answer
         log.warning("database_unavailable", error=str(exc), path=request.path)
         return error_page(503, "系统暂时无法访问，请稍后再试。", headers={"Retry-After": "5"})
     except Exception:

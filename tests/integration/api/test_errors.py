@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import pytest
+from aiohttp import web
+from structlog.testing import capture_logs
 
 from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.integration import events as ev
@@ -155,3 +158,52 @@ async def test_public_routes_need_no_key(api: Api) -> None:
     resp = await api.client.get("/metrics")
     assert resp.status == 200
     assert "cuiban_events_accepted_total" in await resp.text()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/v1/events", f"Authorization: Bearer {ADMIN_KEY}\r\nContent-Type: application/json"),
+        ("/v1/callbacks/sms/aliyun/report?token=change-me-too", "Content-Type: application/json"),
+        (
+            "/wap/lookup",
+            "Cookie: wap_csrf=aaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+            "Content-Type: application/x-www-form-urlencoded",
+        ),
+    ],
+)
+async def test_a_client_that_drops_mid_body_is_not_a_database_outage(
+    app: web.Application, path: str, headers: str
+) -> None:
+    """Half a body and a hang-up: logged at info as `client_disconnected`, never as the
+    database being unavailable."""
+    # As `cuiban serve` runs it: the handler is not cancelled when the client goes.
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        await _drop_mid_body(host, port, path, headers)
+    finally:
+        await runner.cleanup()
+
+
+async def _drop_mid_body(host: str, port: int, path: str, headers: str) -> None:
+    with capture_logs() as logs:
+        _, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\nContent-Length: 1000\r\n\r\n".encode()
+            + b'{"events": ['
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(100):
+            if any(log["event"] == "client_disconnected" for log in logs):
+                break
+            await asyncio.sleep(0.05)
+    events = [(log["event"], log["log_level"]) for log in logs]
+    assert ("client_disconnected", "info") in events, events
+    assert not any(event == "database_unavailable" for event, _ in events), events

@@ -23,7 +23,7 @@ async def test_accepted_case_shows_deadline_level_and_masked_applicant(api: Api)
     assert case["due_at"] == "2026-03-30T23:59:59+08:00"
     assert case["warn_at"] == "2026-03-27T09:00:00+08:00"
     assert case["level"] == "green"
-    assert case["applicant"] == {"name": "张**", "mobile": "138****5678"}
+    assert case["applicant"] == {"name": "张*", "mobile": "138****5678"}
     assert len(case["query_code"]) == 6 and case["query_code"].isdigit()
     assert [s["stage"] for s in case["stages"]] == ["decision"]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from core.events import is_mobile, mobile_digits, normalize_mobile
 from core.notices import MessageStatus, NoticeKind
 from hub.notices.words import (
+    COMPOUND_SURNAMES,
     NOTICE_WORDS,
     SEND_WORDS,
     limit_words,
@@ -73,10 +74,49 @@ def test_a_longer_digit_run_inside_text_is_not_a_mobile() -> None:
 
 
 def test_names_keep_the_family_name() -> None:
-    """张* / 欧阳**: the given name is hidden."""
+    """张* / 欧阳*: only the family name stays, a compound one whole; the length is hidden."""
     assert mask_name("张三") == "张*"
-    assert mask_name("欧阳修文") == "欧阳**"
+    assert mask_name("张三丰子") == "张*"
+    assert mask_name("欧阳娜娜") == "欧阳*"
+    assert mask_name("司马光") == "司马*"
+    assert mask_name("诸葛亮") == "诸葛*"
+    assert mask_name("上官婉儿") == "上官*"
+    assert mask_name("欧阳") == "欧*"  # a two-character name is 姓 + 名
     assert mask_name("李") == "李"
+
+
+_HANZI = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+
+
+@given(
+    family=st.sampled_from(sorted(COMPOUND_SURNAMES)) | st.sampled_from(list("张王李赵欧司诸")),
+    given_name=st.text(alphabet=_HANZI, min_size=1, max_size=6),
+)
+def test_a_masked_name_shows_the_family_name_and_nothing_of_the_given_name(
+    family: str, given_name: str
+) -> None:
+    """Whatever the name, the mask is its family name and one star: no given-name character,
+    no hint of its length."""
+    name = family + given_name
+    assume(len(family) == 2 or name[:2] not in COMPOUND_SURNAMES)  # 欧+阳… is 欧阳
+    masked = mask_name(name)
+    assert masked.endswith("*") and masked.count("*") == 1
+    shown = masked[:-1]
+    assert name.startswith(shown)
+    if len(family) == 2 and len(name) > 2:
+        assert shown == family
+    else:
+        assert len(shown) == 1
+    assert mask_name(family + given_name + given_name) == masked
+
+
+@given(st.text(max_size=30))
+def test_any_text_as_a_name_keeps_at_most_two_characters(name: str) -> None:
+    """Odd input (Latin, markup, spaces) never shows more than two of its characters."""
+    masked = mask_name(name)
+    if len(name.strip()) > 1:
+        assert masked.endswith("*") and len(masked) <= 3
+        assert name.strip().startswith(masked[:-1])
 
 
 def test_addresses_are_recognisable_not_whole() -> None:
