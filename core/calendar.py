@@ -5,6 +5,9 @@ make-up workdays (a Saturday or Sunday declared a workday) — per the State Cou
 notice for that year (国务院办公厅关于YYYY年部分节假日安排的通知). The State Council
 publishes each year's notice only weeks before the year starts, so the calendar knows
 exactly the years it was given and refuses every other one: it never guesses.
+The one exception is asked for by name: :func:`provisional_year` builds the year after
+the last official one from the statutory holidays alone (《全国年节及纪念日放假办法》,
+补假 for a holiday on a weekend, no 调休 make-up workdays), marked ``provisional``.
 
 Pure: year files come in as text (the hub reads them), nothing here touches a disk.
 """
@@ -24,9 +27,11 @@ from core.errors import CalendarYearUnknown, InputError
 
 __all__ = [
     "MAKE_UP_SUFFIX",
+    "STATUTORY_HOLIDAYS",
     "CalendarYear",
     "WorkingCalendar",
     "parse_year_file",
+    "provisional_year",
     "render_year_file",
 ]
 
@@ -86,6 +91,8 @@ class CalendarYear:
     holidays: Mapping[date, str]
     make_up_workdays: Mapping[date, str]
     source: str = ""
+    #: Computed from the statutory holidays until the State Council's notice is imported.
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.year, bool) or not isinstance(self.year, int):
@@ -94,6 +101,8 @@ class CalendarYear:
             raise InputError(f"year {self.year} is out of range (1900–9998)")
         if not isinstance(self.source, str):
             raise InputError(f"source must be a string, not {self.source!r}")
+        if not isinstance(self.provisional, bool):
+            raise InputError(f"provisional must be true or false, not {self.provisional!r}")
         holidays = self._checked("holiday", self.holidays)
         make_up = self._checked("make-up workday", self.make_up_workdays)
         for day, name in make_up.items():
@@ -134,6 +143,54 @@ class CalendarYear:
         if day in self.make_up_workdays:
             return True
         return day.weekday() < _SATURDAY and day not in self.holidays
+
+
+# --- a provisional year -----------------------------------------------------------------
+
+#: The statutory holidays of 《全国年节及纪念日放假办法》 as in force from 1 January 2025
+#: (国务院令第795号): name -> days off. The Spring Festival's four are the Eve and days 1–3.
+STATUTORY_HOLIDAYS: Mapping[str, int] = {
+    "元旦": 1,
+    "春节": 4,
+    "清明节": 1,
+    "劳动节": 2,
+    "端午节": 1,
+    "中秋节": 1,
+    "国庆节": 3,
+}
+
+
+def provisional_year(year: int, festivals: Mapping[date, str]) -> CalendarYear:
+    """The year ``year`` computed from its statutory holidays alone, marked provisional.
+
+    ``festivals`` maps each statutory holiday day of the year (the lunar ones already
+    converted) to its name. A holiday on a Saturday or Sunday is made up on the next
+    working day (办法 Art. 6: 适逢星期六、星期日，应当在工作日补假), in date order, so a
+    weekend Spring Festival pushes its days off past the festival. No 调休 make-up
+    workday is guessed: those come only with the State Council's notice.
+    """
+    days: dict[date, str] = {}
+    for day in sorted(festivals):
+        if day.year != year:
+            raise InputError(f"festival {day.isoformat()} lies outside year {year}")
+        days[day] = festivals[day]
+    off = dict(days)
+    for day, name in days.items():
+        if day.weekday() < _SATURDAY:
+            continue
+        make_up = day + _ONE_DAY
+        while make_up.weekday() >= _SATURDAY or make_up in off:
+            make_up += _ONE_DAY
+        if make_up.year != year:
+            continue  # made up in the next year: no statutory holiday falls that late
+        off[make_up] = name
+    return CalendarYear(
+        year=year,
+        holidays=off,
+        make_up_workdays={},
+        source="《全国年节及纪念日放假办法》（2025年起施行）法定节假日推算，未含调休",
+        provisional=True,
+    )
 
 
 # --- year files -------------------------------------------------------------------------
@@ -322,7 +379,7 @@ class WorkingCalendar:
     a year that was not loaded (years need not be contiguous).
     """
 
-    __slots__ = ("_by_year", "_years", "years")
+    __slots__ = ("_by_year", "_provisional", "_years", "years")
 
     def __init__(self, years: Iterable[CalendarYear]) -> None:
         by_year: dict[int, CalendarYear] = {}
@@ -332,6 +389,7 @@ class WorkingCalendar:
             by_year[cal.year] = cal  # a later file for the same year replaces the earlier one
         self._years: dict[int, CalendarYear] = dict(sorted(by_year.items()))
         self.years: tuple[int, ...] = tuple(self._years)
+        self._provisional = frozenset(y for y, cal in self._years.items() if cal.provisional)
         # Consecutive years share one segment, so spans across New Year stay O(1).
         runs: list[list[CalendarYear]] = []
         for cal in self._years.values():
@@ -377,6 +435,22 @@ class WorkingCalendar:
     def knows(self, d: date) -> bool:
         """Whether the year of ``d`` was loaded."""
         return d.year in self._by_year
+
+    @property
+    def official_years(self) -> tuple[int, ...]:
+        """The loaded years that come from the State Council's notices."""
+        return tuple(y for y, cal in self._years.items() if not cal.provisional)
+
+    @property
+    def provisional_years(self) -> tuple[int, ...]:
+        """The loaded years computed from the statutory holidays alone."""
+        return tuple(sorted(self._provisional))
+
+    def spans_provisional(self, first: date, last: date) -> bool:
+        """Whether any year from ``first``'s to ``last``'s is a provisional one."""
+        return bool(self._provisional) and any(
+            y in self._provisional for y in range(first.year, last.year + 1)
+        )
 
     # -- days ------------------------------------------------------------------------------
 

@@ -148,6 +148,8 @@ class Deadline:
     extended_working_days: int
     open_suspension: bool
     green_channel: bool = False
+    #: The span reaches a year computed from the statutory holidays alone (no 调休 yet).
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         for name in ("start", "due_at", "warn_at"):
@@ -166,6 +168,7 @@ class Deadline:
             "extended_working_days": self.extended_working_days,
             "open_suspension": self.open_suspension,
             "green_channel": self.green_channel,
+            "provisional": self.provisional,
         }
 
 
@@ -328,4 +331,5 @@ def compute_deadline(
         extended_working_days=extended_wd,
         open_suspension=open_suspension,
         green_channel=green_channel,
+        provisional=calendar.spans_provisional(accepted_on, due_date),
     )

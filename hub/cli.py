@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     deadline.add_argument(
         "--green-channel", action="store_true", help="halve the limit (rounded up)"
     )
+    deadline.add_argument(
+        "--provisional",
+        action="store_true",
+        help="compute the year after the last official one from its statutory holidays "
+        '(no 调休); the result says "provisional": true',
+    )
 
     report = sub.add_parser("report", help="write a month's supervision report (HTML, CSV, PNG)")
     report.add_argument("--month", required=True, help="the month, YYYY-MM")
@@ -118,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     cal_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
     show = cal_sub.add_parser("show", help="a year's holidays and 调休 make-up workdays")
     show.add_argument("year", type=int)
+    show.add_argument(
+        "--provisional",
+        action="store_true",
+        help="show the year after the last official one as computed provisionally",
+    )
     show.add_argument("--config", help="TOML settings file")
     imp = cal_sub.add_parser("import", help="validate and keep a year file")
     imp.add_argument("file", type=Path)
@@ -143,10 +154,12 @@ def _suspension(text: str, tz: ZoneInfo) -> Suspension:
 
 
 def cmd_deadline(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.store.calendars import load_calendar
+    from hub.store.calendars import load_calendar, with_provisional_next_year
 
     tz = settings.calendar.tz
     calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
+    if args.provisional:
+        calendar = with_provisional_next_year(calendar)
     if args.limit < 0:
         raise UsageError(f"--limit: must not be negative (got {args.limit})")
     for extension in args.extend:
@@ -175,11 +188,15 @@ def _weekday(day: date) -> str:
 
 
 def cmd_calendar_show(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.store.calendars import load_calendar
+    from hub.store.calendars import load_calendar, with_provisional_next_year
 
     calendar = load_calendar(settings.database.data_dir, settings.calendar.year_files)
+    if args.provisional:
+        calendar = with_provisional_next_year(calendar)
     year = calendar.year(args.year)
     print(f"{year.year} 年  {year.source}".rstrip())
+    if year.provisional:
+        print("暂按法定节假日推算 (provisional: the State Council's notice is not imported yet)")
     print("放假 (holidays):")
     days = sorted(year.holidays.items())
     for name, run in groupby(days, key=lambda item: item[1]):

@@ -16,7 +16,7 @@ import re
 import tomllib
 import typing
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -142,6 +142,26 @@ class ClockSettings(_Section):
 class CalendarSettings(_Section):
     timezone: str = "Asia/Shanghai"
     year_files: tuple[Path, ...] = ()
+    # The year after the last official one, from the statutory holidays (no 调休) until
+    # the State Council's notice is imported.
+    provisional_next_year: bool = True
+    # From this day of the year ("MM-DD") a missing next year is warned about.
+    warn_from: str = "11-01"
+
+    @field_validator("warn_from")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        try:
+            # 2024 is a leap year: 02-29 is a valid month-day.
+            datetime.strptime(f"2024-{value}", "%Y-%m-%d")
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a month-day like 11-01") from exc
+        return value
+
+    def warns_on(self, day: date) -> bool:
+        """Whether ``day`` lies on or after warn_from in its year (until 31 December)."""
+        month, dom = (int(part) for part in self.warn_from.split("-"))
+        return (day.month, day.day) >= (month, dom)
 
     @field_validator("timezone")
     @classmethod

@@ -4,15 +4,29 @@ Bundled year files (``config/calendars/YYYY.toml``, from the State Council's
 notices), then years imported with ``cuiban calendar import`` (kept under
 ``<data_dir>/calendars``), then ``calendar.year_files`` — later ones replace
 earlier ones for the same year.
+
+The year after the last official one can be added provisionally
+(``calendar.provisional_next_year``): its lunar festival dates come from the
+``holidays`` package's China calendar (docs/decisions: provisional next year),
+and core turns them into a year with 补假 and no 调休.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
-from core.calendar import CalendarYear, WorkingCalendar, parse_year_file
+from holidays.countries.china import China
+
+from core.calendar import (
+    STATUTORY_HOLIDAYS,
+    CalendarYear,
+    WorkingCalendar,
+    parse_year_file,
+    provisional_year,
+)
 from core.errors import ConfigError, InputError
 
 
@@ -61,3 +75,37 @@ def import_year_file(path: Path, data_dir: Path) -> tuple[CalendarYear, Path]:
     dest = target / f"{year.year}.toml"
     dest.write_text(path.read_text("utf-8"), "utf-8")
     return year, dest
+
+
+# The library names the Eve 农历除夕; the State Council's notices file it under 春节.
+_SAME_PERIOD = {"农历除夕": "春节"}
+
+
+def statutory_festivals(year: int) -> dict[date, str]:
+    """The statutory holiday days of ``year`` by name, lunar dates converted, no 调休.
+
+    Only the names of 《全国年节及纪念日放假办法》 are kept: the library also knows the
+    rest days of notices already published, which belong with their make-up workdays
+    in an official year file, not in a provisional year. A day that is two festivals
+    at once (中秋节 on 国庆节) is one day off named after both ("中秋节、国庆节").
+    """
+    # holidays' country classes carry no annotations on __init__.
+    found = China(years=year, observed=False, language="zh_CN")  # type: ignore[no-untyped-call]
+    festivals: dict[date, str] = {}
+    for day, label in sorted(found.items()):
+        names = [_SAME_PERIOD.get(n.strip(), n.strip()) for n in str(label).split(";")]
+        statutory = [n for n in names if n in STATUTORY_HOLIDAYS]
+        if statutory:
+            festivals[day] = "、".join(dict.fromkeys(statutory))
+    return festivals
+
+
+def with_provisional_next_year(calendar: WorkingCalendar) -> WorkingCalendar:
+    """``calendar`` plus the year after its last official one, provisionally (if missing)."""
+    official = calendar.official_years
+    if not official:
+        return calendar
+    following = official[-1] + 1
+    if following in calendar.years:
+        return calendar
+    return calendar.with_year(provisional_year(following, statutory_festivals(following)))

@@ -157,6 +157,27 @@ def test_unknown_year_message_says_what_to_do(tmp_path: Path, config: Path) -> N
     assert "2027" in result.stderr and "cuiban calendar import" in result.stderr
 
 
+def test_provisional_deadline_crosses_into_the_next_year(tmp_path: Path, config: Path) -> None:
+    """With --provisional, 2027 is computed from its statutory holidays and says so."""
+    args = ("--start", "2026-12-20T10:00+08:00", "--limit", "20", "--unit", "working_days")
+    result = cuiban("deadline", "--config", str(config), *args, "--provisional", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    # New Year's Day is the only day off on the way; no 调休 is guessed.
+    assert printed["due_date"] == "2027-01-18"
+    assert printed["provisional"] is True
+    beyond = ("--start", "2027-12-01T10:00+08:00", "--limit", "40", "--unit", "working_days")
+    result = cuiban("deadline", "--config", str(config), *beyond, "--provisional", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "2028" in result.stderr
+    result = cuiban(
+        "calendar", "show", "2027", "--provisional", "--config", str(config), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "暂按法定节假日推算" in result.stdout
+    assert re.search(r"春节\s+2027-02-05 – 2027-02-10\s+共 6 天", result.stdout)
+
+
 def test_bad_config_names_the_key(tmp_path: Path) -> None:
     """A config with an unknown key or a bad value stops with exit 2 naming the key."""
     bad = tmp_path / "bad.toml"

@@ -16,6 +16,7 @@ from core.calendar import (
     CalendarYear,
     WorkingCalendar,
     parse_year_file,
+    provisional_year,
     render_year_file,
 )
 from core.errors import CalendarYearUnknown, InputError
@@ -418,3 +419,84 @@ def test_render_parse_round_trip(holidays: dict[date, str], make_up: dict[date, 
     make_up = {d: n for d, n in make_up.items() if d.weekday() >= 5 and d not in holidays}
     year = CalendarYear(year=2030, holidays=holidays, make_up_workdays=make_up, source="测试")
     assert parse_year_file(render_year_file(year)) == year
+
+
+# --- a provisional year -----------------------------------------------------------------
+
+# 2027's statutory days as the lunar calendar gives them (the Eve on a Friday, days 1–2 of
+# the Spring Festival on the weekend; Labour Day and two National Days on weekends too).
+FESTIVALS_2027 = {
+    date(2027, 1, 1): "元旦",
+    **{date(2027, 2, d): "春节" for d in (5, 6, 7, 8)},
+    date(2027, 4, 5): "清明节",
+    date(2027, 5, 1): "劳动节",
+    date(2027, 5, 2): "劳动节",
+    date(2027, 6, 9): "端午节",
+    date(2027, 9, 15): "中秋节",
+    **{date(2027, 10, d): "国庆节" for d in (1, 2, 3)},
+}
+
+
+def test_provisional_2027_makes_up_weekend_holidays_on_the_next_working_days() -> None:
+    """补假: a holiday on a weekend adds the next free weekday off; no 调休 is guessed."""
+    year = provisional_year(2027, FESTIVALS_2027)
+    assert year.provisional
+    assert year.make_up_workdays == {}
+    off = set(year.holidays)
+    # Spring Festival: Sat 6 and Sun 7 are made up on Tue 9 and Wed 10 (Mon 8 is day 3).
+    assert _days("2027-02-05", "2027-02-10") <= off
+    assert date(2027, 2, 11) not in off
+    # Labour Day Sat 1, Sun 2 -> Mon 3, Tue 4; National Day Sat 2, Sun 3 -> Mon 4, Tue 5.
+    assert _days("2027-05-01", "2027-05-04") <= off
+    assert _days("2027-10-01", "2027-10-05") <= off
+    assert date(2027, 10, 6) not in off
+    assert year.holidays[date(2027, 2, 10)] == "春节"
+
+
+def test_a_calendar_tells_official_from_provisional_years() -> None:
+    """A provisional year is known to the arithmetic and flagged for the deadlines on it."""
+    cal = CAL.with_year(provisional_year(2027, FESTIVALS_2027))
+    assert cal.official_years[-1] == 2026
+    assert cal.provisional_years == (2027,)
+    assert cal.spans_provisional(date(2026, 12, 20), date(2027, 1, 18))
+    assert not cal.spans_provisional(date(2026, 1, 1), date(2026, 12, 31))
+    # 20 working days from 20 Dec 2026: New Year's Day off, nothing else guessed.
+    assert cal.add_working_days(date(2026, 12, 20), 20) == date(2027, 1, 18)
+    with pytest.raises(CalendarYearUnknown):
+        cal.add_working_days(date(2027, 12, 1), 40)
+
+
+weekdays_2030 = st.dates(date(2030, 1, 1), date(2030, 12, 20))
+
+
+@given(st.dictionaries(weekdays_2030, st.sampled_from(["春节", "劳动节", "国庆节"]), max_size=12))
+def test_provisional_year_never_has_fewer_days_off_than_holidays(
+    festivals: dict[date, str],
+) -> None:
+    """Every statutory day is off, and each one on a weekend adds exactly one weekday off."""
+    year = provisional_year(2030, festivals)
+    weekend = [d for d in festivals if d.weekday() >= 5]
+    extra = set(year.holidays) - set(festivals)
+    assert set(festivals) <= set(year.holidays)
+    assert len(extra) == len(weekend)
+    assert all(d.weekday() < 5 for d in extra)
+    # Each made-up day comes after the weekend holiday it stands for, none before all.
+    assert all(d > min(weekend) for d in extra)
+    assert not year.make_up_workdays
+
+
+@given(st.dictionaries(weekdays_2030, st.just("端午节"), max_size=12), weekdays_2030)
+def test_adding_a_festival_never_gives_more_working_days(
+    festivals: dict[date, str], more: date
+) -> None:
+    """Adding a holiday can only take working days away, never add one."""
+    base = CAL.with_year(provisional_year(2030, festivals))
+    wider = CAL.with_year(provisional_year(2030, festivals | {more: "中秋节"}))
+    first, end = date(2030, 1, 1), date(2031, 1, 1)
+    assert wider.count_working_days(first, end) <= base.count_working_days(first, end)
+
+
+def test_provisional_year_refuses_a_day_of_another_year() -> None:
+    """A festival filed under the wrong year is an input error, not a silent shift."""
+    with pytest.raises(InputError, match="outside year 2027"):
+        provisional_year(2027, {date(2028, 1, 1): "元旦"})
