@@ -7,15 +7,30 @@ for both cases: pickup hours given or not, documents to bring or none, a
 promised date known or pending (contract: "No text ever shows an empty slot").
 
 Pure: :func:`with_phrases` derives the phrases from the raw context fields
-(``hours``, ``documents``, ``due_date``, ``overdue_days``) when the context has them and the
-phrase is not already set.
+(``hours``, ``documents``, ``due_date``, ``provisional``, ``overdue_days``) when the
+context has them and the phrase is not already set. A date that rests on the
+provisional next year (statutory holidays only, the State Council's notice not
+yet imported) says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["pickup_bring", "pickup_time", "promise", "with_phrases"]
+__all__ = [
+    "PENDING_DATE",
+    "PROVISIONAL_NOTE",
+    "pickup_bring",
+    "pickup_time",
+    "promise",
+    "promised_date",
+    "with_phrases",
+]
+
+#: Said of a date computed from the statutory holidays alone (no 调休 yet).
+PROVISIONAL_NOTE = "暂按法定节假日推算"
+#: Said instead of a date the calendar cannot give yet; promised_date_changed keeps the promise.
+PENDING_DATE = "待定，确定后另行告知"
 
 
 def pickup_time(hours: str) -> str:
@@ -28,9 +43,20 @@ def pickup_bring(documents: str) -> str:
     return f"，请携带{documents}" if documents else ""
 
 
-def promise(due_date: str) -> str:
-    """The promise: "承诺2026-03-26前办结", or that the date is pending."""
-    return f"承诺{due_date}前办结" if due_date else "承诺办结日期待定，确定后另行告知"
+def promise(due_date: str, provisional: bool = False) -> str:
+    """The promise: "承诺2026-03-26前办结" (and "（暂按法定节假日推算）"), or that the date
+    is pending."""
+    if not due_date:
+        return f"承诺办结日期{PENDING_DATE}"
+    note = f"（{PROVISIONAL_NOTE}）" if provisional else ""
+    return f"承诺{due_date}前办结{note}"
+
+
+def promised_date(due_date: str, provisional: bool = False) -> str:
+    """The date for a "承诺办结日期：" line: the date (noted if provisional), or pending."""
+    if not due_date:
+        return PENDING_DATE
+    return f"{due_date}（{PROVISIONAL_NOTE}）" if provisional else due_date
 
 
 def with_phrases(context: Mapping[str, object]) -> dict[str, object]:
@@ -41,7 +67,10 @@ def with_phrases(context: Mapping[str, object]) -> dict[str, object]:
     if "documents" in context:
         derived["pickup_bring"] = pickup_bring(str(context["documents"] or ""))
     if "due_date" in context:
-        derived["promise"] = promise(str(context["due_date"] or ""))
+        due_date = str(context["due_date"] or "")
+        provisional = bool(context.get("provisional"))
+        derived["promise"] = promise(due_date, provisional)
+        derived["promised_date"] = promised_date(due_date, provisional)
     if "overdue_days" in context:
         # Stored before overdue_for existed (a fallback re-renders an old row): days.
         derived["overdue_for"] = f"{context['overdue_days']}个工作日"

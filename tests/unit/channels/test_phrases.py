@@ -41,7 +41,13 @@ def test_the_provider_gets_the_phrases_as_template_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", [NoticeKind.STATUS_REPLY, NoticeKind.CASE_RESUMED, NoticeKind.GREEN_CHANNEL]
+    "kind",
+    [
+        NoticeKind.CASE_ACCEPTED,
+        NoticeKind.STATUS_REPLY,
+        NoticeKind.CASE_RESUMED,
+        NoticeKind.GREEN_CHANNEL,
+    ],
 )
 def test_no_promise_before_a_missing_date(kind: NoticeKind) -> None:
     """A date not yet known is said to be pending: never "承诺前办结" or an empty field."""
@@ -60,9 +66,29 @@ def test_no_promise_before_a_missing_date(kind: NoticeKind) -> None:
 )
 def test_no_channel_shows_an_empty_slot(hours: str, documents: str, due_date: str) -> None:
     """Whatever is absent, no text has "于到", "携带。", "承诺前" or an empty bracket."""
-    for kind in (NoticeKind.PICKUP_NOTICE, NoticeKind.STATUS_REPLY, NoticeKind.CASE_RESUMED):
+    kinds = (
+        NoticeKind.PICKUP_NOTICE,
+        NoticeKind.STATUS_REPLY,
+        NoticeKind.CASE_RESUMED,
+        NoticeKind.CASE_ACCEPTED,
+    )
+    for kind in kinds:
         context = {**EXAMPLES[kind], "hours": hours, "documents": documents, "due_date": due_date}
         for channel in TEMPLATE_CHANNELS:
             text = render(kind, channel, context)
             for hole in ("于到", "携带。", "携带：\n", "承诺前", "（）", "，。"):
                 assert hole not in text, (kind, channel, text)
+
+
+@pytest.mark.parametrize(
+    "kind", [NoticeKind.CASE_ACCEPTED, NoticeKind.STATUS_REPLY, NoticeKind.CASE_RESUMED]
+)
+def test_a_provisional_date_says_so_on_every_channel(kind: NoticeKind) -> None:
+    """A date on the provisional next year reads "（暂按法定节假日推算）" wherever it is shown."""
+    context = {**EXAMPLES[kind], "due_date": "2027-01-18", "provisional": "1"}
+    for channel in TEMPLATE_CHANNELS:
+        text = render(kind, channel, context)
+        assert "2027-01-18" in text and "暂按法定节假日推算" in text, (channel, text)
+    assert "承诺2027-01-18前办结（暂按法定节假日推算）" in render(kind, "sms", context)
+    official = {**context, "provisional": ""}
+    assert "暂按" not in render(kind, "sms", official)

@@ -26,6 +26,7 @@ def test_notice_kinds_are_the_contract_kinds_plus_our_own() -> None:
         "announcement", "verification_code", "appointment_slots", "appointment_reminder",
         "complaint", "deadline_unknown", "monthly_report", "project_digest",
         "poor_rating", "rectification_due_soon", "rectification_overdue", "rectification_reply",
+        "promised_date_changed",
     }  # fmt: skip
     assert {
         "evaluation_prompt", "daily_digest", "announcement", "appointment_reminder",
@@ -65,7 +66,7 @@ def test_case_accepted_sms_reads_as_specified() -> None:
 def test_sms_params_follow_the_order_of_first_appearance() -> None:
     """Provider template parameters are the SMS variables in text order (Tencent's {1}, {2}…)."""
     assert sms_params(NoticeKind.CASE_ACCEPTED) == (
-        "matter", "case_no", "query_code", "due_date", "link",
+        "matter", "case_no", "query_code", "promise", "link",
     )  # fmt: skip
 
 
