@@ -51,6 +51,7 @@ _COMMON = {
 }
 EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
     NoticeKind.CASE_ACCEPTED: {**_COMMON, "query_code": "738215", "due_date": "2025-03-26"},
+    # A date not known yet reads "待定，确定后另行告知" (hub/notices/promised.py).
     NoticeKind.GREEN_CHANNEL: {**_COMMON, "limit": "5个工作日", "due_date": "2025-03-19"},
     NoticeKind.NODE_DUE_SOON: {**_COMMON, "node_name": "现场核查", "due_date": "2025-03-14"},
     NoticeKind.NODE_OVERDUE: {
@@ -121,6 +122,12 @@ EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
     },
     NoticeKind.COMPLAINT: {**_COMMON, "content": "窗口人员要求重复提交材料"},
     NoticeKind.DEADLINE_UNKNOWN: {**_COMMON, "year": "2027"},
+    NoticeKind.PROMISED_DATE_CHANGED: {
+        **_COMMON,
+        "year": "2027",
+        "due_date": "2027-02-22",
+        "previous": "2027-02-19（暂按法定节假日推算）",
+    },
     NoticeKind.MONTHLY_REPORT: {
         "title": "电子监察月报 2026-10",
         "content": "受理1234件，办结1190件，按时率97.9%。",
