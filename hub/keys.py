@@ -15,10 +15,12 @@ from hub.clock import Clock
 from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
+from hub.planning.tick import TickResult
 from hub.settings import Settings
 from hub.signing import Keyring
 
-TestClockHook = Callable[[datetime], Awaitable[None]]
+# A hook may report what it set aside (the tick); the test clock's answer lists it.
+TestClockHook = Callable[[datetime], Awaitable[TickResult | None]]
 Role = Literal["all", "api", "worker"]
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -12,6 +12,8 @@ _HELP = {
     "cuiban_notices_failed_total": "Send attempts that failed and will be retried.",
     "cuiban_notices_dead_total": "Notices given up on (last attempt, or a permanent error).",
     "cuiban_leases_reaped_total": "Claimed notices returned to the queue by the lease reaper.",
+    "cuiban_timers_fired_total": "Reminder and escalation timers fired.",
+    "cuiban_timers_set_aside_total": "Timers that could not fire, set aside with their error.",
 }
 
 

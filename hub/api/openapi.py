@@ -348,7 +348,22 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
             "post": {
                 "summary": "Advance the manual test clock and process everything due",
                 "requestBody": _body(advance),
-                "responses": {"200": _ok("The new now"), **_ERRORS},
+                "responses": {
+                    "200": _ok(
+                        "The new now, how many timers fired, and the ones set aside "
+                        "(each with its error) — the advance stands either way",
+                        {
+                            "type": "object",
+                            "required": ["now", "fired", "set_aside"],
+                            "properties": {
+                                "now": _STR,
+                                "fired": _INT,
+                                "set_aside": {"type": "array", "items": _JSON_OBJECT},
+                            },
+                        },
+                    ),
+                    **_ERRORS,
+                },
             }
         }
     return {

@@ -229,10 +229,16 @@ async def advance_test_clock(request: web.Request) -> web.Response:
     else:
         assert body.by is not None
         clock.advance_by(parse_duration(body.by))
+    # Work that fails is set aside, each piece on its own, and reported; the advance stands.
+    set_aside: list[dict[str, object]] = []
+    fired = 0
     for hook in request.app[TEST_CLOCK_HOOKS]:
-        await hook(clock.now())
+        result = await hook(clock.now())
+        if result is not None:
+            fired += result.fired
+            set_aside += [item.as_json() for item in result.set_aside]
     tz = request.app[SETTINGS].calendar.tz
-    return respond({"now": views.local(clock.now(), tz)})
+    return respond({"now": views.local(clock.now(), tz), "fired": fired, "set_aside": set_aside})
 
 
 async def healthz(_: web.Request) -> web.Response:

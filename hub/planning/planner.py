@@ -36,8 +36,8 @@ class Planner:
         await timers.replan(conn, self.routing, case_nos)
         await queue_event_notices(conn, self.routing, events, now=now)
 
-    async def fire_due(self, pool: asyncpg.Pool, now: datetime) -> int:
-        """Fire every timer due by ``now``; return how many fired."""
+    async def fire_due(self, pool: asyncpg.Pool, now: datetime) -> tick.TickResult:
+        """Fire every timer due by ``now``; set aside, each on its own, those that cannot."""
         return await tick.fire_due(pool, self.routing, now)
 
     async def daily_digest(self, pool: asyncpg.Pool, now: datetime) -> int:

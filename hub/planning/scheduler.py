@@ -20,9 +20,10 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.clock import AcceleratedClock, ManualClock, real_seconds_until
-from hub.keys import CLOCK, PLANNER, POOL, TEST_CLOCK_HOOKS
+from hub.keys import CLOCK, METRICS, PLANNER, POOL, TEST_CLOCK_HOOKS
 from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
+from hub.planning.tick import TickResult
 from hub.supervision.report import monthly_report_job
 
 log = structlog.get_logger(__name__)
@@ -47,9 +48,11 @@ class Ticker:
         async with self._lock:
             clock = self.app[CLOCK]
             pool = self.app[POOL]
-            fired = await self.planner.fire_due(pool, clock.now())
-            if fired:
-                log.info("timers_fired", count=fired)
+            result = await self.planner.fire_due(pool, clock.now())
+            if result.fired:
+                log.info("timers_fired", count=result.fired)
+            self.app[METRICS].inc("cuiban_timers_fired_total", result.fired)
+            self.app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
             upcoming = await self.planner.next_fire_at(pool)
         self._arm(upcoming)
 
@@ -89,19 +92,22 @@ class Ticker:
             self._wakeup.cancel()
 
 
-async def advance(app: web.Application, now: datetime) -> None:
+async def advance(app: web.Application, now: datetime) -> TickResult:
     """The manual clock moved: fire every timer due by ``now``, then the periodic notices."""
-    await app[PLANNER].fire_due(app[POOL], now)
+    result = await app[PLANNER].fire_due(app[POOL], now)
+    app[METRICS].inc("cuiban_timers_fired_total", result.fired)
+    app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
     await app[PLANNER].daily_digest(app[POOL], now)
     await monthly_report_job(app, now)
     await project_digest_job(app, now)
+    return result
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     if isinstance(app[CLOCK], ManualClock):
 
-        async def hook(now: datetime) -> None:
-            await advance(app, now)
+        async def hook(now: datetime) -> TickResult:
+            return await advance(app, now)
 
         # First in line: timers become messages before the dispatcher drains them.
         app[TEST_CLOCK_HOOKS].insert(0, hook)

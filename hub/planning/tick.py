@@ -4,17 +4,27 @@ Timers are claimed with ``FOR UPDATE SKIP LOCKED`` a batch at a time; each
 batch is one transaction (mark fired, plan the next escalation, enqueue the
 merged notices), so any number of processes may tick at once and nothing
 fires twice.
+
+A batch never dies of one bad row. A timer whose notice cannot be computed (its
+working days reach a year the calendar does not know, say) is *set aside* on its
+own: marked with the error, its department's supervisors told once, retried when
+the cause can have changed (a calendar import, a new event of its case) — and the
+rest of the batch fires. Should the batch fail as a whole (a row the database
+refuses), its timers are fired one per transaction, and only those that still fail
+are set aside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import structlog
 
+from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
 from core.reminders import Rung, escalation_rung
 from hub.notices.notify import case_context, day, notify
@@ -26,20 +36,121 @@ from hub.planning.timers import PlannedTimer, first_overdue_day, next_step_from,
 from hub.rectifications import timers as rectification_timers
 from hub.store.queries import Q
 
+log = structlog.get_logger(__name__)
+
 TICK_BATCH = 500
 DUE_SOON = frozenset({NoticeKind.NODE_DUE_SOON, NoticeKind.CASE_DUE_SOON})
+_ERROR_CHARS = 500
 
 
-async def fire_due(pool: asyncpg.Pool, routing: Routing, now: datetime) -> int:
-    """Fire every timer due by ``now``; return how many fired."""
-    fired = 0
+@dataclass(frozen=True, kw_only=True)
+class SetAside:
+    """A timer that could not fire, and why."""
+
+    timer_id: int
+    kind: str
+    case_no: str
+    node_id: str
+    step: int
+    error: str
+    year: int | None = None  # the calendar year it waits for, if that is the cause
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "timer_id": self.timer_id,
+            "kind": self.kind,
+            "case_no": self.case_no,
+            "node_id": self.node_id or None,
+            "step": self.step,
+            "error": self.error,
+            "year": self.year,
+        }
+
+
+@dataclass(kw_only=True)
+class TickResult:
+    """What one tick did: how many timers fired, which were set aside."""
+
+    fired: int = 0
+    set_aside: list[SetAside] = field(default_factory=list)
+
+    def add(self, other: TickResult) -> None:
+        self.fired += other.fired
+        self.set_aside += other.set_aside
+
+
+def _set_aside(timer: Mapping[str, Any], exc: Exception) -> SetAside:
+    message = str(exc) or type(exc).__name__
+    return SetAside(
+        timer_id=timer["id"],
+        kind=timer["kind"],
+        case_no=timer["case_no"],
+        node_id=timer["node_id"],
+        step=timer["step"],
+        error=f"{type(exc).__name__}: {message}"[:_ERROR_CHARS],
+        year=exc.year if isinstance(exc, CalendarYearUnknown) else None,
+    )
+
+
+async def fire_due(pool: asyncpg.Pool, routing: Routing, now: datetime) -> TickResult:
+    """Fire every timer due by ``now``; set aside those that cannot fire."""
+    result = TickResult()
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            timers = await conn.fetch(Q["claim_due_timers"], now, TICK_BATCH)
-            if not timers:
-                return fired
-            await _fire(conn, routing, timers, now)
-            fired += len(timers)
+        timers: Sequence[asyncpg.Record] = ()
+        async with pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    timers = await conn.fetch(Q["claim_due_timers"], now, TICK_BATCH)
+                    if not timers:
+                        return result
+                    result.add(await _fire(conn, routing, timers, now))
+                    continue
+            except Exception as exc:
+                if not timers:
+                    raise  # nothing claimed: the database itself failed
+                # The batch as a whole failed: find its bad rows one by one.
+                log.warning("tick_batch_failed", timers=len(timers), error=str(exc))
+        result.add(await _fire_one_by_one(pool, routing, [t["id"] for t in timers], now))
+
+
+async def _fire_one_by_one(
+    pool: asyncpg.Pool, routing: Routing, ids: Sequence[int], now: datetime
+) -> TickResult:
+    result = TickResult()
+    for timer_id in ids:
+        async with pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    timers = await conn.fetch(Q["claim_timer"], timer_id, now)
+                    if timers:
+                        result.add(await _fire(conn, routing, timers, now))
+                continue
+            except Exception as exc:
+                failure = exc
+            async with conn.transaction():
+                timers = await conn.fetch(Q["claim_timer"], timer_id, now)
+                if timers:
+                    aside = [_set_aside(timers[0], failure)]
+                    await _record_set_aside(conn, aside, now)
+                    result.set_aside += aside
+    return result
+
+
+async def _record_set_aside(
+    conn: asyncpg.Connection, aside: Sequence[SetAside], now: datetime
+) -> None:
+    await conn.execute(
+        Q["set_timers_aside"], [a.timer_id for a in aside], [a.error for a in aside], now
+    )
+    for item in aside:
+        log.error(
+            "timer_set_aside",
+            timer_id=item.timer_id,
+            kind=item.kind,
+            case_no=item.case_no,
+            node_id=item.node_id,
+            error=item.error,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,13 +183,14 @@ async def _load(conn: asyncpg.Connection, timers: Sequence[asyncpg.Record]) -> _
 
 async def _fire(
     conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
-) -> None:
+) -> TickResult:
     # A rectification's reminders (好差评) share the table and the batch, not the case rules.
     rect_timers = [t for t in claimed if rectification_timers.is_rectification_timer(t["kind"])]
     timers = [t for t in claimed if not rectification_timers.is_rectification_timer(t["kind"])]
     batch = await _load(conn, timers)
     rectifications = await rectification_timers.load(conn, rect_timers)
     chained: list[PlannedTimer] = []
+    aside: list[SetAside] = []
 
     def build(people: People) -> list[Notice]:
         notices, follows = rectification_timers.build(routing, rectifications, people, now)
@@ -90,16 +202,71 @@ async def _fire(
             node = (
                 batch.nodes.get((timer["case_no"], timer["node_id"])) if timer["node_id"] else None
             )
-            made, follow = timer_notices(routing, timer, case, node, batch.departments, people, now)
+            try:
+                made, follow = timer_notices(
+                    routing, timer, case, node, batch.departments, people, now
+                )
+            except Exception as exc:  # this timer alone; the rest of the batch fires
+                aside.append(_set_aside(timer, exc))
+                notices += _tell_supervisors(routing, aside[-1], case, batch, people, now)
+                continue
             notices += made
             if follow is not None:
                 chained.append(follow)
         return notices
 
-    await conn.execute(Q["mark_timers_fired"], [t["id"] for t in claimed], now)
     person_ids = [*batch.person_ids, *rectifications.person_ids]
     await notify(conn, routing, person_ids, build, now=now, merge=True)
+    failed = {a.timer_id for a in aside}
+    fired = [t["id"] for t in claimed if t["id"] not in failed]
+    await conn.execute(Q["mark_timers_fired"], fired, now)
+    if aside:
+        await _record_set_aside(conn, aside, now)
     await upsert_timers(conn, chained)
+    return TickResult(fired=len(fired), set_aside=aside)
+
+
+def _tell_supervisors(
+    routing: Routing,
+    item: SetAside,
+    case: Mapping[str, Any],
+    batch: _Batch,
+    people: People,
+    now: datetime,
+) -> list[Notice]:
+    """The department's supervisors hear once per case and cause that a reminder waits.
+
+    Only a calendar gap has words for them (deadline_unknown); any other failure is
+    logged as ``timer_set_aside`` with the error for the operators.
+    """
+    if item.year is None:
+        return []
+    dept = batch.departments.get(case["department_code"]) if case["department_code"] else None
+    if not dept:
+        return []
+    context = case_context(routing, case, now) | {"year": str(item.year)}
+    key = f"deadline_unknown:{case['case_no']}:{item.year}"
+    notices = []
+    for person_id in unique(list(dept["supervisors"])):
+        who = people.recipient(person_id, now)
+        try:
+            notice = routing.reviewer_notice(
+                who, NoticeKind.DEADLINE_UNKNOWN, key, context, now=now, case_no=case["case_no"]
+            )
+        except CalendarYearUnknown:
+            # Today itself lies in the unknown year: no working day to wait for, tell now.
+            notice = Notice(
+                kind=NoticeKind.DEADLINE_UNKNOWN,
+                dedupe_key=f"{key}:{who.person_id}",
+                addresses=who.addresses,
+                context={**context, "link": routing.inbox_link(who.person_id, now)},
+                not_before=now,
+                case_no=case["case_no"],
+                person_id=who.person_id,
+                note=who.note,
+            )
+        notices.append(notice)
+    return notices
 
 
 def still_applies(

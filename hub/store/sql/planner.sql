@@ -15,28 +15,36 @@ SELECT case_no, node_id, name, department_code, assignee_id, limit_unit, due_dat
 SELECT code, name, head, deputy, supervisors FROM departments WHERE code = ANY($1::text[]);
 
 -- name: pending_timers_of_cases
--- A rectification's timers (kinds rectification_*) are its own, not re-planned with the case.
+-- A rectification's timers (kinds rectification_*) are its own, not re-planned with the case;
+-- set-aside timers are included: a re-plan cancels those that no longer apply.
 SELECT id, case_no, node_id, kind, deadline_version FROM timers
- WHERE case_no = ANY($1::text[]) AND status = 'pending' AND kind NOT LIKE 'rectification%';
+ WHERE case_no = ANY($1::text[]) AND status IN ('pending', 'set_aside')
+   AND kind NOT LIKE 'rectification%';
 
 -- name: cancel_timers
 UPDATE timers SET status = 'cancelled' WHERE id = ANY($1::bigint[]);
 
 -- name: upsert_timers
--- A timer cancelled earlier (say by a suspension that moved nothing) comes back;
--- one that already fired stays fired.
+-- A timer cancelled earlier (say by a suspension that moved nothing) comes back, and
+-- a set-aside one is tried again (its case changed); one that already fired stays fired.
 INSERT INTO timers (kind, case_no, node_id, step, deadline_version, fire_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::integer[],
                      $6::timestamptz[])
 ON CONFLICT (case_no, node_id, kind, step, deadline_version) DO UPDATE
-   SET status = 'pending', fire_at = EXCLUDED.fire_at
- WHERE timers.status = 'cancelled';
+   SET status = 'pending', fire_at = EXCLUDED.fire_at, error = NULL, set_aside_at = NULL
+ WHERE timers.status IN ('cancelled', 'set_aside');
 
 -- name: claim_due_timers
 SELECT id, kind, case_no, node_id, step, deadline_version, fire_at FROM timers
  WHERE status = 'pending' AND fire_at <= $1
  ORDER BY fire_at
  LIMIT $2
+   FOR UPDATE SKIP LOCKED;
+
+-- name: claim_timer
+-- One timer of a batch that failed as a whole, fired (or set aside) on its own.
+SELECT id, kind, case_no, node_id, step, deadline_version, fire_at FROM timers
+ WHERE id = $1 AND status = 'pending' AND fire_at <= $2
    FOR UPDATE SKIP LOCKED;
 
 -- name: mark_timers_fired
@@ -64,3 +72,20 @@ SELECT n.case_no, n.node_id, n.name, n.assignee_id, n.due_date, n.due_at, n.warn
   FROM nodes AS n JOIN cases AS c USING (case_no)
  WHERE n.completed_at IS NULL AND c.suspended_since IS NULL AND c.closed_at IS NULL
  ORDER BY n.due_at NULLS LAST, n.case_no, n.node_id;
+-- name: set_timers_aside
+-- Each timer with its own error; the rest of the batch fires without them.
+UPDATE timers AS t
+   SET status = 'set_aside', error = a.error, set_aside_at = $3
+  FROM unnest($1::bigint[], $2::text[]) AS a (id, error)
+ WHERE t.id = a.id;
+
+-- name: retry_set_aside_timers
+-- The cause can have changed (a calendar year was imported): due ones fire on the next tick.
+UPDATE timers SET status = 'pending', error = NULL, set_aside_at = NULL
+ WHERE status = 'set_aside';
+
+-- name: set_aside_timers
+SELECT id, kind, case_no, node_id, step, fire_at, error, set_aside_at FROM timers
+ WHERE status = 'set_aside'
+ ORDER BY set_aside_at, id
+ LIMIT $1;
