@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 from core.events import Event
 from core.notices import MessageStatus
 from hub.api.models import ClockAdvance, DepartmentIn, PersonIn
+from hub.api.rectifications import CloseIn, VerifyIn
 from hub.supervision.urges import UrgeIn
 
 _REF = "#/components/schemas/{model}"
@@ -97,6 +98,25 @@ _MESSAGE = _object(
     provider_message_id=_NULLABLE_STR,
     error=_NULLABLE_STR,
 )
+_RECTIFICATION = _object(
+    {
+        "id": _INT,
+        "case_no": _STR,
+        "department": _NULLABLE_STR,
+        "rating": _INT,
+        "comment": _NULLABLE_STR,
+        "status": {"enum": ["open", "verified", "closed"]},
+        "verify_due_at": _NULLABLE_STR,
+        "rectify_due_at": _NULLABLE_STR,
+        "level": _LEVEL,
+        "verified_at": _NULLABLE_STR,
+        "closed_at": _NULLABLE_STR,
+        "outcome": {"enum": ["rectified", "explained", "unfounded", None]},
+        "reply": _NULLABLE_STR,
+    },
+    opened_at=_STR,
+    finding=_NULLABLE_STR,
+)
 _AUDIT = _object({"id": _INT, "at": _STR, "actor": _STR, "action": _STR, "subject": _STR})
 
 
@@ -160,6 +180,8 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
     department = _schema(TypeAdapter(DepartmentIn), components)
     advance = _schema(TypeAdapter(ClockAdvance), components)
     urge = _schema(TypeAdapter(UrgeIn), components)
+    verify = _schema(TypeAdapter(VerifyIn), components)
+    close = _schema(TypeAdapter(CloseIn), components)
     paths: dict[str, Any] = {
         "/v1/events": {
             "post": {
@@ -303,6 +325,59 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
                 "responses": {
                     "200": _ok("Figures per group", _object({"items": {"type": "array"}})),
                     **_ERRORS,
+                },
+            }
+        },
+        "/v1/rectifications": {
+            "get": {
+                "summary": "差评整改: one per poor rating, newest first, with its level",
+                "parameters": _query("status", "department", "cursor", "limit"),
+                "responses": {
+                    "200": _ok("A page of rectifications", _page(_RECTIFICATION)),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/rectifications/{id}": {
+            "get": {
+                "summary": "One rectification",
+                "parameters": [_path_param("id")],
+                "responses": {
+                    "200": _ok("The rectification", _RECTIFICATION),
+                    "404": _problem("No such rectification"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/rectifications/{id}/verify": {
+            "post": {
+                "summary": "回访核实: the applicant was called back; record what was found",
+                "parameters": [_path_param("id")],
+                "requestBody": _body(verify),
+                "responses": {
+                    "200": _ok("Verified", _RECTIFICATION),
+                    "404": _problem("No such rectification"),
+                    "409": _problem("Already verified or closed"),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/v1/rectifications/{id}/close": {
+            "post": {
+                "summary": "Close with an outcome; the reply is sent to the applicant",
+                "parameters": [_path_param("id")],
+                "requestBody": _body(close),
+                "responses": {
+                    "200": _ok(
+                        "Closed; notices counts the reply messages queued",
+                        {**_RECTIFICATION, "required": [*_RECTIFICATION["required"], "notices"]},
+                    ),
+                    "404": _problem("No such rectification"),
+                    "409": _problem("Already closed"),
+                    "422": _problem(
+                        "Invalid fields, or a reply too long for channels.sms.max_segments"
+                    ),
+                    **{k: v for k, v in _ERRORS.items() if k != "422"},
                 },
             }
         },

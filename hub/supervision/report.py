@@ -34,11 +34,14 @@ from hub.keys import CALENDAR, POOL, ROUTING, SETTINGS
 from hub.notices.notify import notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People
+from hub.rectifications import listing as rectification_listing
 from hub.store.queries import Q
 from hub.supervision import charts, stats
 
 __all__ = [
+    "CASE_COLUMNS",
     "CSV_COLUMNS",
+    "RECTIFICATION_COLUMNS",
     "Report",
     "build_report",
     "chart_label",
@@ -51,8 +54,8 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-#: (field of Figures.as_json, column heading) in the CSV and the HTML table.
-CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+#: (field of Figures.as_json, column heading) of the cases table on the pages.
+CASE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("accepted", "受理"),
     ("closed", "办结"),
     ("early", "提前办结"),
@@ -71,6 +74,17 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("notices_sent", "通知已发"),
     ("notices_failed", "通知失败"),
 )
+#: The 好差评 figures (差评整改), a table of their own on the pages.
+RECTIFICATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("poor_ratings", "差评"),
+    ("verified_on_time", "按时回访核实"),
+    ("verified_on_time_rate", "回访核实率"),
+    ("rectified", "已整改答复"),
+    ("rectified_on_time", "按时整改答复"),
+    ("rectified_on_time_rate", "差评按时整改率"),
+)
+#: Every column of the CSV.
+CSV_COLUMNS: tuple[tuple[str, str], ...] = CASE_COLUMNS + RECTIFICATION_COLUMNS
 
 
 @cache
@@ -182,6 +196,8 @@ async def build_report(
     """The report of ``month`` (``YYYY-MM``); raises ValueError for a malformed month."""
     period = stats.month_period(month)
     figures = await stats.compute(conn, period, group_by="department", now=now, tz=tz)
+    lo, hi = period.bounds(tz)
+    opened = await rectification_listing.opened_between(conn, lo, hi, now=now, tz=tz)
     pngs, svgs = await asyncio.to_thread(_draw, month, figures.groups)
     html = (
         templates()
@@ -189,7 +205,9 @@ async def build_report(
         .render(
             month=month,
             stats=figures,
-            columns=CSV_COLUMNS,
+            columns=CASE_COLUMNS,
+            rectification_columns=RECTIFICATION_COLUMNS,
+            rectifications=opened,
             label=_label,
             charts={name: svg_uri(svg) for name, svg in svgs.items()},
             generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),

@@ -11,6 +11,9 @@ per group and for the whole period. What each figure means is in
 * verdicts are :func:`core.levels.verdict_for` against the adjusted deadline.
 * ``open`` / ``open_overdue`` / ``open_due_soon``: the backlog at ``as_of`` (the period's
   end, or now if that is earlier), whenever the case was accepted.
+* 好差评: ``poor_ratings`` (rectifications opened) and ``verified_on_time_rate`` (回访核实率:
+  of those, verified by their due instant); ``rectified`` (closed, any outcome) and
+  ``rectified_on_time_rate`` (差评按时整改率: of those, closed by their due instant).
 """
 
 from __future__ import annotations
@@ -170,6 +173,10 @@ class Figures:
     notices_failed: int = 0
     ratings: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
     rating_sum: int = 0
+    poor_ratings: int = 0  # rectifications opened (好差评: a rating of 1 or 2)
+    verified_on_time: int = 0  # of those, verified (回访核实) by their verify due instant
+    rectified: int = 0  # rectifications closed, any outcome
+    rectified_on_time: int = 0  # of those, closed by their rectify due instant
 
     @classmethod
     def from_counts(cls, counts: Mapping[str, int]) -> Figures:
@@ -236,6 +243,12 @@ class Figures:
             "late_rate": _rate(self.late, self.judged),
             "overdue_rate": _rate(self.open_overdue, self.open),
             "delivery_rate": _rate(self.notices_delivered, self.notices_sent),
+            "poor_ratings": self.poor_ratings,
+            "rectified": self.rectified,
+            "verified_on_time": self.verified_on_time,
+            "rectified_on_time": self.rectified_on_time,
+            "rectified_on_time_rate": _rate(self.rectified_on_time, self.rectified),
+            "verified_on_time_rate": _rate(self.verified_on_time, self.poor_ratings),
         }
 
 

@@ -33,6 +33,7 @@ from hub.api.views import row_level
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.words import status_words
 from hub.pages.security import form_token, form_token_ok, mac, new_session_id, set_cookie
+from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
 from hub.store import attempts
 from hub.store.queries import Q
@@ -248,6 +249,7 @@ async def page(request: web.Request) -> web.Response:
         warning_rows = await conn.fetch(Q["stats_warnings"], now, MAX_LIST)
         complaint_rows = await conn.fetch(Q["stats_complaints"], lo, hi, MAX_LIST)
         projects = await conn.fetch(Q["project_list"], 100)
+        rectifications = await rectification_listing.live(conn, now=now, tz=tz)
     warnings: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
     for row in warning_rows:
         level = row_level(row, now=now)
@@ -270,9 +272,11 @@ async def page(request: web.Request) -> web.Response:
             role=role,
             now=local_now.strftime("%Y-%m-%d %H:%M"),
             stats=figures,
-            columns=report.CSV_COLUMNS,
+            columns=report.CASE_COLUMNS,
+            rectification_columns=report.RECTIFICATION_COLUMNS,
             label=report._label,
             warnings=warnings,
+            rectifications=rectifications,
             trend_chart=report.svg_uri(trend_svg),
             complaints=[
                 {

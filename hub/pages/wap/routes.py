@@ -46,6 +46,7 @@ from hub.pages.render import message_page, page, stylesheet
 from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_middleware
 from hub.pages.wap import login as wap_login
 from hub.pages.wap import views as wap_views
+from hub.rectifications import listing as rectification_listing
 from hub.replies.evaluations import RATING_WORDS, rate_case
 from hub.store import attempts as wap_limits
 from hub.store import ingest as store
@@ -431,12 +432,16 @@ async def inbox(request: web.Request) -> web.Response:
         person = await conn.fetchrow(Q["wap_person"], person_id)
         nodes = await conn.fetch(Q["wap_open_nodes_of"], person_id)
         notices = await conn.fetch(Q["wap_notices_of"], person_id, INBOX_NOTICES)
+        rectifications = await rectification_listing.of_head(
+            conn, person_id, now=now, tz=_tz(request)
+        )
     items = [wap_views.inbox_notice(row, tz=_tz(request)) for row in notices]
     context: dict[str, Any] = {
         "csrf": csrf_token(request),
         "token": request.match_info["token"],
         "name": (person["name"] if person is not None else None) or "",
         "nodes": wap_views.inbox_nodes(nodes, now=now),
+        "rectifications": [r | {"link": _case_link(request, r["case_no"])} for r in rectifications],
         "notices": items,
         "unread": sum(1 for item in items if not item["read"]),
     }

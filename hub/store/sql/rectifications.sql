@@ -59,10 +59,13 @@ UPDATE timers SET status = 'cancelled'
  WHERE deadline_version = $1 AND kind = ANY($2::text[]) AND status = 'pending';
 
 -- name: open_rectifications_of_head
--- A head's (or deputy's) open rectifications for the WAP inbox, soonest due first.
+-- Open rectifications for a person's WAP inbox, soonest due first: those they were told of
+-- (a deputy while the head was away) and those of the departments they head today.
 SELECT r.*, c.matter_name
   FROM rectifications AS r JOIN cases AS c USING (case_no)
- WHERE r.head = $1 AND r.status <> 'closed'
+ WHERE r.status <> 'closed'
+   AND (r.head = $1
+        OR r.department_code IN (SELECT code FROM departments WHERE head = $1 OR deputy = $1))
  ORDER BY coalesce(r.rectify_due_at, r.opened_at), r.id;
 
 -- name: open_rectifications

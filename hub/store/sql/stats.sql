@@ -95,6 +95,28 @@ facts (key, name, measure, n) AS (
            LATERAL (VALUES ('rating_' || e.rating, 1), ('rating_sum', e.rating::int))
                    AS m (measure, n)
      WHERE e.rated_at >= p.lo AND e.rated_at < p.hi
+    UNION ALL
+    -- 好差评: rectifications opened in the period (poor_ratings) and, of those, verified by
+    -- their verify_due_at (回访核实); closed in the period, any outcome (rectified) and, of
+    -- those, closed by their rectify_due_at (按时整改). Each in the month of its instant.
+    SELECT CASE WHEN p.g = 'month' THEN to_char(r.opened_at AT TIME ZONE p.tz, 'YYYY-MM')
+                ELSE k.gkey END,
+           k.gname, m.measure, 1
+      FROM rectifications r JOIN k USING (case_no), p,
+           LATERAL (VALUES ('poor_ratings', true),
+                           ('verified_on_time',
+                            r.verified_at < p.hi AND r.verified_at <= r.verify_due_at))
+                   AS m (measure, counted)
+     WHERE r.opened_at >= p.lo AND r.opened_at < p.hi AND m.counted
+    UNION ALL
+    SELECT CASE WHEN p.g = 'month' THEN to_char(r.closed_at AT TIME ZONE p.tz, 'YYYY-MM')
+                ELSE k.gkey END,
+           k.gname, m.measure, 1
+      FROM rectifications r JOIN k USING (case_no), p,
+           LATERAL (VALUES ('rectified', true),
+                           ('rectified_on_time', r.closed_at <= r.rectify_due_at))
+                   AS m (measure, counted)
+     WHERE r.closed_at >= p.lo AND r.closed_at < p.hi AND m.counted
 )
 SELECT key, max(name) AS name, measure, sum(n)::bigint AS n
   FROM facts

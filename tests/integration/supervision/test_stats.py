@@ -93,6 +93,11 @@ def _check(row: dict[str, Any], want: Counter[str], notices: Counter[str]) -> No
     assert row["closed_rate"] == (
         round(want["closed_of_accepted"] / want["accepted"], 4) if want["accepted"] else None
     )
+    # Every rating of 1 or 2 opened a rectification; none was verified or closed yet.
+    poor = want["rating_1"] + want["rating_2"]
+    assert (row["poor_ratings"], row["rectified"]) == (poor, 0)
+    assert row["verified_on_time_rate"] == (0.0 if poor else None)
+    assert row["rectified_on_time_rate"] is None
 
 
 async def test_stats_for_a_generated_month_equal_the_figures_worked_out_from_the_events(
