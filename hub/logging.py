@@ -10,18 +10,30 @@ from typing import Any, TextIO
 
 import structlog
 
+from hub.notices.links import TOKEN_IN_TEXT
 from hub.notices.words import mask_mobiles_in
 
 _SECRET_KEYS = re.compile(r"(secret|password|token|api_key|authorization|query_code)", re.I)
+# A signed page path (/wap/c/<token>, /wap/inbox/<token>, and what follows it) and a
+# ?token= query parameter: a logged request path must not hand out what it opens.
+_SIGNED_PATH = re.compile(r"(/wap/(?:c|inbox)/)[^/?#\s\"']+")
+_TOKEN_PARAM = re.compile(r"([?&](?:token|csrf)=)[^&#\s\"']+", re.I)
+
+
+def redact_text(text: str) -> str:
+    """Signed tokens cut to ``***`` and mobile numbers masked, in any text."""
+    text = _SIGNED_PATH.sub(r"\1***", text)
+    text = _TOKEN_PARAM.sub(r"\1***", text)
+    return mask_mobiles_in(TOKEN_IN_TEXT.sub("***", text))
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Never let a secret, a query code or a full mobile number reach a log line."""
+    """Never let a secret, a signed token, a query code or a full mobile reach a log line."""
     for key, value in list(event.items()):
         if _SECRET_KEYS.search(key):
             event[key] = "***"
         elif isinstance(value, str):
-            event[key] = mask_mobiles_in(value)
+            event[key] = redact_text(value)
     return event
 
 

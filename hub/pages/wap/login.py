@@ -3,8 +3,10 @@
 A code is valid for 5 minutes, for one use, and for at most 5 wrong tries; a
 number gets at most 1 code a minute, 5 an hour and 10 a day (rolling), and one
 client address at most :data:`~hub.wap_limits.CODES_PER_CLIENT`. The SMS goes
-out only when the number has cases — but every request is counted and answered
-alike, so the page never tells whether a number is known.
+out only when the number has cases — but every request is counted, answered
+alike and does the same work (the SMS is stored in a savepoint that is rolled
+back for an unknown number), so neither the page nor its timing tells whether a
+number is known.
 
 The page's form carries a random *login handle*, never the mobile number; the
 database keeps MACs of the handle and of the code (the code itself is only in
@@ -87,22 +89,32 @@ async def request_code(
         )
         await conn.execute(Q["wap_code_purge"], now - timedelta(days=1))
         await wap_limits.purge(conn, now=now)
-        if await conn.fetchval(Q["wap_has_cases"], mobile):
-            settings = app[SETTINGS]
-            notice = Notice(
-                kind=NoticeKind.VERIFICATION_CODE,
-                dedupe_key=f"verification_code:{login_mac}",
-                addresses=(Address(channel=ChannelKind.SMS, recipient=mobile),),
-                context={
-                    "code": code,
-                    "minutes": str(CODE_LIFETIME.seconds // 60),
-                    "link": f"{settings.http.public_base_url}/wap/",
-                },
-                # Asked for this moment: no quiet hours, ahead of routine notices.
-                not_before=now,
-                priority=-1,
-            )
+        known = bool(await conn.fetchval(Q["wap_has_cases"], mobile))
+        settings = app[SETTINGS]
+        notice = Notice(
+            kind=NoticeKind.VERIFICATION_CODE,
+            dedupe_key=f"verification_code:{login_mac}",
+            addresses=(Address(channel=ChannelKind.SMS, recipient=mobile),),
+            context={
+                "code": code,
+                "minutes": str(CODE_LIFETIME.seconds // 60),
+                "link": f"{settings.http.public_base_url}/wap/",
+            },
+            # Asked for this moment: no quiet hours, ahead of routine notices.
+            not_before=now,
+            priority=-1,
+        )
+        # The same work for a number without cases (issue 13: known numbers answered
+        # 1.3 ms slower, and 68% of guesses were right): the SMS is rendered and stored
+        # either way, and for an unknown number its savepoint is rolled back.
+        savepoint = conn.transaction()
+        await savepoint.start()
+        try:
             await enqueue(conn, [notice], now=now, max_attempts=settings.policy.max_attempts)
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        await (savepoint.commit() if known else savepoint.rollback())
     return CodeIssued(login=login)
 
 

@@ -418,6 +418,27 @@ async def test_a_number_without_cases_gets_the_same_page_and_no_sms(
     assert (await wap.post("/wap/code", {"mobile": "12345"}))[0] == 422
 
 
+async def test_known_and_unknown_numbers_do_the_same_work(wap: Wap, database_url: str) -> None:
+    """Both store a rendered SMS; an unknown number's is rolled back (the id is still used).
+
+    The probe timed /wap/code: known numbers answered 4.8 ms against 3.5 ms for
+    unknown ones and 68% of guesses were right. Sequences ignore rollbacks, so the
+    id an unknown number's SMS took shows the insert ran there too.
+    """
+    last_id = "SELECT last_value, is_called FROM messages_id_seq"
+    before = (await fetch(database_url, last_id))[0]
+    assert (await wap.post("/wap/code", {"mobile": data.MOBILE}))[0] == 200
+    after_known = (await fetch(database_url, last_id))[0]
+    assert (await wap.post("/wap/code", {"mobile": "13611112222"}))[0] == 200
+    after_unknown = (await fetch(database_url, last_id))[0]
+    assert after_known["last_value"] == before["last_value"] + 1
+    assert after_unknown["last_value"] == after_known["last_value"] + 1
+    sms = await fetch(
+        database_url, "SELECT recipient FROM messages WHERE kind = 'verification_code'"
+    )
+    assert [r["recipient"] for r in sms] == [data.MOBILE]
+
+
 async def test_no_full_mobile_id_number_or_code_in_pages_or_logs(
     wap: Wap, app: web.Application, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -33,3 +33,20 @@ def test_secret_fields_are_replaced() -> None:
         "Authorization": "***",
         "recipient": "139****1111",
     }
+
+
+def test_signed_tokens_in_paths_and_query_strings_are_cut() -> None:
+    """A signed WAP path, a token anywhere, and ?token= values never reach a log line."""
+    event = redact(
+        None,
+        "info",
+        {
+            "event": "wap_csrf_refused",
+            "path": "/wap/c/c2k1NJ20260302-0042.abcdefghijk/rate",
+            "url": "/v1/callbacks/sms/aliyun/report?token=cb-secret&x=1",
+            "detail": "opened i2k1p-li.abcdefghijk from 13812345678",
+        },
+    )
+    assert event["path"] == "/wap/c/***/rate"
+    assert event["url"] == "/v1/callbacks/sms/aliyun/report?token=***&x=1"
+    assert event["detail"] == "opened *** from 138****5678"
