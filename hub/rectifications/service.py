@@ -157,7 +157,13 @@ async def verify(
                 "a rectification is verified once, before it is closed"
             )
         await conn.execute(Q["verify_rectification"], rectification_id, now, by, finding)
-        await timers.cancel(conn, rectification_id, [timers.TimerKind.VERIFY_OVERDUE])
+        await timers.cancel(
+            conn,
+            rectification_id,
+            [timers.TimerKind.VERIFY_OVERDUE],
+            reason="no longer true: the rectification was verified",
+            now=now,
+        )
         if audit_as is not None:
             await _audit(
                 conn,
@@ -197,7 +203,13 @@ async def close(
         context = notices.reply_context(rect, outcome, reply, routing, now)
         notices.check_reply_fits(routing, context)
         await conn.execute(Q["close_rectification"], rectification_id, now, by, outcome, reply)
-        await timers.cancel(conn, rectification_id, list(timers.TimerKind))
+        await timers.cancel(
+            conn,
+            rectification_id,
+            list(timers.TimerKind),
+            reason="no longer true: the rectification was closed",
+            now=now,
+        )
         queued = await enqueue(
             conn,
             notices.reply_notices(rect, row["applicant"], context, routing, now),

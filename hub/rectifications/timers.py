@@ -125,8 +125,19 @@ async def plan(conn: asyncpg.Connection, rect: Rectification, routing: Routing) 
     await upsert_timers(conn, planned(rect, routing))
 
 
-async def cancel(conn: asyncpg.Connection, rect_id: int, kinds: Sequence[TimerKind]) -> None:
+async def cancel(
+    conn: asyncpg.Connection,
+    rect_id: int,
+    kinds: Sequence[TimerKind],
+    *,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Stop the reminders of ``kinds``: the timers not yet fired, and the messages they made
+    that still wait to leave (a merged one, naming other cases too, goes as it is)."""
     await conn.execute(Q["cancel_rectification_timers"], rect_id, [str(k) for k in kinds])
+    patterns = [f"{kind}:{rect_id}:s%" for kind in kinds]
+    await conn.execute(Q["cancel_rectification_reminders"], patterns, reason, now)
 
 
 # --- the tick -------------------------------------------------------------------------------

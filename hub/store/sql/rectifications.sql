@@ -84,3 +84,13 @@ SELECT r.*, c.matter_name, c.matter_code
 
 -- name: rectification_departments
 SELECT code, name, head, deputy, supervisors FROM departments WHERE code = ANY($1::text[]);
+
+-- name: cancel_rectification_reminders
+-- Reminders still waiting to leave (the head's quiet hours, office start) that the step
+-- just taken made untrue: cancelled with the reason, like the dispatcher's re-check.
+-- $1 dedupe-key patterns (timer kind:id:s%), $2 the reason, $3 now.
+UPDATE messages
+   SET status = 'cancelled', error = $2, error_code = 'no_longer_true', updated_at = $3
+ WHERE status IN ('queued', 'failed')
+   AND kind IN ('rectification_due_soon', 'rectification_overdue')
+   AND dedupe_key LIKE ANY($1::text[]);

@@ -158,3 +158,36 @@ async def test_verify_and_close_answer_the_applicant_and_refuse_bad_input(
     assert [i["id"] for i in listed["items"]] == [rid]
     status, problem = await api.get("/v1/rectifications?status=lost")
     assert status == 422 and problem["errors"][0]["field"] == "status"
+
+
+async def test_a_reminder_held_by_quiet_hours_is_cancelled_when_the_step_is_taken(
+    api: Api, app: web.Application
+) -> None:
+    """The verify-overdue notice waits out the head's quiet hours; verifying meanwhile cancels
+    it (stored as cancelled with the reason) and stops the ladder."""
+    await centre(api)
+    status, _ = await api.put(
+        "/v1/people/p-head",
+        {
+            "name": "王局长",
+            "mobile": "13900000001",
+            "channels": ["sms"],
+            "quiet_hours": "08:00-12:00",
+        },
+    )
+    assert status in (200, 201)
+    await rated(api, app, "R-1", 1, "")  # Monday 2 March 09:00: verify due Tuesday
+    _, body = await api.get("/v1/rectifications")
+    rid = body["items"][0]["id"]
+    status, _ = await api.post("/v1/test-clock/advance", {"to": "2026-03-04T09:00:00+08:00"})
+    assert status == 200
+    [held] = await messages(api, "rectification_overdue")
+    assert (held["person_id"], held["status"]) == ("p-head", "queued")
+    status, _ = await api.post(
+        f"/v1/rectifications/{rid}/verify", {"by": "p-head", "finding": "已回访"}
+    )
+    assert status == 200
+    [held] = await messages(api, "rectification_overdue")
+    assert held["status"] == "cancelled" and "verified" in held["error"]
+    status, _ = await api.post("/v1/test-clock/advance", {"to": "2026-03-06T12:00:00+08:00"})
+    assert len(await messages(api, "rectification_overdue")) == 1
