@@ -286,13 +286,12 @@ class Dispatcher:
         message_id: int = row["id"]
         channel: str = row["channel"]
         attempt = row["attempts"] + 1
-        bound = self._log.bind(message_id=message_id, channel=channel, attempt=attempt)
+        # Most sends log nothing: the logger is bound to the message only when one does
+        # (what it writes names message_id, channel and attempt either way).
+        bound = _MessageLog(self._log, message_id=message_id, channel=channel, attempt=attempt)
         self._phase[message_id] = Phase.WAITING
         try:
-            with structlog.contextvars.bound_contextvars(
-                message_id=message_id, channel=channel, attempt=attempt
-            ):
-                await self._deliver(row, bound)
+            await self._deliver(row, bound)
         finally:
             self._phase.pop(message_id, None)
 
@@ -629,6 +628,22 @@ class Dispatcher:
         async with self.pool.acquire() as conn:
             released = await conn.execute(Q["dispatch_release_owner"], self.owner, self.clock.now())
         self._log.info("dispatcher_stopped", released=released)
+
+
+class _MessageLog:
+    """A logger bound to one message's fields on first use, not on every send."""
+
+    __slots__ = ("_base", "_bound", "_fields")
+
+    def __init__(self, base: Any, **fields: Any) -> None:
+        self._base = base
+        self._fields = fields
+        self._bound: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._bound is None:
+            self._bound = self._base.bind(**self._fields)
+        return getattr(self._bound, name)
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
