@@ -28,7 +28,7 @@ import structlog
 from aiohttp import web
 
 from core.levels import LEVEL_WORDS, Level
-from hub.api.auth import actor_of, key_for, role_for
+from hub.api.auth import actor_of, key_for
 from hub.api.views import row_level
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.words import status_words
@@ -120,19 +120,51 @@ def _login_page(message: str | None, status: int) -> web.Response:
     return _html(page, status)
 
 
+async def _page_key(
+    request: web.Request, conn: asyncpg.Connection, header: str, *, via: str
+) -> ApiKey | web.Response:
+    """The configured page key ``header`` carries; else the refusal to send.
+
+    Wrong keys are counted per client address, in the sign-in form and in an
+    ``Authorization`` header alike, and logged (never the key itself).
+    """
+    app = request.app
+    now = app[CLOCK].now()
+    client = mac(app, "client", request.remote or "")
+    limit = attempts.SUPERVISE_SIGN_IN_PER_CLIENT
+    taken = await attempts.take(conn, limit, client, now=now)
+    if taken.locked:
+        log.warning("supervise_sign_in_refused", reason="locked", via=via, client=client)
+        response = _login_page("密钥错误次数过多，请稍后再试。", 429)
+        response.headers["Retry-After"] = str(int(limit.lockout.total_seconds()))
+        return response
+    key = key_for(header, app[SETTINGS].auth.api_keys)
+    if key is None:
+        await attempts.failed(conn, taken, now=now)
+        log.warning(
+            "supervise_sign_in_refused",
+            reason="wrong_key",
+            via=via,
+            client=client,
+            count=taken.count,
+        )
+        return _login_page("密钥不正确。", 401)
+    await attempts.refund(conn, taken)
+    if key.role not in _PAGE_ROLES:
+        log.info("supervise_sign_in_refused", reason="role", via=via, actor=actor_of(key))
+        return _login_page(f"角色为 {key.role} 的密钥不能查看电子监察页面。", 403)
+    return key
+
+
 async def _role(request: web.Request) -> str | web.Response:
     """The caller's role; else the response to send: a refusal (403) or the way to sign in."""
-    header = request.headers.get("Authorization")
-    if header:
-        role = role_for(header, request.app[SETTINGS].auth.api_keys)
-        if role in _PAGE_ROLES:
-            return str(role)
-        if role is not None:
-            return _login_page(f"角色为 {role} 的密钥不能查看电子监察页面。", 403)
-        log.warning("supervise_key_refused", via="header")
-        return _login_page("密钥不正确。", 401)
     app = request.app
+    header = request.headers.get("Authorization")
     async with app[POOL].acquire() as conn:
+        if header:
+            async with conn.transaction():
+                found = await _page_key(request, conn, header, via="header")
+            return found if isinstance(found, web.Response) else str(found.role)
         key = await session_key(app, conn, request.cookies.get(COOKIE), now=app[CLOCK].now())
     if key is None or key.role not in _PAGE_ROLES:
         raise web.HTTPSeeOther("/supervise/login", headers=_HEADERS)
@@ -152,28 +184,11 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(offered, str) or not offered.strip():
         return _login_page("请输入密钥。", 401)
     app = request.app
-    now = app[CLOCK].now()
-    client = mac(app, "client", request.remote or "")
-    limit = attempts.SUPERVISE_SIGN_IN_PER_CLIENT
     async with app[POOL].acquire() as conn, conn.transaction():
-        taken = await attempts.take(conn, limit, client, now=now)
-        if taken.locked:
-            log.warning("supervise_sign_in_refused", reason="locked", client=client)
-            response = _login_page("密钥错误次数过多，请稍后再试。", 429)
-            response.headers["Retry-After"] = str(int(limit.lockout.total_seconds()))
-            return response
-        key = key_for(f"Bearer {offered.strip()}", app[SETTINGS].auth.api_keys)
-        if key is None:
-            await attempts.failed(conn, taken, now=now)
-            log.warning(
-                "supervise_sign_in_refused", reason="wrong_key", client=client, count=taken.count
-            )
-            return _login_page("密钥不正确。", 401)
-        await attempts.refund(conn, taken)
-        if key.role not in _PAGE_ROLES:
-            log.info("supervise_sign_in_refused", reason="role", actor=actor_of(key))
-            return _login_page(f"角色为 {key.role} 的密钥不能查看电子监察页面。", 403)
-        sid = await open_session(app, conn, key, now=now)
+        key = await _page_key(request, conn, f"Bearer {offered.strip()}", via="form")
+        if isinstance(key, web.Response):
+            return key
+        sid = await open_session(app, conn, key, now=app[CLOCK].now())
     log.info("supervise_signed_in", actor=actor_of(key))
     response = web.HTTPSeeOther("/supervise/", headers=_HEADERS)
     max_age = int(SESSION_LIFETIME.total_seconds())

@@ -109,3 +109,20 @@ async def test_wrong_keys_are_logged_and_lock_the_client_out(api: Api, clock: Ma
     clock.advance_by(limit.lockout + timedelta(seconds=1))
     status, sid = await _sign_in(api, SUPERVISOR_KEY)
     assert status == 303 and sid
+
+
+async def test_wrong_keys_in_a_header_count_against_the_same_limit(api: Api) -> None:
+    """Guessing through `Authorization: Bearer` on the pages is limited and logged the same."""
+    limit = attempts.SUPERVISE_SIGN_IN_PER_CLIENT
+    with capture_logs() as logs:
+        for i in range(limit.attempts):
+            resp = await api.client.get(
+                "/supervise/", headers={"Authorization": f"Bearer guess-{i:04d}-wrong"}
+            )
+            assert resp.status == 401
+        resp = await api.client.get(
+            "/supervise/", headers={"Authorization": f"Bearer {SUPERVISOR_KEY}"}
+        )
+    assert resp.status == 429
+    refused = [e for e in logs if e["event"] == "supervise_sign_in_refused"]
+    assert {e["via"] for e in refused} == {"header"} and len(refused) == limit.attempts + 1
