@@ -18,6 +18,7 @@ from hub.api import rectifications as rectifications_api
 from hub.api import routes as api
 from hub.api import stats as stats_api
 from hub.api.auth import auth_middleware
+from hub.api.clients import real_client_middleware
 from hub.api.openapi import openapi_document
 from hub.api.problems import problems_middleware
 from hub.broadcasts import service as broadcasts
@@ -113,7 +114,12 @@ def create_app(
         check_sms_templates(sign_name=sign_name, max_segments=sms.max_segments)
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[problems_middleware, auth_middleware(settings.auth.api_keys)],
+        middlewares=[
+            # First: everything after it sees the real client behind a trusted proxy.
+            real_client_middleware(settings.http.trusted_proxies),
+            problems_middleware,
+            auth_middleware(settings.auth.api_keys),
+        ],
     )
     app.middlewares.append(wap.wap_middleware)  # /wap/: HTML errors and security headers
     app.middlewares.append(supervise_errors_middleware)  # /supervise/: HTML errors

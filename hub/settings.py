@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_validator,
@@ -81,6 +82,8 @@ class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = "http://127.0.0.1:8080"
+    # Reverse proxies whose X-Forwarded-For / Forwarded is believed (hub/api/clients.py).
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
 
     @field_validator("public_base_url")
     @classmethod

@@ -97,8 +97,8 @@ def _pool(request: web.Request) -> asyncpg.Pool:
 
 
 def _client(request: web.Request) -> str:
-    # The peer address as aiohttp sees it; behind a reverse proxy that is the proxy,
-    # so the per-case limit is what still holds (X-Forwarded-For is not trusted).
+    # The real client: behind a proxy listed in http.trusted_proxies, the address it
+    # forwarded (hub/api/clients.py); else the peer.
     return mac(request.app, "client", request.remote or "")
 
 

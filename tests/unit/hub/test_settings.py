@@ -57,6 +57,8 @@ def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.M
         ("[nonsense]\nx = 1\n", "nonsense: unknown key"),
         ('[http]\nport = "eighty"\n', "http.port"),
         ("[http]\nport = 70000\n", "http.port"),
+        ('[http]\ntrusted_proxies = ["nginx"]\n', "http.trusted_proxies.0"),
+        ('[http]\ntrusted_proxies = ["10.0.0.1/8"]\n', "http.trusted_proxies.0"),
         ('[clock]\nmode = "warp"\n', "clock.mode"),
         ('[clock]\nmode = "manual"\n', "clock.start"),
         ('[clock]\nmode = "manual"\nstart = "2026-03-02T09:00:00"\n', "clock.start"),
