@@ -2,7 +2,8 @@
 
 Everything goes through the same ingest path the approval system uses. The
 cases are placed relative to today so the levels show green, yellow, red and a
-suspension; a second ``--demo`` start finds them there and adds nothing.
+suspension, after a finished month of history (:mod:`hub.demo.history`) for the
+monthly report; a second ``--demo`` start finds them there and adds nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
 from core.events import EVENT_ADAPTER
 from hub.demo.directory import APPLICANTS, DEPARTMENTS, PEOPLE, seed_directory
-from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES
+from hub.demo.history import history_month, seed_history
+from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES, SETTINGS
 from hub.store import ingest as store
 
 CASES = [
@@ -107,6 +109,8 @@ async def seed_demo(app: web.Application) -> str:
         if await store.get_case(conn, CASES[0][0]) is not None:
             return "demo: data from an earlier start is already there"
         await seed_directory(conn, now)
+    past = await seed_history(app, now)
+    async with app[POOL].acquire() as conn:
         result = await store.ingest(
             conn,
             items,
@@ -115,7 +119,9 @@ async def seed_demo(app: web.Application) -> str:
             rules_for=app[RULES],
             after=app[PLANNER].after_ingest,
         )
+    month = history_month(now.astimezone(app[SETTINGS].calendar.tz).date())
     return (
-        f"demo: {len(PEOPLE)} people, {len(DEPARTMENTS)} departments, {len(CASES)} cases "
-        f"({result.accepted} events new, {result.duplicates} already there)"
+        f"demo: {len(PEOPLE)} people, {len(DEPARTMENTS)} departments, {len(CASES)} open cases "
+        f"({result.accepted} events new, {result.duplicates} already there), "
+        f"{past} cases closed in {month:%Y-%m} (cuiban report --month {month:%Y-%m})"
     )

@@ -321,9 +321,12 @@ def test_serve_demo_answers_readyz_and_stops_cleanly(tmp_path: Path, bare_config
         assert key and len(key) >= 16, "--demo prints the admin key it made"
         assert _get(f"{url}/readyz")[0] == 200
         assert _get(f"{url}/v1/cases", token="change-me")[0] == 401  # the shipped key is no key
-        status, page = _get(f"{url}/v1/cases", token=key)
+        status, page = _get(f"{url}/v1/cases?limit=100", token=key)
         assert status == 200
-        assert len(page["items"]) == 6
+        # Six open cases at today's levels, after a finished month of sixteen closed ones.
+        open_cases = [c for c in page["items"] if c["status"] != "closed"]
+        assert len(open_cases) == 6
+        assert len(page["items"]) == 6 + 16
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
@@ -487,6 +490,7 @@ def test_a_signal_during_start_up_stops_quietly(
 
 def test_serve_demo_outside_office_hours_says_when_notices_go(tmp_path: Path, config: Path) -> None:
     """Started on a Saturday night, the start-up lines say when and why notices wait."""
+    # (The config's data folder is this test's own: the demo's past month is 2026-10.)
     saturday_night = config.read_text("utf-8") + (
         '[clock]\nmode = "manual"\nstart = "2026-11-28T23:10:00+08:00"\n'
     )
@@ -506,3 +510,21 @@ def test_serve_demo_outside_office_hours_says_when_notices_go(tmp_path: Path, co
     assert "quiet hours 22:00-07:30" in note, lines
     assert "applicants' notices from Sun 2026-11-29 07:30" in note
     assert "reviewers' reminders from Mon 2026-11-30 09:00" in note
+    assert any("16 cases closed in 2026-10" in line for line in lines), lines
+
+    # The README's example: the demo's past month makes a real report, dated by the
+    # configured clock (not the machine's).
+    result = cuiban(
+        "report",
+        "--month",
+        "2026-10",
+        "--config",
+        str(config),
+        "--out",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = (tmp_path / "r" / "report-2026-10.csv").read_text("utf-8-sig").splitlines()
+    assert rows[-1].startswith(",合计,16,16,")
+    assert "2026-11-28 23:10" in (tmp_path / "r" / "report-2026-10.html").read_text("utf-8")
