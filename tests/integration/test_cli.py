@@ -450,12 +450,25 @@ def test_an_unusable_data_dir_or_report_folder_is_one_line(tmp_path: Path, confi
     assert _one_line(result, 2).startswith("cuiban: --out:")
 
 
+# Secrets start-up accepts on the system clock (the shipped change-me ones are refused).
+STRONG_SECRETS = {
+    "CUIBAN_AUTH__API_KEYS": '["cli-test-admin-key-0123456789"]',
+    "CUIBAN_AUTH__CALLBACK_TOKEN": "cli-test-callback-token-0123456789",
+    "CUIBAN_AUTH__LINK_SECRET": "cli-test-link-secret-0123456789",
+    "CUIBAN_PRIVACY__DATA_KEY": "5e" * 32,
+}
+
+
 def test_serve_on_a_port_in_use_is_one_line_and_exit_1(tmp_path: Path, config: Path) -> None:
     """The port is bound before anything starts: a busy one costs one line and exit 1."""
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = str(busy.getsockname()[1])
         result = cuiban(
-            "serve", "--config", str(config), cwd=tmp_path, env={"CUIBAN_HTTP__PORT": port}
+            "serve",
+            "--config",
+            str(config),
+            cwd=tmp_path,
+            env={"CUIBAN_HTTP__PORT": port, **STRONG_SECRETS},
         )
     line = _one_line(result, 1)
     assert f"127.0.0.1:{port}" in line and "in use" in line
@@ -466,7 +479,7 @@ def _serve(config: Path, cwd: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(  # noqa: S603 - our own CLI
         [sys.executable, "-m", "hub.cli", "serve", "--config", str(config), *extra],
         cwd=cwd,
-        env={**os.environ, "CUIBAN_CONFIG": "", "CUIBAN_LOGGING__FORMAT": "json"},
+        env={**os.environ, "CUIBAN_CONFIG": "", "CUIBAN_LOGGING__FORMAT": "json", **STRONG_SECRETS},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
