@@ -3,6 +3,8 @@
     CuibanError
     ├── InputError (ValueError)          bad input from a person or a program: say which and why
     │   └── CalendarYearUnknown          a date outside the known years: refused, never guessed
+    ├── NotFound (LookupError)           what was asked for does not exist
+    ├── Conflict                         the request does not fit the current state
     ├── ConfigError                      settings that stop start-up; names the key
     └── ChannelError                     a notice could not be handed to a provider
         ├── TransientError               retry later: timeouts, 5xx, throttling, open circuit
@@ -12,6 +14,8 @@ Each exception's docstring is its default message.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 
 class CuibanError(Exception):
@@ -28,6 +32,13 @@ class CuibanError(Exception):
 class InputError(CuibanError, ValueError):
     """The input is not valid."""
 
+    def __init__(
+        self, message: str | None = None, *, errors: Sequence[Mapping[str, str]] = ()
+    ) -> None:
+        super().__init__(message)
+        # Each bad field as {"field": ..., "message": ...}, for the API's ``errors`` list.
+        self.errors = [dict(e) for e in errors]
+
 
 class CalendarYearUnknown(InputError):
     """The working-day calendar does not know this year; import its year file first."""
@@ -39,6 +50,14 @@ class CalendarYearUnknown(InputError):
             f"import the State Council's holiday notice for {year} with `cuiban calendar import`"
         )
         self.year = year
+
+
+class NotFound(CuibanError, LookupError):
+    """There is no such thing."""
+
+
+class Conflict(CuibanError):
+    """The request does not fit the current state."""
 
 
 class ConfigError(CuibanError):

@@ -12,7 +12,7 @@ from core.calendar import WorkingCalendar
 from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
 from hub import secret_policy
-from hub.api import callbacks
+from hub.api import audit, broadcasts, callbacks, urges
 from hub.api import messages as messages_api
 from hub.api import rectifications as rectifications_api
 from hub.api import routes as api
@@ -21,7 +21,6 @@ from hub.api.auth import auth_middleware
 from hub.api.clients import real_client_middleware
 from hub.api.openapi import openapi_document
 from hub.api.problems import problems_middleware
-from hub.broadcasts import service as broadcasts
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from hub.delivery import dispatcher, webhooks
 from hub.keys import (
@@ -50,7 +49,6 @@ from hub.settings import PolicySettings, Settings
 from hub.signing import Keyring
 from hub.store import db
 from hub.store.calendars import load_calendar
-from hub.supervision import audit, urges
 
 MAX_BODY = 1024 * 1024
 

@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from core.errors import InputError
+from core.errors import Conflict, InputError, NotFound
 from core.events import EVENT_TYPES
 from core.jsontext import storable
 from hub.store.db import DatabaseUnavailable
@@ -123,7 +123,11 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
             422, "the request has invalid fields; see errors", errors=field_errors(exc)
         )
     except InputError as exc:
-        return problem_response(422, str(exc))
+        return problem_response(422, str(exc), errors=exc.errors or None)
+    except NotFound as exc:
+        return problem_response(404, str(exc))
+    except Conflict as exc:
+        return problem_response(409, str(exc))
     except web.HTTPRequestEntityTooLarge:
         return problem_response(413, "the body is larger than 1 MiB; send smaller batches")
     except web.HTTPException as exc:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from core.cases import CaseStatus
 from core.events import EVENT_ADAPTER
 from hub.api import paging, views
+from hub.api.audit import record_request
 from hub.api.auth import ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
@@ -26,7 +27,6 @@ from hub.keys import (
     TEST_CLOCK_HOOKS,
 )
 from hub.store import ingest as store
-from hub.supervision import audit
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
@@ -184,7 +184,7 @@ async def put_person(request: web.Request) -> web.Response:
         created = await store.put_person(conn, person_id, fields, now=app[CLOCK].now())
         row = await store.get_person(conn, person_id)
         assert row is not None
-        await audit.record_request(
+        await record_request(
             conn,
             request,
             action="person.put",
@@ -208,7 +208,7 @@ async def put_department(request: web.Request) -> web.Response:
         created = await store.put_department(conn, code, body.model_dump(), now=app[CLOCK].now())
         row = await store.get_department(conn, code)
         assert row is not None
-        await audit.record_request(
+        await record_request(
             conn,
             request,
             action="department.put",

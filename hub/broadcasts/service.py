@@ -10,8 +10,8 @@ so reminders due meanwhile are claimed first and the provider's rate limit is sh
 not swallowed. ``?dry_run=true`` previews the audience and stores nothing.
 
 ``GET /v1/broadcasts/{id}`` counts the rows by status; ``POST …/cancel`` cancels every
-queued row in one statement. ``PUT /v1/lists/{name}`` keeps subscriber lists.
-See docs/decisions/0010-broadcasts.md.
+queued row in one statement. ``PUT /v1/lists/{name}`` keeps subscriber lists. The
+routes are in hub/api/broadcasts.py; see docs/decisions/0010-broadcasts.md.
 """
 
 from __future__ import annotations
@@ -22,24 +22,18 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, LiteralString
 
 import asyncpg
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from channels.render import compose
 from channels.sms_length import count_segments
+from core.errors import InputError, NotFound
 from core.events import Instant, is_mobile, mobile_digits
 from core.notices import WAITING_STATUSES, ChannelKind, MessageStatus, NoticeKind
 from core.reminders import QuietHours
-from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
-from hub.api.jsonio import read_json, respond
-from hub.api.problems import Problem
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.outbox import NOTIFY_CHANNEL
 from hub.settings import Settings
 from hub.store.queries import Q
 from hub.supervision import audit
-
-routes = web.RouteTableDef()
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ListName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -209,7 +203,7 @@ def _member_since(settings: Settings, now: datetime) -> datetime:
     return now - timedelta(days=settings.broadcasts.member_days)
 
 
-async def _known_lists(conn: asyncpg.Connection, names: list[str]) -> None:
+async def known_lists(conn: asyncpg.Connection, names: list[str]) -> None:
     if not names:
         return
     found = {
@@ -220,8 +214,7 @@ async def _known_lists(conn: asyncpg.Connection, names: list[str]) -> None:
     }
     missing = [n for n in names if n not in found]
     if missing:
-        raise Problem(
-            422,
+        raise InputError(
             f"no subscriber list {missing[0]!r}; create it with PUT /v1/lists/{missing[0]}",
             errors=[{"field": "audience.lists", "message": f"unknown list {n!r}"} for n in missing],
         )
@@ -454,110 +447,45 @@ async def progress(
     }
 
 
-def _id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise Problem(404, f"no broadcast {raw!r}")
-    return int(raw)
+async def cancel(
+    conn: asyncpg.Connection,
+    broadcast_id: int,
+    settings: Settings,
+    *,
+    now: datetime,
+    actor: tuple[str, str],
+) -> dict[str, Any]:
+    """Cancel every queued row in one statement (rows being sent finish); the progress after.
 
-
-@routes.post("/v1/broadcasts")
-async def post_broadcast(request: web.Request) -> web.Response:
-    """Preview (``?dry_run=true``) or queue an announcement; 201 with its progress."""
-    dry_run = request.query.get("dry_run", "false").lower()
-    if dry_run not in ("true", "false", "1", "0"):
-        raise Problem(
-            422,
-            "dry_run must be true or false",
-            errors=[{"field": "dry_run", "message": "must be true or false"}],
-        )
-    body = BroadcastIn.model_validate(await read_json(request))
-    if body.audience.empty():
-        raise Problem(
-            422,
-            "the audience is empty; name departments, department_heads, applicants or lists",
-            errors=[{"field": "audience", "message": "names nobody"}],
-        )
-    app = request.app
-    settings = app[SETTINGS]
-    now = app[CLOCK].now()
-    channels = channels_used(body, app[ROUTING].enabled)
-    if not channels:
-        raise Problem(
-            422,
-            "none of the requested channels is enabled in this centre",
-            errors=[{"field": "channels", "message": "no enabled channel"}],
-        )
-    context, parts = render_parts(body, channels, settings)
-    async with app[POOL].acquire() as conn:
-        await _known_lists(conn, list(body.audience.lists))
-        if dry_run in ("true", "1"):
-            return respond(await preview(conn, body, channels, parts, settings, now))
-        broadcast_id, new = await create(
-            conn,
-            body,
-            channels,
-            context,
-            parts,
-            settings,
-            now=now,
-            actor=(request[ROLE_KEY], request[ACTOR_KEY]),
-        )
-        await expand(conn, broadcast_id, settings, now)
-        view = await progress(conn, broadcast_id, settings, app[CLOCK].now())
-    assert view is not None
-    view["warnings"] = warnings_for(parts, settings)
-    return respond(view, status=201 if new else 200)
-
-
-@routes.get("/v1/broadcasts/{id}")
-@allow("supervisor")
-async def get_broadcast(request: web.Request) -> web.Response:
-    """A broadcast's progress: counts by status, start, estimated end."""
-    app = request.app
-    async with app[POOL].acquire() as conn:
-        view = await progress(conn, _id(request), app[SETTINGS], app[CLOCK].now())
-    if view is None:
-        raise Problem(404, f"no broadcast {request.match_info['id']!r}")
-    return respond(view)
-
-
-@routes.post("/v1/broadcasts/{id}/cancel")
-async def cancel_broadcast(request: web.Request) -> web.Response:
-    """Cancel every queued row in one statement; rows being sent finish."""
-    app = request.app
-    broadcast_id = _id(request)
-    now = app[CLOCK].now()
-    async with app[POOL].acquire() as conn:
-        async with conn.transaction():
-            b = await conn.fetchrow(Q["broadcast_lock"], broadcast_id)
-            if b is None:
-                raise Problem(404, f"no broadcast {request.match_info['id']!r}")
-            cancelled = 0
-            if b["status"] != "cancelled":
-                await conn.execute(Q["broadcast_cancel"], broadcast_id, now)
-                status = await conn.execute(Q["broadcast_cancel_messages"], broadcast_id, now)
-                cancelled = int(status.split()[-1])
-                await audit.record_request(
-                    conn,
-                    request,
-                    action="broadcast.cancel",
-                    subject=f"broadcast:{broadcast_id}",
-                    detail={"cancelled_rows": cancelled},
-                )
-        view = await progress(conn, broadcast_id, app[SETTINGS], now)
-    assert view is not None
+    Raises :class:`NotFound` for an unknown broadcast.
+    """
+    async with conn.transaction():
+        b = await conn.fetchrow(Q["broadcast_lock"], broadcast_id)
+        if b is None:
+            raise NotFound(f"no broadcast {broadcast_id}")
+        cancelled = 0
+        if b["status"] != "cancelled":
+            await conn.execute(Q["broadcast_cancel"], broadcast_id, now)
+            status = await conn.execute(Q["broadcast_cancel_messages"], broadcast_id, now)
+            cancelled = int(status.split()[-1])
+            role, who = actor
+            await audit.record(
+                conn,
+                at=now,
+                role=role,
+                actor=who,
+                action="broadcast.cancel",
+                subject=f"broadcast:{broadcast_id}",
+                detail={"cancelled_rows": cancelled},
+            )
+    view = await progress(conn, broadcast_id, settings, now)
+    assert view is not None  # locked above: it exists
     view["cancelled_now"] = cancelled
-    return respond(view)
+    return view
 
 
-@routes.put("/v1/lists/{name}")
-async def put_list(request: web.Request) -> web.Response:
-    """Replace a subscriber list's mobiles and e-mail addresses."""
-    name = request.match_info["name"]
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
-        raise Problem(422, "a list name is 1–64 letters, digits, '_', '.' or '-'")
-    body = ListIn.model_validate(await read_json(request))
+def list_addresses(body: ListIn) -> tuple[list[str], list[str]]:
+    """The list's mobiles and e-mail addresses as stored; InputError naming each bad one."""
     mobiles = [mobile_digits(m) for m in body.mobiles]
     emails = [e.strip().lower() for e in body.emails]
     errors = [
@@ -570,36 +498,50 @@ async def put_list(request: web.Request) -> web.Response:
         if not _EMAIL.match(e)
     ]
     if errors:
-        raise Problem(422, "some addresses are not valid; see errors", errors=errors[:100])
-    app = request.app
-    now = app[CLOCK].now()
-    async with app[POOL].acquire() as conn, conn.transaction():
+        raise InputError("some addresses are not valid; see errors", errors=errors[:100])
+    return mobiles, emails
+
+
+async def replace_list(
+    conn: asyncpg.Connection,
+    name: str,
+    body: ListIn,
+    settings: Settings,
+    *,
+    now: datetime,
+    actor: tuple[str, str],
+) -> dict[str, Any]:
+    """Replace a subscriber list's mobiles and e-mail addresses; its counts after."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+        raise InputError("a list name is 1–64 letters, digits, '_', '.' or '-'")
+    mobiles, emails = list_addresses(body)
+    async with conn.transaction():
         await conn.execute(Q["list_upsert"], name, body.description, now)
         await conn.execute(Q["list_clear"], name)
         await conn.execute(Q["list_fill"], name, mobiles, emails, now)
-        await audit.record_request(
+        role, who = actor
+        await audit.record(
             conn,
-            request,
+            at=now,
+            role=role,
+            actor=who,
             action="list.put",
             subject=f"list:{name}",
             detail={"mobiles": len(mobiles), "emails": len(emails)},
         )
         row = await conn.fetchrow(Q["list_counts"], name)
-    return respond(_list_view(row, app[SETTINGS]))
+    return list_view(row, settings)
 
 
-@routes.get("/v1/lists/{name}")
-async def get_list(request: web.Request) -> web.Response:
+async def get_list(conn: asyncpg.Connection, name: str, settings: Settings) -> dict[str, Any]:
     """A subscriber list's size (the addresses themselves are not echoed)."""
-    async with request.app[POOL].acquire() as conn:
-        row = await conn.fetchrow(Q["list_counts"], request.match_info["name"])
+    row = await conn.fetchrow(Q["list_counts"], name)
     if row is None:
-        raise Problem(404, f"no subscriber list {request.match_info['name']!r}")
-    return respond(_list_view(row, request.app[SETTINGS]))
+        raise NotFound(f"no subscriber list {name!r}")
+    return list_view(row, settings)
 
 
-def _list_view(row: Mapping[str, Any] | None, settings: Settings) -> dict[str, Any]:
-    assert row is not None
+def list_view(row: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     return {
         "name": row["name"],
         "description": row["description"],

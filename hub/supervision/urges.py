@@ -1,4 +1,8 @@
-"""``POST /v1/cases/{case_no}/urge``: a supervisor's 催办 to the current assignees, counted."""
+"""A supervisor's 催办 to a case's current assignees, counted and audited.
+
+Asked for by ``POST /v1/cases/{case_no}/urge`` (hub/api/urges.py) and the
+supervision page's button.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from core.errors import CuibanError
+from core.errors import Conflict
 from core.notices import NoticeKind
-from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
-from hub.api.jsonio import read_json, respond
-from hub.api.problems import Problem
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.notify import case_context, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing
@@ -24,7 +23,6 @@ from hub.notices.words import CHANNEL_WORDS, SEND_WORDS
 from hub.store.queries import Q
 from hub.supervision import audit
 
-routes = web.RouteTableDef()
 WEEKDAYS = "一二三四五六日"
 
 
@@ -35,7 +33,7 @@ class UrgeIn(BaseModel):
     note: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
-class NothingToUrge(CuibanError):
+class NothingToUrge(Conflict):
     """The case has no open node to urge."""
 
 
@@ -98,34 +96,6 @@ async def urge_case(
         person_ids = [n["assignee_id"] for n in nodes] + [by]
         queued = await notify(conn, routing, person_ids, build, now=now)
     return Urged(urge_id=urge_id, nodes=tuple(n["node_id"] for n in nodes), notices=queued)
-
-
-@routes.post("/v1/cases/{case_no}/urge")
-@allow("supervisor")
-async def urge(request: web.Request) -> web.Response:
-    body = UrgeIn.model_validate(await read_json(request))
-    case_no = request.match_info["case_no"]
-    app = request.app
-    async with app[POOL].acquire() as conn:
-        try:
-            urged = await urge_case(
-                conn,
-                app[ROUTING],
-                case_no,
-                by=body.by,
-                note=body.note,
-                now=app[CLOCK].now(),
-                max_attempts=app[SETTINGS].policy.max_attempts,
-                audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
-            )
-        except NothingToUrge as exc:
-            raise Problem(409, str(exc)) from None
-    if urged is None:
-        raise Problem(404, f"no case {case_no!r}")
-    return respond(
-        {"urge_id": urged.urge_id, "nodes": list(urged.nodes), "notices": urged.notices},
-        status=202,
-    )
 
 
 def urge_confirmation(

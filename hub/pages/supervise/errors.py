@@ -9,7 +9,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from core.errors import InputError
+from core.errors import Conflict, InputError, NotFound
 from hub.api.problems import client_gone
 from hub.store.db import DatabaseUnavailable
 
@@ -61,6 +61,10 @@ async def supervise_errors_middleware(request: web.Request, handler: Handler) ->
         return error_page(exc.status, _WORDS.get(exc.status, "请求无法处理。"))
     except InputError as exc:
         return error_page(422, f"查询参数有误：{exc}")
+    except NotFound:
+        return error_page(404, _WORDS[404])
+    except Conflict as exc:
+        return error_page(409, f"无法办理：{exc}")
     except (DatabaseUnavailable, asyncpg.CannotConnectNowError, ConnectionError, OSError) as exc:
         if client_gone(request, exc):
             raise  # nobody is left to answer
