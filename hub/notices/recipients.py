@@ -169,6 +169,17 @@ class People:
         row = self._rows.get(person_id)
         return (row["name"] if row and row["name"] else None) or person_id
 
+    def display_name(self, person_id: str, *, unknown: str) -> str:
+        """The person's name; for an id with no name on record, ``unknown`` (a role word).
+
+        People read names, not ids ("sup-x催办您…"): an id made of ASCII letters, digits
+        and punctuation is never shown, while a label someone typed (电子监察) is.
+        """
+        row = self._rows.get(person_id)
+        if row and row["name"]:
+            return str(row["name"])
+        return person_id if person_id and not person_id.isascii() else unknown
+
     def recipient(self, person_id: str, at: datetime) -> Recipient:
         """The person, or their deputy while they are away (the note says so)."""
         row = self._rows.get(person_id)

@@ -151,7 +151,9 @@ def _accepted(
         notices += _deadline_unknown(routing, case, department, people, context, now)
     if event.green_channel and department and department["head"]:
         head = people.recipient(department["head"], now)
-        limit = limit_words(case["limit_value"], case["limit_unit"])
+        # The limit in force, not the one asked for: a green channel halves it (ceil(N / 2)).
+        value = case["limit_value"]
+        limit = limit_words(-(-value // 2) if value else value, case["limit_unit"])
         notices.append(
             routing.reviewer_notice(
                 head,

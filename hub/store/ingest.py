@@ -331,11 +331,18 @@ async def _remember_assignees(
 
 async def get_case(
     conn: asyncpg.Connection, case_no: str
-) -> tuple[asyncpg.Record, list[asyncpg.Record]] | None:
+) -> tuple[asyncpg.Record, list[dict[str, Any]]] | None:
+    """The case and its nodes; a node's department named as the event or the directory does."""
     case = await conn.fetchrow(Q["get_case"], case_no)
     if case is None:
         return None
-    return case, list(await conn.fetch(Q["nodes_of_case"], case_no))
+    nodes = []
+    for row in await conn.fetch(Q["nodes_of_case"], case_no):
+        node = dict(row)
+        registered = node.pop("registered_department_name")
+        node["department_name"] = node["department_name"] or registered
+        nodes.append(node)
+    return case, nodes
 
 
 async def list_cases(

@@ -79,7 +79,7 @@ async def urge_case(
 
         def build(people: People) -> list[Notice]:
             context = case_context(routing, case, now)
-            context |= {"by_name": people.name(by), "note": note}
+            context |= {"by_name": people.display_name(by, unknown="督办人员"), "note": note}
             return [
                 routing.reviewer_notice(
                     people.recipient(node["assignee_id"], now),

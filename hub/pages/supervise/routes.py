@@ -379,6 +379,11 @@ async def project(request: web.Request) -> web.Response:
     project_id = request.match_info["project_id"]
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(Q["project_cases"], project_id)
+        raw = rows[0]["project"] if rows else None
+        info = json.loads(raw) if isinstance(raw, str) else raw
+        manager_id = str((info or {}).get("manager") or "")
+        # The project manager by name, as people read it; the id only if none is on record.
+        manager_name = await conn.fetchval(Q["wap_person_name"], manager_id) if manager_id else None
     if not rows:
         return _html("<!DOCTYPE html><title>404</title><p>没有这个项目。</p>", 404)
     cases = []
@@ -399,18 +404,13 @@ async def project(request: web.Request) -> web.Response:
                 "level_text": LEVEL_WORDS[level] if level else "期限未知",
             }
         )
-    info = (
-        json.loads(rows[0]["project"])
-        if isinstance(rows[0]["project"], str)
-        else rows[0]["project"]
-    )
     page = (
         report.templates()
         .get_template("project.html.j2")
         .render(
             project_id=project_id,
             name=(info or {}).get("name") or project_id,
-            manager=(info or {}).get("manager"),
+            manager=manager_name or manager_id or None,
             cases=cases,
             done=sum(1 for c in cases if c["completed"]),
         )

@@ -430,7 +430,7 @@ async def inbox(request: web.Request) -> web.Response:
     now = _now(request)
     async with _pool(request).acquire() as conn:
         person = await conn.fetchrow(Q["wap_person"], person_id)
-        nodes = await conn.fetch(Q["wap_open_nodes_of"], person_id)
+        nodes = await conn.fetch(Q["wap_open_nodes_of"], person_id, now)
         notices = await conn.fetch(Q["wap_notices_of"], person_id, INBOX_NOTICES)
         rectifications = await rectification_listing.of_head(
             conn, person_id, now=now, tz=_tz(request)

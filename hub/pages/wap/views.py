@@ -229,6 +229,7 @@ def inbox_nodes(rows: Sequence[Mapping[str, Any]], *, now: datetime) -> list[dic
                     "due_date": day(row["due_date"]),
                     "suspended": row["suspended_since"] is not None,
                     "urges": row["urges"],
+                    "covering_for": row["covering_for"] or "",
                     **level_view(level),
                 },
             )

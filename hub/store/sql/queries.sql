@@ -115,7 +115,13 @@ SELECT * FROM departments WHERE code = $1;
 SELECT * FROM cases WHERE case_no = $1;
 
 -- name: nodes_of_case
-SELECT * FROM nodes WHERE case_no = $1 ORDER BY started_at, node_id;
+-- A node.started may name its department by code only: the name PUT /v1/departments
+-- gave that code comes along as registered_department_name.
+SELECT n.*, d.name AS registered_department_name
+  FROM nodes AS n
+  LEFT JOIN departments AS d ON d.code = n.department_code
+ WHERE n.case_no = $1
+ ORDER BY n.started_at, n.node_id;
 
 -- name: list_cases
 -- Keyset pagination by case_no. The level expression is the SQL twin of

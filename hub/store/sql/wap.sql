@@ -109,15 +109,25 @@ SELECT count(*) FROM wap_complaints WHERE case_no = $1 AND created_at > $2;
 INSERT INTO wap_complaints (case_no, content, created_at) VALUES ($1, $2, $3) RETURNING id;
 
 -- name: wap_open_nodes_of
--- A reviewer's open nodes on open cases, with what the inbox shows of each case.
+-- A reviewer's open nodes on open cases, with what the inbox shows of each case — and,
+-- for a deputy, the nodes of colleagues away at $2 who named them (their reminders come
+-- here too). covering_for names the colleague of a routed node.
 SELECT n.case_no, n.node_id, n.name, n.due_date, n.due_at, n.warn_at, n.completed_at,
-       n.deadline_unknown, n.urges, c.matter_name, c.suspended_since
+       n.deadline_unknown, n.urges, c.matter_name, c.suspended_since,
+       CASE WHEN n.assignee_id = $1 THEN NULL
+            ELSE coalesce(away.name, n.assignee_name, n.assignee_id) END AS covering_for
   FROM nodes AS n
   JOIN cases AS c USING (case_no)
- WHERE n.assignee_id = $1 AND n.completed_at IS NULL AND c.completed_at IS NULL;
+  LEFT JOIN people AS away ON away.person_id = n.assignee_id
+ WHERE n.completed_at IS NULL AND c.completed_at IS NULL
+   AND (n.assignee_id = $1
+        OR (away.away_deputy = $1 AND away.away_from <= $2 AND $2 < away.away_to));
 
 -- name: wap_person
 SELECT person_id, name FROM people WHERE person_id = $1;
+
+-- name: wap_person_name
+SELECT name FROM people WHERE person_id = $1;
 
 -- name: wap_notices_of
 SELECT id, kind, channel, subject, body, case_no, created_at, read_at
