@@ -77,6 +77,7 @@ def rectification_json(rect: Rectification, *, now: datetime, tz: ZoneInfo) -> d
         "finding": rect.finding,
         "closed_by": rect.closed_by,
         "outcome_text": OUTCOME_WORDS[rect.outcome] if rect.outcome else None,
+        "provisional": rect.provisional,
     }
 
 

@@ -25,6 +25,11 @@ class Deadlines:
     verify: Deadline | None
     rectify: Deadline | None
 
+    @property
+    def provisional(self) -> bool:
+        """Either rests on the provisional next year (its official calendar not yet imported)."""
+        return any(d is not None and d.provisional for d in (self.verify, self.rectify))
+
 
 def deadlines_for(
     opened_at: datetime, policy: PolicySettings, calendar: WorkingCalendar, tz: ZoneInfo

@@ -15,6 +15,7 @@ import asyncpg
 
 from core.levels import LEVEL_WORDS, Level
 from hub.rectifications.model import OUTCOME_WORDS, POOR_RATING_WORDS, Rectification
+from hub.rectifications.notices import day
 from hub.store.queries import Q
 
 __all__ = ["STATUS_WORDS", "live", "of_head", "opened_between", "row"]
@@ -44,8 +45,8 @@ def row(rect: Rectification, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
         "level": str(level) if level else "",
         "level_text": LEVEL_WORDS[level] if level else "期限待定",
         "opened": _when(rect.opened_at, tz),
-        "verify_due": rect.verify_due_date.isoformat() if rect.verify_due_date else "待定",
-        "rectify_due": rect.rectify_due_date.isoformat() if rect.rectify_due_date else "待定",
+        "verify_due": day(rect.verify_due_date),
+        "rectify_due": day(rect.rectify_due_date, provisional=rect.provisional),
         "verified": _when(rect.verified_at, tz),
         "verified_on_time": _on_time(rect.verified_on_time),
         "closed": _when(rect.closed_at, tz),

@@ -67,6 +67,7 @@ class Rectification:
     closed_by: str | None
     outcome: Outcome | None
     reply: str | None
+    provisional: bool = False  # a due date rests on the provisional next year
 
     def __post_init__(self) -> None:
         require_aware("opened_at", self.opened_at)

@@ -19,8 +19,11 @@ from hub.rectifications.model import OUTCOME_WORDS, POOR_RATING_WORDS, Rectifica
 PENDING = "待定"  # a due date the calendar cannot give yet: said to be pending, never blank
 
 
-def day(value: date | None) -> str:
-    return value.isoformat() if value else PENDING
+def day(value: date | None, *, provisional: bool = False) -> str:
+    """A due date as notices say it: 待定 when unknown, marked 暂定 on a provisional year."""
+    if value is None:
+        return PENDING
+    return f"{value.isoformat()}（暂定）" if provisional else value.isoformat()
 
 
 def rating_text(rating: int) -> str:
@@ -52,7 +55,7 @@ def poor_rating_notice(
         "applicant": mask_name(str(applicant.get("name") or "")) or "申请人",
         "mobile": mask_mobile(str(applicant.get("mobile") or "")) or "未留手机",
         "verify_due_date": day(rect.verify_due_date),
-        "rectify_due_date": day(rect.rectify_due_date),
+        "rectify_due_date": day(rect.rectify_due_date, provisional=rect.provisional),
     }
     notice = routing.reviewer_notice(
         who,

@@ -81,6 +81,7 @@ async def open_for_rating(
         due.rectify.due_date if due.rectify else None,
         due.rectify.due_at if due.rectify else None,
         due.rectify.warn_at if due.rectify else None,
+        due.provisional,
     )
     if row is None:
         log.info("rectification_already_open", case_no=case_no)

@@ -44,7 +44,7 @@ from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
 from hub.planning.timers import PlannedTimer, next_step, upsert_timers
 from hub.rectifications.model import Rectification
-from hub.rectifications.notices import base_context
+from hub.rectifications.notices import base_context, day
 from hub.store.queries import Q
 
 __all__ = [
@@ -220,7 +220,9 @@ def _timer_notices(
     step: int = timer["step"]
     context = base_context(rect, routing, now) | {
         "stage": STAGE_WORDS[kind],
-        "due_date": due_date.isoformat() if due_date else "",
+        "due_date": day(
+            due_date, provisional=rect.provisional and kind is not TimerKind.VERIFY_OVERDUE
+        ),
     }
     follow = None
     if kind is TimerKind.DUE_SOON or step == 0:

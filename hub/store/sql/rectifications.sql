@@ -10,8 +10,8 @@ SELECT c.case_no, c.matter_name, c.department_code, c.department_name, c.applica
 -- At most one open per case (the partial unique index): a second poor rating is absorbed.
 INSERT INTO rectifications (case_no, department_code, department_name, rating, comment, source,
                             head, opened_at, verify_due_date, verify_due_at, verify_warn_at,
-                            rectify_due_date, rectify_due_at, rectify_warn_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                            rectify_due_date, rectify_due_at, rectify_warn_at, provisional)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (case_no) WHERE status <> 'closed' DO NOTHING
 RETURNING *;
 

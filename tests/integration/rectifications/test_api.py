@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -9,6 +11,7 @@ from aiohttp import web
 from hub.keys import CLOCK, POOL, ROUTING
 from hub.rectifications.service import open_for_rating
 from hub.replies.evaluations import rate_case
+from hub.store.calendars import with_provisional_next_year
 from tests.conftest import INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.integration import events as ev
 
@@ -191,3 +194,31 @@ async def test_a_reminder_held_by_quiet_hours_is_cancelled_when_the_step_is_take
     assert held["status"] == "cancelled" and "verified" in held["error"]
     status, _ = await api.post("/v1/test-clock/advance", {"to": "2026-03-06T12:00:00+08:00"})
     assert len(await messages(api, "rectification_overdue")) == 1
+
+
+async def test_a_rectification_opened_in_december_is_due_in_the_provisional_next_year(
+    api: Api, app: web.Application
+) -> None:
+    """15 working days from Tuesday 15 December 2026 reach 2027, whose State Council notice is
+    not imported: counted on the provisional year (New Year's Day off) and marked so."""
+    await centre(api)
+    await rated(api, app, "R-1", 4, "")  # a closed case; its rating here does not matter
+    routing = app[ROUTING]
+    routing = replace(routing, calendar=with_provisional_next_year(routing.calendar))
+    async with app[POOL].acquire() as conn:
+        rect = await open_for_rating(
+            conn,
+            routing,
+            case_no="R-1",
+            rating=2,
+            comment=None,
+            source="sms",
+            now=datetime.fromisoformat("2026-12-15T10:00:00+08:00"),
+        )
+    assert rect is not None and rect.provisional
+    _, body = await api.get(f"/v1/rectifications/{rect.id}")
+    assert body["verify_due_at"] == "2026-12-16T23:59:59+08:00"
+    assert body["rectify_due_at"] == "2027-01-06T23:59:59+08:00"
+    assert body["provisional"] is True
+    told = [m for m in await messages(api, "poor_rating") if m["case_no"] == "R-1"]
+    assert "2027-01-06（暂定）" in told[0]["body"]
