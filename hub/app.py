@@ -33,6 +33,7 @@ from hub.keys import (
     ROLE,
     ROUTING,
     RULES,
+    SERVICES,
     SETTINGS,
     TEST_CLOCK_HOOKS,
     Role,
@@ -45,6 +46,7 @@ from hub.pages.supervise.errors import supervise_errors_middleware
 from hub.pages.wap import routes as wap
 from hub.planning import scheduler
 from hub.planning.planner import Planner
+from hub.services import Services
 from hub.settings import PolicySettings, Settings
 from hub.signing import Keyring
 from hub.store import db
@@ -147,6 +149,16 @@ def create_app(
             async with pool.acquire() as conn:
                 await db.migrate(conn)
             app[POOL] = pool
+            app[SERVICES] = Services(
+                pool=pool,
+                clock=app[CLOCK],
+                settings=settings,
+                calendar=app[CALENDAR],
+                rules=app[RULES],
+                routing=app[ROUTING],
+                planner=app[PLANNER],
+                metrics=app[METRICS],
+            )
             yield
         finally:
             await pool.close()

@@ -16,6 +16,7 @@ from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
 from hub.planning.tick import TickResult
+from hub.services import Services
 from hub.settings import Settings
 from hub.signing import Keyring
 
@@ -39,3 +40,5 @@ ROUTING = web.AppKey("routing", Routing)
 TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])
 # The random source of retry jitter (the dispatcher's and the webhooks'); tests fix it.
 JITTER: web.AppKey[Callable[[], float]] = web.AppKey("dispatch_jitter")
+# The parts above, handed to jobs and services as one value (hub/services.py).
+SERVICES = web.AppKey("services", Services)

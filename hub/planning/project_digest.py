@@ -19,13 +19,12 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import structlog
-from aiohttp import web
 
 from core.notices import NoticeKind
-from hub.keys import POOL, ROUTING, SETTINGS
 from hub.notices.notify import notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing
+from hub.services import Services
 from hub.store.queries import Q
 
 __all__ = ["EVENT_WORDS", "change_line", "project_digest_job"]
@@ -65,13 +64,12 @@ def change_line(row: Mapping[str, Any], tz: ZoneInfo) -> str:
     )
 
 
-async def project_digest_job(app: web.Application, now: datetime) -> int:
+async def project_digest_job(services: Services, now: datetime) -> int:
     """Queue a digest to each project manager whose project changed; return how many."""
-    settings = app[SETTINGS]
-    tz = settings.calendar.tz
-    routing = app[ROUTING]
+    tz = services.settings.calendar.tz
+    routing = services.routing
     queued = 0
-    async with app[POOL].acquire() as conn:
+    async with services.pool.acquire() as conn:
         projects = await conn.fetch(Q["projects_with_changes"])
         for project in projects:
             changes = await conn.fetch(

@@ -20,7 +20,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.clock import AcceleratedClock, ManualClock, real_seconds_until
-from hub.keys import CLOCK, METRICS, PLANNER, POOL, TEST_CLOCK_HOOKS
+from hub.keys import CLOCK, METRICS, PLANNER, POOL, SERVICES, TEST_CLOCK_HOOKS
 from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
 from hub.planning.tick import TickResult
@@ -78,12 +78,12 @@ class Ticker:
             log.info("timers_pruned", count=pruned)
 
     async def monthly_report(self) -> None:
-        sent = await monthly_report_job(self.app, self.app[CLOCK].now())
+        sent = await monthly_report_job(self.app[SERVICES], self.app[CLOCK].now())
         if sent:
             log.info("monthly_report_queued", count=sent)
 
     async def project_digests(self) -> None:
-        sent = await project_digest_job(self.app, self.app[CLOCK].now())
+        sent = await project_digest_job(self.app[SERVICES], self.app[CLOCK].now())
         if sent:
             log.info("project_digests_queued", count=sent)
 
@@ -98,8 +98,8 @@ async def advance(app: web.Application, now: datetime) -> TickResult:
     app[METRICS].inc("cuiban_timers_fired_total", result.fired)
     app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
     await app[PLANNER].daily_digest(app[POOL], now)
-    await monthly_report_job(app, now)
-    await project_digest_job(app, now)
+    await monthly_report_job(app[SERVICES], now)
+    await project_digest_job(app[SERVICES], now)
     return result
 
 

@@ -27,14 +27,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import jinja2
 import structlog
-from aiohttp import web
 
+from core.calendar import WorkingCalendar
 from core.notices import NoticeKind
-from hub.keys import CALENDAR, POOL, ROUTING, SETTINGS
 from hub.notices.notify import notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People
 from hub.rectifications import listing as rectification_listing
+from hub.services import Services
 from hub.store.queries import Q
 from hub.supervision import charts, stats
 
@@ -234,9 +234,8 @@ def write_report(report: Report, folder: Path) -> list[Path]:
     return paths
 
 
-def _first_working_day(app: web.Application, day: date) -> date:
+def _first_working_day(calendar: WorkingCalendar, day: date) -> date:
     first = day.replace(day=1)
-    calendar = app[CALENDAR]
     for offset in range(31):
         candidate = first + timedelta(days=offset)
         try:
@@ -266,21 +265,21 @@ def _summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-async def monthly_report_job(app: web.Application, now: datetime) -> int:
+async def monthly_report_job(services: Services, now: datetime) -> int:
     """On or after a month's first working day: save last month's report and mail supervisors.
 
     Idempotent (safe every tick, from any number of processes): the messages'
     dedupe keys ``monthly_report:<YYYY-MM>:<person>`` stop a second mailing, and
     the file is not written again once sent. Returns the number of notices queued.
     """
-    settings = app[SETTINGS]
+    settings = services.settings
     tz = settings.calendar.tz
     today = now.astimezone(tz).date()
-    if today < _first_working_day(app, today):
+    if today < _first_working_day(services.calendar, today):
         return 0
     month = previous_month(today)
     folder = Path(settings.database.data_dir) / "reports"
-    async with app[POOL].acquire() as conn:
+    async with services.pool.acquire() as conn:
         if await conn.fetchval(Q["monthly_report_sent"], month):
             return 0
         supervisors = [r["person_id"] for r in await conn.fetch(Q["report_supervisors"])]
@@ -288,7 +287,7 @@ async def monthly_report_job(app: web.Application, now: datetime) -> int:
             return 0
         report = await build_report(conn, month, now=now, tz=tz)
         await asyncio.to_thread(write_report, report, folder)
-        routing = app[ROUTING]
+        routing = services.routing
         link = f"{settings.http.public_base_url}/supervise/reports/{month}"
         context = {
             "title": f"电子监察月报 {month}",

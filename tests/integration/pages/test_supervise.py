@@ -16,7 +16,7 @@ from aiohttp import web
 
 from core.notices import ChannelKind, NoticeKind
 from hub.cli import main
-from hub.keys import POOL
+from hub.keys import POOL, SERVICES
 from hub.notices.outbox import Address, Notice, enqueue
 from hub.pages.supervise.routes import COOKIE
 from hub.planning.project_digest import project_digest_job
@@ -141,7 +141,7 @@ async def test_a_project_page_and_digest_cover_every_approval_across_departments
     now = sm.NOW_AFTER
     # The digest job runs with every clock advance, so the month's changes already went
     # out as they happened: nothing is left to send, and nothing was left out.
-    assert await project_digest_job(app, now) == 0
+    assert await project_digest_job(app[SERVICES], now) == 0
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(
             "SELECT context FROM messages WHERE dedupe_key LIKE 'project_digest:XM-1:%'"
@@ -154,7 +154,7 @@ async def test_a_project_page_and_digest_cover_every_approval_across_departments
         sm._ev(members[0], 90, "case.closed", now),
         key=INGEST_KEY,
     )
-    assert await project_digest_job(app, now) == 1
+    assert await project_digest_job(app[SERVICES], now) == 1
 
 
 async def test_the_monthly_report_files_hold_the_figures_and_charts(
@@ -206,9 +206,15 @@ async def test_the_monthly_report_is_mailed_once_on_the_first_working_day(
     await api.put("/v1/departments/SCJG", {"name": "市场监督管理局", "supervisors": ["p-jc"]})
     await api.put("/v1/departments/ZJJ", {"name": "住建局", "supervisors": ["p-jc", "p-jc2"]})
     # 1 May 2026 is Labour Day; the first working day of May is Wednesday 6 May.
-    assert await report.monthly_report_job(app, datetime(2026, 5, 5, 10, tzinfo=sm.TZ)) == 0
-    assert await report.monthly_report_job(app, datetime(2026, 5, 6, 10, tzinfo=sm.TZ)) == 2
-    assert await report.monthly_report_job(app, datetime(2026, 5, 7, 10, tzinfo=sm.TZ)) == 0
+    assert (
+        await report.monthly_report_job(app[SERVICES], datetime(2026, 5, 5, 10, tzinfo=sm.TZ)) == 0
+    )
+    assert (
+        await report.monthly_report_job(app[SERVICES], datetime(2026, 5, 6, 10, tzinfo=sm.TZ)) == 2
+    )
+    assert (
+        await report.monthly_report_job(app[SERVICES], datetime(2026, 5, 7, 10, tzinfo=sm.TZ)) == 0
+    )
     async with app[POOL].acquire() as conn:
         links = await conn.fetch(
             "SELECT DISTINCT link FROM messages WHERE dedupe_key LIKE 'monthly_report:2026-04:%'"

@@ -29,6 +29,20 @@ FORBIDDEN = frozenset(
     }
 )
 FORBIDDEN_CALLS = frozenset({"open", "input", "__import__", "exec", "eval"})
+# Reading a clock: time is a parameter in core (the hub's Clock is injected).
+CLOCK_READS = frozenset(
+    {
+        "now",
+        "utcnow",
+        "today",
+        "monotonic",
+        "monotonic_ns",
+        "perf_counter",
+        "perf_counter_ns",
+        "process_time",
+        "time_ns",
+    }
+)
 
 
 def _violations(source: str) -> list[str]:
@@ -45,6 +59,16 @@ def _violations(source: str) -> list[str]:
             name = func.id if isinstance(func, ast.Name) else None
             if isinstance(func, ast.Attribute) and func.attr in {"open", "read_text", "read_bytes"}:
                 name = func.attr
+            if isinstance(func, ast.Attribute) and (
+                func.attr in CLOCK_READS
+                # time.time(); a datetime's own .time() (its time of day) is fine
+                or (
+                    func.attr == "time"
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == "time"
+                )
+            ):
+                found.append(f"{func.attr}() reads the clock")
             if name in FORBIDDEN_CALLS | {"read_text", "read_bytes"}:
                 found.append(f"{name}()")
     return found
@@ -73,6 +97,12 @@ def test_core_module_is_pure(path: Path) -> None:
         "import aiohttp",
         "open('x')",
         "Path('x').read_text()",
+        "from datetime import datetime\ndatetime.now()",
+        "import datetime\ndatetime.datetime.now(datetime.UTC)",
+        "from datetime import date\ndate.today()",
+        "datetime.utcnow()",
+        "time.time()",
+        "time.monotonic()",
     ],
 )
 def test_checker_catches_impurity(source: str) -> None:
@@ -81,5 +111,6 @@ def test_checker_catches_impurity(source: str) -> None:
 
 
 def test_checker_allows_datetime_time() -> None:
-    """`from datetime import time` and tomllib parsing of text are allowed."""
+    """`from datetime import time`, a datetime's time of day and tomllib parsing are allowed."""
     assert _violations("from datetime import time\nimport tomllib\ntomllib.loads('')") == []
+    assert _violations("def f(now):\n    return now.time(), now.date()") == []
