@@ -263,13 +263,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """The listening socket, bound before anything else starts (a busy port costs nothing)."""
     try:
         family, _, _, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
-        return socket.create_server(address, family=family, reuse_port=False)
+        return socket.create_server(address, family=family, reuse_port=reuse_port)
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise PortUnavailable(
@@ -292,7 +292,9 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
         settings, admin_key = made.settings, made.admin_key
     if settings.clock.mode != "manual":
         secret_policy.check(settings)  # before the port is taken (create_app checks too)
-    listener = _listen(settings.http.host, settings.http.port)
+    listener = _listen(
+        settings.http.host, settings.http.port, reuse_port=settings.http.reuse_port
+    )
     # Signals only set the event from here on: a Ctrl-C during start-up lets start-up
     # finish and then stops everything in order, instead of cancelling jobs mid-way.
     stop = asyncio.Event()

@@ -84,6 +84,9 @@ class HttpSettings(_Section):
     public_base_url: str = "http://127.0.0.1:8080"
     # Reverse proxies whose X-Forwarded-For / Forwarded is believed (hub/api/clients.py).
     trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
+    # SO_REUSEPORT: several `serve --role api` processes share one port and the kernel
+    # spreads connections over them (docs/scaling.md; bench/multi_api.py).
+    reuse_port: bool = False
 
     @field_validator("public_base_url")
     @classmethod

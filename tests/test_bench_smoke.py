@@ -21,6 +21,9 @@ TINY = {
     "dispatch_lateness.py": ["--count", "30", "--spread", "0.5", "--lead", "0.5"],
     "vs_apscheduler.py": ["--count", "40", "--due", "0"],
     "multi_worker.py": ["--workers", "2", "--count", "40", "--repeats", "1"],
+    "multi_api.py": [
+        "--processes", "1", "2", "--batches", "2", "--batch-size", "40", "--repeats", "1",
+    ],  # fmt: skip
 }
 
 
