@@ -292,9 +292,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
         settings, admin_key = made.settings, made.admin_key
     if settings.clock.mode != "manual":
         secret_policy.check(settings)  # before the port is taken (create_app checks too)
-    listener = _listen(
-        settings.http.host, settings.http.port, reuse_port=settings.http.reuse_port
-    )
+    listener = _listen(settings.http.host, settings.http.port, reuse_port=settings.http.reuse_port)
     # Signals only set the event from here on: a Ctrl-C during start-up lets start-up
     # finish and then stops everything in order, instead of cancelling jobs mid-way.
     stop = asyncio.Event()

@@ -22,8 +22,16 @@ TINY = {
     "vs_apscheduler.py": ["--count", "40", "--due", "0"],
     "multi_worker.py": ["--workers", "2", "--count", "40", "--repeats", "1"],
     "multi_api.py": [
-        "--processes", "1", "2", "--batches", "2", "--batch-size", "40", "--repeats", "1",
-    ],  # fmt: skip
+        "--processes",
+        "1",
+        "2",
+        "--batches",
+        "2",
+        "--batch-size",
+        "40",
+        "--repeats",
+        "1",
+    ],
 }
 
 
