@@ -37,10 +37,25 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     return event
 
 
+class RedactAccessLog(logging.Filter):
+    """aiohttp's access log (stdlib logging, off in ``cuiban serve``) redacted the same way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        return True
+
+
+def _redact_access_log() -> None:
+    access = logging.getLogger("aiohttp.access")
+    if not any(isinstance(f, RedactAccessLog) for f in access.filters):
+        access.addFilter(RedactAccessLog())
+
+
 def configure_logging(
     level: str = "info", fmt: str = "auto", *, stream: TextIO | None = None
 ) -> None:
     """structlog to ``stream`` (stderr by default): JSON unless it is a terminal."""
+    _redact_access_log()
     out = sys.stderr if stream is None else stream
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     renderer: Any = (

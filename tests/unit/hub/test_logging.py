@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
+import structlog
+
 from hub.logging import redact
 
 
@@ -50,3 +54,30 @@ def test_signed_tokens_in_paths_and_query_strings_are_cut() -> None:
     assert event["path"] == "/wap/c/***/rate"
     assert event["url"] == "/v1/callbacks/sms/aliyun/report?token=***&x=1"
     assert event["detail"] == "opened *** from 138****5678"
+
+
+def test_the_access_log_is_redacted_once_logging_is_configured() -> None:
+    """Should aiohttp's access log be switched on, its request lines lose their tokens too."""
+    import logging
+
+    from hub.logging import RedactAccessLog, configure_logging
+
+    try:
+        configure_logging("warning", "json", stream=io.StringIO())
+        configure_logging("warning", "json", stream=io.StringIO())  # the filter is added once
+    finally:
+        structlog.reset_defaults()
+    access = logging.getLogger("aiohttp.access")
+    filters = [f for f in access.filters if isinstance(f, RedactAccessLog)]
+    assert len(filters) == 1
+    record = logging.LogRecord(
+        "aiohttp.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s "%s" %s',
+        ("127.0.0.1", "GET /wap/inbox/i2k1p-li.abcdefghijk HTTP/1.1", 200),
+        None,
+    )
+    assert filters[0].filter(record)
+    assert record.getMessage() == '127.0.0.1 "GET /wap/inbox/*** HTTP/1.1" 200'
