@@ -115,6 +115,11 @@ EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
         **_COMMON,
         "slots": "1.3月16日上午 2.3月16日下午 3.3月17日上午",
     },
+    NoticeKind.APPOINTMENT_CONFIRMED: {
+        **_COMMON,
+        "slot": "3月16日上午（09:00-12:00）",
+        "location": "市民中心B区3号窗口",
+    },
     NoticeKind.APPOINTMENT_REMINDER: {
         **_COMMON,
         "slot": "3月16日上午",

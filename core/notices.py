@@ -51,6 +51,7 @@ class NoticeKind(StrEnum):
     VERIFICATION_CODE = "verification_code"  # WAP login by mobile number
     APPOINTMENT_SLOTS = "appointment_slots"  # answer to an SMS 'YY <case_no>' (短信预约)
     APPOINTMENT_REMINDER = "appointment_reminder"  # the working day before a booked pickup
+    APPOINTMENT_CONFIRMED = "appointment_confirmed"  # the answer to a slot number: booked
     COMPLAINT = "complaint"  # an applicant's complaint, to the supervisors
     DEADLINE_UNKNOWN = "deadline_unknown"  # the calendar lacks a year the deadline needs
     MONTHLY_REPORT = "monthly_report"  # 电子监察月报, to supervisors on the first working day

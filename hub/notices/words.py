@@ -56,6 +56,7 @@ NOTICE_WORDS = {
     "status_reply": "进度查询回复",
     "appointment_slots": "预约时段",
     "appointment_reminder": "预约提醒",
+    "appointment_confirmed": "预约成功",
     "green_channel": "绿色通道通知",
     "node_due_soon": "环节即将到期提醒",
     "node_overdue": "环节超期催办",

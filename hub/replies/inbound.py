@@ -433,13 +433,19 @@ class Replies:
                 handled_as="book_invalid", case_no=case_no, detail=f"no slot numbered {number}"
             )
         day, slot = date.fromisoformat(chosen["day"]), chosen["slot"]
+        case = await conn.fetchrow(Q["case_for_reply"], case_no)
+        assert case is not None  # offers are deleted with their case
+        confirm_key = f"appointment_confirmed:{inbound_id}"
         current = await conn.fetchrow(Q["appointment_of_case"], case_no)
         if current is not None and (current["day"], current["slot"]) == (day, slot):
             await conn.execute(Q["close_offers"], mobile, case_no, now)
+            # The same number again: it is booked already; say so again.
+            context = self._booking_context(case, chosen, now)
+            await self._answer(
+                conn, NoticeKind.APPOINTMENT_CONFIRMED, confirm_key, case, mobile, context, now
+            )
             return Handled(handled_as="booked", case_no=case_no, detail=chosen["label"])
         taken = await conn.fetchval(Q["take_slot"], day, slot, self.slots.capacity)
-        case = await conn.fetchrow(Q["case_for_reply"], case_no)
-        assert case is not None  # offers are deleted with their case
         if taken is None:
             # Full since the offer went out: offer what is free now instead.
             await self._offer(conn, case, mobile, f"appointment_slots:{inbound_id}", now)
@@ -455,15 +461,11 @@ class Replies:
         reminder_key = f"appointment_reminder:{case_no}:{day.isoformat()}:{slot}"
         await conn.execute(Q["upsert_appointment"], case_no, day, slot, mobile, now, reminder_key)
         await conn.execute(Q["close_offers"], mobile, case_no, now)
-        pickup = case["pickup"] or {}
-        location = (pickup.get("location") if isinstance(pickup, dict) else None) or (
-            self.slots.location
+        context = self._booking_context(case, chosen, now)
+        # Booked: say so now (the reply the applicant waits for), and remind the day before.
+        await self._answer(
+            conn, NoticeKind.APPOINTMENT_CONFIRMED, confirm_key, case, mobile, context, now
         )
-        label = chosen["label"]
-        context = case_context(self.routing, case, now) | {
-            "slot": f"{label}（{slot}）" if label.endswith("午") else label,
-            "location": location,
-        }
         await self._answer(
             conn,
             NoticeKind.APPOINTMENT_REMINDER,
@@ -475,6 +477,20 @@ class Replies:
             now=now,
         )
         return Handled(handled_as="booked", case_no=case_no, detail=chosen["label"])
+
+    def _booking_context(
+        self, case: Mapping[str, Any], chosen: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """What a booking's confirmation and reminder say: the slot and where to go."""
+        pickup = case["pickup"] or {}
+        location = (pickup.get("location") if isinstance(pickup, dict) else None) or (
+            self.slots.location
+        )
+        label, slot = str(chosen["label"]), str(chosen["slot"])
+        return case_context(self.routing, case, now) | {
+            "slot": f"{label}（{slot}）" if label.endswith("午") else label,
+            "location": location,
+        }
 
     def _reminder_at(self, day: date, now: datetime) -> datetime:
         """Office start on the working day before ``day``; at once if that has passed."""

@@ -98,7 +98,7 @@ def test_aliyun_request_is_deterministic_and_independently_verifiable() -> None:
         "matter",
         "case_no",
         "query_code",
-        "due_date",
+        "promise",
         "link",
     ]
     assert form["Signature"] == expected_signature("POST", form, config.access_key_secret)

@@ -119,7 +119,7 @@ async def test_acceptance_and_pickup_reach_aliyun_signed_and_receipts_settle_the
     assert {(r["PhoneNumbers"], r["SignName"]) for r in aliyun.requests} == {(MOBILE, SIGN)}
     assert accepted["TemplateParam"]["case_no"] == "E2E-1"
     assert accepted["TemplateParam"]["matter"] == "食品经营许可"
-    assert set(accepted["TemplateParam"]) == {"matter", "case_no", "query_code", "due_date", "link"}
+    assert set(accepted["TemplateParam"]) == {"matter", "case_no", "query_code", "promise", "link"}
     assert pickup["TemplateParam"]["location"] == "3号窗口"
     log = await messages(hub, "E2E-1")
     assert [(m["kind"], m["status"]) for m in log] == [

@@ -237,6 +237,19 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     assert [(r["case_no"], r["day"].isoformat(), r["slot"]) for r in booked] == [
         ("Y-1", "2026-03-04", "09:00-12:00")
     ]
+    confirmed = await query(
+        database_url,
+        "SELECT recipient, body, not_before, created_at FROM messages"
+        " WHERE kind = 'appointment_confirmed'",
+    )
+    # At once, not the day before the pickup like the reminder.
+    assert [(r["recipient"], r["not_before"]) for r in confirmed] == [
+        (MOBILE, confirmed[0]["created_at"])
+    ]
+    assert confirmed[0]["body"] == (
+        "预约成功：您已预约3月4日上午（09:00-12:00）领取Y-1证照，地点：市民中心B区3号窗口。"
+        "前一个工作日将再提醒您。"
+    )
     reminder = await query(
         database_url,
         "SELECT recipient, body, not_before FROM messages WHERE kind = 'appointment_reminder'",

@@ -24,6 +24,7 @@ def test_notice_kinds_are_the_contract_kinds_plus_our_own() -> None:
         "case_overdue", "urge", "case_suspended", "case_resumed", "pickup_notice",
         "evaluation_prompt", "daily_digest", "status_reply",
         "announcement", "verification_code", "appointment_slots", "appointment_reminder",
+        "appointment_confirmed",
         "complaint", "deadline_unknown", "monthly_report", "project_digest",
         "poor_rating", "rectification_due_soon", "rectification_overdue", "rectification_reply",
         "promised_date_changed",
