@@ -1,5 +1,8 @@
 """``/v1/rectifications``: 差评整改 — list and read (admin, supervisor); verify and close (admin).
 
+The service's errors become problems in the middleware: unknown id 404, a step already
+taken 409, a reply too long for the applicant's SMS 422.
+
 GET  /v1/rectifications?status=&department=&cursor=&limit=
 GET  /v1/rectifications/{id}
 POST /v1/rectifications/{id}/verify   {by, finding}            回访核实
@@ -23,7 +26,6 @@ from hub.api.problems import Problem
 from hub.api.views import local
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.rectifications import service
-from hub.rectifications.errors import RectificationConflict, RectificationNotFound
 from hub.rectifications.model import OUTCOME_WORDS, STATUSES, Rectification
 from hub.store.queries import Q
 
@@ -121,10 +123,7 @@ async def get_rectification(request: web.Request) -> web.Response:
     rect_id = _id(request)
     app = request.app
     async with app[POOL].acquire() as conn:
-        try:
-            rect = await service.get(conn, rect_id)
-        except RectificationNotFound as exc:
-            raise Problem(404, str(exc)) from None
+        rect = await service.get(conn, rect_id)  # NotFound: 404 (problems middleware)
     return respond(rectification_json(rect, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz))
 
 
@@ -136,19 +135,14 @@ async def verify(request: web.Request) -> web.Response:
     app = request.app
     now = app[CLOCK].now()
     async with app[POOL].acquire() as conn:
-        try:
-            rect = await service.verify(
-                conn,
-                rect_id,
-                by=body.by,
-                finding=body.finding,
-                now=now,
-                audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
-            )
-        except RectificationNotFound as exc:
-            raise Problem(404, str(exc)) from None
-        except RectificationConflict as exc:
-            raise Problem(409, str(exc)) from None
+        rect = await service.verify(
+            conn,
+            rect_id,
+            by=body.by,
+            finding=body.finding,
+            now=now,
+            audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
+        )
     return respond(rectification_json(rect, now=now, tz=app[SETTINGS].calendar.tz))
 
 
@@ -160,20 +154,15 @@ async def close(request: web.Request) -> web.Response:
     app = request.app
     now = app[CLOCK].now()
     async with app[POOL].acquire() as conn:
-        try:
-            closed = await service.close(
-                conn,
-                app[ROUTING],
-                rect_id,
-                by=body.by,
-                outcome=body.outcome,
-                reply=body.reply,
-                now=now,
-                audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
-            )
-        except RectificationNotFound as exc:
-            raise Problem(404, str(exc)) from None
-        except RectificationConflict as exc:
-            raise Problem(409, str(exc)) from None
+        closed = await service.close(
+            conn,
+            app[ROUTING],
+            rect_id,
+            by=body.by,
+            outcome=body.outcome,
+            reply=body.reply,
+            now=now,
+            audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
+        )
     answer = rectification_json(closed.rectification, now=now, tz=app[SETTINGS].calendar.tz)
     return respond(answer | {"notices": closed.notices})

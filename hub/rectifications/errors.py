@@ -1,27 +1,24 @@
 """What can go wrong with a rectification, said so the caller knows what to do next.
 
 CuibanError
-└── RectificationError
-    ├── RectificationNotFound (LookupError)   no rectification with that id
-    └── RectificationConflict                 the step was already taken (verified, closed)
-InputError
-└── ReplyTooLong                              the SMS reply would exceed the segment limit
+├── NotFound (LookupError)
+│   └── RectificationNotFound        no rectification with that id            (404)
+├── Conflict
+│   └── RectificationConflict        the step was already taken (verified, closed)  (409)
+└── InputError (ValueError)
+    └── ReplyTooLong                 the SMS reply would exceed the segment limit   (422)
 """
 
 from __future__ import annotations
 
-from core.errors import CuibanError, InputError
+from core.errors import Conflict, InputError, NotFound
 
 
-class RectificationError(CuibanError):
-    """The rectification cannot be changed that way."""
-
-
-class RectificationNotFound(RectificationError, LookupError):
+class RectificationNotFound(NotFound):
     """There is no such rectification."""
 
 
-class RectificationConflict(RectificationError):
+class RectificationConflict(Conflict):
     """The rectification is not in a state that allows this step."""
 
 

@@ -85,10 +85,14 @@ def check_reply_fits(routing: Routing, context: Mapping[str, Any]) -> None:
     text = render(NoticeKind.RECTIFICATION_REPLY, "sms", context)
     segments = count_segments(text, sign_name)
     if segments > sms.max_segments:
+        limit = (
+            f"the limit is {sms.max_segments} segments (channels.sms.max_segments: 70 characters "
+            "for one, 67 per segment when longer, signature included)"
+        )
         raise ReplyTooLong(
-            f"the reply makes a {len(text)}-character SMS of {segments} segments; the limit is "
-            f"{sms.max_segments} segments (channels.sms.max_segments: 70 characters for one, "
-            f"67 per segment when longer, signature included) — shorten the reply"
+            f"the reply makes a {len(text)}-character SMS of {segments} segments; {limit} — "
+            "shorten the reply",
+            errors=[{"field": "reply", "message": f"too long for the applicant's SMS; {limit}"}],
         )
 
 

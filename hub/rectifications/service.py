@@ -190,9 +190,11 @@ async def close(
 ) -> Closed:
     """Rectified, explained or unfounded: store the answer and text it to the applicant."""
     if outcome not in OUTCOMES:
-        raise InputError(f"outcome must be one of: {', '.join(OUTCOMES)}")
+        message = f"must be one of: {', '.join(OUTCOMES)}"
+        raise InputError(f"outcome {message}", errors=[{"field": "outcome", "message": message}])
     if not reply.strip():
-        raise InputError("the reply to the applicant is empty; say what was done")
+        message = "the reply to the applicant is empty; say what was done"
+        raise InputError(message, errors=[{"field": "reply", "message": message}])
     async with conn.transaction():
         row = await _locked(conn, rectification_id)
         if row["status"] == "closed":

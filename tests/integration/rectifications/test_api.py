@@ -145,6 +145,7 @@ async def test_verify_and_close_answer_the_applicant_and_refuse_bad_input(
     )
     assert status == 422
     assert "3 segments" in problem["detail"] and "max_segments" in problem["detail"]
+    assert problem["errors"][0]["field"] == "reply"
     status, problem = await api.post(f"/v1/rectifications/{rid}/close", good, key=SUPERVISOR_KEY)
     assert status == 403
     assert await messages(api, "rectification_reply") == []
