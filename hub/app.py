@@ -14,6 +14,7 @@ from core.deadlines import WarnPolicy
 from hub import secret_policy
 from hub.api import audit, broadcasts, callbacks, urges
 from hub.api import messages as messages_api
+from hub.api import metrics as metrics_api
 from hub.api import rectifications as rectifications_api
 from hub.api import routes as api
 from hub.api import stats as stats_api
@@ -115,7 +116,9 @@ def create_app(
     app = web.Application(
         client_max_size=MAX_BODY,
         middlewares=[
-            # First: everything after it sees the real client behind a trusted proxy.
+            # Outermost: every answer is counted, whatever turned it into a page.
+            metrics_api.count_requests,
+            # Then: everything after it sees the real client behind a trusted proxy.
             real_client_middleware(settings.http.trusted_proxies),
             problems_middleware,
             auth_middleware(settings.auth.api_keys),
@@ -189,7 +192,7 @@ def create_app(
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)
-    app.router.add_get("/metrics", api.metrics)
+    app.router.add_get("/metrics", metrics_api.metrics)
     if manual:
         # Only a manual clock can be moved by a request (contract: 404 otherwise).
         app.router.add_post("/v1/test-clock/advance", api.advance_test_clock)

@@ -259,9 +259,3 @@ async def readyz(request: web.Request) -> web.Response:
     if version != expected:
         return respond({"status": "migrating", "schema": version, "expected": expected}, status=503)
     return respond({"status": "ready", "schema": version})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    return web.Response(
-        text=request.app[METRICS].render(), content_type="text/plain", charset="utf-8"
-    )

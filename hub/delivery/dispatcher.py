@@ -490,12 +490,14 @@ class Dispatcher:
             "provider_message_id": result.provider_message_id,
             "kind": row["kind"],
         }
+        self._count(row, result)
+        labels = {"channel": row["channel"], "provider": result.provider, "kind": row["kind"]}
         if result.status in (MessageStatus.SENT, MessageStatus.DELIVERED):
             if result.outcome == "unknown":
                 bound.warning("notice_sent", outcome="unknown", error=result.error, **fields_)
             else:
                 bound.info("notice_sent", **fields_)
-            self.metrics.inc("cuiban_notices_sent_total")
+            self.metrics.inc("cuiban_notices_sent_total", **labels)
         elif result.status is MessageStatus.FAILED:
             bound.warning(
                 "notice_failed",
@@ -504,10 +506,23 @@ class Dispatcher:
                 retry_at=str(result.not_before),
                 **fields_,
             )
-            self.metrics.inc("cuiban_notices_failed_total")
+            self.metrics.inc("cuiban_notices_failed_total", **labels)
         else:
             bound.error("notice_dead", error=result.error, code=result.error_code, **fields_)
-            self.metrics.inc("cuiban_notices_dead_total")
+            self.metrics.inc("cuiban_notices_dead_total", **labels)
+
+    def _count(self, row: Mapping[str, Any], result: Outcome) -> None:
+        now = self.clock.now()
+        sent = result.status in (MessageStatus.SENT, MessageStatus.DELIVERED)
+        allowed_at: datetime | None = row["not_before"]
+        self.metrics.notice_outcome(
+            channel=row["channel"],
+            provider=result.provider,
+            kind=row["kind"],
+            status=result.status.value,
+            seconds=(now - result.started_at).total_seconds(),
+            late_by=(now - allowed_at).total_seconds() if sent and allowed_at else None,
+        )
 
     # --- WeCom per-member limits (hub/delivery/wecom_limits.py) ---------------------------
 
