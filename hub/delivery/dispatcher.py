@@ -197,11 +197,20 @@ class Dispatcher:
         """Lease up to ``limit`` due rows to this worker, best first."""
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                Q["dispatch_claim"], now, limit, self.owner, lease_until, self._open_channels(now)
-            )
-            # Held back for hours, perhaps: what is no longer true is cancelled, not sent.
-            kept = await recheck(conn, rows, owner=self.owner, now=now)
+            while True:
+                rows = await conn.fetch(
+                    Q["dispatch_claim"],
+                    now,
+                    limit,
+                    self.owner,
+                    lease_until,
+                    self._open_channels(now),
+                )
+                # Held back for hours, perhaps: what is no longer true is cancelled, not sent.
+                kept = await recheck(conn, rows, owner=self.owner, now=now)
+                # A batch that was all cancelled says nothing about what is still due.
+                if kept or not rows:
+                    break
         return sorted(kept, key=lambda r: (r["priority"], r["not_before"], r["id"]))
 
     async def reap(self, now: datetime, *, limit: int = 1000) -> int:

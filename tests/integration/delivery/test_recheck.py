@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from hub.app import create_app
+from hub.clock import ManualClock
+from hub.delivery.dispatcher import DISPATCH_SETTINGS, DispatchSettings
+from hub.settings import Settings
 from tests.conftest import Api
 from tests.integration import events as ev
 
@@ -113,3 +120,50 @@ async def test_a_suspension_cancels_the_case_reminders_waiting_in_the_outbox(
     (cancelled,) = await overdue_sms(database_url)
     assert cancelled["status"] == "cancelled"
     assert "suspended" in cancelled["error"]
+
+
+@pytest.fixture
+async def one_at_a_time(
+    settings: Settings, clock: ManualClock, database_url: str
+) -> AsyncIterator[Api]:
+    """A hub whose dispatcher claims one message per batch."""
+    app = create_app(settings, clock=clock, database_url=database_url)
+    app[DISPATCH_SETTINGS] = DispatchSettings(batch_size=1)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield Api(client)
+    finally:
+        await client.close()
+
+
+async def test_a_batch_of_cancelled_reminders_does_not_hold_up_the_next(
+    one_at_a_time: Api, database_url: str
+) -> None:
+    """The first claimed reminder is cancelled: the one behind it still goes in the same advance."""
+    api = one_at_a_time
+    await reviewer_with_late_mornings(api)
+    await api.put(
+        "/v1/people/p-dep",
+        {"name": "赵", "mobile": "13900004444", "channels": ["sms"], "quiet_hours": "20:00-10:00"},
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    late = ev.node_started("B-2", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
+    late["assignee"] = {"id": "p-dep", "name": "赵", "mobile": "13900004444"}
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.node_started("B-1", "n1", at("2026-03-02T10:00").isoformat(), limit=1),
+                late,
+            ]
+        },
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
+    await api.post("/v1/events", ev.node_completed("B-1", "n1", at("2026-03-04T09:30").isoformat()))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T10:05").isoformat()})
+    rows = await overdue_sms(database_url)
+    assert sorted((r["case_no"], r["status"]) for r in rows) == [
+        ("B-1", "cancelled"),
+        ("B-2", "sent"),
+    ]
