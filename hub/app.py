@@ -45,6 +45,7 @@ from hub.notices.recipients import Routing
 from hub.pages.supervise import routes as supervise
 from hub.pages.supervise.errors import supervise_errors_middleware
 from hub.pages.wap import routes as wap
+from hub.pages.wap import text_size
 from hub.planning import scheduler
 from hub.planning.planner import Planner
 from hub.services import Services
@@ -125,6 +126,7 @@ def create_app(
         ],
     )
     app.middlewares.append(wap.wap_middleware)  # /wap/: HTML errors and security headers
+    app.middlewares.append(text_size.text_size_middleware)  # /wap/: the reader's text size
     app.middlewares.append(supervise_errors_middleware)  # /supervise/: HTML errors
     app[SETTINGS] = settings
     app[CLOCK] = clock or clock_from_settings(settings)
@@ -185,6 +187,7 @@ def create_app(
     app.add_routes(messages_api.routes)
     app.add_routes(audit.routes)
     app.add_routes(wap.routes)
+    app.add_routes(text_size.routes)
     app.add_routes(stats_api.routes)
     app.add_routes(supervise.routes)
     app.add_routes(broadcasts.routes)

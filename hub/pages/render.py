@@ -17,6 +17,8 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from hub.pages.wap import text_size
+
 CSS_PATH = "/wap/static/wap.css"
 
 
@@ -44,7 +46,8 @@ def css_url() -> str:
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:
-    return environment().get_template(template).render({"css_url": css_url(), **context})
+    frame = {"css_url": css_url(), "view": text_size.current()}
+    return environment().get_template(template).render({**frame, **context})
 
 
 def page(

@@ -246,6 +246,8 @@ async def test_pages_fit_a_360px_screen_load_nothing_else_and_stay_small(
     assert len(served) == 1
     print("page weights (bytes):", weights)  # shown with -s; the decision note records them
     assert all(size < HTML_BUDGET for size in weights.values()), weights
+    # The README's figure: every page but the inbox (which grows with its notices) under 3 KB.
+    assert all(size < 3 * 1024 for name, size in weights.items() if name != "inbox"), weights
     assert all(url.startswith((phone.base, "data:")) for url in phone.requested)
 
     # Width: measured with scripts on in a separate tab (the pages themselves have none).
@@ -256,3 +258,86 @@ async def test_pages_fit_a_360px_screen_load_nothing_else_and_stay_small(
         await wide.goto(path)
         width = await wide.page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORT["width"], (name, width)
+
+
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+
+
+async def test_every_wap_page_passes_an_axe_audit_in_both_text_sizes(
+    phone: Phone, open_phone: Any, api: Api, app: web.Application, database_url: str
+) -> None:
+    """axe-core finds no serious or critical violation on any WAP page, normal or large text."""
+    from axe_playwright_python.async_playwright import Axe
+
+    status, _ = await api.post(f"/v1/cases/{data.RED_CASE}/urge", {"by": "p-head", "note": "快"})
+    assert status < 300
+    auditor: Phone = await open_phone(javascript=True)  # axe runs as a script in the page
+    axe = Axe()
+    violations: dict[str, list[str]] = {}
+
+    async def audit(name: str) -> None:
+        results = await axe.run(auditor.page)
+        assert results.response["testEngine"]["name"] == "axe-core"
+        found = [
+            f"{v['id']} ({v['impact']}): {v['help']}"
+            for v in results.response["violations"]
+            if v["impact"] in BLOCKING_IMPACTS
+        ]
+        if found:
+            violations[name] = found
+
+    # The mobile-number login: ask for a code, read it off the outbox, enter it.
+    await auditor.goto("/wap/")
+    await auditor.page.fill("#mobile", MOBILE)
+    await auditor.submit("获取短信验证码")
+    await audit("code form")
+    conn = await asyncpg.connect(database_url)
+    try:
+        code = await conn.fetchval(
+            "SELECT context ->> 'code' FROM messages WHERE kind = 'verification_code'"
+        )
+    finally:
+        await conn.close()
+    await auditor.page.fill("#code", code)
+    await auditor.submit("查询我的办件")
+    pages = {
+        "lookup": "/wap/",
+        "case": data.case_link(app, OPEN_CASE),
+        "closed case with rating form": data.case_link(app, CLOSED_CASE),
+        "inbox": data.inbox_link(app, "p-li"),
+        "mine": "/wap/mine",
+        "not found": "/wap/nowhere",
+    }
+    for size in ("normal", "large"):
+        await auditor.goto(f"/wap/text?size={size}&next=/wap/")
+        for name, path in pages.items():
+            await auditor.goto(path)
+            await audit(f"{name} ({size})")
+        await auditor.lookup(OPEN_CASE, "000000")
+        await audit(f"wrong code ({size})")
+    assert violations == {}
+
+
+async def test_large_text_keeps_every_page_inside_360px(
+    phone: Phone, open_phone: Any, app: web.Application
+) -> None:
+    """适老化: with 大字版 on, text is at least 20 px and no page scrolls sideways at 360 px."""
+    wide: Phone = await open_phone(javascript=True)
+    await wide.goto("/wap/")
+    await wide.page.get_by_role("link", name="大字版").click()
+    await wide.page.wait_for_url("**/wap/")
+    size = await wide.page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 20
+    for path in (
+        "/wap/",
+        data.case_link(app, OPEN_CASE),
+        data.case_link(app, CLOSED_CASE),
+        data.inbox_link(app, "p-li"),
+    ):
+        await wide.goto(path)
+        assert await wide.page.evaluate("document.documentElement.className") == "large"
+        width = await wide.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= VIEWPORT["width"], (path, width)
+    if os.environ.get("CUIBAN_DOCS_SCREENSHOT") == "1":
+        await wide.goto(data.case_link(app, OPEN_CASE))
+        await wide.page.screenshot(path=str(DOCS / "wap-large.png"), full_page=True)

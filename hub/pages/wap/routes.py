@@ -127,11 +127,17 @@ def _case_link(request: web.Request, case_no: str) -> str:
 
 
 def _lookup_page(
-    request: web.Request, *, error: str = "", notice: str = "", status: int = 200
+    request: web.Request,
+    *,
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+    case_no: str = "",
 ) -> web.Response:
+    """The lookup form; after a refusal it keeps the 受理号 typed, so only the code is retyped."""
     return page(
         "lookup.html.j2",
-        {"csrf": csrf_token(request), "error": error, "notice": notice},
+        {"csrf": csrf_token(request), "error": error, "notice": notice, "case_no": case_no},
         status=status,
     )
 
@@ -160,7 +166,9 @@ async def lookup(request: web.Request) -> web.Response:
     case_no = form.get("case_no", "").strip()
     code = form.get("query_code", "").strip()
     if not case_no or not code or len(case_no) > 64 or len(code) > 32:
-        return _lookup_page(request, error="请填写受理号和查询码。", status=422)
+        return _lookup_page(
+            request, error="请填写受理号和查询码。", status=422, case_no=case_no[:64]
+        )
     now = _now(request)
     # One path for an unknown case number and a wrong code: the same queries, the same
     # comparison, the same answer (the per-case key is the typed text, known or not).
@@ -189,10 +197,10 @@ async def lookup(request: web.Request) -> web.Response:
     if outcome == "ok":
         return _see_other(_case_link(request, case_no))
     if outcome == "locked":
-        response = _lookup_page(request, error=LOCKED, status=429)
+        response = _lookup_page(request, error=LOCKED, status=429, case_no=case_no)
         response.headers["Retry-After"] = str(int(wap_limits.LOOKUP_PER_CASE.lockout.seconds))
         return response
-    return _lookup_page(request, error=WRONG_CODE, status=422)
+    return _lookup_page(request, error=WRONG_CODE, status=422, case_no=case_no)
 
 
 # --- lookup by mobile number and SMS code ---------------------------------------------------
@@ -436,13 +444,15 @@ async def inbox(request: web.Request) -> web.Response:
             conn, person_id, now=now, tz=_tz(request)
         )
     items = [wap_views.inbox_notice(row, tz=_tz(request)) for row in notices]
+    links = {n["case_no"]: _case_link(request, n["case_no"]) for n in [*nodes, *items]}
+    links.pop("", None)  # a notice about no case (a digest, an announcement)
     context: dict[str, Any] = {
         "csrf": csrf_token(request),
         "token": request.match_info["token"],
         "name": (person["name"] if person is not None else None) or "",
-        "nodes": wap_views.inbox_nodes(nodes, now=now),
+        "nodes": [n | {"link": links[n["case_no"]]} for n in wap_views.inbox_nodes(nodes, now=now)],
         "rectifications": [r | {"link": _case_link(request, r["case_no"])} for r in rectifications],
-        "notices": items,
+        "notices": [i | {"link": links.get(i["case_no"], "")} for i in items],
         "unread": sum(1 for item in items if not item["read"]),
     }
     return page("inbox.html.j2", context)

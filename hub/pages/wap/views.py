@@ -7,6 +7,7 @@ whole. Names are masked (张*), mobiles too (138****5678).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,6 +33,8 @@ from hub.replies.evaluations import RATING_WORDS
 CLOSED_STATUSES = frozenset({"picked_up", "closed"})
 OUTCOME_WORDS = {"pass": "通过", "return": "退回", "reject": "不予通过"}
 DECISION_WORDS = {"approved": "准予许可", "rejected": "不予许可"}
+# An inbox link in a text (signed at another time, it carries another token than the page's).
+_INBOX_URL = re.compile(r"\s*(?:查看[:：]|详见[:：])?\s*https?://\S*?/wap/inbox/[A-Za-z0-9._~-]+")
 _URGENCY = {Level.RED: 0, Level.YELLOW: 1, Level.GREEN: 2}
 _UNKNOWN_FIRST = datetime(1970, 1, 1, tzinfo=UTC)  # an instant not shown sorts to the start
 
@@ -239,8 +242,12 @@ def inbox_nodes(rows: Sequence[Mapping[str, Any]], *, now: datetime) -> list[dic
 
 
 def inbox_notice(row: Mapping[str, Any], *, tz: ZoneInfo) -> dict[str, Any]:
-    """One notice in the inbox: title, text (mobiles masked), when, and whether read."""
-    body = mask_mobiles_in(row["body"] or "")
+    """One notice in the inbox: title, text (mobiles masked), when, and whether read.
+
+    The link to the inbox that SMS and e-mail texts end with is left out: the reader
+    is already there.
+    """
+    body = _INBOX_URL.sub("", mask_mobiles_in(row["body"] or ""))
     title = row["subject"] or notice_words(row["kind"])
     if not row["subject"] and row["channel"] == "wap" and "\n" in body:
         # A WAP inbox entry's first line is its title (templates/<kind>/wap.j2).
