@@ -52,7 +52,7 @@ from hub.services import Services
 from hub.settings import PolicySettings, Settings
 from hub.signing import Keyring
 from hub.store import db
-from hub.store.calendars import load_calendar
+from hub.store.calendars import LiveCalendar, load_calendar
 
 MAX_BODY = 1024 * 1024
 
@@ -130,8 +130,10 @@ def create_app(
     app.middlewares.append(supervise_errors_middleware)  # /supervise/: HTML errors
     app[SETTINGS] = settings
     app[CLOCK] = clock or clock_from_settings(settings)
-    app[CALENDAR] = calendar or load_calendar(
-        settings.database.data_dir, settings.calendar.year_files
+    # One live calendar for the whole process: an imported year reaches every part at once.
+    app[CALENDAR] = LiveCalendar(
+        calendar or load_calendar(settings.database.data_dir, settings.calendar.year_files),
+        provisional_next_year=settings.calendar.provisional_next_year,
     )
     app[RULES] = rules_from_policy(settings.policy)
     app[METRICS] = Metrics()

@@ -9,7 +9,6 @@ from typing import Literal
 import asyncpg
 from aiohttp import web
 
-from core.calendar import WorkingCalendar
 from core.cases import RulesFor
 from hub.clock import Clock
 from hub.metrics import Metrics
@@ -19,6 +18,7 @@ from hub.planning.tick import TickResult
 from hub.services import Services
 from hub.settings import Settings
 from hub.signing import Keyring
+from hub.store.calendars import LiveCalendar
 
 # A hook may report what it set aside (the tick); the test clock's answer lists it.
 TestClockHook = Callable[[datetime], Awaitable[TickResult | None]]
@@ -29,7 +29,7 @@ CLOCK = web.AppKey("clock", Clock)
 # One key per purpose, derived from auth.link_secret (hub/signing.py).
 KEYRING = web.AppKey("keyring", Keyring)
 POOL = web.AppKey("pool", asyncpg.Pool)
-CALENDAR = web.AppKey("calendar", WorkingCalendar)
+CALENDAR = web.AppKey("calendar", LiveCalendar)
 RULES: web.AppKey[RulesFor] = web.AppKey("rules")
 METRICS = web.AppKey("metrics", Metrics)
 ROLE = web.AppKey("role", str)

@@ -65,7 +65,13 @@ _CASE_SUMMARY = _object(
     urges=_INT,
 )
 _NODE = _object(
-    {"node_id": _STR, "name": _STR, "status": {"enum": ["open", "completed"]}, "level": _LEVEL},
+    {
+        "node_id": _STR,
+        "name": _STR,
+        "status": {"enum": ["open", "completed"]},
+        "level": _LEVEL,
+        "provisional": {"type": "boolean"},
+    },
     due_at=_NULLABLE_STR,
     urges=_INT,
 )
@@ -76,6 +82,7 @@ _CASE = _object(
         "level": _LEVEL,
         "suspended": {"type": "boolean"},
         "deadline_unknown": {"type": "boolean"},
+        "provisional": {"type": "boolean"},
         "nodes": {"type": "array", "items": _NODE},
         "stages": {"type": "array", "items": _JSON_OBJECT},
     },

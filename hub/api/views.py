@@ -96,6 +96,7 @@ def node_json(
         "due_at": local(row["due_at"], tz),
         "warn_at": local(row["warn_at"], tz),
         "deadline_unknown": row["deadline_unknown"],
+        "provisional": row["provisional"],
         "suspended": is_open and suspended_since is not None,
         "urges": row["urges"],
     }
@@ -185,6 +186,7 @@ def _stage_json(
         **_level_json(level),
         "completed_at": local(completed_at, tz),
         "deadline_unknown": stage["deadline_unknown"],
+        "provisional": bool(stage.get("provisional", False)),
     }
 
 
@@ -200,6 +202,8 @@ def case_summary_json(row: Mapping[str, Any], *, now: datetime, tz: ZoneInfo) ->
         "due_at": local(row["due_at"], tz),
         "suspended": row["suspended_since"] is not None,
         "deadline_unknown": row["deadline_unknown"],
+        # The date rests on a year computed from the statutory holidays (no 调休 yet).
+        "provisional": row["provisional"],
         "urges": row["urges"],
     }
 

@@ -50,5 +50,7 @@ def case_context(routing: Routing, case: Mapping[str, Any], now: datetime) -> di
         "matter": case["matter_name"] or "",
         "department": case["department_name"] or case["department_code"] or "",
         "due_date": day(case["due_date"]),
+        # Said with the date wherever it is shown (channels.phrases): "暂按法定节假日推算".
+        "provisional": "1" if case.get("provisional") else "",
         "link": routing.case_link(case["case_no"], now),
     }

@@ -109,3 +109,32 @@ def with_provisional_next_year(calendar: WorkingCalendar) -> WorkingCalendar:
     if following in calendar.years:
         return calendar
     return calendar.with_year(provisional_year(following, statutory_festivals(following)))
+
+
+class LiveCalendar(WorkingCalendar):
+    """The one calendar a hub process reads, its years swapped whole when a year is imported.
+
+    Every part (ingest, the tick, routing, pages) holds this same object, so an
+    import reaches them all at once: :meth:`swap` replaces the years between two
+    awaits of the event loop, so no computation sees half of them. The official
+    years are kept apart; the provisional next year is derived from them.
+    """
+
+    __slots__ = ("official", "provisional_next_year", "revision")
+
+    def __init__(
+        self, official: WorkingCalendar, *, provisional_next_year: bool, revision: int = 0
+    ) -> None:
+        self.provisional_next_year = provisional_next_year
+        self.swap(official, revision=revision)
+
+    def swap(self, official: WorkingCalendar, *, revision: int) -> None:
+        """Serve ``official`` (plus the provisional next year, if on) from now on."""
+        full = with_provisional_next_year(official) if self.provisional_next_year else official
+        for slot in WorkingCalendar.__slots__:
+            setattr(self, slot, getattr(full, slot))
+        self.official = WorkingCalendar(full.year(y) for y in full.official_years)
+        self.revision = revision
+
+    def __repr__(self) -> str:
+        return f"LiveCalendar(years={list(self.years)!r}, revision={self.revision})"

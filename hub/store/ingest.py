@@ -275,10 +275,12 @@ def _case_row(state: CaseState, before: Mapping[str, Any] | None, now: datetime)
                 "warn_at": s.deadline.warn_at.isoformat() if s.deadline else None,
                 "completed_at": s.completed_at.isoformat() if s.completed_at else None,
                 "deadline_unknown": s.deadline_unknown,
+                "provisional": bool(s.deadline and s.deadline.provisional),
             }
             for s in state.stages
         ],
         now,
+        bool(d and d.provisional),
     )
 
 
@@ -303,6 +305,7 @@ def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -
         d.warn_at if d else None,
         node.deadline_unknown,
         _version(before, d.due_at if d else None),
+        bool(d and d.provisional),
     )
 
 

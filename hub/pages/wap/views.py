@@ -185,6 +185,7 @@ def case_view(
         else [],
         "due_date": day(case["due_date"]),
         "deadline_unknown": case["deadline_unknown"],
+        "provisional": bool(case.get("provisional")),
         **level_view(level),
         "suspended": case["suspended_since"] is not None,
         "suspension_reason": reason,

@@ -3,7 +3,7 @@
 -- name: cases_for_planning
 SELECT case_no, status, matter_name, department_code, department_name, applicant, query_code,
        limit_value, limit_unit, due_date, due_at, warn_at, deadline_version, deadline_unknown,
-       completed_at, closed_at, withdrawn_at, suspended_since, rating
+       completed_at, closed_at, withdrawn_at, suspended_since, rating, provisional
   FROM cases WHERE case_no = ANY($1::text[]);
 
 -- name: nodes_for_planning

@@ -35,9 +35,10 @@ INSERT INTO cases (
     applied_at, accepted_at, decided_at, decision, ready_at, pickup, picked_up_at, closed_at,
     withdrawn_at, completed_at, suspended_since, suspensions, extensions, due_date, due_at,
     warn_at, deadline, deadline_unknown, deadline_version, exceeds_statutory, stages,
-    created_at, updated_at)
+    created_at, updated_at, provisional)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $36)
+        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $36,
+        $37)
 ON CONFLICT (case_no) DO UPDATE SET
     status = EXCLUDED.status, matter_code = EXCLUDED.matter_code,
     matter_name = EXCLUDED.matter_name, department_code = EXCLUDED.department_code,
@@ -55,14 +56,14 @@ ON CONFLICT (case_no) DO UPDATE SET
     warn_at = EXCLUDED.warn_at, deadline = EXCLUDED.deadline,
     deadline_unknown = EXCLUDED.deadline_unknown, deadline_version = EXCLUDED.deadline_version,
     exceeds_statutory = EXCLUDED.exceeds_statutory, stages = EXCLUDED.stages,
-    updated_at = EXCLUDED.updated_at;
+    updated_at = EXCLUDED.updated_at, provisional = EXCLUDED.provisional;
 
 -- name: upsert_node
 INSERT INTO nodes (
     case_no, node_id, name, department_code, department_name, assignee_id, assignee_name,
     limit_value, limit_unit, started_at, completed_at, outcome, comment, due_date, due_at,
-    warn_at, deadline_unknown, deadline_version)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+    warn_at, deadline_unknown, deadline_version, provisional)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (case_no, node_id) DO UPDATE SET
     name = EXCLUDED.name, department_code = EXCLUDED.department_code,
     department_name = EXCLUDED.department_name, assignee_id = EXCLUDED.assignee_id,
@@ -70,7 +71,8 @@ ON CONFLICT (case_no, node_id) DO UPDATE SET
     limit_unit = EXCLUDED.limit_unit, started_at = EXCLUDED.started_at,
     completed_at = EXCLUDED.completed_at, outcome = EXCLUDED.outcome, comment = EXCLUDED.comment,
     due_date = EXCLUDED.due_date, due_at = EXCLUDED.due_at, warn_at = EXCLUDED.warn_at,
-    deadline_unknown = EXCLUDED.deadline_unknown, deadline_version = EXCLUDED.deadline_version;
+    deadline_unknown = EXCLUDED.deadline_unknown, deadline_version = EXCLUDED.deadline_version,
+    provisional = EXCLUDED.provisional;
 
 -- name: upsert_person_contact
 -- What a node.started event tells about its assignee fills gaps; it never erases

@@ -133,15 +133,37 @@ async def test_levels_follow_the_clock(api: Api, clock: ManualClock) -> None:
 
 
 async def test_a_deadline_the_calendar_cannot_compute_is_kept_and_flagged(api: Api) -> None:
-    """A case whose span reaches an unknown year is stored and flagged deadline_unknown."""
+    """A case whose span reaches an unknown year (2028: past the provisional 2027) is
+    stored and flagged deadline_unknown."""
     status, _ = await api.post(
-        "/v1/events", ev.accepted("A-9", "2026-12-20T10:00:00+08:00", limit=20)
+        "/v1/events", ev.accepted("A-9", "2027-12-20T10:00:00+08:00", limit=20)
     )
     assert status == 202
     _, case = await api.get("/v1/cases/A-9")
     assert case["deadline_unknown"] is True
     assert case["due_date"] is None
     assert case["level"] is None
+    assert case["provisional"] is False
+
+
+async def test_a_deadline_on_the_provisional_next_year_says_so(api: Api) -> None:
+    """A December case whose limit reaches 2027 gets a date from the statutory holidays,
+    marked provisional on the case, its node and its decision stage."""
+    start = "2026-12-20T10:00:00+08:00"
+    status, _ = await api.post(
+        "/v1/events",
+        {"events": [ev.accepted("A-10", start, limit=20), ev.node_started("A-10", "n1", start)]},
+    )
+    assert status == 202
+    _, case = await api.get("/v1/cases/A-10")
+    assert case["deadline_unknown"] is False
+    assert case["due_date"] == "2027-01-18"  # only 元旦 off on the way; no 调休 guessed
+    assert case["provisional"] is True
+    assert [n["provisional"] for n in case["nodes"]] == [False]  # 3 days: within 2026
+    decision = next(s for s in case["stages"] if s["stage"] == "decision")
+    assert decision["provisional"] is True
+    _, listing = await api.get("/v1/cases")
+    assert [c["provisional"] for c in listing["items"] if c["case_no"] == "A-10"] == [True]
 
 
 async def test_decision_and_pickup_walk_the_statutory_stages(api: Api) -> None:

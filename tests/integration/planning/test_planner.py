@@ -236,10 +236,13 @@ async def test_urge_of_unknown_or_finished_cases(api: Api) -> None:
 async def test_supervisors_hear_of_a_deadline_the_calendar_cannot_compute(
     api: Api, database_url: str
 ) -> None:
-    """A case whose limit reaches an unknown year is kept, and its supervisors get a notice."""
+    """A case whose limit reaches an unknown year is kept, and its supervisors get a notice.
+
+    2027 is provisional (the year after the last official one); 2028 is unknown.
+    """
     await setup_department(api)
-    await api.post("/v1/test-clock/advance", {"to": at("2026-12-20T10:00").isoformat()})
-    await api.post("/v1/events", ev.accepted("R-7", at("2026-12-20T10:00").isoformat()))
+    await api.post("/v1/test-clock/advance", {"to": at("2027-12-20T10:00").isoformat()})
+    await api.post("/v1/events", ev.accepted("R-7", at("2027-12-20T10:00").isoformat()))
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow(
@@ -249,7 +252,7 @@ async def test_supervisors_hear_of_a_deadline_the_calendar_cannot_compute(
     finally:
         await conn.close()
     assert row["person_id"] == "p-sup"
-    assert "2027" in row["body"]
+    assert "2028" in row["body"]
 
 
 async def test_a_busy_reviewer_gets_one_message_for_nodes_overdue_together(
@@ -329,3 +332,25 @@ async def test_an_escalation_chain_resumes_after_a_suspension_that_moved_nothing
     await advance_hourly(api, at("2026-03-04T16:00"), at("2026-03-05T10:00"))
     overdue = [(e[1], e[3]) for e in await log_of(database_url) if e[0] == "node_overdue"]
     assert overdue == [("p-li", at("2026-03-04T09:00")), ("p-head", at("2026-03-05T09:00"))]
+
+
+async def test_a_provisional_promise_reads_so_on_every_channel_and_the_wap_page(
+    api: Api, database_url: str
+) -> None:
+    """The acceptance SMS of a case due in 2027 names the date and says it is provisional."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-12-20T10:00").isoformat()})
+    await api.post("/v1/events", ev.accepted("R-8", at("2026-12-20T10:00").isoformat()))
+    conn = await asyncpg.connect(database_url)
+    try:
+        bodies = {
+            r["channel"]: r["body"]
+            for r in await conn.fetch(
+                "SELECT channel, body FROM messages WHERE kind = 'case_accepted'"
+            )
+        }
+    finally:
+        await conn.close()
+    assert "承诺2027-01-18前办结（暂按法定节假日推算）" in bodies["sms"]
+    for body in bodies.values():
+        assert "承诺前" not in body and "2027-01-18" in body
