@@ -2,9 +2,10 @@
 
 Twelve cases in two departments go through their approval nodes over two
 simulated weeks in March 2026 — one on the green channel, one suspended for an
-expert review, a few left to run late — while the clock jumps half an hour
-every few milliseconds. Every notice is printed as the console channel sends
-it; a supervision table closes the tour.
+expert review, a few left to run late, the first one picked up rated 1 star and
+followed up (好差评: the head told, the call-back, the answer to the applicant) —
+while the clock jumps half an hour every few milliseconds. Every notice is
+printed as the console channel sends it; a supervision table closes the tour.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from hub.demo.directory import (
 from hub.demo.history import seed_history
 from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS
 from hub.logging import configure_logging
+from hub.rectifications import service as rectifications
+from hub.replies.evaluations import rate_case
 from hub.settings import ChannelsSettings, Settings
 from hub.store import db
 from hub.store import ingest as store
@@ -79,7 +82,12 @@ PLAN = [
 @dataclass(frozen=True)
 class Scheduled:
     at: datetime
-    event: dict[str, Any]  # or {"urge": case_no}: the supervisor urges the case
+    # or {"urge": case_no}: the supervisor urges the case; {"rate" | "verify" | "close":
+    # case_no}: the applicant rates it 1 star, the head calls back, the head answers
+    event: dict[str, Any]
+
+
+_ACTIONS = ("urge", "rate", "verify", "close")
 
 
 # The supervisor urges the stuck cases on the Tuesday of the second week.
@@ -170,6 +178,17 @@ def script() -> list[Scheduled]:
             out.append(_event("case.picked_up", case_no, ready + timedelta(hours=5), 94))
         if pattern == "stuck":
             out.append(Scheduled(at=URGE_AT, event={"urge": case_no}))
+    out.sort(key=lambda s: s.at)
+    # 好差评: the first case picked up is rated 1 star once its evaluation prompt is out,
+    # verified the next morning and answered the day after.
+    picked = next(s for s in out if s.event.get("type") == "case.picked_up")
+    rated = picked.at + timedelta(hours=2)
+    case_no = picked.event["case_no"]
+    out += [
+        Scheduled(at=rated, event={"rate": case_no}),
+        Scheduled(at=rated + timedelta(days=1), event={"verify": case_no}),
+        Scheduled(at=rated + timedelta(days=2), event={"close": case_no}),
+    ]
     return sorted(out, key=lambda s: s.at)
 
 
@@ -283,9 +302,13 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
             )
         due = [s for s in pending if s.at <= now]
         pending = pending[len(due) :]
-        events = [s.event for s in due if "urge" not in s.event]
+        events = [s.event for s in due if not any(a in s.event for a in _ACTIONS)]
         if events:
             await _ingest(app, events, now)
+        for action in (
+            s.event for s in due if any(a in s.event for a in ("rate", "verify", "close"))
+        ):
+            await _poor_rating_step(app, action, now)
         for urged in (s.event["urge"] for s in due if "urge" in s.event):
             async with app[POOL].acquire() as conn:
                 await urge_case(
@@ -304,6 +327,43 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
         clock.advance_by(STEP)
         await asyncio.sleep(step_pause)
     out.write("\n━━ 进度 100% ━━\n")
+
+
+async def _poor_rating_step(app: web.Application, action: dict[str, Any], now: datetime) -> None:
+    """One step of the 好差评 loop, as the applicant's SMS and the head's API calls make it."""
+    routing = app[ROUTING]
+    async with app[POOL].acquire() as conn:
+        if "rate" in action:
+            await rate_case(
+                conn,
+                action["rate"],
+                1,
+                comment="窗口让我跑了两趟才收齐材料",
+                source="sms",
+                now=now,
+                routing=routing,
+            )
+            return
+        case_no = action.get("verify") or action.get("close")
+        rect_id = await conn.fetchval(
+            "SELECT id FROM rectifications WHERE case_no = $1 AND status <> 'closed'", case_no
+        )
+        if rect_id is None:
+            return
+        if "verify" in action:
+            await rectifications.verify(
+                conn, rect_id, by="p-scjg-head", finding="电话回访属实：材料清单未一次告知", now=now
+            )
+        else:
+            await rectifications.close(
+                conn,
+                routing,
+                rect_id,
+                by="p-scjg-head",
+                outcome="rectified",
+                reply="已核实并整改：窗口改为一次性告知材料清单。感谢您的监督！",
+                now=now,
+            )
 
 
 async def _ingest(app: web.Application, raws: list[dict[str, Any]], now: datetime) -> None:

@@ -358,6 +358,8 @@ def test_demo_tours_every_notice_kind_and_exits_0(tmp_path: Path) -> None:
         "pickup_notice",
         "evaluation_prompt",
         "daily_digest",
+        "poor_rating",
+        "rectification_reply",
     }
     assert "电子监察" in result.stdout and "办结率" in result.stdout
     assert not re.search(r"1[3-9]\d{9}", result.stdout)  # mobiles are masked on screen

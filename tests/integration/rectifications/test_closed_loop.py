@@ -175,3 +175,8 @@ async def test_a_poor_sms_rating_is_verified_rectified_and_answered_with_the_lad
     page = await (await api.client.get("/supervise/?from=2026-09-01&to=2026-10-31")).text()
     section = page.split('id="rectifications"')[1].split("<h2")[0]
     assert "红牌超期（0）" in section and "50.0%" in section
+    report = await (await api.client.get("/supervise/reports/2026-09")).text()
+    table = report.split('id="rectifications"')[1].split("</table>")[0]
+    rows = {row.split("</td>")[0].split(">")[-1]: row for row in table.split("<tr>")[2:]}
+    assert "已解释说明" in rows["L-1"] and "超期" in rows["L-1"]
+    assert "已整改" in rows["L-2"] and "按时" in rows["L-2"] and "超期" not in rows["L-2"]
