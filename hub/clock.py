@@ -7,6 +7,7 @@ seconds per real second from ``start`` (the demo). All return aware UTC.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -34,18 +35,27 @@ class ManualClock:
 
     def __init__(self, start: datetime) -> None:
         self._now = _aware(start)
+        self._advancing = asyncio.Lock()
 
     def now(self) -> datetime:
         return self._now
 
-    def advance_to(self, instant: datetime) -> datetime:
+    def advancing(self) -> asyncio.Lock:
+        """Held for one whole advance, so two advances cannot interleave their stops."""
+        return self._advancing
+
+    def check_target(self, instant: datetime) -> datetime:
+        """``instant`` in UTC, if the clock may move there; InputError if it lies behind."""
         instant = _aware(instant)
         if instant < self._now:
             raise InputError(
                 f"the test clock is at {self._now.isoformat()}; "
                 f"it cannot go back to {instant.isoformat()}"
             )
-        self._now = instant
+        return instant
+
+    def advance_to(self, instant: datetime) -> datetime:
+        self._now = self.check_target(instant)
         return self._now
 
     def advance_by(self, delta: timedelta) -> datetime:

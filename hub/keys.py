@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -14,14 +15,11 @@ from hub.clock import Clock
 from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
-from hub.planning.tick import TickResult
 from hub.services import Services
 from hub.settings import Settings
 from hub.signing import Keyring
 from hub.store.calendars import LiveCalendar
 
-# A hook may report what it set aside (the tick); the test clock's answer lists it.
-TestClockHook = Callable[[datetime], Awaitable[TickResult | None]]
 Role = Literal["all", "api", "worker"]
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -36,9 +34,26 @@ ROLE = web.AppKey("role", str)
 PLANNER = web.AppKey("planner", Planner)
 # Addressing notices: settings, calendar, signed links, enabled channels.
 ROUTING = web.AppKey("routing", Routing)
-# Run, in order, after the test clock moves; the scheduler registers here.
-TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[TestClockHook])
 # The random source of retry jitter (the dispatcher's and the webhooks'); tests fix it.
 JITTER: web.AppKey[Callable[[], float]] = web.AppKey("dispatch_jitter")
 # The parts above, handed to jobs and services as one value (hub/services.py).
 SERVICES = web.AppKey("services", Services)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockWorker:
+    """Work that the manual test clock drives instead of a background loop.
+
+    ``run(now)`` does everything due by ``now``. ``next_due(after)`` is the earliest
+    instant strictly after ``after`` at which the worker will have work due, or, with
+    ``after=None``, the earliest instant with work pending at all (it may lie in the
+    past); None when nothing is pending. The advance steps through these instants.
+    """
+
+    name: str
+    run: Callable[[datetime], Awaitable[object]]
+    next_due: Callable[[datetime | None], Awaitable[datetime | None]]
+
+
+# Run, in order, at each instant the test clock stops at; the scheduler comes first.
+TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[ClockWorker])

@@ -1,34 +1,50 @@
-"""Background workers that run by themselves, or when the manual test clock moves."""
+"""Background workers that run by themselves, or when the manual test clock moves.
+
+Under a manual clock nothing moves by itself. :func:`advance_test_clock` moves it
+the way the system clock would: it stops at every instant some worker has work due
+(a timer, a queued send, a retry, the 08:30 digest …), in order, and runs the
+workers there, so each thing is done — and stamped — at its own instant, never at
+the target of the advance.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+import structlog
 from aiohttp import web
 
 from hub.clock import ManualClock
-from hub.keys import CLOCK, TEST_CLOCK_HOOKS
+from hub.keys import CLOCK, TEST_CLOCK_HOOKS, ClockWorker
+from hub.planning.tick import TickResult
+
+log = structlog.get_logger(__name__)
+
+# A failing worker is reported, not retried without end: past this many failures in one
+# advance the rest are only counted (the log has each one).
+MAX_REPORTED_FAILURES = 20
 
 
 @contextlib.asynccontextmanager
 async def run_or_hook(
     app: web.Application,
     *,
+    name: str,
     drain: Callable[[datetime], Awaitable[object]],
+    next_due: Callable[[datetime | None], Awaitable[datetime | None]],
     start: Callable[[], Awaitable[None]],
     stop: Callable[[], Awaitable[None]],
 ) -> AsyncIterator[None]:
-    """Under a manual clock nothing moves by itself: ``drain`` runs as the clock advances
-    (after the hooks already registered). Otherwise the worker runs in the background."""
-
-    async def hook(now: datetime) -> None:
-        await drain(now)
-
+    """Under a manual clock ``drain`` runs at each instant the clock stops at (after the
+    workers already registered); ``next_due`` tells the clock where to stop. Otherwise
+    the worker runs in the background."""
+    worker = ClockWorker(name=name, run=drain, next_due=next_due)
     manual = isinstance(app[CLOCK], ManualClock)
     if manual:
-        app[TEST_CLOCK_HOOKS].append(hook)
+        app[TEST_CLOCK_HOOKS].append(worker)
     else:
         await start()
     try:
@@ -36,6 +52,105 @@ async def run_or_hook(
     finally:
         if manual:
             with contextlib.suppress(ValueError):
-                app[TEST_CLOCK_HOOKS].remove(hook)
+                app[TEST_CLOCK_HOOKS].remove(worker)
         else:
             await stop()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkFailure:
+    at: datetime
+    worker: str
+    error: str
+
+
+@dataclass(kw_only=True)
+class Advanced:
+    """What one advance of the test clock did."""
+
+    now: datetime
+    stops: int = 0
+    tick: TickResult = field(default_factory=TickResult)  # timers fired and set aside
+    failures: list[WorkFailure] = field(default_factory=list)  # workers that raised
+    failure_count: int = 0
+
+
+async def advance_test_clock(
+    workers: list[ClockWorker], clock: ManualClock, target: datetime
+) -> Advanced:
+    """Move ``clock`` to ``target``, stopping at every instant work falls due on the way.
+
+    Work already due (a send queued a moment ago) runs first, at the current instant.
+    The clock stops to the second (work due within a second is done at its end, as
+    SMS receipts and a polling dispatcher resolve it anyway), so a burst of paced sends
+    costs one stop a second, not one a send. At a stop, the workers with work due run,
+    and every worker after one that ran (a timer's notice is sent at the same stop). A
+    worker that raises is set aside for that stop and reported; the others run, and
+    the clock still reaches ``target``.
+    """
+    async with clock.advancing():
+        clock.check_target(target)
+        result = Advanced(now=clock.now())
+        ran_at: datetime | None = None
+        while True:
+            dues = await _dues(workers, after=ran_at, result=result, clock=clock)
+            if not dues:
+                break
+            instant = max(_to_the_second(min(dues.values())), clock.now())
+            if instant > target:
+                break
+            clock.advance_to(instant)
+            await _stop(workers, dues, instant, result)
+            ran_at = instant
+        clock.advance_to(target)
+        result.now = clock.now()
+        return result
+
+
+def _to_the_second(instant: datetime) -> datetime:
+    if instant.microsecond == 0:
+        return instant
+    return instant.replace(microsecond=0) + timedelta(seconds=1)
+
+
+async def _dues(
+    workers: list[ClockWorker], *, after: datetime | None, result: Advanced, clock: ManualClock
+) -> dict[str, datetime]:
+    """Each worker's next due instant (after ``after``), by worker name."""
+    dues = {}
+    for worker in list(workers):
+        try:
+            due = await worker.next_due(after)
+        except Exception as exc:  # a worker that cannot say is skipped, not fatal
+            _failed(result, worker.name, clock.now(), exc)
+            continue
+        if due is not None:
+            dues[worker.name] = due
+    return dues
+
+
+async def _stop(
+    workers: list[ClockWorker], dues: dict[str, datetime], instant: datetime, result: Advanced
+) -> None:
+    result.stops += 1
+    downstream = False
+    for worker in list(workers):
+        due = dues.get(worker.name)
+        if not downstream and (due is None or due > instant):
+            continue
+        downstream = True  # what this worker made may be due now for the ones after it
+        try:
+            outcome = await worker.run(instant)
+        except Exception as exc:  # one worker's failure must not stop the others
+            _failed(result, worker.name, instant, exc)
+            continue
+        if isinstance(outcome, TickResult):
+            result.tick.add(outcome)
+
+
+def _failed(result: Advanced, worker: str, instant: datetime, exc: Exception) -> None:
+    log.exception("test_clock_work_failed", worker=worker, at=instant.isoformat())
+    result.failure_count += 1
+    if len(result.failures) < MAX_REPORTED_FAILURES:
+        error = f"{type(exc).__name__}: {exc}"
+        result.failures.append(WorkFailure(at=instant, worker=worker, error=error))

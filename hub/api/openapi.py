@@ -428,7 +428,7 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
     if manual_clock:
         paths["/v1/test-clock/advance"] = {
             "post": {
-                "summary": "Advance the manual test clock and process everything due",
+                "summary": "Advance the manual test clock, doing due work at each due instant",
                 "requestBody": _body(advance),
                 "responses": {
                     "200": _ok(
@@ -441,6 +441,9 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
                                 "now": _STR,
                                 "fired": _INT,
                                 "set_aside": {"type": "array", "items": _JSON_OBJECT},
+                                "stops": _INT,
+                                "failed": {"type": "array", "items": _JSON_OBJECT},
+                                "failed_count": _INT,
                             },
                         },
                     ),

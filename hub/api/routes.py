@@ -26,6 +26,7 @@ from hub.keys import (
     SETTINGS,
     TEST_CLOCK_HOOKS,
 )
+from hub.lifecycle import advance_test_clock as advance_clock
 from hub.store import ingest as store
 
 MAX_BATCH = 1000
@@ -225,20 +226,25 @@ async def advance_test_clock(request: web.Request) -> web.Response:
     clock = request.app[CLOCK]
     assert isinstance(clock, ManualClock)
     if body.to is not None:
-        clock.advance_to(body.to)
+        target = body.to
     else:
         assert body.by is not None
-        clock.advance_by(parse_duration(body.by))
-    # Work that fails is set aside, each piece on its own, and reported; the advance stands.
-    set_aside: list[dict[str, object]] = []
-    fired = 0
-    for hook in request.app[TEST_CLOCK_HOOKS]:
-        result = await hook(clock.now())
-        if result is not None:
-            fired += result.fired
-            set_aside += [item.as_json() for item in result.set_aside]
+        target = clock.now() + parse_duration(body.by)
+    done = await advance_clock(request.app[TEST_CLOCK_HOOKS], clock, target)
     tz = request.app[SETTINGS].calendar.tz
-    return respond({"now": views.local(clock.now(), tz), "fired": fired, "set_aside": set_aside})
+    return respond(
+        {
+            "now": views.local(done.now, tz),
+            "fired": done.tick.fired,
+            "set_aside": [item.as_json() for item in done.tick.set_aside],
+            "stops": done.stops,
+            "failed": [
+                {"at": views.local(f.at, tz), "worker": f.worker, "error": f.error}
+                for f in done.failures
+            ],
+            "failed_count": done.failure_count,
+        }
+    )
 
 
 async def healthz(_: web.Request) -> web.Response:

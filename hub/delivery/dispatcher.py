@@ -557,6 +557,12 @@ class Dispatcher:
 
     # --- manual clock -----------------------------------------------------------------
 
+    async def next_due(self, after: datetime | None) -> datetime | None:
+        """The manual clock's next stop for sends: the first waiting row or expiring lease."""
+        async with self.pool.acquire() as conn:
+            due: datetime | None = await conn.fetchval(Q["dispatch_next_work"], after)
+        return due
+
     async def drain(self, now: datetime | None = None) -> int:
         """Send everything due up to ``now`` (retries and fallbacks that come due too).
 
@@ -704,7 +710,12 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DISPATCHER] = dispatcher
     try:
         async with run_or_hook(
-            app, drain=dispatcher.drain, start=dispatcher.start, stop=dispatcher.stop
+            app,
+            name="dispatcher",
+            drain=dispatcher.drain,
+            next_due=dispatcher.next_due,
+            start=dispatcher.start,
+            stop=dispatcher.stop,
         ):
             yield
     finally:

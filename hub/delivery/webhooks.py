@@ -200,6 +200,15 @@ class WebhookWorker:
         async with self.pool.acquire() as conn:
             await conn.execute(Q["webhook_prune"], now - KEEP_DELIVERED)
 
+    async def next_due(self, after: datetime | None) -> datetime | None:
+        """The manual clock's next stop: the first pending delivery (after ``after``)."""
+        async with self.pool.acquire() as conn:
+            if after is None:
+                due: datetime | None = await conn.fetchval(Q["webhook_next_due"])
+            else:
+                due = await conn.fetchval(Q["webhook_next_due_after"], after)
+        return due
+
     async def drain(self, now: datetime) -> None:
         """Deliver everything due up to ``now`` (retries that come due too), then return."""
 
@@ -267,7 +276,14 @@ async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         await worker.sync_targets()
         # Registered after the dispatcher's drain: statuses it changed go out in the
         # same advance of the manual clock.
-        async with run_or_hook(app, drain=worker.drain, start=worker.start, stop=worker.stop):
+        async with run_or_hook(
+            app,
+            name="webhooks",
+            drain=worker.drain,
+            next_due=worker.next_due,
+            start=worker.start,
+            stop=worker.stop,
+        ):
             yield
     finally:
         await session.close()

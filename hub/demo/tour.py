@@ -39,6 +39,7 @@ from hub.demo.directory import (
 )
 from hub.demo.history import seed_history
 from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.lifecycle import advance_test_clock
 from hub.logging import configure_logging
 from hub.rectifications import service as rectifications
 from hub.replies.evaluations import rate_case
@@ -321,10 +322,8 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
                     max_attempts=app[SETTINGS].policy.max_attempts,
                     audit_as=("supervisor", "周监察 (demo)"),
                 )
-        for hook in app[TEST_CLOCK_HOOKS]:
-            await hook(now)
         out.flush()
-        clock.advance_by(STEP)
+        await advance_test_clock(app[TEST_CLOCK_HOOKS], clock, now + STEP)
         await asyncio.sleep(step_pause)
     out.write("\n━━ 进度 100% ━━\n")
 

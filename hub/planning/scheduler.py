@@ -6,24 +6,38 @@ digests, pruning. The tick fires what is due and looks ahead for the next due ti
 it waits for with an in-process timer so reminders fire on time without
 polling every instant. Every job is idempotent (claims with SKIP LOCKED, dedupe
 keys), so any number of processes may run them. Under the manual test clock
-nothing runs by itself: ``POST /v1/test-clock/advance`` calls ``advance``.
+nothing runs by itself: ``POST /v1/test-clock/advance`` stops at each instant
+:class:`ManualSchedule` names and runs it there.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import structlog
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.calendar import WorkingCalendar
+from core.errors import CalendarYearUnknown
 from hub.clock import AcceleratedClock, ManualClock, real_seconds_until
-from hub.keys import CLOCK, METRICS, PLANNER, POOL, SERVICES, TEST_CLOCK_HOOKS
+from hub.keys import (
+    CALENDAR,
+    CLOCK,
+    METRICS,
+    PLANNER,
+    POOL,
+    SERVICES,
+    TEST_CLOCK_HOOKS,
+    ClockWorker,
+)
+from hub.planning.digests import DIGEST_AT, digest_due
 from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
 from hub.planning.tick import TickResult
+from hub.store.queries import Q
 from hub.supervision.report import monthly_report_job
 
 log = structlog.get_logger(__name__)
@@ -92,25 +106,106 @@ class Ticker:
             self._wakeup.cancel()
 
 
-async def advance(app: web.Application, now: datetime) -> TickResult:
-    """The manual clock moved: fire every timer due by ``now``, then the periodic notices."""
-    result = await app[PLANNER].fire_due(app[POOL], now)
-    app[METRICS].inc("cuiban_timers_fired_total", result.fired)
-    app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
-    await app[PLANNER].daily_digest(app[POOL], now)
-    await monthly_report_job(app[SERVICES], now)
-    await project_digest_job(app[SERVICES], now)
-    return result
+class ManualSchedule:
+    """The periodic work on the manual clock, at the instants the system clock would do it.
+
+    The clock stops for each timer at its ``fire_at``; at 08:30 of each working day
+    for the digest; at the start of each month's first working day for the monthly
+    report; on the hour for project digests (while any case belongs to a project), as
+    the hourly job sends them. The system clock looks for digests owed every 30 s
+    until noon, so a reviewer whose first node arrives at 10:00 gets one at once: here
+    the clock stops for that when events came in during the digest window.
+    """
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self._project_hour: datetime | None = None
+        self._digest_seen: int | None = None  # the last event the digest looked at
+
+    @property
+    def _tz(self) -> tzinfo:
+        return self.app[PLANNER].routing.tz
+
+    async def run(self, now: datetime) -> TickResult:
+        """Fire every timer due by ``now``, then the periodic notices that are due."""
+        app = self.app
+        result = await app[PLANNER].fire_due(app[POOL], now)
+        app[METRICS].inc("cuiban_timers_fired_total", result.fired)
+        app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
+        if self._in_digest_window(now):
+            async with app[POOL].acquire() as conn:
+                self._digest_seen = await conn.fetchval(Q["latest_event_seq"])
+            await app[PLANNER].daily_digest(app[POOL], now)
+        await monthly_report_job(app[SERVICES], now)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        if self._project_hour is None or hour > self._project_hour:
+            self._project_hour = hour
+            await project_digest_job(app[SERVICES], now)
+        return result
+
+    async def next_due(self, after: datetime | None) -> datetime | None:
+        """The next timer, digest, first working day of a month or project hour."""
+        app = self.app
+        now = app[CLOCK].now()
+        async with app[POOL].acquire() as conn:
+            if after is None:
+                timer: datetime | None = await conn.fetchval(Q["next_timer"])
+                if self._in_digest_window(now):
+                    latest = await conn.fetchval(Q["latest_event_seq"])
+                    if latest != self._digest_seen:
+                        return now  # new work came in since the digest last looked
+            else:
+                timer = await conn.fetchval(Q["next_timer_after"], after)
+            projects = bool(await conn.fetchval(Q["any_project_case"]))
+        since = after or now
+        instants = [
+            timer,
+            self._next_local(since, DIGEST_AT, inclusive=after is None, first_of_month=False),
+            self._next_local(since, time(0), inclusive=after is None, first_of_month=True),
+        ]
+        if projects:
+            instants.append(since.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        return min((i for i in instants if i is not None), default=None)
+
+    def _in_digest_window(self, now: datetime) -> bool:
+        return digest_due(self.app[PLANNER].routing, now)
+
+    def _next_local(
+        self, since: datetime, at: time, *, inclusive: bool, first_of_month: bool
+    ) -> datetime | None:
+        """The first ``at`` (local) on a working day — the first of its month, if asked —
+        after ``since``; None past the years the calendar knows."""
+        calendar = self.app[CALENDAR]
+        day = since.astimezone(self._tz).date()
+        for _ in range(62):
+            candidate = datetime.combine(day, at, self._tz)
+            late = candidate < since or (candidate == since and not inclusive)
+            try:
+                wanted = calendar.is_working_day(day) and (
+                    not first_of_month or _first_working_day_of_month(calendar, day)
+                )
+            except CalendarYearUnknown:
+                return None
+            if wanted and not late:
+                return candidate
+            day += timedelta(days=1)
+        return None
+
+
+def _first_working_day_of_month(calendar: WorkingCalendar, day: date) -> bool:
+    first = day.replace(day=1)
+    return not any(
+        calendar.is_working_day(first + timedelta(days=n)) for n in range((day - first).days)
+    )
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     if isinstance(app[CLOCK], ManualClock):
-
-        async def hook(now: datetime) -> TickResult:
-            return await advance(app, now)
-
+        schedule = ManualSchedule(app)
         # First in line: timers become messages before the dispatcher drains them.
-        app[TEST_CLOCK_HOOKS].insert(0, hook)
+        app[TEST_CLOCK_HOOKS].insert(
+            0, ClockWorker(name="scheduler", run=schedule.run, next_due=schedule.next_due)
+        )
         yield
         return
 

@@ -121,7 +121,7 @@ UPDATE messages
 WITH expired AS (
     SELECT id, lease_owner, claimed_at, lease_expires_at
       FROM messages
-     WHERE status = 'sending' AND lease_expires_at < $1
+     WHERE status = 'sending' AND lease_expires_at <= $1
      ORDER BY lease_expires_at
      LIMIT $2
        FOR UPDATE SKIP LOCKED
@@ -175,3 +175,11 @@ SELECT *
 
 -- name: message_attempts_for
 SELECT * FROM message_attempts WHERE message_id = ANY($1::bigint[]) ORDER BY message_id, attempt;
+
+-- name: dispatch_next_work
+-- The manual test clock's next stop: the first waiting send or expiring lease (the reaper
+-- returns it), strictly after $1 when $1 is given.
+SELECT least((SELECT min(not_before) FROM messages
+               WHERE status IN ('queued', 'failed') AND ($1::timestamptz IS NULL OR not_before > $1)),
+             (SELECT min(lease_expires_at) FROM messages
+               WHERE status = 'sending' AND ($1::timestamptz IS NULL OR lease_expires_at > $1)));

@@ -89,3 +89,13 @@ SELECT id, kind, case_no, node_id, step, fire_at, error, set_aside_at FROM timer
  WHERE status = 'set_aside'
  ORDER BY set_aside_at, id
  LIMIT $1;
+
+-- name: next_timer_after
+-- The manual test clock's next stop: the first pending timer strictly after $1.
+SELECT min(fire_at) FROM timers WHERE status = 'pending' AND fire_at > $1;
+
+-- name: any_project_case
+SELECT EXISTS (SELECT 1 FROM cases WHERE project_id IS NOT NULL);
+
+-- name: latest_event_seq
+SELECT max(seq) FROM events;

@@ -52,6 +52,10 @@ UPDATE webhook_deliveries
 -- name: webhook_next_due
 SELECT min(next_at) FROM webhook_deliveries WHERE status = 'pending';
 
+-- name: webhook_next_due_after
+-- The manual test clock's next stop: the first pending delivery strictly after $1.
+SELECT min(next_at) FROM webhook_deliveries WHERE status = 'pending' AND next_at > $1;
+
 -- name: webhook_prune
 -- Events older than $1 whose every delivery arrived. Dead deliveries stay for inspection.
 DELETE FROM webhook_events AS e

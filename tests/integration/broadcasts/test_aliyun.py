@@ -199,9 +199,24 @@ async def test_broadcast_to_20000_applicants_through_aliyun(
         assert len(sent) == expected
         due_soon = [i for i, r in enumerate(released) if r["TemplateCode"] == "SMS_1004"]
         if due_soon:
-            # Sent in the advance that reached its time, in the first claim, before the slice.
-            assert now == reminder_at and due_soon == [0]
-            reminder_lateness = now - reminder_at
+            # Sent at its own instant, first of what fell due with it: the announcements
+            # released before it in this advance were due before 12:00.
+            [index] = due_soon
+            assert now == reminder_at
+            conn = await asyncpg.connect(database_url)
+            try:
+                sent_at = await conn.fetchval(
+                    "SELECT sent_at FROM messages WHERE id = $1",
+                    int(released[index]["OutId"]),
+                )
+                ahead = await conn.fetchval(
+                    "SELECT max(not_before) FROM messages WHERE id = ANY($1::bigint[])",
+                    [int(r["OutId"]) for r in released[:index]],
+                )
+            finally:
+                await conn.close()
+            assert ahead is None or ahead < reminder_at
+            reminder_lateness = sent_at - reminder_at
         if view["status"] == "done":
             break
         assert datetime.fromisoformat(view["estimated_end"]) == planned_end

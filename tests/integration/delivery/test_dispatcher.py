@@ -143,7 +143,7 @@ async def test_sms_is_sent_once_with_our_id_as_out_id(
     assert msg["attempts"] == 1
     assert msg["provider_message_id"] == sent["BizId"]
     assert msg["error"] is None
-    assert msg["sent_at"] == "2026-03-02T09:00:01+08:00"
+    assert msg["sent_at"] == "2026-03-02T09:00:00+08:00"  # at its due instant, not the target
     assert msg["body"]
     assert [a["outcome"] for a in msg["attempt_log"]] == ["sent"]
     assert msg["attempt_log"][0]["provider"] == "aliyun"
@@ -259,7 +259,7 @@ async def test_dead_sms_falls_back_to_the_wap_inbox(
     assert (sms["status"], sms["error"]) == ("dead", "gave up after 1 attempts: aliyun: HTTP 503")
     assert wap["channel"] == "wap"
     assert wap["status"] == "delivered"
-    assert wap["delivered_at"] == wap["sent_at"] == "2026-03-02T09:00:01+08:00"
+    assert wap["delivered_at"] == wap["sent_at"] == "2026-03-02T09:00:00+08:00"
     assert wap["note"].startswith(f"fallback after sms #{sms['id']}")
 
 
@@ -330,10 +330,10 @@ async def test_failed_probe_reopens_the_circuit(make_hub: HubFactory, aliyun: Fa
     aliyun.fail("unavailable", "unavailable", "unavailable")
     await hub.advance("PT1S")
     assert [m["attempts"] for m in await hub.messages()] == [1, 1, 0]
-    await hub.advance("PT60S")  # the probe fails: open again until 09:02:01
+    await hub.advance("PT60S")  # the probe at 09:01:00 fails: open again until 09:02:00
     msgs = await hub.messages()
     assert [m["attempts"] for m in msgs] == [2, 1, 0]
-    assert hub.dispatcher.breaker("aliyun").open_until == now + timedelta(seconds=121)
+    assert hub.dispatcher.breaker("aliyun").open_until == now + timedelta(seconds=120)
     await hub.advance("PT60S")
     msgs = await hub.messages()
     assert [m["status"] for m in msgs] == ["sent"] * 3

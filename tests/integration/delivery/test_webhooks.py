@@ -120,7 +120,7 @@ async def test_a_send_is_posted_signed_to_every_url_without_body_or_full_mobile(
         assert event["case_no"] == "WH-1"
         assert event["recipient"] == "138****5678"
         assert event["attempts"] == 1
-        assert event["occurred_at"] == "2026-03-02T09:01:00+08:00"
+        assert event["occurred_at"] == "2026-03-02T09:00:00+08:00"  # when it was sent
         assert str(event["event_id"]) == event["_event_header"]
         assert "body" not in event and "13812345678" not in json.dumps(event)
     _, log = await hub.get("/v1/messages?case_no=WH-1")
@@ -134,13 +134,14 @@ async def test_a_failing_receiver_gets_retries_with_backoff_until_it_answers(
     first, second = receivers
     first.fail_with.extend([500, 503])
     await _accept(hub, "WH-2")
-    await hub.post("/v1/test-clock/advance", {"by": "PT1M"})
+    await hub.post("/v1/test-clock/advance", {"by": "PT29S"})  # sent and posted at 09:00:00
     assert first.received == [] and len(second.received) == 1
-    await hub.post("/v1/test-clock/advance", {"by": "PT29S"})
     assert len(first.fail_with) == 1  # not yet due again
-    await hub.post("/v1/test-clock/advance", {"by": "PT1S"})
+    await hub.post("/v1/test-clock/advance", {"by": "PT1S"})  # 09:00:30: the second 5xx
     assert len(first.fail_with) == 0 and first.received == []
-    await hub.post("/v1/test-clock/advance", {"by": "PT60S"})
+    await hub.post("/v1/test-clock/advance", {"by": "PT59S"})
+    assert first.received == []  # the third try is due at 09:01:30
+    await hub.post("/v1/test-clock/advance", {"by": "PT1S"})
     assert [e["status"] for e in first.received] == ["sent"]
     conn = await asyncpg.connect(database_url)
     try:

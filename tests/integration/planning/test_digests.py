@@ -47,8 +47,9 @@ async def test_a_deputy_gets_one_digest_that_includes_the_routed_nodes(
                 ev.accepted("D-2", at("2026-03-02T10:00").isoformat()),
                 # 李's node, due Tue 3 March: overdue by Thursday's digest.
                 ev.node_started("D-1", "n1", at("2026-03-02T10:00").isoformat(), limit=1),
-                # 赵's own node, due Fri 6 March: due soon from 09:00 Thursday.
-                ev.node_started("D-2", "n1", at("2026-03-02T10:00").isoformat(), limit=4)
+                # 赵's own node, due Thu 5 March: due soon from 09:00 Wednesday, so listed
+                # by Thursday's 08:30 digest.
+                ev.node_started("D-2", "n1", at("2026-03-02T10:00").isoformat(), limit=3)
                 | {"assignee": {"id": "p-dep", "name": "赵副科长", "mobile": "13900004444"}},
             ]
         },
@@ -57,11 +58,14 @@ async def test_a_deputy_gets_one_digest_that_includes_the_routed_nodes(
         await api.post("/v1/test-clock/advance", {"to": at(moment).isoformat()})
     rows = await digests(database_url)
     assert [(r["person_id"], r["created_at"].astimezone(at("2026-03-03T00:00").tzinfo).date().day)
-            for r in rows] == [("p-dep", 3), ("p-dep", 4), ("p-dep", 5)]  # fmt: skip
-    first, second, third = (r["body"] for r in rows)
+            for r in rows] == [("p-dep", 2), ("p-dep", 3), ("p-dep", 4), ("p-dep", 5)]  # fmt: skip
+    # On 2 March the nodes came in at 10:00 and that morning's digest caught up at once
+    # (as the system clock's 30-second digest check would); then one each morning.
+    caught_up, first, second, third = (r["body"] for r in rows)
+    assert caught_up.startswith("赵副科长您好，您今日在办件2件，")
     assert first.startswith("赵副科长您好，您今日在办件2件，")
     assert "超期1件：D-1（03-03到期）" in second
-    assert "超期1件：D-1（03-03到期），临期1件：D-2（03-06到期）" in third
+    assert "超期1件：D-1（03-03到期），临期1件：D-2（03-05到期）" in third
     assert "deputy p-dep" in (rows[0]["note"] or "")
 
 
@@ -84,9 +88,10 @@ async def test_the_digest_e_mail_lists_each_case_with_its_date(api: Api, databas
     try:
         body = await conn.fetchval(
             "SELECT body FROM messages WHERE kind = 'daily_digest' AND channel = 'sms'"
+            " ORDER BY id DESC LIMIT 1"
         )
     finally:
         await conn.close()
     assert "超期3件：L-0（03-03到期）等" in body
     _, inbox = await api.get("/v1/messages?kind=daily_digest")
-    assert len(inbox["items"]) == 1
+    assert len(inbox["items"]) == 3  # 2 March (caught up at 10:00), 3 and 4 March at 08:30

@@ -90,10 +90,10 @@ async def test_a_three_day_node_across_labour_day_reminds_and_escalates_on_time(
         ("node_overdue", "p-sup", "sms", at("2026-05-13T09:00")),
     ]
     # 08:30 on each working day the node was open, never on the holiday or the Sunday
-    # (checked hourly here, so 09:00); on 30 April the node opened after 08:30 and the
-    # digest caught up at the next check that morning.
-    assert [d[3] for d in digests] == [at("2026-04-30T11:00")] + [
-        at(f"2026-05-{day:02d}T09:00") for day in (6, 7, 8, 9, 11, 12, 13)
+    # (the test clock stops at 08:30 however coarsely it is advanced); on 30 April the
+    # node opened after 08:30 and the digest caught up at once, with the 受理 receipt.
+    assert [d[3] for d in digests] == [at("2026-04-30T10:00")] + [
+        at(f"2026-05-{day:02d}T08:30") for day in (6, 7, 8, 9, 11, 12, 13)
     ]
     assert {d[1] for d in digests} == {"p-li"}
 
@@ -212,10 +212,12 @@ async def test_away_reviewer_reminders_go_to_the_deputy(api: Api, database_url: 
         urges = await conn.fetchval("SELECT urges FROM nodes WHERE case_no = 'R-5'")
     finally:
         await conn.close()
+    # The clock stops wherever work falls due: the digests of 2 (at once), 3 and 4 March
+    # (08:30) come between the urge and the 09:00 warning.
     assert [(r["kind"], r["person_id"], r["recipient"]) for r in rows] == [
         ("urge", "p-dep", "13900004444"),
+        *[("daily_digest", "p-dep", "13900004444")] * 3,
         ("node_due_soon", "p-dep", "13900004444"),
-        ("daily_digest", "p-dep", "13900004444"),
     ]
     assert all("deputy p-dep" in r["note"] for r in rows)
     assert "周监察" in rows[0]["body"]
