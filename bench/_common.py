@@ -206,6 +206,9 @@ link_secret = "bench-link-secret-0001"
 [clock]
 mode = "system"
 
+[privacy]
+data_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # a system clock needs one
+
 [logging]
 level = "warning"
 format = "json"

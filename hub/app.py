@@ -37,6 +37,7 @@ from hub.keys import (
     SERVICES,
     SETTINGS,
     TEST_CLOCK_HOOKS,
+    VAULT,
     Role,
 )
 from hub.metrics import Metrics
@@ -48,6 +49,7 @@ from hub.pages.wap import routes as wap
 from hub.pages.wap import text_size
 from hub.planning import scheduler
 from hub.planning.planner import Planner
+from hub.privacy.keys import load_vault
 from hub.services import Services
 from hub.settings import PolicySettings, Settings
 from hub.signing import Keyring
@@ -106,10 +108,18 @@ def create_app(
     calendar: WorkingCalendar | None = None,
     database_url: str | None = None,
     role: Role = "all",
+    demo: bool = False,
 ) -> web.Application:
     """The hub as an aiohttp application; the database opens on startup and closes on cleanup."""
     if settings.clock.mode != "manual" and not isinstance(clock, ManualClock):
         secret_policy.check(settings)  # no shipped, short or shared secret in a real hub
+    manual_clock = settings.clock.mode == "manual" or isinstance(clock, ManualClock)
+    # Personal data at rest: a generated key only where the data is throwaway.
+    vault = load_vault(
+        settings.privacy,
+        data_dir=settings.database.data_dir,
+        allow_generated=demo or manual_clock,
+    )
     sms = settings.channels.sms
     if sms.provider != "console":  # a real provider bills segments: refuse a template too long
         sign_name = getattr(getattr(sms, sms.provider), "sign_name", "")
@@ -139,6 +149,7 @@ def create_app(
     app[METRICS] = Metrics()
     app[TEST_CLOCK_HOOKS] = []
     app[ROLE] = role
+    app[VAULT] = vault
     app[KEYRING] = Keyring.from_secret(settings.auth.link_secret.get_secret_value().encode())
     app[ROUTING] = Routing(
         settings=settings,
@@ -165,6 +176,7 @@ def create_app(
                 routing=app[ROUTING],
                 planner=app[PLANNER],
                 metrics=app[METRICS],
+                vault=vault,
             )
             yield
         finally:

@@ -299,7 +299,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = create_app(settings, role=cast(Role, role))
+    app = create_app(settings, role=cast(Role, role), demo=demo)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()

@@ -15,6 +15,7 @@ from hub.clock import Clock
 from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
+from hub.privacy.vault import Vault
 from hub.services import Services
 from hub.settings import Settings
 from hub.signing import Keyring
@@ -36,6 +37,8 @@ PLANNER = web.AppKey("planner", Planner)
 ROUTING = web.AppKey("routing", Routing)
 # The random source of retry jitter (the dispatcher's and the webhooks'); tests fix it.
 JITTER: web.AppKey[Callable[[], float]] = web.AppKey("dispatch_jitter")
+# Seals personal fields at rest (hub/privacy/); also in SERVICES.
+VAULT = web.AppKey("vault", Vault)
 # The parts above, handed to jobs and services as one value (hub/services.py).
 SERVICES = web.AppKey("services", Services)
 

@@ -18,6 +18,7 @@ from hub.clock import Clock
 from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
+from hub.privacy.vault import Vault
 from hub.settings import Settings
 
 
@@ -31,3 +32,4 @@ class Services:
     routing: Routing  # settings, calendar and signed links: where a notice goes
     planner: Planner
     metrics: Metrics
+    vault: Vault  # seals personal fields and computes their blind indexes

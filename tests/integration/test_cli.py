@@ -46,6 +46,7 @@ REAL_SECRETS = (
     '[auth]\napi_keys = ["admin-key-of-the-cli-tests"]\n'
     'callback_token = "callback-token-of-the-cli-tests"\n'
     'link_secret = "link-secret-of-the-cli-tests"\n'
+    '[privacy]\ndata_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"\n'
 )
 
 
@@ -281,6 +282,17 @@ def test_serve_refuses_default_short_or_shared_secrets(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
     assert "change-me" not in result.stderr  # the key is named, its value is not repeated
+
+
+def test_serve_refuses_to_start_without_a_data_key(tmp_path: Path, bare_config: Path) -> None:
+    """Good secrets but no privacy.data_key on the system clock: exit 2, one line naming it."""
+    path = tmp_path / "no-key.toml"
+    without_key = REAL_SECRETS.split("[privacy]")[0]
+    path.write_text(bare_config.read_text("utf-8") + without_key, "utf-8")
+    result = cuiban("serve", "--config", str(path), cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].count("privacy.data_key") == 1, result.stderr
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, dict]:

@@ -203,7 +203,13 @@ async def test_test_clock_route_does_not_exist_on_a_system_clock(
         }
     )
     system = settings.model_copy(
-        update={"clock": settings.clock.model_copy(update={"mode": "system"}), "auth": auth}
+        update={
+            "clock": settings.clock.model_copy(update={"mode": "system"}),
+            "auth": auth,
+            "privacy": settings.privacy.model_copy(
+                update={"data_key": SecretStr("0f1e2d3c4b5a69788796a5b4c3d2e1f0")}
+            ),
+        }
     )
     client = TestClient(TestServer(create_app(system, database_url=database_url)))
     await client.start_server()

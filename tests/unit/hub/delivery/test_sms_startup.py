@@ -21,6 +21,7 @@ def _settings(tmp_path: Path, **env: str) -> Settings:
         "CUIBAN_AUTH__API_KEYS": '["admin-key-of-this-centre"]',
         "CUIBAN_AUTH__CALLBACK_TOKEN": "callback-token-of-this-centre",
         "CUIBAN_AUTH__LINK_SECRET": "link-secret-of-this-centre",
+        "CUIBAN_PRIVACY__DATA_KEY": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
         **env,
     }
     return load_settings(None, environ=environ)
