@@ -20,7 +20,7 @@ from hub.api import routes as api
 from hub.api import stats as stats_api
 from hub.api.auth import auth_middleware
 from hub.api.clients import real_client_middleware
-from hub.api.openapi import openapi_document
+from hub.api.openapi import api_routes, openapi_document
 from hub.api.problems import problems_middleware
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from hub.delivery import dispatcher, webhooks
@@ -190,7 +190,6 @@ def create_app(
         app.cleanup_ctx.append(webhooks.webhooks_ctx)
 
     manual = isinstance(app[CLOCK], ManualClock)
-    document = openapi_document(manual_clock=manual)
 
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(document)
@@ -213,4 +212,8 @@ def create_app(
     if manual:
         # Only a manual clock can be moved by a request (contract: 404 otherwise).
         app.router.add_post("/v1/test-clock/advance", api.advance_test_clock)
+    # From the routes just added: a route without an operation stops start-up here.
+    document = openapi_document(
+        api_routes((r.method, r.resource.canonical) for r in app.router.routes() if r.resource)
+    )
     return app

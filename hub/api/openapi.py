@@ -1,7 +1,14 @@
-"""The OpenAPI 3.1 document, generated from the same models that validate requests."""
+"""The OpenAPI 3.1 document of the routes the app serves, with the models that validate them.
+
+:func:`openapi_document` walks the application's route table: every API route
+must have an operation here (request schema from the pydantic model that
+validates the body, response schema, errors), or start-up fails naming it. The
+HTML pages (``/wap/``, ``/supervise/``) are not part of the API and are left out.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -11,6 +18,7 @@ from core.events import Event
 from core.notices import MessageStatus
 from hub.api.models import ClockAdvance, DepartmentIn, PersonIn
 from hub.api.rectifications import CloseIn, VerifyIn
+from hub.broadcasts.service import BroadcastIn, ListIn
 from hub.supervision.urges import UrgeIn
 
 _REF = "#/components/schemas/{model}"
@@ -148,8 +156,55 @@ def _query(*names: str) -> list[dict[str, Any]]:
     ]
 
 
+# The HTML pages and their assets: for people, not for programs.
+PAGE_PREFIXES = ("/wap", "/supervise")
+
+Route = tuple[str, str]  # (method, path pattern)
+
+
+def api_routes(resources: Iterable[tuple[str, str]]) -> tuple[Route, ...]:
+    """The (method, path) pairs of the API among ``resources``: pages and HEAD left out."""
+    return tuple(
+        sorted(
+            (method.lower(), path)
+            for method, path in resources
+            if method not in ("HEAD", "*") and not path.startswith(PAGE_PREFIXES)
+        )
+    )
+
+
 @cache
-def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
+def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
+    """The document for exactly ``routes``; LookupError names a route with no operation."""
+    components, operations = _operations()
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path in routes:
+        operation = operations.get(path, {}).get(method)
+        if operation is None:
+            raise LookupError(f"{method.upper()} {path} has no operation in hub/api/openapi.py")
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cuiban",
+            "version": "0.1.0",
+            "description": "催办 — reminders for approval centres",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+_PUBLIC: list[dict[str, list[str]]] = []  # no API key (health, metrics, callbacks)
+
+
+def _operations() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    # One long table of operations, on purpose: a reader finds every route's contract
+    # in one place, in the order of the contract's API section.
     components: dict[str, Any] = {
         "Problem": {
             "type": "object",
@@ -425,43 +480,127 @@ def openapi_document(*, manual_clock: bool = False) -> dict[str, Any]:
             }
         },
     }
-    if manual_clock:
-        paths["/v1/test-clock/advance"] = {
-            "post": {
-                "summary": "Advance the manual test clock, doing due work at each due instant",
-                "requestBody": _body(advance),
-                "responses": {
-                    "200": _ok(
-                        "The new now, how many timers fired, and the ones set aside "
-                        "(each with its error) — the advance stands either way",
-                        {
-                            "type": "object",
-                            "required": ["now", "fired", "set_aside"],
-                            "properties": {
-                                "now": _STR,
-                                "fired": _INT,
-                                "set_aside": {"type": "array", "items": _JSON_OBJECT},
-                                "stops": _INT,
-                                "failed": {"type": "array", "items": _JSON_OBJECT},
-                                "failed_count": _INT,
-                            },
+    paths |= _more_operations(components)
+    # Served only under the manual clock: the route table decides whether it is listed.
+    paths["/v1/test-clock/advance"] = {
+        "post": {
+            "summary": "Advance the manual test clock, doing due work at each due instant",
+            "requestBody": _body(advance),
+            "responses": {
+                "200": _ok(
+                    "The new now, how many timers fired, and the ones set aside "
+                    "(each with its error) — the advance stands either way",
+                    {
+                        "type": "object",
+                        "required": ["now", "fired", "set_aside"],
+                        "properties": {
+                            "now": _STR,
+                            "fired": _INT,
+                            "set_aside": {"type": "array", "items": _JSON_OBJECT},
+                            "stops": _INT,
+                            "failed": {"type": "array", "items": _JSON_OBJECT},
+                            "failed_count": _INT,
                         },
-                    ),
-                    **_ERRORS,
+                    },
+                ),
+                **_ERRORS,
+            },
+        }
+    }
+    return components, paths
+
+
+def _more_operations(components: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Broadcasts, subscriber lists, provider callbacks, the document itself and /metrics."""
+    broadcast = _schema(TypeAdapter(BroadcastIn), components)
+    subscriber_list = _schema(TypeAdapter(ListIn), components)
+    progress = _object(
+        {
+            "id": _INT,
+            "status": {"enum": ["expanding", "sending", "done", "cancelled"]},
+            "counts": {"type": "object", "additionalProperties": _INT},
+        },
+        key=_NULLABLE_STR,
+        title=_STR,
+        channels={"type": "array", "items": _STR},
+        estimated_end=_NULLABLE_STR,
+        warnings={"type": "array", "items": _STR},
+    )
+    list_view = _object(
+        {"name": _STR, "mobiles": _INT, "emails": _INT, "updated_at": _STR},
+        description=_STR,
+    )
+    # A provider's push: Aliyun posts a JSON array, Tencent a JSON object or array.
+    push = {"oneOf": [{"type": "array", "items": _JSON_OBJECT}, _JSON_OBJECT]}
+    ack = _object({}, code=_INT, msg=_STR, result=_INT, errmsg=_STR)
+
+    def callback(summary: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "security": _PUBLIC,
+                "parameters": _query("token"),
+                "requestBody": _body(push),
+                "responses": {
+                    "200": _ok("Taken: the provider's own acknowledgement", ack),
+                    "403": _problem("Missing or wrong ?token= (auth.callback_token)"),
+                    "429": _problem("Too many wrong tokens from this address"),
+                    **{k: v for k, v in _ERRORS.items() if k not in ("401", "403")},
                 },
             }
         }
+
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Cuiban",
-            "version": "0.1.0",
-            "description": "催办 — reminders for approval centres",
+        "/v1/broadcasts": {
+            "post": {
+                "summary": "Queue an announcement (通知公告), or preview it with ?dry_run=true",
+                "parameters": _query("dry_run"),
+                "requestBody": _body(broadcast),
+                "responses": {
+                    "201": _ok("Queued: its progress", progress),
+                    "200": _ok("Already queued under this key, or the dry run's preview"),
+                    **_ERRORS,
+                },
+            }
         },
-        "components": {
-            "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "/v1/lists/{name}": {
+            "put": {
+                "summary": "Replace a subscriber list's mobiles and e-mail addresses",
+                "parameters": [_path_param("name")],
+                "requestBody": _body(subscriber_list),
+                "responses": {"200": _ok("The list's size", list_view), **_ERRORS},
+            },
+            "get": {
+                "summary": "A subscriber list's size (its addresses are not echoed)",
+                "parameters": [_path_param("name")],
+                "responses": {
+                    "200": _ok("The list's size", list_view),
+                    "404": _problem("No such list"),
+                    **_ERRORS,
+                },
+            },
         },
-        "security": [{"bearer": []}],
-        "paths": paths,
+        "/v1/callbacks/sms/aliyun/report": callback("Aliyun delivery receipts (SmsReport)"),
+        "/v1/callbacks/sms/aliyun/up": callback("Aliyun texts from applicants (SmsUp)"),
+        "/v1/callbacks/sms/tencent/status": callback("Tencent Cloud delivery receipts"),
+        "/v1/callbacks/sms/tencent/reply": callback("Tencent Cloud texts from applicants"),
+        "/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": _PUBLIC,
+                "responses": {"200": _ok("OpenAPI 3.1")},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text exposition format)",
+                "security": _PUBLIC,
+                "responses": {
+                    "200": {
+                        "description": "Counters and histograms",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
     }
