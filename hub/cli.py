@@ -324,7 +324,8 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     finally:
         await runner.cleanup()
         listener.close()
-        print("Cuiban stopped.", flush=True)
+    # Not after a failed start-up: main() prints why instead, in one line.
+    print("Cuiban stopped.", flush=True)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -555,3 +555,18 @@ def test_serve_demo_outside_office_hours_says_when_notices_go(tmp_path: Path, co
     rows = (tmp_path / "r" / "report-2026-10.csv").read_text("utf-8-sig").splitlines()
     assert rows[-1].startswith(",合计,16,16,")
     assert "2026-11-28 23:10" in (tmp_path / "r" / "report-2026-10.html").read_text("utf-8")
+
+
+def test_serve_with_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """A database that refuses connections: one line naming PostgreSQL, exit 1, no traceback."""
+    result = cuiban(
+        "serve",
+        cwd=tmp_path,
+        env={
+            "CUIBAN_DATABASE__URL": "postgresql://cuiban@127.0.0.1:1/cuiban",
+            "CUIBAN_HTTP__PORT": "0",
+            **STRONG_SECRETS,
+        },
+    )
+    assert "cannot connect to PostgreSQL" in _one_line(result, 1)
+    assert result.stdout == ""
