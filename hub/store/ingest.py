@@ -16,7 +16,7 @@ import asyncpg
 import orjson
 
 from core.calendar import WorkingCalendar
-from core.cases import CaseState, NodeState, RulesFor, project_case
+from core.cases import CaseFold, CaseState, NodeState, RulesFor, fold_events, project_fold
 from core.deadlines import Deadline
 from core.errors import CuibanError
 from core.events import EVENT_ADAPTER, Event, NodeStarted
@@ -169,14 +169,26 @@ async def _reproject(
     rules_for: RulesFor,
     known: Mapping[str, Event] | None = None,
 ) -> None:
-    # Events just validated by the caller are reused, not read back and validated again.
+    """Project each case from its stored fold plus ``known`` (the events just stored).
+
+    A case whose new events all happened after what its fold has seen continues
+    the fold; any other (no fold yet, or an event that happened earlier arrived
+    late) is replayed from all its stored events. Both give the same state
+    (tests/unit/core/test_cases.py). ``known`` must be every new event of these
+    cases; with none, the folds are projected again (e.g. on a new calendar).
+    """
     known = known or {}
-    events: dict[str, list[Event]] = defaultdict(list)
-    for row in await conn.fetch(Q["events_of_cases"], list(case_nos), list(known)):
-        event = known.get(row["event_id"])
-        if event is None:
-            event = EVENT_ADAPTER.validate_python(row["payload"])
-        events[row["case_no"]].append(event)
+    new: dict[str, list[Event]] = defaultdict(list)
+    for event in known.values():
+        new[event.case_no].append(event)
+    folds: dict[str, CaseFold] = {}
+    for row in await conn.fetch(Q["case_folds"], list(case_nos)):
+        fold = CaseFold.from_snapshot(row["fold"])
+        if fold is not None and fold.continues_with(new[row["case_no"]]):
+            folds[row["case_no"]] = fold_events(fold, new[row["case_no"]])
+    replay = [case_no for case_no in case_nos if case_no not in folds]
+    if replay:
+        folds.update(await _replayed(conn, replay, known))
     previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
     previous_nodes = {
         (row["case_no"], row["node_id"]): row
@@ -187,9 +199,8 @@ async def _reproject(
     node_rows = []
     for case_no in case_nos:
         before = previous.get(case_no)
-        state = project_case(
-            case_no,
-            events[case_no],
+        state = project_fold(
+            folds[case_no],
             calendar=calendar,
             rules_for=rules_for,
             query_code=before["query_code"] if before else None,
@@ -202,6 +213,27 @@ async def _reproject(
     await conn.executemany(Q["upsert_case"], case_rows)
     if node_rows:
         await conn.executemany(Q["upsert_node"], node_rows)
+    await conn.execute(
+        Q["save_case_folds"],
+        list(case_nos),
+        [folds[case_no].snapshot() for case_no in case_nos],
+    )
+
+
+async def _replayed(
+    conn: asyncpg.Connection, case_nos: Sequence[str], known: Mapping[str, Event]
+) -> dict[str, CaseFold]:
+    """Every stored event of these cases folded in the order they happened."""
+    # Events just validated by the caller are reused, not read back and validated again.
+    events: dict[str, list[Event]] = defaultdict(list)
+    for row in await conn.fetch(Q["events_of_cases"], list(case_nos), list(known)):
+        event = known.get(row["event_id"])
+        if event is None:
+            event = EVENT_ADAPTER.validate_python(row["payload"])
+        events[row["case_no"]].append(event)
+    return {
+        case_no: fold_events(CaseFold(case_no=case_no), events[case_no]) for case_no in case_nos
+    }
 
 
 def _with_query_code(state: CaseState) -> CaseState:

@@ -22,6 +22,15 @@ SELECT case_no, event_id,
   FROM events WHERE case_no = ANY($1::text[])
  ORDER BY case_no, occurred_at, seq;
 
+-- name: case_folds
+-- The stored folds of these cases (core.cases.CaseFold.snapshot), to continue with new events.
+SELECT case_no, fold FROM case_folds WHERE case_no = ANY($1::text[]);
+
+-- name: save_case_folds
+INSERT INTO case_folds (case_no, fold)
+SELECT * FROM unnest($1::text[], $2::jsonb[])
+ON CONFLICT (case_no) DO UPDATE SET fold = EXCLUDED.fold;
+
 -- name: case_keys
 SELECT case_no, query_code, due_at, deadline_version FROM cases WHERE case_no = ANY($1::text[]);
 

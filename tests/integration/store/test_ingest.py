@@ -26,3 +26,65 @@ async def test_the_stored_event_is_the_body_as_sent(api: Api, database_url: str)
     assert json.loads(stored) == started
     _, case = await api.get("/v1/cases/S-1")
     assert case["nodes"][0]["department"]["code"] == "SCJG"
+
+
+def _history(case_no: str) -> list[dict[str, object]]:
+    return [
+        ev.accepted(case_no, "2026-03-02T10:00:00+08:00", limit=20),
+        ev.node_started(case_no, "n1", "2026-03-02T11:00:00+08:00"),
+        ev.simple("case.suspended", case_no, "2026-03-03T10:00:00+08:00", reason="testing"),
+        ev.simple("case.resumed", case_no, "2026-03-09T10:00:00+08:00"),
+        ev.simple(
+            "node.completed", case_no, "2026-03-10T10:00:00+08:00", node_id="n1", outcome="pass"
+        ),
+        ev.node_started(case_no, "n2", "2026-03-10T11:00:00+08:00"),
+    ]
+
+
+def _comparable(case: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in case.items() if k not in ("case_no", "query_code", "links")}
+
+
+async def test_one_event_at_a_time_equals_all_at_once(api: Api, database_url: str) -> None:
+    """A case fed event by event (its stored fold continued) reads as one fed in one batch,
+    and an event that happened earlier, arriving late, is replayed into its place."""
+    for event in _history("F-1"):
+        assert (await api.post("/v1/events", event))[0] == 202
+    assert (await api.post("/v1/events", {"events": _history("F-2")}))[0] == 202
+    _, one_by_one = await api.get("/v1/cases/F-1")
+    _, batch = await api.get("/v1/cases/F-2")
+    assert _comparable(one_by_one) == _comparable(batch)
+    # 20 working days from 2 March end 30 March; suspended 3–8 March moves it 4 working days
+    assert one_by_one["due_date"] == "2026-04-03"
+
+    def extension(case_no: str) -> dict[str, object]:
+        limit = {"value": 5, "unit": "working_days"}
+        at = "2026-03-04T10:00:00+08:00"
+        return ev.simple("case.extended", case_no, at, limit=limit, approved_by="局长")
+
+    assert (await api.post("/v1/events", extension("F-1")))[0] == 202
+    assert (await api.post("/v1/events", {"events": [*_history("F-3"), extension("F-3")]}))[
+        0
+    ] == 202
+    _, extended = await api.get("/v1/cases/F-1")
+    _, reference = await api.get("/v1/cases/F-3")
+    assert _comparable(extended) == _comparable(reference)
+    assert extended["due_date"] == "2026-04-13"  # 5 more working days, over 清明 (4–6 April)
+    # A suspension that happened inside the first one changes nothing once in its place;
+    # appended at the end instead, it would leave the case suspended.
+    inner = ev.simple("case.suspended", "F-1", "2026-03-05T10:00:00+08:00", reason="testing")
+    assert (await api.post("/v1/events", inner))[0] == 202
+    _, still = await api.get("/v1/cases/F-1")
+    assert still["suspended"] is False and still["due_date"] == "2026-04-13"
+    conn = await asyncpg.connect(database_url)
+    try:
+        fold = json.loads(await conn.fetchval("SELECT fold FROM case_folds WHERE case_no = 'F-1'"))
+        await conn.execute("DELETE FROM case_folds")  # derived data: losing it costs a replay
+    finally:
+        await conn.close()
+    assert fold["last_at"] == "2026-03-10T11:00:00+08:00"
+    assert fold["extensions"] == [{"value": 5, "unit": "working_days"}]
+    closed = ev.simple("case.closed", "F-1", "2026-04-20T10:00:00+08:00")
+    assert (await api.post("/v1/events", closed))[0] == 202
+    _, after = await api.get("/v1/cases/F-1")
+    assert after["status"] == "closed" and after["due_date"] == "2026-04-13"
