@@ -46,12 +46,15 @@ from channels.receipts import (
     parse_tencent_reports,
 )
 from core.errors import InputError
+from core.events import mobile_digits
 from core.jsontext import storable
 from hub.api.auth import ROLE_KEY, allow
 from hub.api.problems import Problem
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.words import mask_mobile, mask_mobiles_in
 from hub.pages.security import mac
+from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_index, reveal
+from hub.privacy.vault import Vault
 from hub.replies.inbound import Replies, apply_receipts, inbound_key
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
@@ -137,7 +140,10 @@ async def _texts(
     app = request.app
     settings = app[SETTINGS]
     replies = Replies(
-        app[ROUTING], settings.appointments, max_attempts=settings.policy.max_attempts
+        app[ROUTING],
+        settings.appointments,
+        max_attempts=settings.policy.max_attempts,
+        vault=app[VAULT],
     )
     now = app[CLOCK].now()
     async with app[POOL].acquire() as conn, conn.transaction():
@@ -182,15 +188,15 @@ def _cursor(value: str | None) -> int:
         raise InputError("cursor: not a cursor this list gave out") from exc
 
 
-def _inbound_json(row: Mapping[str, Any], tz: Any) -> dict[str, Any]:
+def _inbound_json(row: Mapping[str, Any], tz: Any, vault: Vault) -> dict[str, Any]:
     def local(value: Any) -> str | None:
         return value.astimezone(tz).isoformat() if value is not None else None
 
     return {
         "id": row["id"],
         "provider": row["provider"],
-        "mobile": row["mobile"],
-        "text": row["text"],
+        "mobile": reveal(vault, row["mobile"], field=INBOUND_SMS_MOBILE),
+        "text": reveal(vault, row["text"], field=INBOUND_SMS_TEXT),
         "handled_as": row["handled_as"],
         "case_no": row["case_no"],
         "detail": row["detail"],
@@ -215,14 +221,17 @@ async def list_inbound_sms(request: web.Request) -> web.Response:
             errors=[{"field": "limit", "message": "must be an integer from 1 to 1000"}],
         )
     after = _cursor(query.get("cursor"))
+    vault = request.app[VAULT]
+    mobile = query.get("mobile")
     async with request.app[POOL].acquire() as conn:
         rows: Sequence[Any] = await conn.fetch(
             Q["inbound_sms_list"],
             query.get("handled_as"),
-            query.get("mobile"),
+            mobile_index(vault, mobile) if mobile is not None else None,
             query.get("case_no"),
             after,
             limit + 1,
+            mobile_digits(mobile) if mobile is not None else None,
         )
     tz = request.app[SETTINGS].calendar.tz
     more = len(rows) > limit
@@ -232,7 +241,7 @@ async def list_inbound_sms(request: web.Request) -> web.Response:
         if more
         else None
     )
-    items = [_inbound_json(r, tz) for r in rows]
+    items = [_inbound_json(r, tz, vault) for r in rows]
     if request[ROLE_KEY] != "admin":  # supervisors see mobile numbers masked (README: roles)
         items = [
             i | {"mobile": mask_mobile(i["mobile"]), "text": mask_mobiles_in(i["text"])}

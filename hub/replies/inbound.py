@@ -44,6 +44,8 @@ from hub.notices.notify import case_context
 from hub.notices.outbox import Address, Notice, enqueue, fall_back
 from hub.notices.recipients import Routing
 from hub.notices.words import status_words, suspension_reason
+from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_index
+from hub.privacy.vault import Vault
 from hub.replies.evaluations import rate_case
 from hub.settings import AppointmentSettings
 from hub.store.queries import Q
@@ -206,9 +208,15 @@ class Replies:
     """Acts on applicants' texts with the hub's routing (calendar, links, policy)."""
 
     def __init__(
-        self, routing: Routing, appointments: AppointmentSettings, *, max_attempts: int
+        self,
+        routing: Routing,
+        appointments: AppointmentSettings,
+        *,
+        max_attempts: int,
+        vault: Vault,
     ) -> None:
         self.routing = routing
+        self.vault = vault
         self.slots = appointments
         self.max_attempts = max_attempts
 
@@ -222,12 +230,13 @@ class Replies:
                 Q["insert_inbound_sms"],
                 sms.provider,
                 key,
-                sms.mobile,
-                sms.text,
+                self.vault.seal(sms.mobile, field=INBOUND_SMS_MOBILE),
+                self.vault.seal(sms.text, field=INBOUND_SMS_TEXT),
                 sms.sign_name,
                 sms.extend,
                 sms.received_at,
                 now,
+                mobile_index(self.vault, sms.mobile),
             )
             if inbound_id is None:
                 counts["duplicate"] = counts.get("duplicate", 0) + 1

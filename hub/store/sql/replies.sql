@@ -30,9 +30,10 @@ UPDATE messages
 RETURNING *;
 
 -- name: insert_inbound_sms
+-- mobile and text arrive sealed (hub/privacy/fields.py); $9 is the mobile's blind index.
 INSERT INTO inbound_sms (provider, dedupe_key, mobile, text, sign_name, extend, sent_at,
-                         received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         received_at, mobile_index)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id;
 
@@ -43,7 +44,8 @@ UPDATE inbound_sms SET handled_as = $2, case_no = $3, detail = $4 WHERE id = $1;
 SELECT *
   FROM inbound_sms
  WHERE ($1::text IS NULL OR handled_as = $1)
-   AND ($2::text IS NULL OR mobile = $2)
+   -- $2 the number's blind index, $6 its digits (rows stored before sealing)
+   AND ($2::bytea IS NULL OR mobile_index = $2 OR (mobile_index IS NULL AND mobile = $6))
    AND ($3::text IS NULL OR case_no = $3)
    AND id > $4
  ORDER BY id

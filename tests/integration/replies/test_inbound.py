@@ -70,11 +70,11 @@ async def query(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]
         await conn.close()
 
 
-async def inbound(database_url: str) -> list[tuple[str, str, str | None]]:
-    found = await query(
-        database_url, "SELECT text, handled_as, case_no FROM inbound_sms ORDER BY id"
-    )
-    return [(r["text"], r["handled_as"], r["case_no"]) for r in found]
+async def inbound(api: Api) -> list[tuple[str, str, str | None]]:
+    """The texts received, as an admin lists them (stored sealed, read back in clear)."""
+    status, page = await api.get("/v1/inbound-sms?limit=1000")
+    assert status == 200
+    return [(i["text"], i["handled_as"], i["case_no"]) for i in page["items"]]
 
 
 async def picked_up(api: Api, case_no: str, at: str) -> None:
@@ -121,7 +121,7 @@ async def test_a_digit_rates_the_case_of_the_latest_prompt_once(
     assert case["rating"] == 4
     _, case = await api.get("/v1/cases/V-1")
     assert case["rating"] is None
-    assert await inbound(database_url) == [("4", "rating", "V-2"), ("1", "rating_refused", "V-2")]
+    assert await inbound(api) == [("4", "rating", "V-2"), ("1", "rating_refused", "V-2")]
 
 
 async def test_cx_answers_only_the_applicants_own_number(api: Api, database_url: str) -> None:
@@ -157,7 +157,7 @@ async def test_cx_answers_only_the_applicants_own_number(api: Api, database_url:
     )
     assert [r["recipient"] for r in replies] == [MOBILE, MOBILE]
     assert "Q-1（食品经营许可）当前状态：办理中，办理环节：审查" in replies[0]["body"]
-    assert await inbound(database_url) == [
+    assert await inbound(api) == [
         ("CX Q-1", "status_query", "Q-1"),
         ("CX Q-1", "query_refused", "Q-1"),
         ("CX NOPE-9", "query_refused", None),
@@ -265,7 +265,7 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
         database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots' ORDER BY id"
     )
     assert "1.3月3日上午 2.3月3日下午 3.3月4日下午" in offers[1]["body"]
-    assert await inbound(database_url) == [
+    assert await inbound(api) == [
         ("YY Y-1", "book_request", "Y-1"),
         ("3", "booked", "Y-1"),
         ("YY Y-2", "book_request", "Y-2"),
@@ -293,7 +293,7 @@ async def test_two_applicants_racing_for_the_last_place_one_gets_a_new_offer(
     await text(api, "YY Z-2", mobile=OTHER)
     await text(api, "1")
     await text(api, "1", mobile=OTHER)
-    assert [r[1] for r in await inbound(database_url)] == [
+    assert [r[1] for r in await inbound(api)] == [
         "book_request",
         "book_request",
         "booked",
@@ -321,7 +321,7 @@ async def test_yy_before_the_result_exists_answers_with_the_status(
     await text(api, "YY N-1")
     kinds = await query(database_url, "SELECT kind FROM messages ORDER BY id")
     assert [r["kind"] for r in kinds] == ["case_accepted", "status_reply"]
-    assert await inbound(database_url) == [("YY N-1", "book_not_ready", "N-1")]
+    assert await inbound(api) == [("YY N-1", "book_not_ready", "N-1")]
 
 
 async def test_anything_else_is_kept_for_supervisors(api: Api, database_url: str) -> None:
@@ -346,3 +346,20 @@ async def test_anything_else_is_kept_for_supervisors(api: Api, database_url: str
     assert [i["text"] for i in rest["items"]] == ["7"]
     assert (await api.get("/v1/inbound-sms?limit=0"))[0] == 422
     assert not await query(database_url, "SELECT id FROM messages")
+
+
+async def test_texts_are_stored_sealed_and_found_by_number(api: Api, database_url: str) -> None:
+    """No number or text in clear in inbound_sms; the mobile= filter still finds the sender's."""
+    await text(api, "窗口人员态度很好，谢谢")
+    await text(api, "办事很快", mobile=OTHER)
+    stored = await query(database_url, "SELECT * FROM inbound_sms")
+    assert len(stored) == 2
+    for row in stored:
+        clear = " ".join(str(value) for value in dict(row).values())
+        assert MOBILE not in clear and OTHER not in clear
+        assert "谢谢" not in clear and "办事很快" not in clear
+        assert row["mobile"].startswith("sm4:") and row["text"].startswith("sm4:")
+    _, page = await api.get(f"/v1/inbound-sms?mobile=%2B86{MOBILE}")
+    assert [(i["mobile"], i["text"]) for i in page["items"]] == [(MOBILE, "窗口人员态度很好，谢谢")]
+    _, page = await api.get(f"/v1/inbound-sms?mobile={OTHER}")
+    assert [i["text"] for i in page["items"]] == ["办事很快"]
