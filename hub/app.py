@@ -101,6 +101,7 @@ def rules_from_policy(policy: PolicySettings) -> RulesFor:
     return rules_for
 
 
+# Long on purpose: the wiring in start-up order (middlewares, keys, contexts, routes) in one place.
 def create_app(
     settings: Settings,
     *,

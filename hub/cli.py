@@ -62,6 +62,7 @@ def version() -> str:
         return "unknown"
 
 
+# Long on purpose: one block per subcommand of the contract's CLI table, in its order.
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cuiban", description="催办 — reminders for approval centres")
     parser.add_argument("--version", action="version", version=f"cuiban {version()}")

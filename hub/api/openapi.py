@@ -510,6 +510,7 @@ def _operations() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     return components, paths
 
 
+# Long on purpose: a table of operations, one entry per route, read top to bottom.
 def _more_operations(components: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Broadcasts, subscriber lists, provider callbacks, the document itself and /metrics."""
     broadcast = _schema(TypeAdapter(BroadcastIn), components)

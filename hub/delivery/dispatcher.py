@@ -304,6 +304,8 @@ class Dispatcher:
         finally:
             self._phase.pop(message_id, None)
 
+    # Long on purpose: one send's states (WAP, no adapter, circuit, limits, send, outcome)
+    # read in order; each branch ends in _settle or a release.
     async def _deliver(self, row: Mapping[str, Any], bound: Any) -> None:
         channel: str = row["channel"]
         provider = self.channels.provider(channel)

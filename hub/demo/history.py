@@ -61,6 +61,7 @@ def _working_days(first: date, calendar: WorkingCalendar) -> list[date]:
     return days
 
 
+# Long on purpose: the demo month's script, step by step.
 def _steps(first: date, calendar: WorkingCalendar, tz: Any) -> Iterator[_Step]:
     days = _working_days(first, calendar)
     for index in range(HISTORY_CASES):

@@ -100,6 +100,7 @@ def _event(kind: str, case_no: str, at: datetime, n: int, **fields: Any) -> Sche
     return Scheduled(at=at, event=body | {"occurred_at": at.isoformat()} | fields)
 
 
+# Long on purpose: the tour's story, one step a line, in the order a reader sees it.
 def script() -> list[Scheduled]:
     """Every event of the tour, at the simulated instant it happens."""
     out: list[Scheduled] = []

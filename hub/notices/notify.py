@@ -13,9 +13,10 @@ from typing import Any
 
 import asyncpg
 
+from core.notices import NoticeKind
 from hub.notices.merge import collapse
 from hub.notices.outbox import Notice, enqueue
-from hub.notices.recipients import People, Routing
+from hub.notices.recipients import People, Routing, unique
 
 
 async def notify(
@@ -37,6 +38,38 @@ async def notify(
     if merge:
         notices = collapse(notices)
     return await enqueue(conn, notices, now=now, max_attempts=routing.settings.policy.max_attempts)
+
+
+async def notify_reviewers(
+    conn: asyncpg.Connection,
+    routing: Routing,
+    person_ids: Sequence[str | None],
+    kind: NoticeKind,
+    key: str,
+    context: Mapping[str, Any],
+    *,
+    now: datetime,
+    case_no: str | None = None,
+    link: str | None = None,
+) -> int:
+    """The same notice to each of ``person_ids`` (a deputy while one is away), once each."""
+    targets = unique(list(person_ids))
+
+    def build(people: People) -> list[Notice]:
+        return [
+            routing.reviewer_notice(
+                people.recipient(person_id, now),
+                kind,
+                key,
+                context,
+                now=now,
+                case_no=case_no,
+                link=link,
+            )
+            for person_id in targets
+        ]
+
+    return await notify(conn, routing, targets, build, now=now)
 
 
 def day(value: date | None) -> str:

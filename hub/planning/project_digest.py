@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -21,9 +20,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from core.notices import NoticeKind
-from hub.notices.notify import notify
-from hub.notices.outbox import Notice
-from hub.notices.recipients import People, Routing
+from hub.notices.notify import notify_reviewers
 from hub.services import Services
 from hub.store.queries import Q
 
@@ -79,39 +76,29 @@ async def project_digest_job(services: Services, now: datetime) -> int:
             if len(changes) > MAX_LINES:
                 lines.append("……更多变化见项目页面")
             upto = project["upto"] if len(changes) <= MAX_LINES else changes[MAX_LINES - 1]["seq"]
-            build = partial(_digest, routing, project, lines, upto, now=now)
+            page = "/supervise/projects/" + quote(project["project_id"], safe="")
             async with conn.transaction():
-                queued += await notify(conn, routing, [project["manager"]], build, now=now)
+                queued += await notify_reviewers(
+                    conn,
+                    routing,
+                    [project["manager"]],
+                    NoticeKind.PROJECT_DIGEST,
+                    f"project_digest:{project['project_id']}:{upto}",
+                    _context(project, lines, upto),
+                    now=now,
+                    link=routing.settings.http.public_base_url + page,
+                )
     if queued:
         log.info("project_digests_queued", count=queued)
     return queued
 
 
-def _digest(
-    routing: Routing,
-    project: Mapping[str, Any],
-    lines: Sequence[str],
-    upto: int,
-    people: People,
-    *,
-    now: datetime,
-) -> list[Notice]:
-    """The manager's digest of ``lines``, linking the project page."""
+def _context(project: Mapping[str, Any], lines: Sequence[str], upto: int) -> dict[str, Any]:
+    """What the manager's digest says: a title with the count, one line per change."""
     name = project["project_name"] or project["project_id"]
-    context = {
+    return {
         "title": f"项目动态：{name}（{len(lines)} 项）",
         "content": "\n".join(lines),
         "project_id": project["project_id"],
         "upto_seq": upto,
     }
-    page = "/supervise/projects/" + quote(project["project_id"], safe="")
-    return [
-        routing.reviewer_notice(
-            people.recipient(project["manager"], now),
-            NoticeKind.PROJECT_DIGEST,
-            f"project_digest:{project['project_id']}:{upto}",
-            context,
-            now=now,
-            link=routing.settings.http.public_base_url + page,
-        )
-    ]

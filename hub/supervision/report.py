@@ -30,9 +30,7 @@ import structlog
 
 from core.calendar import WorkingCalendar
 from core.notices import NoticeKind
-from hub.notices.notify import notify
-from hub.notices.outbox import Notice
-from hub.notices.recipients import People
+from hub.notices.notify import notify_reviewers
 from hub.rectifications import listing as rectification_listing
 from hub.services import Services
 from hub.store.queries import Q
@@ -294,21 +292,16 @@ async def monthly_report_job(services: Services, now: datetime) -> int:
             "content": _summary(report),
             "report_month": month,
         }
-
-        def build(people: People) -> list[Notice]:
-            return [
-                routing.reviewer_notice(
-                    people.recipient(person_id, now),
-                    NoticeKind.MONTHLY_REPORT,
-                    f"monthly_report:{month}",
-                    context,
-                    now=now,
-                    link=link,
-                )
-                for person_id in supervisors
-            ]
-
-        queued = await notify(conn, routing, supervisors, build, now=now)
+        queued = await notify_reviewers(
+            conn,
+            routing,
+            supervisors,
+            NoticeKind.MONTHLY_REPORT,
+            f"monthly_report:{month}",
+            context,
+            now=now,
+            link=link,
+        )
     log.info("monthly_report_written", month=month, folder=str(folder), notices=queued)
     return queued
 

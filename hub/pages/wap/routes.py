@@ -38,9 +38,8 @@ from core.jsontext import storable
 from core.notices import NoticeKind
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.links import LinkKind
-from hub.notices.notify import case_context, notify
-from hub.notices.outbox import Notice
-from hub.notices.recipients import People, unique
+from hub.notices.notify import case_context, notify_reviewers
+from hub.notices.recipients import unique
 from hub.notices.words import mask_mobile
 from hub.pages.render import message_page, page, stylesheet
 from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_middleware
@@ -410,21 +409,16 @@ async def _tell_supervisors(
     if department is not None:
         targets = unique([*department["supervisors"]]) or unique([department["head"]])
     context = case_context(routing, case, now) | {"content": content}
-
-    def build(people: People) -> list[Notice]:
-        return [
-            routing.reviewer_notice(
-                people.recipient(person_id, now),
-                NoticeKind.COMPLAINT,
-                f"complaint:{complaint_id}",
-                context,
-                now=now,
-                case_no=case["case_no"],
-            )
-            for person_id in targets
-        ]
-
-    return await notify(conn, routing, targets, build, now=now)
+    return await notify_reviewers(
+        conn,
+        routing,
+        targets,
+        NoticeKind.COMPLAINT,
+        f"complaint:{complaint_id}",
+        context,
+        now=now,
+        case_no=case["case_no"],
+    )
 
 
 # --- a reviewer's inbox ----------------------------------------------------------------------
