@@ -4,7 +4,9 @@ Claimed rows of the kinds :data:`hub.notices.truth.RECHECKED` are checked
 against the case and node as they are now. An untrue row is stored as
 ``cancelled`` with the reason (the message log shows it; nothing vanishes).
 A merged reminder ("A、B等3件") whose cases are only partly still due is
-re-rendered for the ones that are, so its words stay true too.
+re-rendered for the ones that are, so its words stay true too. Rectification
+reminders (好差评) are checked against their rectifications the same way
+(:mod:`hub.rectifications.truth`): verified or closed meanwhile, they are not sent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from channels.render import compose
 from core.notices import NoticeKind
 from hub.notices.merge import merge_contexts
 from hub.notices.truth import RECHECKED, untrue_because
+from hub.rectifications import truth as rectification_truth
+from hub.rectifications.model import Rectification
 from hub.store.queries import Q
 
 log = structlog.get_logger(__name__)
@@ -49,6 +53,20 @@ async def _facts(conn: asyncpg.Connection, case_nos: Sequence[str]) -> Facts:
     return cases, nodes
 
 
+async def _rectification_facts(
+    conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]
+) -> dict[int, Rectification]:
+    ids = sorted(
+        {i for r in rows for i in rectification_truth.rectification_ids(r["context"] or {})}
+    )
+    if not ids:
+        return {}
+    return {
+        r["id"]: Rectification.from_row(r)
+        for r in await conn.fetch(Q["rectifications_by_ids"], ids)
+    }
+
+
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
@@ -58,19 +76,27 @@ async def recheck(
 ) -> list[Mapping[str, Any]]:
     """The claimed ``rows`` still worth sending (some re-rendered); the others cancelled."""
     checked = [r for r in rows if r["kind"] in RECHECKED]
-    if not checked:
+    of_rectifications = [r for r in rows if r["kind"] in rectification_truth.RECHECKED]
+    if not checked and not of_rectifications:
         return list(rows)
     cases, nodes = await _facts(conn, [c for r in checked for c, _ in _refs(r) if c])
+    rects = await _rectification_facts(conn, of_rectifications)
     keep: list[Mapping[str, Any]] = []
     for row in rows:
-        if row["kind"] not in RECHECKED:
+        if row["kind"] in rectification_truth.RECHECKED:
+            context = row["context"] or {}
+            reasons = [
+                rectification_truth.untrue_because(row["kind"], item, rects, now=now)
+                for item in (context.get("merged_items") or [context])
+            ]
+        elif row["kind"] not in RECHECKED:
             keep.append(row)
             continue
-        refs = _refs(row)
-        reasons = [
-            untrue_because(kind, cases.get(c), nodes.get((c, n)), node_id=n, now=now)
-            for kind, (c, n) in ((row["kind"], ref) for ref in refs)
-        ]
+        else:
+            reasons = [
+                untrue_because(kind, cases.get(c), nodes.get((c, n)), node_id=n, now=now)
+                for kind, (c, n) in ((row["kind"], ref) for ref in _refs(row))
+            ]
         if all(reason is None for reason in reasons):
             keep.append(row)
         elif all(reason is not None for reason in reasons):

@@ -219,6 +219,9 @@ def _timer_notices(
     supervisors: list[str] = list(dept["supervisors"]) if dept else []
     step: int = timer["step"]
     context = base_context(rect, routing, now) | {
+        # What the dispatcher re-checks as it leaves (hub.rectifications.truth).
+        "rectification_id": rect.id,
+        "rectification_step": "verify" if kind is TimerKind.VERIFY_OVERDUE else "answer",
         "stage": STAGE_WORDS[kind],
         "due_date": day(
             due_date, provisional=rect.provisional and kind is not TimerKind.VERIFY_OVERDUE

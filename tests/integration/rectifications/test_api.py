@@ -223,3 +223,36 @@ async def test_a_rectification_opened_in_december_is_due_in_the_provisional_next
     assert body["provisional"] is True
     told = [m for m in await messages(api, "poor_rating") if m["case_no"] == "R-1"]
     assert "2027-01-06（暂定）" in told[0]["body"]
+
+
+async def test_a_merged_reminder_held_by_quiet_hours_is_narrowed_when_it_leaves(
+    api: Api, app: web.Application
+) -> None:
+    """Two verify-overdue reminders to the head merge into one held by quiet hours; one
+    rectification is verified meanwhile, so the text that leaves names only the other."""
+    await centre(api)
+    status, _ = await api.put(
+        "/v1/people/p-head",
+        {
+            "name": "王局长",
+            "mobile": "13900000001",
+            "channels": ["sms"],
+            "quiet_hours": "08:00-12:00",
+        },
+    )
+    assert status in (200, 201)
+    await rated(api, app, "R-1", 1, "")
+    await rated(api, app, "R-2", 2, "")
+    _, body = await api.get("/v1/rectifications")
+    ids = {r["case_no"]: r["id"] for r in body["items"]}
+    await api.post("/v1/test-clock/advance", {"to": "2026-03-04T09:00:00+08:00"})
+    [held] = await messages(api, "rectification_overdue")
+    assert held["status"] == "queued" and "R-1" in held["body"] and "R-2" in held["body"]
+    status, _ = await api.post(
+        f"/v1/rectifications/{ids['R-1']}/verify", {"by": "p-head", "finding": "已回访"}
+    )
+    assert status == 200
+    await api.post("/v1/test-clock/advance", {"to": "2026-03-04T12:00:00+08:00"})
+    [left] = await messages(api, "rectification_overdue")
+    assert left["status"] in ("sent", "delivered")
+    assert "R-2" in left["body"] and "R-1" not in left["body"]
