@@ -19,6 +19,7 @@ from hub.api import rectifications as rectifications_api
 from hub.api import routes as api
 from hub.api import stats as stats_api
 from hub.api.auth import auth_middleware
+from hub.api.bodies import body_deadline_middleware, body_size_middleware
 from hub.api.clients import real_client_middleware
 from hub.api.openapi import api_routes, openapi_document
 from hub.api.problems import problems_middleware
@@ -130,8 +131,10 @@ def create_app(
         middlewares=[
             # Outermost: every answer is counted, whatever turned it into a page.
             metrics_api.count_requests,
-            # Then: everything after it sees the real client behind a trusted proxy.
-            real_client_middleware(settings.http.trusted_proxies),
+            # These two clone the request, so they come before anyone else holds it; a
+            # clone keeps client_max_size but not an overridden remote, hence this order.
+            body_size_middleware,  # pages take small forms
+            real_client_middleware(settings.http.trusted_proxies),  # the client behind a proxy
             problems_middleware,
             auth_middleware(settings.auth.api_keys),
         ],
@@ -139,6 +142,8 @@ def create_app(
     app.middlewares.append(wap.wap_middleware)  # /wap/: HTML errors and security headers
     app.middlewares.append(text_size.text_size_middleware)  # /wap/: the reader's text size
     app.middlewares.append(supervise_errors_middleware)  # /supervise/: HTML errors
+    # Innermost: after the key checks, so a request without one never has its body read.
+    app.middlewares.append(body_deadline_middleware(settings.http.read_timeout))
     app[SETTINGS] = settings
     app[CLOCK] = clock or clock_from_settings(settings)
     # One live calendar for the whole process: an imported year reaches every part at once.

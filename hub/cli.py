@@ -282,6 +282,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     from aiohttp import web
 
     from hub import secret_policy
+    from hub.api.connections import ConnectionGate, GatedSockSite, runner_options
     from hub.app import create_app
     from hub.demo.seed import seed_demo
     from hub.keys import CLOCK, ROUTING, Role
@@ -301,11 +302,15 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings, role=cast(Role, role), demo=demo)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    http = settings.http
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, **runner_options(http.read_timeout)
+    )
+    gate = ConnectionGate(http.max_connections_per_client, exempt=http.trusted_proxies)
     try:
         await runner.setup()
         if not stop.is_set():
-            await web.SockSite(runner, listener).start()
+            await GatedSockSite(runner, listener, gate=gate).start()
         if demo and not stop.is_set():
             summary = await seed_demo(app)
             print(summary, flush=True)

@@ -87,6 +87,10 @@ class HttpSettings(_Section):
     # SO_REUSEPORT: several `serve --role api` processes share one port and the kernel
     # spreads connections over them (docs/scaling.md; bench/multi_api.py).
     reuse_port: bool = False
+    # Slow clients (hub/api/connections.py, hub/api/bodies.py): seconds for a request's
+    # headers and, separately, for its body; open connections per client address.
+    read_timeout: float = Field(default=15.0, gt=0, le=600)
+    max_connections_per_client: int = Field(default=32, ge=1, le=100_000)
 
     @field_validator("public_base_url")
     @classmethod

@@ -49,6 +49,7 @@ from core.errors import InputError
 from core.events import mobile_digits
 from core.jsontext import storable
 from hub.api.auth import ROLE_KEY, allow
+from hub.api.bodies import read_body
 from hub.api.problems import Problem
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.words import mask_mobile, mask_mobiles_in
@@ -95,7 +96,7 @@ async def _check_token(request: web.Request) -> None:
 
 
 async def _body(request: web.Request) -> bytes:
-    raw = await request.read()
+    raw = await read_body(request, request.app[SETTINGS].http.read_timeout)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
