@@ -31,8 +31,9 @@ __all__ = ["ConnectionGate", "GatedSockSite", "runner_options"]
 
 
 def runner_options(read_timeout: float) -> dict[str, Any]:
-    """Keyword arguments for ``web.AppRunner``: the header deadline (see the module doc)."""
-    return {"keepalive_timeout": read_timeout}
+    """Keyword arguments for ``web.AppRunner``: the header deadline (see the module doc),
+    and as long — at most aiohttp's 10 s — to drain what is left of a refused body."""
+    return {"keepalive_timeout": read_timeout, "lingering_time": min(read_timeout, 10.0)}
 
 
 class ConnectionGate:

