@@ -13,6 +13,8 @@ from hub.privacy.vault import Vault
 
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
+WAP_CODES_MOBILE = "wap_codes.mobile"
+WAP_SESSIONS_MOBILE = "wap_sessions.mobile"
 
 
 def mobile_index(vault: Vault, mobile: str) -> bytes:

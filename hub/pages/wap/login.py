@@ -26,10 +26,11 @@ import asyncpg
 from aiohttp import web
 
 from core.notices import ChannelKind, NoticeKind
-from hub.keys import SETTINGS
+from hub.keys import SETTINGS, VAULT
 from hub.notices.outbox import Address, Notice, enqueue
 from hub.notices.words import mask_mobile
 from hub.pages.security import mac, new_session_id
+from hub.privacy.fields import WAP_CODES_MOBILE, WAP_SESSIONS_MOBILE, mobile_index, reveal
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
 
@@ -68,7 +69,9 @@ async def request_code(
         if taken.locked:
             return CodeRefused(reason="client")
         await conn.execute(Q["wap_code_lock_mobile"], mobile)
-        counts = await conn.fetchrow(Q["wap_code_counts"], mobile, now)
+        vault = app[VAULT]
+        index = mobile_index(vault, mobile)
+        counts = await conn.fetchrow(Q["wap_code_counts"], index, now)
         assert counts is not None
         if counts["minute"] >= PER_MINUTE:
             return CodeRefused(reason="minute")
@@ -82,10 +85,11 @@ async def request_code(
         await conn.execute(
             Q["wap_code_insert"],
             login_mac,
-            mobile,
+            vault.seal(mobile, field=WAP_CODES_MOBILE),
             _code_mac(app, login, code),
             now,
             now + CODE_LIFETIME,
+            index,
         )
         await conn.execute(Q["wap_code_purge"], now - timedelta(days=1))
         await wap_limits.purge(conn, now=now)
@@ -135,8 +139,7 @@ async def check_code(
             await conn.execute(Q["wap_code_failed"], row["id"])
             return "expired" if row["failures"] + 1 >= CODE_TRIES else "wrong"
         await conn.execute(Q["wap_code_used"], row["id"], now)
-        mobile: str = row["mobile"]
-        return mobile
+        return reveal(app[VAULT], row["mobile"], field=WAP_CODES_MOBILE)
 
 
 async def masked_mobile_of(
@@ -144,7 +147,9 @@ async def masked_mobile_of(
 ) -> str | None:
     """138****5678 for the code-entry page (the form holds only the handle)."""
     row = await conn.fetchrow(Q["wap_code_mobile"], mac(app, "sms_login", login))
-    return mask_mobile(row["mobile"]) if row else None
+    if row is None:
+        return None
+    return mask_mobile(reveal(app[VAULT], row["mobile"], field=WAP_CODES_MOBILE))
 
 
 async def open_session(
@@ -153,7 +158,11 @@ async def open_session(
     sid = new_session_id()
     await conn.execute(Q["wap_session_purge"], now)
     await conn.execute(
-        Q["wap_session_insert"], mac(app, "wap_session", sid), mobile, now, now + SESSION_LIFETIME
+        Q["wap_session_insert"],
+        mac(app, "wap_session", sid),
+        app[VAULT].seal(mobile, field=WAP_SESSIONS_MOBILE),
+        now,
+        now + SESSION_LIFETIME,
     )
     return sid
 
@@ -163,10 +172,10 @@ async def session_mobile(
 ) -> str | None:
     if not sid or len(sid) > 64:
         return None
-    mobile: str | None = await conn.fetchval(
+    stored: str | None = await conn.fetchval(
         Q["wap_session_get"], mac(app, "wap_session", sid), now
     )
-    return mobile
+    return None if stored is None else reveal(app[VAULT], stored, field=WAP_SESSIONS_MOBILE)
 
 
 async def close_session(app: web.Application, conn: asyncpg.Connection, sid: str) -> None:

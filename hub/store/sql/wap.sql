@@ -35,20 +35,21 @@ DELETE FROM wap_limits WHERE window_start < $1 AND (locked_until IS NULL OR lock
 SELECT case_no, query_code FROM cases WHERE case_no = $1;
 
 -- name: wap_code_counts
--- Codes sent to one number in the last minute, hour and day ($2 = now).
+-- Codes sent to one number ($1 its blind index) in the last minute, hour and day ($2 = now).
 SELECT count(*) FILTER (WHERE sent_at > $2::timestamptz - interval '1 minute') AS minute,
        count(*) FILTER (WHERE sent_at > $2::timestamptz - interval '1 hour')   AS hour,
        count(*)                                                   AS day
   FROM wap_codes
- WHERE mobile = $1 AND sent_at > $2::timestamptz - interval '1 day';
+ WHERE mobile_index = $1 AND sent_at > $2::timestamptz - interval '1 day';
 
 -- name: wap_code_lock_mobile
 -- Serialises code requests for one number across processes (released at commit).
 SELECT pg_advisory_xact_lock(hashtextextended('wap_code|' || $1, 0));
 
 -- name: wap_code_insert
-INSERT INTO wap_codes (login_mac, mobile, code_mac, sent_at, expires_at)
-VALUES ($1, $2, $3, $4, $5);
+-- $2 the number sealed, $6 its blind index (hub/privacy/fields.py)
+INSERT INTO wap_codes (login_mac, mobile, code_mac, sent_at, expires_at, mobile_index)
+VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: wap_code_purge
 DELETE FROM wap_codes WHERE sent_at < $1;
@@ -69,6 +70,7 @@ UPDATE wap_codes SET failures = failures + 1 WHERE id = $1;
 UPDATE wap_codes SET used_at = $2 WHERE id = $1;
 
 -- name: wap_session_insert
+-- $2 the number sealed
 INSERT INTO wap_sessions (sid_mac, mobile, created_at, expires_at) VALUES ($1, $2, $3, $4);
 
 -- name: wap_session_get

@@ -343,6 +343,11 @@ async def test_an_sms_code_lists_the_numbers_cases(
     assert status == 303 and resp.headers["Location"] == "/wap/mine"
     status, mine, _ = await wap.get("/wap/mine")
     assert status == 200 and OPEN_CASE in mine and CLOSED_CASE in mine and RED_CASE not in mine
+    # The code and the session hold the number sealed, never in clear (issue 19).
+    for table in ("wap_codes", "wap_sessions"):
+        stored = await fetch(database_url, f"SELECT mobile FROM {table}")  # noqa: S608
+        assert stored and all(r["mobile"].startswith("sm4:") for r in stored)
+        assert all(MOBILE not in r["mobile"] for r in stored)
     link = re.search(r'href="(/wap/c/[^"]+)"', mine)[1]
     assert (await wap.get(link))[0] == 200
     # A code works once.
