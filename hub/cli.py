@@ -121,6 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--config", help="TOML settings file")
     report.add_argument("--out", type=Path, help="folder for the files (default: data_dir/reports)")
 
+    sim = sub.add_parser(
+        "simulate", help="replay events on a throwaway database: what Cuiban would have sent"
+    )
+    source = sim.add_mutually_exclusive_group(required=True)
+    source.add_argument("--events", type=Path, help="exported events, one JSON object a line")
+    source.add_argument("--synthetic", action="store_true", help="a seeded synthetic centre")
+    sim.add_argument("--cases", type=int, default=150, help="synthetic: cases (default 150)")
+    sim.add_argument("--days", type=int, default=30, help="synthetic: days (default 30)")
+    sim.add_argument("--seed", type=int, default=1, help="synthetic: seed (default 1)")
+    sim.add_argument("--config", help="TOML settings file (policy, calendar)")
+    sim.add_argument("--sms-price", type=float, default=0.045, help="price per SMS segment")
+    sim.add_argument(
+        "--resolution", type=int, default=5, help="minutes events are grouped by (default 5)"
+    )
+    sim.add_argument("--out", type=Path, help="folder for messages.csv and a chart (SVG)")
+
     calendar = sub.add_parser("calendar", help="the working-day calendar")
     cal_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
     show = cal_sub.add_parser("show", help="a year's holidays and 调休 make-up workdays")
@@ -390,12 +406,23 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return demo(settings, verbose=args.verbose)
 
 
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.simulate.cli import simulate_command
+
+    if args.cases < 1 or args.days < 1 or args.resolution < 1 or args.sms_price < 0:
+        raise UsageError("--cases, --days and --resolution must be ≥ 1, --sms-price ≥ 0")
+    if args.out is not None:
+        _writable_folder(args.out)
+    return simulate_command(args, settings)
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "demo": cmd_demo,
     "migrate": cmd_migrate,
     "deadline": cmd_deadline,
     "report": cmd_report,
+    "simulate": cmd_simulate,
 }
 
 
@@ -403,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         settings = load_settings(getattr(args, "config", None))
-        if args.command != "demo":  # the tour sets up its own (a log file unless --verbose)
+        if args.command not in ("demo", "simulate"):  # they keep the hub's logs off the screen
             from hub.logging import configure_logging
 
             configure_logging(settings.logging.level, settings.logging.format)

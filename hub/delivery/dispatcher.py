@@ -699,7 +699,8 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     clock = app[CLOCK]
     config = app.get(DISPATCH_SETTINGS) or settings.dispatch
-    registry = await open_channels(settings.channels, clock=clock.now)
+    # A registry set before start-up (``cuiban simulate``: silent adapters) is used as is.
+    registry = app.get(CHANNEL_REGISTRY) or await open_channels(settings.channels, clock=clock.now)
     dispatcher = Dispatcher(
         pool=app[POOL],
         clock=clock,
