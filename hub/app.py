@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -223,3 +224,15 @@ def create_app(
         api_routes((r.method, r.resource.canonical) for r in app.router.routes() if r.resource)
     )
     return app
+
+
+@contextlib.asynccontextmanager
+async def running(app: web.Application) -> AsyncIterator[web.Application]:
+    """The application started (database, scheduler, dispatcher) without serving HTTP:
+    the demo tour and ``cuiban simulate`` drive it in-process."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        yield app
+    finally:
+        await runner.cleanup()

@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiohttp import web
-
 from channels.console import ConsoleChannel, ConsoleConfig
 from core.events import EVENT_ADAPTER
 from core.notices import ChannelKind
 from hub.api.models import PersonIn
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import CHANNEL_REGISTRY
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry
-from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import ClockWorker
 from hub.lifecycle import advance_test_clock
 from hub.replies.evaluations import rate_case
+from hub.services import Services
 from hub.simulate.scenario import Scenario
 from hub.store import ingest as store
 from hub.supervision.urges import NothingToUrge, urge_case
@@ -52,7 +50,8 @@ class Replay:
 
 
 async def replay(
-    app: web.Application,
+    app: Services,
+    workers: list[ClockWorker],
     clock: ManualClock,
     scenario: Scenario,
     *,
@@ -61,12 +60,12 @@ async def replay(
 ) -> Replay:
     """Feed ``scenario`` to ``app`` in time order; return when everything due by its end is done."""
     result = Replay()
-    async with app[POOL].acquire() as conn:
+    async with app.pool.acquire() as conn:
         for person_id, body in scenario.people.items():
             await store.put_person(conn, person_id, _person_fields(body), now=clock.now())
         for code, body in scenario.departments.items():
             await store.put_department(conn, code, body, now=clock.now())
-    hooks = app[TEST_CLOCK_HOOKS]
+    hooks = workers
     actions = scenario.actions
     span = (scenario.end - scenario.start).total_seconds() or 1.0
     index = 0
@@ -107,7 +106,7 @@ def _person_fields(body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-async def _apply(app: web.Application, group: list[Any], now: datetime, result: Replay) -> None:
+async def _apply(app: Services, group: list[Any], now: datetime, result: Replay) -> None:
     items = []
     for action in group:
         if action.kind != "event":
@@ -120,15 +119,15 @@ async def _apply(app: web.Application, group: list[Any], now: datetime, result: 
             )
         except ValueError as exc:  # one bad row never stops the batch
             result.rejected.append(f"{action.body.get('event_id', '?')}: {exc}".splitlines()[0])
-    async with app[POOL].acquire() as conn:
+    async with app.pool.acquire() as conn:
         if items:
             await store.ingest(
                 conn,
                 items,
                 now=now,
-                calendar=app[CALENDAR],
-                rules_for=app[RULES],
-                after=app[PLANNER].after_ingest,
+                calendar=app.calendar,
+                rules_for=app.rules,
+                after=app.planner.after_ingest,
             )
             for item in items:
                 result.learnt[item.event.event_id] = now
@@ -137,12 +136,12 @@ async def _apply(app: web.Application, group: list[Any], now: datetime, result: 
                 with contextlib.suppress(NothingToUrge):  # the node was done meanwhile
                     await urge_case(
                         conn,
-                        app[ROUTING],
+                        app.routing,
                         action.body["case_no"],
                         by=action.body["by"],
                         note=action.body.get("note", ""),
                         now=now,
-                        max_attempts=app[SETTINGS].policy.max_attempts,
+                        max_attempts=app.settings.policy.max_attempts,
                         audit_as=("supervisor", "cuiban simulate"),
                     )
             elif action.kind == "rate":
@@ -153,13 +152,13 @@ async def _apply(app: web.Application, group: list[Any], now: datetime, result: 
                     comment="模拟评价",
                     source="sms",
                     now=now,
-                    routing=app[ROUTING],
+                    routing=app.routing,
                 )
 
 
-async def message_log(app: web.Application) -> list[dict[str, Any]]:
+async def message_log(app: Services) -> list[dict[str, Any]]:
     """Every message the hub wrote, oldest first."""
-    async with app[POOL].acquire() as conn:
+    async with app.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT id, kind, channel, person_id, recipient, case_no, node_id, status, subject,"
             " body, created_at, not_before, sent_at, error FROM messages ORDER BY id"
@@ -167,15 +166,10 @@ async def message_log(app: web.Application) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def nodes(app: web.Application) -> list[dict[str, Any]]:
-    async with app[POOL].acquire() as conn:
+async def nodes(app: Services) -> list[dict[str, Any]]:
+    async with app.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT case_no, node_id, department_code, assignee_id, due_at, due_date,"
             " completed_at, limit_unit FROM nodes"
         )
     return [dict(r) for r in rows]
-
-
-def install(app: web.Application) -> None:
-    """Before start-up: silent adapters for every medium."""
-    app[CHANNEL_REGISTRY] = silent_channels()

@@ -11,11 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from channels.sms_length import count_segments
-from hub.app import create_app
+from hub.app import create_app, running
 from hub.clock import ManualClock
+from hub.delivery.dispatcher import CHANNEL_REGISTRY
+from hub.keys import SERVICES, TEST_CLOCK_HOOKS
 from hub.settings import ChannelsSettings, Settings
 from hub.simulate import run
 from hub.simulate.invariants import Facts, check_all
@@ -60,15 +60,19 @@ async def simulate(
     app = create_app(
         simulation_settings(settings, data_dir), clock=clock, database_url=database_url
     )
-    run.install(app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        replay = await run.replay(app, clock, scenario, resolution=resolution, progress=progress)
-        log = await run.message_log(app)
-        nodes = await run.nodes(app)
-    finally:
-        await runner.cleanup()
+    app[CHANNEL_REGISTRY] = run.silent_channels()  # nothing leaves
+    async with running(app):
+        services = app[SERVICES]
+        replay = await run.replay(
+            services,
+            app[TEST_CLOCK_HOOKS],
+            clock,
+            scenario,
+            resolution=resolution,
+            progress=progress,
+        )
+        log = await run.message_log(services)
+        nodes = await run.nodes(services)
     policy = settings.policy
     facts = Facts(
         scenario=scenario,
