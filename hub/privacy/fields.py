@@ -11,6 +11,7 @@ from __future__ import annotations
 from core.events import mobile_digits
 from hub.privacy.vault import Vault
 
+APPOINTMENT_OFFERS_MOBILE = "appointment_offers.mobile"
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
 WAP_CODES_MOBILE = "wap_codes.mobile"

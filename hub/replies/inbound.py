@@ -44,7 +44,12 @@ from hub.notices.notify import case_context
 from hub.notices.outbox import Address, Notice, enqueue, fall_back
 from hub.notices.recipients import Routing
 from hub.notices.words import status_words, suspension_reason
-from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_index
+from hub.privacy.fields import (
+    APPOINTMENT_OFFERS_MOBILE,
+    INBOUND_SMS_MOBILE,
+    INBOUND_SMS_TEXT,
+    mobile_index,
+)
 from hub.privacy.vault import Vault
 from hub.replies.evaluations import rate_case
 from hub.settings import AppointmentSettings
@@ -377,7 +382,8 @@ class Replies:
         }
         free = [c for c in candidates if booked.get(c, 0) < self.slots.capacity]
         free = free[: self.slots.offer_count]
-        await conn.execute(Q["close_offers"], mobile, case["case_no"], now)
+        index = mobile_index(self.vault, mobile)
+        await conn.execute(Q["close_offers"], index, case["case_no"], now, mobile)
         if free:
             offered = [
                 {"n": n, "day": d.isoformat(), "slot": s, "label": self._label(d, s)}
@@ -385,11 +391,12 @@ class Replies:
             ]
             await conn.execute(
                 Q["insert_offer"],
-                mobile,
+                self.vault.seal(mobile, field=APPOINTMENT_OFFERS_MOBILE),
                 case["case_no"],
                 offered,
                 now,
                 now + timedelta(hours=self.slots.offer_valid_hours),
+                index,
             )
             slots_text = " ".join(f"{o['n']}.{o['label']}" for o in offered)
         else:
@@ -405,7 +412,9 @@ class Replies:
     async def _number(
         self, conn: asyncpg.Connection, inbound_id: int, mobile: str, number: int, now: datetime
     ) -> Handled:
-        offer = await conn.fetchrow(Q["latest_open_offer"], mobile, now)
+        offer = await conn.fetchrow(
+            Q["latest_open_offer"], mobile_index(self.vault, mobile), now, mobile
+        )
         prompt = await conn.fetchrow(Q["latest_evaluation_prompt"], mobile)
         if offer is not None and (prompt is None or offer["offered_at"] >= prompt["sent_at"]):
             return await self._book(conn, inbound_id, offer, mobile, number, now)
@@ -447,7 +456,9 @@ class Replies:
         confirm_key = f"appointment_confirmed:{inbound_id}"
         current = await conn.fetchrow(Q["appointment_of_case"], case_no)
         if current is not None and (current["day"], current["slot"]) == (day, slot):
-            await conn.execute(Q["close_offers"], mobile, case_no, now)
+            await conn.execute(
+                Q["close_offers"], mobile_index(self.vault, mobile), case_no, now, mobile
+            )
             # The same number again: it is booked already; say so again.
             context = self._booking_context(case, chosen, now)
             await self._answer(
@@ -469,7 +480,9 @@ class Replies:
             )
         reminder_key = f"appointment_reminder:{case_no}:{day.isoformat()}:{slot}"
         await conn.execute(Q["upsert_appointment"], case_no, day, slot, mobile, now, reminder_key)
-        await conn.execute(Q["close_offers"], mobile, case_no, now)
+        await conn.execute(
+            Q["close_offers"], mobile_index(self.vault, mobile), case_no, now, mobile
+        )
         context = self._booking_context(case, chosen, now)
         # Booked: say so now (the reply the applicant waits for), and remind the day before.
         await self._answer(

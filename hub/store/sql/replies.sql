@@ -72,21 +72,26 @@ SELECT case_no, sent_at
  LIMIT 1;
 
 -- name: latest_open_offer
+-- $1 the number's blind index, $3 its digits (offers stored before sealing)
 SELECT * FROM appointment_offers
- WHERE mobile = $1 AND used_at IS NULL AND expires_at > $2
+ WHERE (mobile_index = $1 OR (mobile_index IS NULL AND mobile = $3))
+   AND used_at IS NULL AND expires_at > $2
  ORDER BY offered_at DESC, id DESC
  LIMIT 1
    FOR UPDATE;
 
 -- name: insert_offer
-INSERT INTO appointment_offers (mobile, case_no, slots, offered_at, expires_at)
-VALUES ($1, $2, $3::jsonb, $4, $5)
+-- $1 the number sealed, $6 its blind index
+INSERT INTO appointment_offers (mobile, case_no, slots, offered_at, expires_at, mobile_index)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6)
 RETURNING id;
 
 -- name: close_offers
 -- A new offer or a booking ends this number's earlier offers for the case.
+-- $1 the number's blind index, $4 its digits (offers stored before sealing)
 UPDATE appointment_offers SET used_at = $3
- WHERE mobile = $1 AND case_no = $2 AND used_at IS NULL;
+ WHERE (mobile_index = $1 OR (mobile_index IS NULL AND mobile = $4))
+   AND case_no = $2 AND used_at IS NULL;
 
 -- name: slot_bookings
 SELECT day, slot, booked FROM appointment_slots WHERE day = ANY($1::date[]);

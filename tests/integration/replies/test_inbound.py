@@ -232,6 +232,9 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
         offers[0]["body"]
         == "Y-1可预约领证时段：1.3月3日上午 2.3月3日下午 3.3月4日上午。回复序号即可预约。"
     )
+    stored = await query(database_url, "SELECT mobile, mobile_index FROM appointment_offers")
+    assert [r["mobile"].startswith("sm4:") for r in stored] == [True]  # never the number
+    assert MOBILE not in stored[0]["mobile"] and stored[0]["mobile_index"]
     await text(api, "3")
     booked = await query(database_url, "SELECT case_no, day, slot, mobile FROM appointments")
     assert [(r["case_no"], r["day"].isoformat(), r["slot"]) for r in booked] == [
