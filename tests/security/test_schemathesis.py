@@ -1,7 +1,9 @@
 """schemathesis over GET /v1/openapi.json against a live hub process (a small example count in CI).
 
 Checks: no server error, and every response matches the status codes and
-schemas the document declares.
+schemas the document declares. The provider callbacks get the configured token, so
+their bodies are fuzzed too; the WAP forms and supervision pages (HTML, not in the
+document) are fuzzed by Hypothesis in ``tests/integration/api/test_fuzz.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.workers import ADMIN_KEY, Worker, worker_config
+from tests.reliability.workers import ADMIN_KEY, CALLBACK_TOKEN, Worker, worker_config
 
 EXAMPLES = int(os.environ.get("CUIBAN_SCHEMATHESIS_EXAMPLES", "20"))
 
@@ -35,6 +37,11 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_break(
     if cli is None:
         pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
     hub = Worker(folder, worker_config(folder, database_url), "api", role="api")
+    # The callbacks with the right ?token=, so generated pushes reach the parsers (a random
+    # token only ever meets the 403). Read from the working directory, `folder`.
+    (folder / "schemathesis.toml").write_text(
+        f'parameters = {{ "query.token" = "{CALLBACK_TOKEN}" }}\n', "utf-8"
+    )
     try:
         await hub.ready()
         result = subprocess.run(  # noqa: ASYNC221, S603 -- our own test tool, fixed arguments
