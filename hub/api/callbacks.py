@@ -137,14 +137,18 @@ async def _texts(
     await _check_token(request)
     body = await _body(request)
     texts = parse(body)  # raises InputError (422) for a body that is not the push format
-    keyed = [(sms, inbound_key(sms, raw)) for sms, raw in zip(texts, _raw_items(body), strict=True)]
+    vault = request.app[VAULT]
+    keyed = [
+        (sms, inbound_key(sms, raw, vault))
+        for sms, raw in zip(texts, _raw_items(body), strict=True)
+    ]
     app = request.app
     settings = app[SETTINGS]
     replies = Replies(
         app[ROUTING],
         settings.appointments,
         max_attempts=settings.policy.max_attempts,
-        vault=app[VAULT],
+        vault=vault,
     )
     now = app[CLOCK].now()
     async with app[POOL].acquire() as conn, conn.transaction():

@@ -12,6 +12,7 @@ from core.events import mobile_digits
 from hub.privacy.vault import Vault
 
 APPOINTMENT_OFFERS_MOBILE = "appointment_offers.mobile"
+APPOINTMENTS_MOBILE = "appointments.mobile"
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
 WAP_CODES_MOBILE = "wap_codes.mobile"

@@ -25,7 +25,6 @@ that is not its applicant's: such texts are stored and not answered.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,6 +45,7 @@ from hub.notices.recipients import Routing
 from hub.notices.words import status_words, suspension_reason
 from hub.privacy.fields import (
     APPOINTMENT_OFFERS_MOBILE,
+    APPOINTMENTS_MOBILE,
     INBOUND_SMS_MOBILE,
     INBOUND_SMS_TEXT,
     mobile_index,
@@ -101,16 +101,19 @@ def parse_command(text: str) -> Command:
     return Command(verb="other")
 
 
-def inbound_key(sms: InboundSms, raw: Mapping[str, Any]) -> str:
+def inbound_key(sms: InboundSms, raw: Mapping[str, Any], vault: Vault) -> str:
     """The provider's identity of one upstream text, for deduplicating retried pushes.
 
     Aliyun numbers each text (``sequence_id``); Tencent's reply push has no id, so
-    the sender, the provider's timestamp and the text together identify it.
+    the sender, the provider's timestamp and the text together identify it: keyed
+    with the blind-index key, since a plain hash of a number, a stored time and a
+    short text like ``TD`` gives the number away to whoever tries every number.
     """
     if sms.provider == "aliyun" and raw.get("sequence_id") not in (None, ""):
         return f"aliyun:{raw['sequence_id']}"
     stamp = sms.received_at.isoformat() if sms.received_at else str(raw.get("time", ""))
-    digest = hashlib.sha256(f"{sms.mobile}|{stamp}|{sms.text}".encode()).hexdigest()[:32]
+    identity = f"{mobile_digits(sms.mobile)}|{stamp}|{sms.text}"
+    digest = vault.blind_index(identity).hex()[:32]
     return f"{sms.provider}:{digest}"
 
 
@@ -479,7 +482,15 @@ class Replies:
                 now,
             )
         reminder_key = f"appointment_reminder:{case_no}:{day.isoformat()}:{slot}"
-        await conn.execute(Q["upsert_appointment"], case_no, day, slot, mobile, now, reminder_key)
+        await conn.execute(
+            Q["upsert_appointment"],
+            case_no,
+            day,
+            slot,
+            self.vault.seal(mobile, field=APPOINTMENTS_MOBILE),
+            now,
+            reminder_key,
+        )
         await conn.execute(
             Q["close_offers"], mobile_index(self.vault, mobile), case_no, now, mobile
         )

@@ -237,6 +237,7 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     assert MOBILE not in stored[0]["mobile"] and stored[0]["mobile_index"]
     await text(api, "3")
     booked = await query(database_url, "SELECT case_no, day, slot, mobile FROM appointments")
+    assert booked[0]["mobile"].startswith("sm4:") and MOBILE not in booked[0]["mobile"]
     assert [(r["case_no"], r["day"].isoformat(), r["slot"]) for r in booked] == [
         ("Y-1", "2026-03-04", "09:00-12:00")
     ]
