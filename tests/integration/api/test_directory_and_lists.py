@@ -175,7 +175,8 @@ async def test_openapi_document_describes_every_event_type(api: Api) -> None:
 
 async def test_test_clock_moves_forward_only(api: Api) -> None:
     """The manual clock advances by an instant or a duration and refuses to go back."""
-    quiet = {"fired": 0, "set_aside": []}  # nothing was due: nothing fired or set aside
+    # Nothing was due: nothing fired, stopped on the way, failed or was set aside.
+    quiet = {"fired": 0, "set_aside": [], "stops": 0, "failed": [], "failed_count": 0}
     assert await api.post("/v1/test-clock/advance", {"by": "PT2H"}) == (
         200,
         {"now": "2026-03-02T11:00:00+08:00", **quiet},
