@@ -160,10 +160,16 @@ def ladder(log: Sequence[Row], facts: Facts) -> str | None:
         pid: body["away"]["deputy"] for pid, body in facts.scenario.people.items() if "away" in body
     }
     chains: dict[str, list[Row]] = defaultdict(list)
+    # A merged notice names its first cases only ("A、B等9件"): the others it covers are
+    # unnamed, so it may have told a head of any case on the ladder to that person.
+    unnamed: dict[str, list[datetime]] = defaultdict(list)
     for row in _sent(log):
         if row["kind"] == "node_overdue" and row["channel"] != "wap":
             for case_no in _cases_of(row):
                 chains[case_no].append(row)
+            count = MERGED_COUNT.search(_text(row))
+            if count and int(count.group(1)) > len(_cases_of(row)):
+                unnamed[row["person_id"] or ""].append(row["sent_at"])
     for case_no, rows in chains.items():
         case_nodes = by_case.get(case_no, [])
         if not case_nodes:
@@ -184,14 +190,22 @@ def ladder(log: Sequence[Row], facts: Facts) -> str | None:
             day_unit = own is not None and own["limit_unit"] != "hours"
             if day_unit and _local(row["sent_at"]).time() < facts.office_start:
                 return f"{_show(row)} — before office start"
-        if steps[0]["person_id"] not in allowed[0]:
+        first = steps[0]
+        assignee_told = any(
+            t <= first["sent_at"] for p in allowed[0] for t in unnamed.get(p or "", [])
+        )
+        if first["person_id"] not in allowed[0] and not assignee_told:
             wanted = sorted(p for p in allowed[0] if p)
             return f"{_show(steps[0])} — the first overdue notice of {case_no} is for {wanted}"
         head_told = False
         for row in steps:
             if row["person_id"] not in allowed[0] | allowed[1] | supervisors:
                 return f"{_show(row)} — not on the ladder of {case_no}"
-            head_told = head_told or row["person_id"] in allowed[1]
+            head_told = (
+                head_told
+                or row["person_id"] in allowed[1]
+                or any(t <= row["sent_at"] for p in allowed[1] for t in unnamed.get(p or "", []))
+            )
             if row["person_id"] in supervisors - allowed[1] and not head_told:
                 return f"{_show(row)} — {case_no} reached the supervisors before the head"
     return None
