@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 
 import pytest
 from aiohttp import web
 from structlog.testing import capture_logs
 
-from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
+from hub.app import create_app
+from hub.clock import ManualClock
+from hub.settings import Settings
+from tests.conftest import ADMIN_KEY, INGEST_KEY, START, SUPERVISOR_KEY, Api
 from tests.integration import events as ev
 
 MON = "2026-03-02T10:00:00+08:00"
@@ -207,3 +211,52 @@ async def _drop_mid_body(host: str, port: int, path: str, headers: str) -> None:
     events = [(log["event"], log["log_level"]) for log in logs]
     assert ("client_disconnected", "info") in events, events
     assert not any(event == "database_unavailable" for event, _ in events), events
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "content_type"),
+    [
+        (
+            "/v1/events",
+            f"Authorization: Bearer {ADMIN_KEY}\r\nContent-Type: application/json",
+            "application/problem+json",
+        ),
+        (
+            "/wap/lookup",
+            "Cookie: wap_csrf=aaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+            "Content-Type: application/x-www-form-urlencoded",
+            "text/html",
+        ),
+    ],
+)
+async def test_a_body_that_stalls_gets_408_within_the_read_timeout(
+    settings: Settings, database_url: str, path: str, headers: str, content_type: str
+) -> None:
+    """Half a body and then nothing: 408 once `http.read_timeout` has passed, not a
+    connection held for as long as the client likes."""
+    quick = settings.model_copy(
+        update={"http": settings.http.model_copy(update={"read_timeout": 0.5})}
+    )
+    runner = web.AppRunner(
+        create_app(quick, clock=ManualClock(START), database_url=database_url), access_log=None
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\nContent-Length: 1000\r\n\r\n".encode()
+            + b"case_no=A"
+        )
+        await writer.drain()
+        began = time.monotonic()
+        status = await asyncio.wait_for(reader.readline(), 5)
+        answer = (await asyncio.wait_for(reader.read(4096), 5)).decode(errors="replace")
+        writer.close()
+        assert status.split(b" ")[1] == b"408", status
+        assert 0.4 < time.monotonic() - began < 3
+        assert f"Content-Type: {content_type}" in answer
+    finally:
+        await runner.cleanup()
