@@ -351,8 +351,15 @@ _RANK: dict[CaseStatus, int] = {
 }
 
 
+def clip_suspensions(
+    suspensions: Sequence[SuspensionRecord | Suspension], start: datetime, end: datetime | None
+) -> list[Suspension]:
+    """The parts of the case's suspensions that fall inside one node's open time."""
+    return _clip(suspensions, start, end)
+
+
 def _clip(
-    suspensions: Sequence[SuspensionRecord], start: datetime, end: datetime | None
+    suspensions: Sequence[SuspensionRecord | Suspension], start: datetime, end: datetime | None
 ) -> list[Suspension]:
     """The parts of the case's suspensions that fall inside one node's open time."""
     clipped = []

@@ -14,6 +14,7 @@ from core.cases import MatterRules, RulesFor
 from core.deadlines import WarnPolicy
 from hub import secret_policy
 from hub.api import audit, broadcasts, callbacks, urges
+from hub.api import calendar as calendar_api
 from hub.api import messages as messages_api
 from hub.api import metrics as metrics_api
 from hub.api import rectifications as rectifications_api
@@ -49,7 +50,7 @@ from hub.pages.supervise import routes as supervise
 from hub.pages.supervise.errors import supervise_errors_middleware
 from hub.pages.wap import routes as wap
 from hub.pages.wap import text_size
-from hub.planning import scheduler
+from hub.planning import calendar_sync, scheduler
 from hub.planning.planner import Planner
 from hub.privacy.keys import load_vault
 from hub.services import Services
@@ -190,6 +191,9 @@ def create_app(
             await pool.close()
 
     app.cleanup_ctx.append(database)
+    # Years from the database (seeded from the bundled files), imports picked up live.
+    app[calendar_sync.FROM_DATABASE] = calendar is None
+    app.cleanup_ctx.append(calendar_sync.calendar_ctx)
     if role in ("all", "worker"):
         # Started after the database and stopped before it: in-flight sends finish first.
         app.cleanup_ctx.append(scheduler.scheduler_ctx)
@@ -204,6 +208,7 @@ def create_app(
     app.add_routes(api.routes)
     app.add_routes(callbacks.routes)
     app.add_routes(urges.routes)
+    app.add_routes(calendar_api.routes)
     app.add_routes(messages_api.routes)
     app.add_routes(audit.routes)
     app.add_routes(wap.routes)

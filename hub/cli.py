@@ -14,12 +14,13 @@ import signal
 import socket
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import groupby
 from pathlib import Path
 from typing import NoReturn, cast
 from zoneinfo import ZoneInfo
 
+from core.calendar import CalendarYear
 from core.deadlines import Limit, Suspension, Unit, WarnPolicy, compute_deadline
 from core.errors import ConfigError, CuibanError, InputError
 from hub.settings import Settings, load_settings
@@ -250,11 +251,28 @@ def cmd_calendar_import(args: argparse.Namespace, settings: Settings) -> int:
     from hub.store.calendars import import_year_file
 
     year, dest = import_year_file(args.file, settings.database.data_dir)
+    revision = asyncio.run(_store_year(settings, year))
     print(
         f"imported {year.year}: {len(year.holidays)} holiday days, "
-        f"{len(year.make_up_workdays)} make-up workdays -> {dest}"
+        f"{len(year.make_up_workdays)} make-up workdays -> {dest}; "
+        f"stored in the database (revision {revision}): running hubs use it within seconds "
+        "and re-plan the deadlines it touches"
     )
     return 0
+
+
+async def _store_year(settings: Settings, year: CalendarYear) -> int:
+    from hub.store import db
+    from hub.store.calendars import store_year
+
+    url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
+    pool = await db.create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+            return await store_year(conn, year, by="cli", now=datetime.now(UTC))
+    finally:
+        await pool.close()
 
 
 async def _migrate(settings: Settings) -> list[int]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+import asyncpg
 from holidays.countries.china import China
 
 from core.calendar import (
@@ -26,8 +27,10 @@ from core.calendar import (
     WorkingCalendar,
     parse_year_file,
     provisional_year,
+    render_year_file,
 )
 from core.errors import ConfigError, InputError
+from hub.store.queries import Q
 
 
 def bundled_years() -> list[CalendarYear]:
@@ -138,3 +141,47 @@ class LiveCalendar(WorkingCalendar):
 
     def __repr__(self) -> str:
         return f"LiveCalendar(years={list(self.years)!r}, revision={self.revision})"
+
+
+# --- years in PostgreSQL ------------------------------------------------------------------
+
+NOTIFY_CHANNEL = "cuiban_calendar"
+
+
+async def seed_years(conn: asyncpg.Connection, years: Iterable[CalendarYear]) -> list[int]:
+    """Store the bundled (and configured) years the database lacks; return the new ones."""
+    first = await conn.fetchval(Q["count_calendar_years"]) == 0
+    added = []
+    for year in years:
+        row = await conn.fetchval(
+            Q["seed_calendar_year"],
+            year.year,
+            year.source,
+            render_year_file(year),
+            0 if first else None,
+        )
+        if row is not None:
+            added.append(year.year)
+    return added
+
+
+async def load_official(conn: asyncpg.Connection) -> tuple[WorkingCalendar, int]:
+    """The official years stored in the database, and their latest revision."""
+    rows = await conn.fetch(Q["calendar_years"])
+    years = [parse_year_file(r["file"]) for r in rows]
+    revision = max((r["revision"] for r in rows), default=0)
+    return WorkingCalendar(years), revision
+
+
+async def store_year(
+    conn: asyncpg.Connection, year: CalendarYear, *, by: str, now: datetime
+) -> int:
+    """Store an imported year and tell every hub process (NOTIFY); return its revision."""
+    if year.provisional:
+        raise InputError("a provisional year cannot be imported; import the official notice")
+    async with conn.transaction():
+        revision: int = await conn.fetchval(
+            Q["store_calendar_year"], year.year, year.source, render_year_file(year), now, by
+        )
+        await conn.execute(Q["notify_calendar"], str(year.year))
+    return revision

@@ -40,3 +40,55 @@ UPDATE calendar_years SET replanned_revision = $2 WHERE year = $1;
 
 -- name: notify_calendar
 SELECT pg_notify('cuiban_calendar', $1);
+
+-- name: replan_affected_cases
+-- Open cases whose deadline, or an open node's, touches the years $1 (local dates in
+-- zone $2) or could not be computed; keyset-paged by case_no after $3.
+SELECT c.case_no FROM cases AS c
+ WHERE c.closed_at IS NULL AND c.accepted_at IS NOT NULL AND c.case_no > $3
+   AND (c.deadline_unknown OR c.provisional
+        OR (extract(year FROM c.accepted_at AT TIME ZONE $2) <= (SELECT max(y) FROM unnest($1::int[]) AS y)
+            AND (c.due_date IS NULL
+                 OR extract(year FROM c.due_date) >= (SELECT min(y) FROM unnest($1::int[]) AS y)))
+        OR EXISTS (SELECT 1 FROM nodes AS n
+                    WHERE n.case_no = c.case_no AND n.completed_at IS NULL
+                      AND (n.deadline_unknown OR n.provisional
+                           OR extract(year FROM n.due_date)
+                              >= (SELECT min(y) FROM unnest($1::int[]) AS y))))
+ ORDER BY c.case_no
+ LIMIT $4;
+
+-- name: replan_cases
+SELECT case_no, matter_code, applicant, limit_value, limit_unit, accepted_at, green_channel,
+       suspensions, extensions, stages, due_date, due_at, completed_at, exceeds_statutory
+  FROM cases WHERE case_no = ANY($1::text[]);
+
+-- name: replan_nodes
+SELECT case_no, node_id, started_at, completed_at, limit_value, limit_unit, due_date
+  FROM nodes WHERE case_no = ANY($1::text[]) AND completed_at IS NULL;
+
+-- name: replan_update_cases
+-- One statement for the chunk; the deadline version moves when the due instant does.
+UPDATE cases AS c
+   SET due_date = u.due_date, due_at = u.due_at, warn_at = u.warn_at,
+       deadline = u.deadline::jsonb, deadline_unknown = u.deadline_unknown,
+       provisional = u.provisional, stages = u.stages::jsonb,
+       exceeds_statutory = u.exceeds_statutory,
+       deadline_version = c.deadline_version + (c.due_at IS DISTINCT FROM u.due_at)::int,
+       updated_at = $10
+  -- JSON travels as text: a jsonb[] parameter would read a stages list as an array dimension.
+  FROM unnest($1::text[], $2::date[], $3::timestamptz[], $4::timestamptz[], $5::text[],
+              $6::boolean[], $7::boolean[], $8::text[], $9::boolean[])
+       AS u (case_no, due_date, due_at, warn_at, deadline, deadline_unknown, provisional,
+             stages, exceeds_statutory)
+ WHERE c.case_no = u.case_no;
+
+-- name: replan_update_nodes
+UPDATE nodes AS n
+   SET due_date = u.due_date, due_at = u.due_at, warn_at = u.warn_at,
+       deadline_unknown = u.deadline_unknown, provisional = u.provisional,
+       deadline_version = n.deadline_version + (n.due_at IS DISTINCT FROM u.due_at)::int
+  FROM unnest($1::text[], $2::text[], $3::date[], $4::timestamptz[], $5::timestamptz[],
+              $6::boolean[], $7::boolean[])
+       AS u (case_no, node_id, due_date, due_at, warn_at, deadline_unknown, provisional)
+ WHERE n.case_no = u.case_no AND n.node_id = u.node_id;
