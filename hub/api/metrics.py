@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import structlog
 from aiohttp import web
 
-from hub.keys import METRICS
+from hub.keys import CALENDAR, CLOCK, METRICS, POOL, SETTINGS
 from hub.metrics import CONTENT_TYPE
+from hub.supervision.calendar_status import calendar_status
+
+log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,6 +46,31 @@ async def count_requests(request: web.Request, handler: Handler) -> web.StreamRe
         )
 
 
+_CALENDAR_GAUGES = """\
+# HELP cuiban_calendar_year_missing 1 while a year's official calendar is due and missing.
+# TYPE cuiban_calendar_year_missing gauge
+cuiban_calendar_year_missing{{year="{year}"}} {missing}
+# HELP cuiban_calendar_open_provisional_cases Open cases dated on a provisional year.
+# TYPE cuiban_calendar_open_provisional_cases gauge
+cuiban_calendar_open_provisional_cases {count}
+"""
+
+
 async def metrics(request: web.Request) -> web.Response:
     """The Prometheus text exposition (contract: ``GET /metrics``)."""
-    return web.Response(body=request.app[METRICS].render(), headers={"Content-Type": CONTENT_TYPE})
+    app = request.app
+    body = app[METRICS].render()
+    try:
+        async with app[POOL].acquire(timeout=2) as conn:
+            status = await calendar_status(
+                conn, app[CALENDAR], app[SETTINGS].calendar, app[CLOCK].now()
+            )
+        gauges = _CALENDAR_GAUGES.format(
+            year=status.year,
+            missing=int(status.warning),
+            count=status.open_provisional_cases,
+        )
+        body = body.rstrip(b"\n") + b"\n" + gauges.encode()
+    except Exception as exc:  # the counters still answer while the database is away
+        log.warning("calendar_gauges_unavailable", error=str(exc))
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -28,6 +28,7 @@ from hub.keys import (
 )
 from hub.lifecycle import advance_test_clock as advance_clock
 from hub.store import ingest as store
+from hub.supervision.calendar_status import calendar_status
 
 MAX_BATCH = 1000
 MAX_PAGE = 500
@@ -264,4 +265,13 @@ async def readyz(request: web.Request) -> web.Response:
     expected = latest_version()
     if version != expected:
         return respond({"status": "migrating", "schema": version, "expected": expected}, status=503)
-    return respond({"status": "ready", "schema": version})
+    body: dict[str, object] = {"status": "ready", "schema": version}
+    app = request.app
+    async with app[POOL].acquire(timeout=2) as conn:
+        status = await calendar_status(
+            conn, app[CALENDAR], app[SETTINGS].calendar, app[CLOCK].now()
+        )
+    if status.warning:
+        # Still ready: deadlines go on (provisionally); the body names the missing year.
+        body["calendar"] = status.as_json()
+    return respond(body)

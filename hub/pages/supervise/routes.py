@@ -30,7 +30,7 @@ from aiohttp import web
 from core.levels import LEVEL_WORDS, Level
 from hub.api.auth import actor_of, key_for
 from hub.api.views import row_level
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS
 from hub.notices.words import status_words
 from hub.pages.security import form_token, form_token_ok, mac, new_session_id, set_cookie
 from hub.rectifications import listing as rectification_listing
@@ -38,6 +38,7 @@ from hub.settings import ApiKey
 from hub.store import attempts
 from hub.store.queries import Q
 from hub.supervision import charts, report, stats
+from hub.supervision.calendar_status import calendar_status
 from hub.supervision.urges import NothingToUrge, urge_case, urge_confirmation
 
 __all__ = ["COOKIE", "close_session", "open_session", "routes", "session_key"]
@@ -264,6 +265,7 @@ async def page(request: web.Request) -> web.Response:
         warning_rows = await conn.fetch(Q["stats_warnings"], now, MAX_LIST)
         complaint_rows = await conn.fetch(Q["stats_complaints"], lo, hi, MAX_LIST)
         projects = await conn.fetch(Q["project_list"], 100)
+        calendar = await calendar_status(conn, app[CALENDAR], app[SETTINGS].calendar, now)
         rectifications = await rectification_listing.live(conn, now=now, tz=tz)
     warnings: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
     for row in warning_rows:
@@ -303,6 +305,7 @@ async def page(request: web.Request) -> web.Response:
                 for r in complaint_rows
             ],
             projects=projects,
+            calendar_banner=calendar.banner(),
             last_month=report.previous_month(local_now.date()),
             csrf=_csrf(request),
         )

@@ -92,3 +92,6 @@ UPDATE nodes AS n
               $6::boolean[], $7::boolean[])
        AS u (case_no, node_id, due_date, due_at, warn_at, deadline_unknown, provisional)
  WHERE n.case_no = u.case_no AND n.node_id = u.node_id;
+
+-- name: count_open_provisional_cases
+SELECT count(*) FROM cases WHERE provisional AND closed_at IS NULL;
