@@ -581,6 +581,29 @@ def _more_operations(components: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 },
             },
         },
+        "/v1/calendar/years": {
+            "get": {
+                "summary": "The calendar's years (official and the provisional next one)",
+                "responses": {"200": _ok("Years and the calendar's revision"), **_ERRORS},
+            },
+        },
+        "/v1/calendar/years/{year}": {
+            "put": {
+                "summary": "Import the State Council's holiday notice for a year (admin)",
+                "parameters": [_path_param("year")],
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "maxLength": 65536}},
+                    }
+                ),
+                "responses": {
+                    "200": _ok("Stored; what the re-plan of affected cases did"),
+                    **_ERRORS,
+                },
+            },
+        },
         "/v1/callbacks/sms/aliyun/report": callback("Aliyun delivery receipts (SmsReport)"),
         "/v1/callbacks/sms/aliyun/up": callback("Aliyun texts from applicants (SmsUp)"),
         "/v1/callbacks/sms/tencent/status": callback("Tencent Cloud delivery receipts"),
