@@ -98,52 +98,11 @@ async def ingest(
     stored with it or not at all. Raises EventConflict (and changes nothing) if
     any event_id was used before with a different body.
     """
-    by_id: dict[str, IncomingEvent] = {}
-    duplicates = 0
-    conflicts: set[str] = set()
-    for item in batch:
-        seen = by_id.get(item.event.event_id)
-        if seen is None:
-            by_id[item.event.event_id] = item
-        elif seen.body_hash == item.body_hash:
-            duplicates += 1
-        else:
-            conflicts.add(item.event.event_id)
-    if conflicts:
-        raise EventConflict(sorted(conflicts))
-
-    items = list(by_id.values())
+    items, duplicates = _unique(batch)
     async with conn.transaction():
         await conn.execute(Q["lock_cases"], sorted({i.event.case_no for i in items}))
-        inserted = {
-            row["event_id"]
-            for row in await conn.fetch(
-                Q["insert_events"],
-                [i.event.event_id for i in items],
-                [i.event.case_no for i in items],
-                [i.event.type for i in items],
-                [i.event.occurred_at for i in items],
-                [now] * len(items),
-                [i.body_hash for i in items],
-                [i.raw for i in items],  # the body as sent; replay validates it again
-            )
-        }
-        repeated = [i for i in items if i.event.event_id not in inserted]
-        if repeated:
-            stored = {
-                row["event_id"]: bytes(row["body_hash"])
-                for row in await conn.fetch(Q["event_hashes"], [i.event.event_id for i in repeated])
-            }
-            conflicts = {
-                i.event.event_id
-                for i in repeated
-                if stored[i.event.event_id] not in (i.body_hash, i.legacy_body_hash)
-            }
-            if conflicts:
-                raise EventConflict(sorted(conflicts))
-            duplicates += len(repeated)
-
-        fresh = [i for i in items if i.event.event_id in inserted]
+        fresh = await _store_events(conn, items, now=now)
+        duplicates += len(items) - len(fresh)
         touched = sorted({i.event.case_no for i in fresh})
         if touched:
             await _reproject(
@@ -158,6 +117,63 @@ async def ingest(
             if after is not None:
                 await after(conn, touched, [i.event for i in fresh], now=now)
     return IngestResult(accepted=len(fresh), duplicates=duplicates, cases=tuple(touched))
+
+
+def _unique(batch: Sequence[IncomingEvent]) -> tuple[list[IncomingEvent], int]:
+    """The batch without repeats of an event, and how many repeats there were.
+
+    Raises EventConflict if one event_id comes with two different bodies.
+    """
+    by_id: dict[str, IncomingEvent] = {}
+    duplicates = 0
+    conflicts: set[str] = set()
+    for item in batch:
+        seen = by_id.get(item.event.event_id)
+        if seen is None:
+            by_id[item.event.event_id] = item
+        elif seen.body_hash == item.body_hash:
+            duplicates += 1
+        else:
+            conflicts.add(item.event.event_id)
+    if conflicts:
+        raise EventConflict(sorted(conflicts))
+    return list(by_id.values()), duplicates
+
+
+async def _store_events(
+    conn: asyncpg.Connection, items: Sequence[IncomingEvent], *, now: datetime
+) -> list[IncomingEvent]:
+    """Insert the events not stored before; return those (the rest are duplicates).
+
+    Raises EventConflict if a stored event_id had another body.
+    """
+    inserted = {
+        row["event_id"]
+        for row in await conn.fetch(
+            Q["insert_events"],
+            [i.event.event_id for i in items],
+            [i.event.case_no for i in items],
+            [i.event.type for i in items],
+            [i.event.occurred_at for i in items],
+            [now] * len(items),
+            [i.body_hash for i in items],
+            [i.raw for i in items],  # the body as sent; replay validates it again
+        )
+    }
+    repeated = [i for i in items if i.event.event_id not in inserted]
+    if repeated:
+        stored = {
+            row["event_id"]: bytes(row["body_hash"])
+            for row in await conn.fetch(Q["event_hashes"], [i.event.event_id for i in repeated])
+        }
+        conflicts = {
+            i.event.event_id
+            for i in repeated
+            if stored[i.event.event_id] not in (i.body_hash, i.legacy_body_hash)
+        }
+        if conflicts:
+            raise EventConflict(sorted(conflicts))
+    return [i for i in items if i.event.event_id in inserted]
 
 
 async def _reproject(
@@ -252,6 +268,7 @@ def _deadline_json(deadline: Deadline | None) -> dict[str, object] | None:
     return deadline.as_json() if deadline else None
 
 
+# One value per column of ``upsert_case``, in its order: long because the row is wide.
 def _case_row(state: CaseState, before: Mapping[str, Any] | None, now: datetime) -> tuple[Any, ...]:
     d = state.deadline
     return (
