@@ -15,7 +15,7 @@ trusted proxy, replaces ``request.remote`` with the client the proxies name:
   entries end the walk, leaving the last good address.
 
 From any other peer the headers are ignored: a client cannot pick its own address.
-Why not ``aiohttp-remotes``: decision 0013.
+Why not ``aiohttp-remotes``: decision 0019.
 """
 
 from __future__ import annotations

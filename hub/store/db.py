@@ -143,7 +143,7 @@ async def resolve_url(url: str, data_dir: Path) -> str:
 
 def encode_json(value: Any) -> str:
     """JSON for a ``jsonb`` parameter: orjson (about 10x the standard library here, see
-    docs/decisions/0011-orjson.md); the standard library for what orjson refuses, such
+    docs/decisions/0017-orjson.md); the standard library for what orjson refuses, such
     as integers beyond 64 bits."""
     try:
         return orjson.dumps(value).decode()
