@@ -127,6 +127,11 @@ EXAMPLES: Mapping[NoticeKind, Mapping[str, str]] = {
     },
     NoticeKind.COMPLAINT: {**_COMMON, "content": "窗口人员要求重复提交材料"},
     NoticeKind.DEADLINE_UNKNOWN: {**_COMMON, "year": "2027"},
+    NoticeKind.CALENDAR_MISSING: {
+        "year": "2027",
+        "count": "12",
+        "link": "https://zw.example.gov.cn/supervise/",
+    },
     NoticeKind.PROMISED_DATE_CHANGED: {
         **_COMMON,
         "year": "2027",

@@ -57,6 +57,7 @@ class NoticeKind(StrEnum):
     MONTHLY_REPORT = "monthly_report"  # 电子监察月报, to supervisors on the first working day
     PROJECT_DIGEST = "project_digest"  # an investment project's changes, to its manager
     PROMISED_DATE_CHANGED = "promised_date_changed"  # a calendar import moved or gave the date
+    CALENDAR_MISSING = "calendar_missing"  # weekly, to supervisors: next year not imported
 
 
 # Optional notices are the ones a person may opt out of (an SMS reply ``TD``) and

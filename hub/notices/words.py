@@ -71,6 +71,7 @@ NOTICE_WORDS = {
     "monthly_report": "电子监察月报",
     "project_digest": "项目审批进展",
     "promised_date_changed": "承诺日期调整",
+    "calendar_missing": "节假日安排未导入",
     "poor_rating": "差评整改",
     "rectification_due_soon": "整改即将到期提醒",
     "rectification_overdue": "整改超期督办",

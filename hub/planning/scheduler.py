@@ -38,6 +38,7 @@ from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
 from hub.planning.tick import TickResult
 from hub.store.queries import Q
+from hub.supervision.calendar_status import weekly_calendar_warning
 from hub.supervision.report import monthly_report_job
 
 log = structlog.get_logger(__name__)
@@ -91,6 +92,11 @@ class Ticker:
         if pruned:
             log.info("timers_pruned", count=pruned)
 
+    async def calendar_warning(self) -> None:
+        sent = await weekly_calendar_warning(self.app[SERVICES], self.app[CLOCK].now())
+        if sent:
+            log.info("calendar_warning_queued", count=sent)
+
     async def monthly_report(self) -> None:
         sent = await monthly_report_job(self.app[SERVICES], self.app[CLOCK].now())
         if sent:
@@ -137,6 +143,7 @@ class ManualSchedule:
                 self._digest_seen = await conn.fetchval(Q["latest_event_seq"])
             await app[PLANNER].daily_digest(app[POOL], now)
         await monthly_report_job(app[SERVICES], now)
+        await weekly_calendar_warning(app[SERVICES], now)
         hour = now.replace(minute=0, second=0, microsecond=0)
         if self._project_hour is None or hour > self._project_hour:
             self._project_hour = hour
@@ -240,6 +247,15 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
         id="monthly_report",
+    )
+    scheduler.add_job(
+        ticker.calendar_warning,
+        "interval",
+        seconds=3600.0,
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+        id="calendar_warning",
     )
     # An accelerated clock lives through an hour in moments too.
     project_every = 1.0 if isinstance(app[CLOCK], AcceleratedClock) else 3600.0

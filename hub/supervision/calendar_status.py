@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from core.calendar import WorkingCalendar
+from core.errors import CalendarYearUnknown
+from core.notices import NoticeKind
+from hub.notices.notify import notify_reviewers
+from hub.services import Services
 from hub.settings import CalendarSettings
 from hub.store.queries import Q
 
@@ -65,3 +69,31 @@ async def calendar_status(
         open_provisional_cases=count,
         warning=warning,
     )
+
+
+async def weekly_calendar_warning(services: Services, now: datetime) -> int:
+    """Once a week while the warning stands, the supervisors hear which year is missing.
+
+    Idempotent: the dedupe key names the year and the ISO week, so every tick and
+    every process may call it.
+    """
+    settings = services.settings
+    async with services.pool.acquire() as conn:
+        status = await calendar_status(conn, services.calendar, settings.calendar, now)
+        if not status.warning:
+            return 0
+        week = now.astimezone(ZoneInfo(settings.calendar.timezone)).isocalendar()
+        supervisors = [r["person_id"] for r in await conn.fetch(Q["report_supervisors"])]
+        try:
+            return await notify_reviewers(
+                conn,
+                services.routing,
+                supervisors,
+                NoticeKind.CALENDAR_MISSING,
+                f"calendar_missing:{status.year}:{week.year}-W{week.week:02d}",
+                {"year": str(status.year), "count": str(status.open_provisional_cases)},
+                now=now,
+                link=f"{settings.http.public_base_url}/supervise/",
+            )
+        except CalendarYearUnknown:
+            return 0  # today itself is in an unknown year: the tick's notices say so

@@ -128,5 +128,18 @@ async def test_a_hub_crosses_new_year_and_the_spring_festival(api: Api, database
             " AND channel = 'sms'"
         )
         assert "暂按法定节假日推算" in accepted
+        # Supervisors heard once a week that 2027 was missing, until it was imported.
+        warned = await conn.fetch(
+            "SELECT person_id, created_at, body FROM messages WHERE kind = 'calendar_missing'"
+            " AND channel = 'sms' ORDER BY created_at"
+        )
+        assert {r["person_id"] for r in warned} == {"p-sup"}
+        weeks = [r["created_at"].astimezone(TZ).isocalendar()[:2] for r in warned]
+        # From calendar.warn_from (1 November) to the import: one a week, never two.
+        assert len(weeks) == len(set(weeks))
+        assert weeks[0] >= (2026, 44) and weeks[-1] == (2027, 2)
+        assert all(r["created_at"] >= at("2026-11-01T00:00") for r in warned)
+        assert all(r["created_at"] < at("2027-01-15T00:00") for r in warned)
+        assert "2027" in warned[0]["body"]
     finally:
         await conn.close()

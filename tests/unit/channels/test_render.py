@@ -27,7 +27,7 @@ def test_notice_kinds_are_the_contract_kinds_plus_our_own() -> None:
         "appointment_confirmed",
         "complaint", "deadline_unknown", "monthly_report", "project_digest",
         "poor_rating", "rectification_due_soon", "rectification_overdue", "rectification_reply",
-        "promised_date_changed",
+        "promised_date_changed", "calendar_missing",
     }  # fmt: skip
     assert {
         "evaluation_prompt", "daily_digest", "announcement", "appointment_reminder",
