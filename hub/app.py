@@ -29,6 +29,7 @@ from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from hub.delivery import dispatcher, webhooks
 from hub.keys import (
     CALENDAR,
+    CALENDAR_SYNC,
     CLOCK,
     KEYRING,
     METRICS,
@@ -50,7 +51,8 @@ from hub.pages.supervise import routes as supervise
 from hub.pages.supervise.errors import supervise_errors_middleware
 from hub.pages.wap import routes as wap
 from hub.pages.wap import text_size
-from hub.planning import calendar_sync, scheduler
+from hub.planning import scheduler
+from hub.planning.calendar_sync import CalendarSync
 from hub.planning.planner import Planner
 from hub.privacy.keys import load_vault
 from hub.services import Services
@@ -192,8 +194,20 @@ def create_app(
 
     app.cleanup_ctx.append(database)
     # Years from the database (seeded from the bundled files), imports picked up live.
-    app[calendar_sync.FROM_DATABASE] = calendar is None
-    app.cleanup_ctx.append(calendar_sync.calendar_ctx)
+    from_database = calendar is None
+
+    async def calendar_years(app: web.Application) -> AsyncIterator[None]:
+        sync = CalendarSync(
+            services=app[SERVICES],
+            calendar=app[CALENDAR],
+            from_database=from_database,
+            replans=role in ("all", "worker"),
+        )
+        app[CALENDAR_SYNC] = sync
+        async with sync.running():
+            yield
+
+    app.cleanup_ctx.append(calendar_years)
     if role in ("all", "worker"):
         # Started after the database and stopped before it: in-flight sends finish first.
         app.cleanup_ctx.append(scheduler.scheduler_ctx)

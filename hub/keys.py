@@ -14,6 +14,7 @@ from core.cases import RulesFor
 from hub.clock import Clock
 from hub.metrics import Metrics
 from hub.notices.recipients import Routing
+from hub.planning.calendar_sync import CalendarSync
 from hub.planning.planner import Planner
 from hub.privacy.vault import Vault
 from hub.services import Services
@@ -29,6 +30,7 @@ CLOCK = web.AppKey("clock", Clock)
 KEYRING = web.AppKey("keyring", Keyring)
 POOL = web.AppKey("pool", asyncpg.Pool)
 CALENDAR = web.AppKey("calendar", LiveCalendar)
+CALENDAR_SYNC = web.AppKey("calendar_sync", CalendarSync)
 RULES: web.AppKey[RulesFor] = web.AppKey("rules")
 METRICS = web.AppKey("metrics", Metrics)
 ROLE = web.AppKey("role", str)

@@ -8,8 +8,7 @@ from core.calendar import parse_year_file
 from core.errors import InputError
 from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
-from hub.keys import CALENDAR, CLOCK, POOL
-from hub.planning.calendar_sync import on_change
+from hub.keys import CALENDAR, CALENDAR_SYNC, CLOCK, POOL
 from hub.store.calendars import store_year
 
 routes = web.RouteTableDef()
@@ -60,7 +59,7 @@ async def put_year(request: web.Request) -> web.Response:
     app = request.app
     async with app[POOL].acquire() as conn:
         revision = await store_year(conn, year, by="api", now=app[CLOCK].now())
-    result = await on_change(app)
+    result = await app[CALENDAR_SYNC].on_change()
     return respond(
         {
             "year": year.year,

@@ -14,109 +14,127 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 import structlog
-from aiohttp import web
 
-from hub.keys import CALENDAR, CLOCK, POOL, ROLE, ROUTING, RULES, SETTINGS
 from hub.planning.replan import ReplanResult, replan_years
-from hub.store.calendars import NOTIFY_CHANNEL, load_calendar, load_official, seed_years
+from hub.services import Services
+from hub.store.calendars import (
+    NOTIFY_CHANNEL,
+    LiveCalendar,
+    load_calendar,
+    load_official,
+    seed_years,
+)
 from hub.store.queries import Q
 
 log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 5.0
 
-#: Whether the app serves the database's years (False: a calendar handed in by a test).
-FROM_DATABASE = web.AppKey("calendar_from_database", bool)
-#: One change handled at a time per process (the watcher and an import request), and
-#: what the last re-plan did, for the request whose import the watcher handled first.
-_LOCK = web.AppKey("calendar_lock", asyncio.Lock)
-_LAST = web.AppKey("calendar_last_replan", list[ReplanResult])
 
+@dataclass(kw_only=True)
+class CalendarSync:
+    """One process's side of the shared calendar: reload on change, re-plan if it works.
 
-async def reload(app: web.Application) -> bool:
-    """Serve the database's years if they changed; True if the calendar was swapped."""
-    if not app[FROM_DATABASE]:
-        return False
-    async with app[POOL].acquire() as conn:
-        revision = await conn.fetchval(Q["calendar_revision"])
-        if revision == app[CALENDAR].revision:
-            return False
-        official, revision = await load_official(conn)
-    app[CALENDAR].swap(official, revision=revision)
-    log.info("calendar_reloaded", years=list(app[CALENDAR].years), revision=revision)
-    return True
-
-
-async def replan_pending(app: web.Application, now: datetime) -> ReplanResult | None:
-    """Re-plan the years imported since their last re-plan, once across all processes."""
-    pool = app[POOL]
-    async with pool.acquire() as conn, conn.transaction():
-        # Row locks held until the re-plan is marked done; another process skips them.
-        pending = await conn.fetch(Q["years_to_replan"])
-        if not pending:
-            return None
-        result = await replan_years(
-            pool, app[ROUTING], app[RULES], [r["year"] for r in pending], now=now
-        )
-        for row in pending:
-            await conn.execute(Q["mark_year_replanned"], row["year"], row["revision"])
-    return result
-
-
-async def on_change(app: web.Application) -> ReplanResult | None:
-    """A year was imported somewhere: serve it, and re-plan if this process does that work.
-
-    Returns what this process re-planned, or (when its watcher got there first) the
-    last re-plan it did; None when another process does that work.
+    ``from_database`` is False when a test handed the hub its own calendar;
+    ``replans`` is False for an API-only process (a worker does that work).
     """
-    async with app[_LOCK]:
-        await reload(app)
-        if app[ROLE] not in ("all", "worker"):
-            return None
-        result = await replan_pending(app, app[CLOCK].now())
-        if result is not None:
-            app[_LAST][:] = [result]
-        return app[_LAST][0] if app[_LAST] else None
 
+    services: Services
+    calendar: LiveCalendar
+    from_database: bool
+    replans: bool
+    # One change handled at a time (the watcher and an import request), and what the
+    # last re-plan did, for the request whose import the watcher handled first.
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _last: ReplanResult | None = None
 
-async def calendar_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    app[_LOCK] = asyncio.Lock()
-    app[_LAST] = []
-    async with app[POOL].acquire() as conn:
-        bundled = load_calendar(settings.database.data_dir, settings.calendar.year_files)
-        await seed_years(conn, (bundled.year(y) for y in bundled.years))
-    await on_change(app)
+    async def reload(self) -> bool:
+        """Serve the database's years if they changed; True if the calendar was swapped."""
+        if not self.from_database:
+            return False
+        async with self.services.pool.acquire() as conn:
+            revision = await conn.fetchval(Q["calendar_revision"])
+            if revision == self.calendar.revision:
+                return False
+            official, revision = await load_official(conn)
+        self.calendar.swap(official, revision=revision)
+        log.info("calendar_reloaded", years=list(self.calendar.years), revision=revision)
+        return True
 
-    wake = asyncio.Event()
-    listener: asyncpg.Connection = await app[POOL].acquire()
+    async def replan_pending(self, now: datetime) -> ReplanResult | None:
+        """Re-plan the years imported since their last re-plan, once across all processes."""
+        services = self.services
+        async with services.pool.acquire() as conn, conn.transaction():
+            # Row locks held until the re-plan is marked done; another process skips them.
+            pending = await conn.fetch(Q["years_to_replan"])
+            if not pending:
+                return None
+            result = await replan_years(
+                services.pool,
+                services.routing,
+                services.rules,
+                [r["year"] for r in pending],
+                now=now,
+            )
+            for row in pending:
+                await conn.execute(Q["mark_year_replanned"], row["year"], row["revision"])
+        return result
 
-    def notified(*_: object) -> None:
-        wake.set()
+    async def on_change(self) -> ReplanResult | None:
+        """A year was imported somewhere: serve it, and re-plan if this process does that.
 
-    await listener.add_listener(NOTIFY_CHANNEL, notified)
+        Returns what this process re-planned, or (when its watcher got there first) the
+        last re-plan it did; None when another process does that work.
+        """
+        async with self._lock:
+            await self.reload()
+            if not self.replans:
+                return None
+            result = await self.replan_pending(self.services.clock.now())
+            if result is not None:
+                self._last = result
+            return self._last
 
-    async def watch() -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-            wake.clear()
-            try:
-                await on_change(app)
-            except Exception:  # a failed reload is tried again at the next poll
-                log.exception("calendar_reload_failed")
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Seed, serve, and watch for imports (NOTIFY, with a poll as a backstop)."""
+        settings = self.services.settings
+        pool = self.services.pool
+        async with pool.acquire() as conn:
+            bundled = load_calendar(settings.database.data_dir, settings.calendar.year_files)
+            await seed_years(conn, (bundled.year(y) for y in bundled.years))
+        await self.on_change()
 
-    task = asyncio.create_task(watch())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        with contextlib.suppress(Exception):
-            await listener.remove_listener(NOTIFY_CHANNEL, notified)
-        await app[POOL].release(listener)
+        wake = asyncio.Event()
+        listener: asyncpg.Connection = await pool.acquire()
+
+        def notified(*_: object) -> None:
+            wake.set()
+
+        await listener.add_listener(NOTIFY_CHANNEL, notified)
+
+        async def watch() -> None:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                wake.clear()
+                try:
+                    await self.on_change()
+                except Exception:  # a failed reload is tried again at the next poll
+                    log.exception("calendar_reload_failed")
+
+        task = asyncio.create_task(watch())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(NOTIFY_CHANNEL, notified)
+            await pool.release(listener)
