@@ -134,7 +134,8 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
     from aiohttp import web
 
     from hub.clock import SystemClock
-    from hub.keys import CLOCK, PLANNER, POOL
+    from hub.keys import CLOCK, METRICS, PLANNER, POOL
+    from hub.metrics import Metrics
     from hub.notices.links import LinkSigner
     from hub.notices.recipients import Routing
     from hub.planning.planner import Planner
@@ -182,6 +183,7 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
     loaded = rss_mb()
     app = web.Application()
     app[POOL], app[PLANNER], app[CLOCK] = pool, planner, SystemClock()
+    app[METRICS] = Metrics()  # the tick counts what it fires and sets aside
     tick = Ticker(app)
     end = start + timedelta(seconds=window + 2) if due else datetime.now(UTC)
     progress(f"cuiban: ticking until the {due} due timers have fired")
