@@ -7,7 +7,7 @@ from aiohttp import web
 from tests.conftest import Api
 from tests.integration import events as ev
 from tests.integration import wap_data as data
-from tests.integration.planning.test_planner import at, setup_department
+from tests.integration.planning.test_planner import at, put_li_away, setup_department
 
 
 async def test_a_node_given_by_bare_department_code_shows_the_registered_name(
@@ -40,19 +40,7 @@ async def test_the_deputys_inbox_lists_the_nodes_routed_to_them(
 ) -> None:
     """李 is away with 赵 as deputy: 赵's inbox shows 李's open node, marked as covering."""
     await setup_department(api)
-    await api.put(
-        "/v1/people/p-li",
-        {
-            "name": "李四",
-            "mobile": "13900001111",
-            "channels": ["sms"],
-            "away": {
-                "from": "2026-03-01T00:00:00+08:00",
-                "to": "2026-03-20T00:00:00+08:00",
-                "deputy": "p-dep",
-            },
-        },
-    )
+    await put_li_away(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
     await api.post(
         "/v1/events",

@@ -6,7 +6,7 @@ import asyncpg
 
 from tests.conftest import Api
 from tests.integration import events as ev
-from tests.integration.planning.test_planner import at, setup_department
+from tests.integration.planning.test_planner import at, put_li_away, setup_department
 
 
 async def digests(database_url: str) -> list[asyncpg.Record]:
@@ -25,19 +25,7 @@ async def test_a_deputy_gets_one_digest_that_includes_the_routed_nodes(
 ) -> None:
     """赵 covers 李 (away): each morning one digest to 赵 with both desks' cases, none to 李."""
     await setup_department(api)
-    await api.put(
-        "/v1/people/p-li",
-        {
-            "name": "李四",
-            "mobile": "13900001111",
-            "channels": ["sms"],
-            "away": {
-                "from": "2026-03-01T00:00:00+08:00",
-                "to": "2026-03-20T00:00:00+08:00",
-                "deputy": "p-dep",
-            },
-        },
-    )
+    await put_li_away(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
     await api.post(
         "/v1/events",

@@ -18,6 +18,23 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
 
 
+async def put_li_away(api: Api) -> None:
+    """李四 (p-li) is away 1–20 March 2026 with 赵 (p-dep) as deputy."""
+    await api.put(
+        "/v1/people/p-li",
+        {
+            "name": "李四",
+            "mobile": "13900001111",
+            "channels": ["sms"],
+            "away": {
+                "from": "2026-03-01T00:00:00+08:00",
+                "to": "2026-03-20T00:00:00+08:00",
+                "deputy": "p-dep",
+            },
+        },
+    )
+
+
 async def setup_department(api: Api) -> None:
     for person_id, name, mobile in [
         ("p-li", "李四", "13900001111"),
@@ -181,19 +198,7 @@ async def test_quiet_hours_defer_applicant_notices(api: Api, database_url: str) 
 async def test_away_reviewer_reminders_go_to_the_deputy(api: Api, database_url: str) -> None:
     """While a reviewer is away, reminders and urges go to the deputy and the log says so."""
     await setup_department(api)
-    await api.put(
-        "/v1/people/p-li",
-        {
-            "name": "李四",
-            "mobile": "13900001111",
-            "channels": ["sms"],
-            "away": {
-                "from": "2026-03-01T00:00:00+08:00",
-                "to": "2026-03-20T00:00:00+08:00",
-                "deputy": "p-dep",
-            },
-        },
-    )
+    await put_li_away(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
     await api.post(
         "/v1/events", ev.node_started("R-5", "n1", at("2026-03-02T10:00").isoformat(), limit=3)
