@@ -8,6 +8,8 @@ digits (:func:`core.events.mobile_digits`: no spaces, dashes, +86 or 0086).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from core.events import mobile_digits
 from hub.privacy.vault import Vault
 
@@ -17,6 +19,34 @@ INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
 WAP_CODES_MOBILE = "wap_codes.mobile"
 WAP_SESSIONS_MOBILE = "wap_sessions.mobile"
+
+
+@dataclass(frozen=True, slots=True)
+class SealedColumn:
+    """A column that holds sealed values: what key rotation, retention and erasure walk.
+
+    ``field`` is the associated data the values are sealed with; ``index`` names the
+    column holding the blind index of the same value, where rows are looked up by it.
+    """
+
+    table: str
+    column: str
+    field: str
+    row_key: tuple[str, ...]
+    index: str | None = None
+
+
+#: Every sealed column. A new sealed column is added here, or rotation leaves it behind.
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn("inbound_sms", "mobile", INBOUND_SMS_MOBILE, ("id",), "mobile_index"),
+    SealedColumn("inbound_sms", "text", INBOUND_SMS_TEXT, ("id",)),
+    SealedColumn(
+        "appointment_offers", "mobile", APPOINTMENT_OFFERS_MOBILE, ("id",), "mobile_index"
+    ),
+    SealedColumn("appointments", "mobile", APPOINTMENTS_MOBILE, ("case_no",)),
+    SealedColumn("wap_codes", "mobile", WAP_CODES_MOBILE, ("id",), "mobile_index"),
+    SealedColumn("wap_sessions", "mobile", WAP_SESSIONS_MOBILE, ("sid_mac",)),
+)
 
 
 def mobile_index(vault: Vault, mobile: str) -> bytes:
