@@ -8,7 +8,8 @@ promised date known or pending (contract: "No text ever shows an empty slot").
 
 Pure: :func:`with_phrases` derives the phrases from the raw context fields
 (``hours``, ``documents``, ``due_date``, ``provisional``, ``overdue_days``) when the
-context has them and the phrase is not already set. A date that rests on the
+context has them and the phrase is not already set; an empty ``matter`` is said to be
+pending. A date that rests on the
 provisional next year (statutory holidays only, the State Council's notice not
 yet imported) says so.
 """
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "PENDING_DATE",
+    "PENDING_MATTER",
     "PROVISIONAL_NOTE",
     "pickup_bring",
     "pickup_time",
@@ -31,6 +33,9 @@ __all__ = [
 PROVISIONAL_NOTE = "暂按法定节假日推算"
 #: Said instead of a date the calendar cannot give yet; promised_date_changed keeps the promise.
 PENDING_DATE = "待定，确定后另行告知"
+#: Said instead of a matter the approval system has not named yet (a case known only from
+#: ``node.started``): a registered SMS text has "（${matter}）", which must not read "（）".
+PENDING_MATTER = "事项名称待补充"
 
 
 def pickup_time(hours: str) -> str:
@@ -74,4 +79,7 @@ def with_phrases(context: Mapping[str, object]) -> dict[str, object]:
     if "overdue_days" in context:
         # Stored before overdue_for existed (a fallback re-renders an old row): days.
         derived["overdue_for"] = f"{context['overdue_days']}个工作日"
-    return derived | dict(context)
+    phrased = derived | dict(context)
+    if "matter" in phrased and not phrased["matter"]:
+        phrased["matter"] = PENDING_MATTER
+    return phrased

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -92,3 +94,18 @@ def test_a_provisional_date_says_so_on_every_channel(kind: NoticeKind) -> None:
     assert "承诺2027-01-18前办结（暂按法定节假日推算）" in render(kind, "sms", context)
     official = {**context, "provisional": ""}
     assert "暂按" not in render(kind, "sms", official)
+
+
+KINDS_NAMING_A_MATTER = [kind for kind, example in EXAMPLES.items() if "matter" in example]
+
+
+@pytest.mark.parametrize("kind", KINDS_NAMING_A_MATTER)
+def test_a_case_known_only_from_a_node_says_its_matter_is_pending(kind: NoticeKind) -> None:
+    """node.started before case.accepted: no "NJ…（）" or "事项：" with nothing after it."""
+    context = {**EXAMPLES[kind], "matter": ""}
+    for channel in TEMPLATE_CHANNELS:
+        text = render(kind, channel, context)
+        assert "（）" not in text and "“”" not in text, (kind, channel, text)
+        assert not re.search(r"(事项|keyword\d+)[：:][ \t]*$", text, re.MULTILINE), text
+    if EXAMPLES[kind]["matter"] in render(kind, "sms", EXAMPLES[kind]):
+        assert "事项名称待补充" in render(kind, "sms", context)
