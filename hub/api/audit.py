@@ -1,4 +1,8 @@
-"""``GET /v1/audit``: the audit trail, newest first, by subject, action and time."""
+"""``GET /v1/audit``: the audit trail by subject, action, department and time.
+
+``?action=case.read&department=D`` is the access log of department D's cases: every
+read of a case's personal data (hub/privacy/access.py).
+"""
 
 from __future__ import annotations
 
@@ -74,6 +78,7 @@ async def list_audit(request: web.Request) -> web.Response:
             _instant(request, "to"),
             after,
             limit + 1,
+            q.get("department") or None,
         )
     tz = request.app[SETTINGS].calendar.tz
     page = rows[:limit]

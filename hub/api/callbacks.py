@@ -54,7 +54,7 @@ from hub.api.problems import Problem
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.words import mask_mobile, mask_mobiles_in
 from hub.pages.security import mac
-from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_index, reveal
+from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_lookup, reveal
 from hub.privacy.vault import Vault
 from hub.replies.inbound import Replies, apply_receipts, inbound_key
 from hub.store import attempts as wap_limits
@@ -232,7 +232,7 @@ async def list_inbound_sms(request: web.Request) -> web.Response:
         rows: Sequence[Any] = await conn.fetch(
             Q["inbound_sms_list"],
             query.get("handled_as"),
-            mobile_index(vault, mobile) if mobile is not None else None,
+            mobile_lookup(vault, mobile) if mobile is not None else None,
             query.get("case_no"),
             after,
             limit + 1,

@@ -375,8 +375,12 @@ def _operations() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         },
         "/v1/audit": {
             "get": {
-                "summary": "The audit trail: changes to people and departments, urges",
-                "parameters": _query("subject", "action", "from", "to", "cursor", "limit"),
+                "summary": "The audit trail: changes to people and departments, urges, and "
+                "every read of a case's personal data (action=case.read; department= gives "
+                "a department's access log)",
+                "parameters": _query(
+                    "subject", "action", "department", "from", "to", "cursor", "limit"
+                ),
                 "responses": {"200": _ok("A page of audit entries", _page(_AUDIT)), **_ERRORS},
             }
         },

@@ -11,7 +11,7 @@ from core.cases import CaseStatus
 from core.events import EVENT_ADAPTER
 from hub.api import paging, views
 from hub.api.audit import record_request
-from hub.api.auth import ROLE_KEY, allow
+from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.models import ClockAdvance, DepartmentIn, PersonIn, parse_duration
 from hub.api.problems import Problem, field_errors
@@ -27,6 +27,7 @@ from hub.keys import (
     TEST_CLOCK_HOOKS,
 )
 from hub.lifecycle import advance_test_clock as advance_clock
+from hub.privacy.access import record_case_read
 from hub.store import ingest as store
 from hub.supervision.calendar_status import calendar_status
 
@@ -115,9 +116,18 @@ async def get_case(request: web.Request) -> web.Response:
     case_no = request.match_info["case_no"]
     async with app[POOL].acquire() as conn:
         found = await store.get_case(conn, case_no)
-    if found is None:
-        raise Problem(404, f"no case {case_no!r}")
-    row, nodes = found
+        if found is None:
+            raise Problem(404, f"no case {case_no!r}")
+        row, nodes = found
+        await record_case_read(
+            conn,
+            at=app[CLOCK].now(),
+            role=request[ROLE_KEY],
+            actor=request[ACTOR_KEY],
+            case_no=row["case_no"],
+            department=row["department_code"],
+            via="api",
+        )
     return respond(
         views.case_json(
             row,

@@ -50,8 +50,18 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
 
 
 def mobile_index(vault: Vault, mobile: str) -> bytes:
-    """The blind index of a mobile number as Cuiban compares numbers."""
+    """The blind index of a mobile number as Cuiban compares numbers: what a row stores."""
     return vault.blind_index(mobile_digits(mobile))
+
+
+def mobile_lookup(vault: Vault, mobile: str) -> list[bytes]:
+    """The indexes a stored row of this number may carry, one per configured key.
+
+    Look rows up with ``index_column = ANY($n::bytea[])`` and this list, never with
+    :func:`mobile_index` alone: while ``cuiban keys rotate`` runs, rows it has not
+    reached yet still carry the previous key's index.
+    """
+    return vault.blind_indexes(mobile_digits(mobile))
 
 
 def reveal(vault: Vault, stored: str, *, field: str) -> str:

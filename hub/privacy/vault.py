@@ -145,6 +145,18 @@ class Vault:
         mac.update(normalised.encode())
         return mac.finalize()
 
+    def blind_indexes(self, normalised: str) -> list[bytes]:
+        """The index under every configured key, the current one first: what a lookup matches.
+
+        While ``cuiban keys rotate`` runs, rows not yet re-indexed carry an older key's
+        index; matching any of these finds them before and after their turn.
+        """
+        return [self.blind_index(normalised, key=key) for key in self.keys()]
+
+    def keys(self) -> list[DataKey]:
+        """The current key, then the previous ones."""
+        return [self.current, *(k for k in self._keys.values() if k is not self.current)]
+
     def needs_rotation(self, sealed: str) -> bool:
         """Sealed with a key other than the current one."""
         key_id, _ = self._split(sealed)

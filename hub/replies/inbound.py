@@ -49,6 +49,7 @@ from hub.privacy.fields import (
     INBOUND_SMS_MOBILE,
     INBOUND_SMS_TEXT,
     mobile_index,
+    mobile_lookup,
 )
 from hub.privacy.vault import Vault
 from hub.replies.evaluations import rate_case
@@ -386,7 +387,9 @@ class Replies:
         free = [c for c in candidates if booked.get(c, 0) < self.slots.capacity]
         free = free[: self.slots.offer_count]
         index = mobile_index(self.vault, mobile)
-        await conn.execute(Q["close_offers"], index, case["case_no"], now, mobile)
+        await conn.execute(
+            Q["close_offers"], mobile_lookup(self.vault, mobile), case["case_no"], now, mobile
+        )
         if free:
             offered = [
                 {"n": n, "day": d.isoformat(), "slot": s, "label": self._label(d, s)}
@@ -416,7 +419,7 @@ class Replies:
         self, conn: asyncpg.Connection, inbound_id: int, mobile: str, number: int, now: datetime
     ) -> Handled:
         offer = await conn.fetchrow(
-            Q["latest_open_offer"], mobile_index(self.vault, mobile), now, mobile
+            Q["latest_open_offer"], mobile_lookup(self.vault, mobile), now, mobile
         )
         prompt = await conn.fetchrow(Q["latest_evaluation_prompt"], mobile)
         if offer is not None and (prompt is None or offer["offered_at"] >= prompt["sent_at"]):
@@ -460,7 +463,7 @@ class Replies:
         current = await conn.fetchrow(Q["appointment_of_case"], case_no)
         if current is not None and (current["day"], current["slot"]) == (day, slot):
             await conn.execute(
-                Q["close_offers"], mobile_index(self.vault, mobile), case_no, now, mobile
+                Q["close_offers"], mobile_lookup(self.vault, mobile), case_no, now, mobile
             )
             # The same number again: it is booked already; say so again.
             context = self._booking_context(case, chosen, now)
@@ -492,7 +495,7 @@ class Replies:
             reminder_key,
         )
         await conn.execute(
-            Q["close_offers"], mobile_index(self.vault, mobile), case_no, now, mobile
+            Q["close_offers"], mobile_lookup(self.vault, mobile), case_no, now, mobile
         )
         context = self._booking_context(case, chosen, now)
         # Booked: say so now (the reply the applicant waits for), and remind the day before.

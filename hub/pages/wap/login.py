@@ -30,7 +30,13 @@ from hub.keys import SETTINGS, VAULT
 from hub.notices.outbox import Address, Notice, enqueue
 from hub.notices.words import mask_mobile
 from hub.pages.security import mac, new_session_id
-from hub.privacy.fields import WAP_CODES_MOBILE, WAP_SESSIONS_MOBILE, mobile_index, reveal
+from hub.privacy.fields import (
+    WAP_CODES_MOBILE,
+    WAP_SESSIONS_MOBILE,
+    mobile_index,
+    mobile_lookup,
+    reveal,
+)
 from hub.settings import Settings
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
@@ -66,8 +72,7 @@ async def request_code(
     """Issue a code for ``mobile`` (SMS only if it has cases), or say which limit refuses it."""
     async with conn.transaction():
         vault = app[VAULT]
-        index = mobile_index(vault, mobile)
-        refused = await _refusal(conn, index, mobile, client=client, now=now)
+        refused = await _refusal(conn, mobile_lookup(vault, mobile), mobile, client=client, now=now)
         if refused is not None:
             return refused
         login = secrets.token_urlsafe(18)
@@ -80,7 +85,7 @@ async def request_code(
             _code_mac(app, login, code),
             now,
             now + CODE_LIFETIME,
-            index,
+            mobile_index(vault, mobile),
         )
         await conn.execute(Q["wap_code_purge"], now - timedelta(days=1))
         await wap_limits.purge(conn, now=now)
@@ -104,7 +109,7 @@ async def request_code(
 
 
 async def _refusal(
-    conn: asyncpg.Connection, index: bytes, mobile: str, *, client: str, now: datetime
+    conn: asyncpg.Connection, indexes: list[bytes], mobile: str, *, client: str, now: datetime
 ) -> CodeRefused | None:
     """Which limit refuses another code now (per client, then per number), if any."""
     taken = await wap_limits.take(conn, wap_limits.CODES_PER_CLIENT, client, now=now)
@@ -112,7 +117,7 @@ async def _refusal(
     if taken.locked:
         return CodeRefused(reason="client")
     await conn.execute(Q["wap_code_lock_mobile"], mobile)
-    counts = await conn.fetchrow(Q["wap_code_counts"], index, now)
+    counts = await conn.fetchrow(Q["wap_code_counts"], indexes, now)
     assert counts is not None
     windows: tuple[tuple[Refusal, int], ...] = (
         ("minute", PER_MINUTE),

@@ -45,6 +45,7 @@ from hub.pages.render import message_page, page, stylesheet
 from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_middleware
 from hub.pages.wap import login as wap_login
 from hub.pages.wap import views as wap_views
+from hub.privacy.access import fingerprint, record_case_read
 from hub.rectifications import listing as rectification_listing
 from hub.replies.evaluations import RATING_WORDS, rate_case
 from hub.store import attempts as wap_limits
@@ -310,6 +311,7 @@ async def case_page(request: web.Request) -> web.Response:
         if found is None:
             return message_page(*BAD_LINK, status=404)
         case, nodes = found
+        await _record_read(request, conn, case)
         events = await conn.fetch(Q["wap_case_events"], case_no)
         notices = await conn.fetch(Q["wap_applicant_notices"], case_no)
         evaluation = await conn.fetchrow(Q["wap_evaluation"], case_no)
@@ -325,6 +327,23 @@ async def case_page(request: web.Request) -> web.Response:
             "max_comment": MAX_COMMENT,
             "max_complaint": MAX_COMPLAINT,
         },
+    )
+
+
+async def _record_read(request: web.Request, conn: asyncpg.Connection, case: Any) -> None:
+    """The access log names the signed link (or the signed-in session) that opened the case."""
+    sid = request.cookies.get(wap_login.SESSION_COOKIE, "")
+    credential = (
+        f"session:{fingerprint(sid)}" if sid else "link:" + fingerprint(request.match_info["token"])
+    )
+    await record_case_read(
+        conn,
+        at=_now(request),
+        role="applicant",
+        actor=f"wap:{credential}",
+        case_no=case["case_no"],
+        department=case["department_code"],
+        via="wap",
     )
 
 

@@ -9,5 +9,7 @@ SELECT id, at, actor_role, actor, action, subject, detail FROM audit_log
    AND ($3::timestamptz IS NULL OR at >= $3)
    AND ($4::timestamptz IS NULL OR at < $4)
    AND ($5::bigint IS NULL OR id > $5)
+   -- $7: a department's rows (case reads name the case's department; hub/privacy/access.py)
+   AND ($7::text IS NULL OR detail->>'department' = $7)
  ORDER BY id
  LIMIT $6;

@@ -44,8 +44,9 @@ UPDATE inbound_sms SET handled_as = $2, case_no = $3, detail = $4 WHERE id = $1;
 SELECT *
   FROM inbound_sms
  WHERE ($1::text IS NULL OR handled_as = $1)
-   -- $2 the number's blind index, $6 its digits (rows stored before sealing)
-   AND ($2::bytea IS NULL OR mobile_index = $2 OR (mobile_index IS NULL AND mobile = $6))
+   -- $2 the number's blind indexes (one per configured key), $6 its digits (rows stored
+   -- before sealing)
+   AND ($2::bytea[] IS NULL OR mobile_index = ANY($2) OR (mobile_index IS NULL AND mobile = $6))
    AND ($3::text IS NULL OR case_no = $3)
    AND id > $4
  ORDER BY id
@@ -72,9 +73,9 @@ SELECT case_no, sent_at
  LIMIT 1;
 
 -- name: latest_open_offer
--- $1 the number's blind index, $3 its digits (offers stored before sealing)
+-- $1 the number's blind indexes, $3 its digits (offers stored before sealing)
 SELECT * FROM appointment_offers
- WHERE (mobile_index = $1 OR (mobile_index IS NULL AND mobile = $3))
+ WHERE (mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $3))
    AND used_at IS NULL AND expires_at > $2
  ORDER BY offered_at DESC, id DESC
  LIMIT 1
@@ -88,9 +89,9 @@ RETURNING id;
 
 -- name: close_offers
 -- A new offer or a booking ends this number's earlier offers for the case.
--- $1 the number's blind index, $4 its digits (offers stored before sealing)
+-- $1 the number's blind indexes, $4 its digits (offers stored before sealing)
 UPDATE appointment_offers SET used_at = $3
- WHERE (mobile_index = $1 OR (mobile_index IS NULL AND mobile = $4))
+ WHERE (mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $4))
    AND case_no = $2 AND used_at IS NULL;
 
 -- name: slot_bookings

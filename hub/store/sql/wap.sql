@@ -35,12 +35,13 @@ DELETE FROM wap_limits WHERE window_start < $1 AND (locked_until IS NULL OR lock
 SELECT case_no, query_code FROM cases WHERE case_no = $1;
 
 -- name: wap_code_counts
--- Codes sent to one number ($1 its blind index) in the last minute, hour and day ($2 = now).
+-- Codes sent to one number ($1 its blind indexes, one per configured key) in the last
+-- minute, hour and day ($2 = now).
 SELECT count(*) FILTER (WHERE sent_at > $2::timestamptz - interval '1 minute') AS minute,
        count(*) FILTER (WHERE sent_at > $2::timestamptz - interval '1 hour')   AS hour,
        count(*)                                                   AS day
   FROM wap_codes
- WHERE mobile_index = $1 AND sent_at > $2::timestamptz - interval '1 day';
+ WHERE mobile_index = ANY($1::bytea[]) AND sent_at > $2::timestamptz - interval '1 day';
 
 -- name: wap_code_lock_mobile
 -- Serialises code requests for one number across processes (released at commit).

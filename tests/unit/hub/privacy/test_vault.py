@@ -110,3 +110,13 @@ def test_the_demo_generates_one_private_key_and_keeps_it(tmp_path: Path) -> None
     assert mode == 0o600
     sealed = first.seal("13812345678", field="f")
     assert second.open(sealed, field="f") == "13812345678"
+
+
+def test_a_lookup_matches_the_index_under_every_configured_key() -> None:
+    """During a rotation a row carries the old key's index or the new one's: both are looked for."""
+    before = Vault(KEY_A)
+    during = Vault(KEY_B, [KEY_A])
+    wanted = during.blind_indexes("13812345678")
+    assert wanted[0] == during.blind_index("13812345678")  # the current key's first
+    assert before.blind_index("13812345678") in wanted
+    assert Vault(KEY_B).blind_indexes("13812345678") == [during.blind_index("13812345678")]
