@@ -171,7 +171,7 @@ SELECT e.seq, e.case_no, e.type, e.occurred_at, e.payload, c.matter_name, c.depa
 WITH last AS (
     SELECT context->>'project_id' AS project_id, max((context->>'upto_seq')::bigint) AS upto
       FROM messages
-     WHERE kind = 'announcement' AND context ? 'upto_seq'
+     WHERE kind = 'project_digest' AND context ? 'upto_seq'
      GROUP BY 1
 )
 SELECT c.project_id, max(c.project->>'name') AS project_name,
