@@ -18,7 +18,9 @@ refused with 403.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
@@ -27,12 +29,10 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from core.levels import LEVEL_WORDS, Level
 from hub.api.auth import actor_of, key_for
-from hub.api.views import row_level
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS
-from hub.notices.words import status_words
 from hub.pages.security import form_token, form_token_ok, mac, new_session_id, set_cookie
+from hub.pages.supervise import views
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
 from hub.store import attempts
@@ -172,6 +172,30 @@ async def _role(request: web.Request) -> str | web.Response:
     return str(key.role)
 
 
+SignedInHandler = Callable[[web.Request, str], Awaitable[web.Response]]
+
+
+def _signed_in(handler: SignedInHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Run ``handler`` with the caller's role; a caller without a page key gets the refusal."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.Response:
+        role = await _role(request)
+        if isinstance(role, web.Response):
+            return role
+        return await handler(request, role)
+
+    return checked
+
+
+def _not_found(text: str) -> web.Response:
+    return _html(f"<!DOCTYPE html><title>404</title><p>{escape(text)}</p>", 404)
+
+
+def _render(template: str, **context: Any) -> web.Response:
+    return _html(report.templates().get_template(template).render(**context))
+
+
 @routes.get("/supervise/login")
 async def login_form(request: web.Request) -> web.Response:
     return _login_page(None, 200)
@@ -209,10 +233,6 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
-def _day(instant: datetime | None, tz: Any) -> str | None:
-    return instant.astimezone(tz).strftime("%Y-%m-%d") if instant else None
-
-
 def _months_back(today: datetime, count: int) -> stats.Period:
     first = today.date().replace(day=1)
     for _ in range(count - 1):
@@ -239,11 +259,9 @@ def _trend_svg(groups: list[stats.Group]) -> str:
 
 
 @routes.get("/supervise/")
-async def page(request: web.Request) -> web.Response:
+@_signed_in
+async def page(request: web.Request, role: str) -> web.Response:
     """The supervision page."""
-    role = await _role(request)
-    if isinstance(role, web.Response):
-        return role
     app = request.app
     tz = app[SETTINGS].calendar.tz
     now = app[CLOCK].now()
@@ -267,50 +285,24 @@ async def page(request: web.Request) -> web.Response:
         projects = await conn.fetch(Q["project_list"], 100)
         calendar = await calendar_status(conn, app[CALENDAR], app[SETTINGS].calendar, now)
         rectifications = await rectification_listing.live(conn, now=now, tz=tz)
-    warnings: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": []}
-    for row in warning_rows:
-        level = row_level(row, now=now)
-        if level in (Level.RED, Level.YELLOW):
-            warnings[str(level)].append(
-                {
-                    "department": row["department_name"] or row["department_code"],
-                    "case_no": row["case_no"],
-                    "matter": row["matter_name"] or row["matter_code"],
-                    "due_date": row["due_date"],
-                    "suspended": row["suspended_since"] is not None,
-                    "urges": row["urges"],
-                }
-            )
     trend_svg = await asyncio.to_thread(_trend_svg, trend.groups)
-    page = (
-        report.templates()
-        .get_template("index.html.j2")
-        .render(
-            role=role,
-            now=local_now.strftime("%Y-%m-%d %H:%M"),
-            stats=figures,
-            columns=report.CASE_COLUMNS,
-            rectification_columns=report.RECTIFICATION_COLUMNS,
-            label=report._label,
-            warnings=warnings,
-            rectifications=rectifications,
-            trend_chart=report.svg_uri(trend_svg),
-            complaints=[
-                {
-                    "at": r["created_at"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-                    "case_no": r["case_no"],
-                    "matter": r["matter"],
-                    "content": r["content"],
-                }
-                for r in complaint_rows
-            ],
-            projects=projects,
-            calendar_banner=calendar.banner(),
-            last_month=report.previous_month(local_now.date()),
-            csrf=_csrf(request),
-        )
+    return _render(
+        "index.html.j2",
+        role=role,
+        now=local_now.strftime("%Y-%m-%d %H:%M"),
+        stats=figures,
+        columns=report.CASE_COLUMNS,
+        rectification_columns=report.RECTIFICATION_COLUMNS,
+        label=report._label,
+        warnings=views.warning_lists(warning_rows, now=now),
+        rectifications=rectifications,
+        trend_chart=report.svg_uri(trend_svg),
+        complaints=[views.complaint(r, tz) for r in complaint_rows],
+        projects=projects,
+        calendar_banner=calendar.banner(),
+        last_month=report.previous_month(local_now.date()),
+        csrf=_csrf(request),
     )
-    return _html(page)
 
 
 def _csrf(request: web.Request) -> str | None:
@@ -320,11 +312,9 @@ def _csrf(request: web.Request) -> str | None:
 
 
 @routes.post("/supervise/cases/{case_no}/urge")
-async def urge(request: web.Request) -> web.Response:
+@_signed_in
+async def urge(request: web.Request, role: str) -> web.Response:
     """A supervisor's 催办 from the page: queued to the case's current assignees, audited."""
-    role = await _role(request)
-    if isinstance(role, web.Response):
-        return role
     form = await request.post()
     token = form.get("csrf")
     sid = request.cookies.get(COOKIE, "")
@@ -347,35 +337,26 @@ async def urge(request: web.Request) -> web.Response:
         except NothingToUrge:
             urged = None
     if urged is None:
-        return _html("<!DOCTYPE html><title>404</title><p>没有可催办的环节。</p>", 404)
+        return _not_found("没有可催办的环节。")
     raise web.HTTPSeeOther(f"/supervise/urges/{urged.urge_id}", headers=_HEADERS)
 
 
 @routes.get(r"/supervise/urges/{urge_id:\d{1,18}}")
-async def urged(request: web.Request) -> web.Response:
+@_signed_in
+async def urged(request: web.Request, role: str) -> web.Response:
     """What a 催办 queued: to whom, by which channel, and when it will be sent (and why then)."""
-    role = await _role(request)
-    if isinstance(role, web.Response):
-        return role
     app = request.app
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(Q["urge_confirmation"], int(request.match_info["urge_id"]))
     if not rows:
-        return _html("<!DOCTYPE html><title>404</title><p>没有这次催办。</p>", 404)
-    page = (
-        report.templates()
-        .get_template("urged.html.j2")
-        .render(**urge_confirmation(rows, app[ROUTING], now=app[CLOCK].now()))
-    )
-    return _html(page)
+        return _not_found("没有这次催办。")
+    return _render("urged.html.j2", **urge_confirmation(rows, app[ROUTING], now=app[CLOCK].now()))
 
 
 @routes.get("/supervise/projects/{project_id}")
-async def project(request: web.Request) -> web.Response:
+@_signed_in
+async def project(request: web.Request, role: str) -> web.Response:
     """One investment project's approvals across departments: state, dates, level."""
-    role = await _role(request)
-    if isinstance(role, web.Response):
-        return role
     app = request.app
     tz = app[SETTINGS].calendar.tz
     now = app[CLOCK].now()
@@ -388,51 +369,28 @@ async def project(request: web.Request) -> web.Response:
         # The project manager by name, as people read it; the id only if none is on record.
         manager_name = await conn.fetchval(Q["wap_person_name"], manager_id) if manager_id else None
     if not rows:
-        return _html("<!DOCTYPE html><title>404</title><p>没有这个项目。</p>", 404)
-    cases = []
-    for row in rows:
-        level = row_level(row, now=now)
-        cases.append(
-            {
-                "department": row["department_name"] or row["department_code"],
-                "matter": row["matter_name"] or row["matter_code"],
-                "case_no": row["case_no"],
-                "status": status_words(row["status"])
-                + ("（中止）" if row["suspended_since"] and not row["completed_at"] else ""),
-                "node": row["current_node"],
-                "accepted": _day(row["accepted_at"], tz),
-                "due_date": row["due_date"],
-                "completed": _day(row["completed_at"], tz),
-                "level": str(level) if level else "",
-                "level_text": LEVEL_WORDS[level] if level else "期限未知",
-            }
-        )
-    page = (
-        report.templates()
-        .get_template("project.html.j2")
-        .render(
-            project_id=project_id,
-            name=(info or {}).get("name") or project_id,
-            manager=manager_name or manager_id or None,
-            cases=cases,
-            done=sum(1 for c in cases if c["completed"]),
-        )
+        return _not_found("没有这个项目。")
+    cases = [views.project_case(row, now=now, tz=tz) for row in rows]
+    return _render(
+        "project.html.j2",
+        project_id=project_id,
+        name=(info or {}).get("name") or project_id,
+        manager=manager_name or manager_id or None,
+        cases=cases,
+        done=sum(1 for c in cases if c["completed"]),
     )
-    return _html(page)
 
 
 @routes.get("/supervise/reports/{month}")
-async def monthly_report(request: web.Request) -> web.Response:
+@_signed_in
+async def monthly_report(request: web.Request, role: str) -> web.Response:
     """The monthly report page, computed now for ``YYYY-MM``."""
-    role = await _role(request)
-    if isinstance(role, web.Response):
-        return role
     app = request.app
     month = request.match_info["month"]
     try:
         stats.month_period(month)
     except ValueError:
-        return _html("<!DOCTYPE html><title>404</title><p>月份应为 YYYY-MM。</p>", 404)
+        return _not_found("月份应为 YYYY-MM。")
     async with app[POOL].acquire() as conn:
         built = await report.build_report(
             conn, month, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz
