@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
 import asyncpg
 import structlog
@@ -33,6 +36,7 @@ from hub.keys import KEYRING, SETTINGS
 from hub.pages.render import message_page
 from hub.signing import Purpose
 from hub.store.db import DatabaseUnavailable
+from hub.store.queries import Q
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +74,53 @@ def mac(app: web.Application, purpose: Purpose, value: str) -> str:
 def new_session_id() -> str:
     """A session id for a cookie: 192 random bits."""
     return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionTable:
+    """The sessions of one page family, kept in the table its ``purpose`` names.
+
+    A row holds the MAC of the cookie's id (keyed for ``purpose``), what the session
+    stands for (``holder``: a sealed mobile, a key's fingerprint) and its expiry.
+    """
+
+    purpose: Literal["wap_session", "supervise_session"]
+    lifetime: timedelta
+
+    async def open(
+        self, app: web.Application, conn: asyncpg.Connection, holder: str, *, now: datetime
+    ) -> str:
+        """A new session for ``holder``: the cookie's value. Expired rows go at the same time."""
+        sid = new_session_id()
+        await conn.execute(Q[f"{self.purpose}_purge"], now)
+        await conn.execute(
+            Q[f"{self.purpose}_insert"],
+            mac(app, self.purpose, sid),
+            holder,
+            now,
+            now + self.lifetime,
+        )
+        return sid
+
+    async def holder(
+        self, app: web.Application, conn: asyncpg.Connection, sid: str | None, *, now: datetime
+    ) -> str | None:
+        """What a live session holds; None when the id is odd, unknown, ended or expired."""
+        if not sid or len(sid) > 64:
+            return None
+        found: str | None = await conn.fetchval(
+            Q[f"{self.purpose}_get"], mac(app, self.purpose, sid), now
+        )
+        return found
+
+    async def close(self, app: web.Application, conn: asyncpg.Connection, sid: str) -> None:
+        """End the session wherever its cookie may have been copied to."""
+        await conn.execute(Q[f"{self.purpose}_delete"], mac(app, self.purpose, sid))
+
+    @property
+    def max_age(self) -> int:
+        """The cookie's Max-Age: the session's lifetime in seconds."""
+        return int(self.lifetime.total_seconds())
 
 
 def form_token(app: web.Application, purpose: Purpose, binding: str) -> str:

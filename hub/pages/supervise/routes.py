@@ -31,7 +31,7 @@ from aiohttp import web
 
 from hub.api.auth import actor_of, key_for
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS
-from hub.pages.security import form_token, form_token_ok, mac, new_session_id, set_cookie
+from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
 from hub.pages.supervise import views
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
@@ -41,7 +41,7 @@ from hub.supervision import charts, report, stats
 from hub.supervision.calendar_status import calendar_status
 from hub.supervision.urges import NothingToUrge, urge_case, urge_confirmation
 
-__all__ = ["COOKIE", "close_session", "open_session", "routes", "session_key"]
+__all__ = ["COOKIE", "SESSIONS", "open_session", "routes", "session_key"]
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ routes = web.RouteTableDef()
 
 COOKIE = "cuiban_supervise"
 COOKIE_PATH = "/supervise"
-SESSION_LIFETIME = timedelta(hours=8)
+SESSIONS = SessionTable(purpose="supervise_session", lifetime=timedelta(hours=8))
 _PAGE_ROLES = frozenset({"admin", "supervisor"})
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -73,37 +73,20 @@ async def open_session(
     app: web.Application, conn: asyncpg.Connection, key: ApiKey, *, now: datetime
 ) -> str:
     """A new session for ``key``: the cookie's value (the table keeps only its MAC)."""
-    sid = new_session_id()
-    await conn.execute(Q["supervise_session_purge"], now)
-    await conn.execute(
-        Q["supervise_session_insert"],
-        mac(app, "supervise_session", sid),
-        key_fingerprint(app, key),
-        now,
-        now + SESSION_LIFETIME,
-    )
-    return sid
+    return await SESSIONS.open(app, conn, key_fingerprint(app, key), now=now)
 
 
 async def session_key(
     app: web.Application, conn: asyncpg.Connection, sid: str | None, *, now: datetime
 ) -> ApiKey | None:
     """The configured key behind a live session; None when ended, expired or its key is gone."""
-    if not sid or len(sid) > 64:
-        return None
-    fingerprint = await conn.fetchval(
-        Q["supervise_session_get"], mac(app, "supervise_session", sid), now
-    )
+    fingerprint = await SESSIONS.holder(app, conn, sid, now=now)
     if fingerprint is None:
         return None
     for key in app[SETTINGS].auth.api_keys:
         if key_fingerprint(app, key) == fingerprint:
             return key
     return None
-
-
-async def close_session(app: web.Application, conn: asyncpg.Connection, sid: str) -> None:
-    await conn.execute(Q["supervise_session_delete"], mac(app, "supervise_session", sid))
 
 
 def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -216,8 +199,7 @@ async def login(request: web.Request) -> web.Response:
         sid = await open_session(app, conn, key, now=app[CLOCK].now())
     log.info("supervise_signed_in", actor=actor_of(key))
     response = web.HTTPSeeOther("/supervise/", headers=_HEADERS)
-    max_age = int(SESSION_LIFETIME.total_seconds())
-    set_cookie(request, response, COOKIE, sid, max_age=max_age, path=COOKIE_PATH)
+    set_cookie(request, response, COOKIE, sid, max_age=SESSIONS.max_age, path=COOKIE_PATH)
     raise response
 
 
@@ -227,7 +209,7 @@ async def logout(request: web.Request) -> web.Response:
     sid = request.cookies.get(COOKIE)
     if sid and len(sid) <= 64:
         async with request.app[POOL].acquire() as conn:
-            await close_session(request.app, conn, sid)
+            await SESSIONS.close(request.app, conn, sid)
     response = web.HTTPSeeOther("/supervise/login", headers=_HEADERS)
     response.del_cookie(COOKIE, path=COOKIE_PATH)
     raise response

@@ -29,7 +29,7 @@ from core.notices import ChannelKind, NoticeKind
 from hub.keys import SETTINGS, VAULT
 from hub.notices.outbox import Address, Notice, enqueue
 from hub.notices.words import mask_mobile
-from hub.pages.security import mac, new_session_id
+from hub.pages.security import SessionTable, mac
 from hub.privacy.fields import (
     WAP_CODES_MOBILE,
     WAP_SESSIONS_MOBILE,
@@ -45,7 +45,7 @@ CODE_LIFETIME = timedelta(minutes=5)
 CODE_TRIES = 5
 PER_MINUTE, PER_HOUR, PER_DAY = 1, 5, 10
 SESSION_COOKIE = "wap_sid"
-SESSION_LIFETIME = timedelta(minutes=30)
+SESSIONS = SessionTable(purpose="wap_session", lifetime=timedelta(minutes=30))
 
 Refusal = Literal["minute", "hour", "day", "client"]
 Failure = Literal["expired", "wrong"]
@@ -181,28 +181,12 @@ async def masked_mobile_of(
 async def open_session(
     app: web.Application, conn: asyncpg.Connection, mobile: str, *, now: datetime
 ) -> str:
-    sid = new_session_id()
-    await conn.execute(Q["wap_session_purge"], now)
-    await conn.execute(
-        Q["wap_session_insert"],
-        mac(app, "wap_session", sid),
-        app[VAULT].seal(mobile, field=WAP_SESSIONS_MOBILE),
-        now,
-        now + SESSION_LIFETIME,
-    )
-    return sid
+    sealed = app[VAULT].seal(mobile, field=WAP_SESSIONS_MOBILE)
+    return await SESSIONS.open(app, conn, sealed, now=now)
 
 
 async def session_mobile(
     app: web.Application, conn: asyncpg.Connection, sid: str, *, now: datetime
 ) -> str | None:
-    if not sid or len(sid) > 64:
-        return None
-    stored: str | None = await conn.fetchval(
-        Q["wap_session_get"], mac(app, "wap_session", sid), now
-    )
+    stored = await SESSIONS.holder(app, conn, sid, now=now)
     return None if stored is None else reveal(app[VAULT], stored, field=WAP_SESSIONS_MOBILE)
-
-
-async def close_session(app: web.Application, conn: asyncpg.Connection, sid: str) -> None:
-    await conn.execute(Q["wap_session_delete"], mac(app, "wap_session", sid))

@@ -261,7 +261,7 @@ async def verify_code(request: web.Request) -> web.Response:
         sid = await wap_login.open_session(request.app, conn, result, now=now)
     log.info("wap_login", outcome="ok")
     response = _see_other("/wap/mine")
-    max_age = int(wap_login.SESSION_LIFETIME.total_seconds())
+    max_age = wap_login.SESSIONS.max_age
     set_cookie(request, response, wap_login.SESSION_COOKIE, sid, max_age=max_age)
     return response
 
@@ -291,7 +291,7 @@ async def logout(request: web.Request) -> web.Response:
     sid = request.cookies.get(wap_login.SESSION_COOKIE, "")
     if sid:
         async with _pool(request).acquire() as conn:
-            await wap_login.close_session(request.app, conn, sid)
+            await wap_login.SESSIONS.close(request.app, conn, sid)
     response = _see_other("/wap/")
     response.del_cookie(wap_login.SESSION_COOKIE, path="/wap/")
     return response
