@@ -37,6 +37,7 @@ from hub.planning.digests import DIGEST_AT, digest_due
 from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
 from hub.planning.tick import TickResult
+from hub.privacy.retention import RetentionJob
 from hub.store.queries import Q
 from hub.supervision.calendar_status import weekly_calendar_warning
 from hub.supervision.report import monthly_report_job
@@ -54,6 +55,7 @@ class Ticker:
         self.app = app
         self._wakeup: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
+        self._retention = RetentionJob()
 
     @property
     def planner(self) -> Planner:
@@ -107,6 +109,9 @@ class Ticker:
         if sent:
             log.info("project_digests_queued", count=sent)
 
+    async def retention(self) -> None:
+        await self._retention.run(self.app[SERVICES], self.app[CLOCK].now())
+
     def stop(self) -> None:
         if self._wakeup is not None:
             self._wakeup.cancel()
@@ -127,6 +132,7 @@ class ManualSchedule:
         self.app = app
         self._project_hour: datetime | None = None
         self._digest_seen: int | None = None  # the last event the digest looked at
+        self._retention = RetentionJob()  # once a local day, at the first stop of the day
 
     @property
     def _tz(self) -> tzinfo:
@@ -148,6 +154,7 @@ class ManualSchedule:
         if self._project_hour is None or hour > self._project_hour:
             self._project_hour = hour
             await project_digest_job(app[SERVICES], now)
+        await self._retention.run(app[SERVICES], now)
         return result
 
     async def next_due(self, after: datetime | None) -> datetime | None:
@@ -267,6 +274,15 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         max_instances=1,
         coalesce=True,
         id="project_digest",
+    )
+    scheduler.add_job(
+        ticker.retention,
+        "interval",
+        seconds=project_every,  # once a local day does the work; the rest return at once
+        next_run_time=start,
+        max_instances=1,
+        coalesce=True,
+        id="retention",
     )
     scheduler.add_job(
         ticker.prune,

@@ -27,6 +27,10 @@ class SealedColumn:
 
     ``field`` is the associated data the values are sealed with; ``index`` names the
     column holding the blind index of the same value, where rows are looked up by it.
+    ``paths`` are set where the sealed values sit inside a ``jsonb`` column rather than
+    being its value: dotted keys (``"accepted.applicant"``), each holding one sealed
+    JSON text, or an object in clear in rows stored before sealing. ``derived`` columns
+    hold a cache of other rows: deleting the row is as good as rewriting it.
     """
 
     table: str
@@ -34,6 +38,8 @@ class SealedColumn:
     field: str
     row_key: tuple[str, ...]
     index: str | None = None
+    paths: tuple[str, ...] = ()
+    derived: bool = False
 
 
 #: Every sealed column. A new sealed column is added here, or rotation leaves it behind.
