@@ -9,7 +9,6 @@ API maps them to problem+json.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +21,11 @@ from core.errors import InputError
 from hub.notices.outbox import enqueue
 from hub.notices.recipients import People, Routing, unique
 from hub.rectifications import notices, timers
-from hub.rectifications.deadlines import deadlines_for
+from hub.rectifications.deadlines import Deadlines, deadlines_for
 from hub.rectifications.errors import RectificationConflict, RectificationNotFound
 from hub.rectifications.model import OUTCOMES, POOR_RATINGS, Rectification
 from hub.store.queries import Q
+from hub.supervision.audit import record
 
 __all__ = ["Closed", "close", "get", "open_for_rating", "verify"]
 
@@ -58,30 +58,21 @@ async def open_for_rating(
     case = await conn.fetchrow(Q["rectification_case"], case_no)
     if case is None:
         return None
-    due = deadlines_for(now, routing.settings.policy, routing.calendar, routing.tz)
     supervisors = unique(list(case["supervisors"] or []))  # None: no directory entry yet
     people = await People.load(conn, [case["head"], case["deputy"], *supervisors], routing)
     # The lead department's head, the department's deputy if it has no head; People
     # routes to the head's own deputy while the head is away.
     responsible = case["head"] or case["deputy"]
     who = people.recipient(responsible, now) if responsible else None
-    row = await conn.fetchrow(
-        Q["insert_rectification"],
-        case_no,
-        case["department_code"],
-        case["department_name"] or case["directory_department_name"],
-        rating,
-        comment,
-        source,
-        who.person_id if who else None,
-        now,
-        due.verify.due_date if due.verify else None,
-        due.verify.due_at if due.verify else None,
-        due.verify.warn_at if due.verify else None,
-        due.rectify.due_date if due.rectify else None,
-        due.rectify.due_at if due.rectify else None,
-        due.rectify.warn_at if due.rectify else None,
-        due.provisional,
+    row = await _insert(
+        conn,
+        case,
+        rating=rating,
+        comment=comment,
+        source=source,
+        head=who.person_id if who else None,
+        due=deadlines_for(now, routing.settings.policy, routing.calendar, routing.tz),
+        now=now,
     )
     if row is None:
         log.info("rectification_already_open", case_no=case_no)
@@ -105,6 +96,39 @@ async def open_for_rating(
     return rect
 
 
+async def _insert(
+    conn: asyncpg.Connection,
+    case: Mapping[str, Any],
+    *,
+    rating: int,
+    comment: str | None,
+    source: str,
+    head: str | None,
+    due: Deadlines,
+    now: datetime,
+) -> Mapping[str, Any] | None:
+    """The new row; None when one is already open for the case (the insert does nothing)."""
+    row: Mapping[str, Any] | None = await conn.fetchrow(
+        Q["insert_rectification"],
+        case["case_no"],
+        case["department_code"],
+        case["department_name"] or case["directory_department_name"],
+        rating,
+        comment,
+        source,
+        head,
+        now,
+        due.verify.due_date if due.verify else None,
+        due.verify.due_at if due.verify else None,
+        due.verify.warn_at if due.verify else None,
+        due.rectify.due_date if due.rectify else None,
+        due.rectify.due_at if due.rectify else None,
+        due.rectify.warn_at if due.rectify else None,
+        due.provisional,
+    )
+    return row
+
+
 async def _audit(
     conn: asyncpg.Connection,
     at: datetime,
@@ -113,16 +137,16 @@ async def _audit(
     rectification_id: int,
     detail: dict[str, Any],
 ) -> None:
-    """The audit trail's row (hub.supervision.audit reads it back)."""
+    """The audit trail's row, the subject being the rectification's id."""
     role, actor = audit_as
-    await conn.execute(
-        Q["insert_audit"],
-        at,
-        role,
-        actor,
-        action,
-        str(rectification_id),
-        json.dumps(detail, ensure_ascii=False, default=str),
+    await record(
+        conn,
+        at=at,
+        role=role,
+        actor=actor,
+        action=action,
+        subject=str(rectification_id),
+        detail=detail,
     )
 
 

@@ -476,6 +476,39 @@ class Replies:
             # Full since the offer went out: offer what is free now instead.
             await self._offer(conn, case, mobile, f"appointment_slots:{inbound_id}", now)
             return Handled(handled_as="book_full", case_no=case_no, detail=chosen["label"])
+        reminder_key = await self._hold(conn, case_no, current, chosen, mobile, now)
+        context = self._booking_context(case, chosen, now)
+        # Booked: say so now (the reply the applicant waits for), and remind the day before.
+        await self._answer(
+            conn, NoticeKind.APPOINTMENT_CONFIRMED, confirm_key, case, mobile, context, now
+        )
+        await self._answer(
+            conn,
+            NoticeKind.APPOINTMENT_REMINDER,
+            reminder_key,
+            case,
+            mobile,
+            context,
+            self._reminder_at(day, now),
+            now=now,
+        )
+        return Handled(handled_as="booked", case_no=case_no, detail=chosen["label"])
+
+    async def _hold(
+        self,
+        conn: asyncpg.Connection,
+        case_no: str,
+        current: Mapping[str, Any] | None,
+        chosen: Mapping[str, Any],
+        mobile: str,
+        now: datetime,
+    ) -> str:
+        """Record the booking of the ``chosen`` slot, already taken, in place of ``current``.
+
+        The slot it replaces is freed and that slot's reminder cancelled; the case's other
+        offers are closed. Returns the key of the new slot's reminder.
+        """
+        day, slot = date.fromisoformat(chosen["day"]), chosen["slot"]
         if current is not None:
             await conn.execute(Q["release_slot"], current["day"], current["slot"])
             await conn.execute(
@@ -497,22 +530,7 @@ class Replies:
         await conn.execute(
             Q["close_offers"], mobile_lookup(self.vault, mobile), case_no, now, mobile
         )
-        context = self._booking_context(case, chosen, now)
-        # Booked: say so now (the reply the applicant waits for), and remind the day before.
-        await self._answer(
-            conn, NoticeKind.APPOINTMENT_CONFIRMED, confirm_key, case, mobile, context, now
-        )
-        await self._answer(
-            conn,
-            NoticeKind.APPOINTMENT_REMINDER,
-            reminder_key,
-            case,
-            mobile,
-            context,
-            self._reminder_at(day, now),
-            now=now,
-        )
-        return Handled(handled_as="booked", case_no=case_no, detail=chosen["label"])
+        return reminder_key
 
     def _booking_context(
         self, case: Mapping[str, Any], chosen: Mapping[str, Any], now: datetime

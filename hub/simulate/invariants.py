@@ -147,6 +147,27 @@ def _cases_of(row: Row) -> set[str]:
     return named | ({row["case_no"]} if row["case_no"] else set())
 
 
+def _overdue_chains(
+    log: Sequence[Row],
+) -> tuple[dict[str, list[Row]], dict[str, list[datetime]]]:
+    """The overdue notices sent about each case named; and per person, when a merged notice
+    told them of cases it does not name.
+
+    A merged notice names its first cases only ("A、B等9件"): the others it covers are
+    unnamed, so it may have told a head of any case on the ladder to that person.
+    """
+    chains: dict[str, list[Row]] = defaultdict(list)
+    unnamed: dict[str, list[datetime]] = defaultdict(list)
+    for row in _sent(log):
+        if row["kind"] == "node_overdue" and row["channel"] != "wap":
+            for case_no in _cases_of(row):
+                chains[case_no].append(row)
+            count = MERGED_COUNT.search(_text(row))
+            if count and int(count.group(1)) > len(_cases_of(row)):
+                unnamed[row["person_id"] or ""].append(row["sent_at"])
+    return chains, unnamed
+
+
 def ladder(log: Sequence[Row], facts: Facts) -> str | None:
     """Overdue notices about a case go first to an assignee (or deputy), then the head (or
     deputy head), then supervisors; never before the node's due_at (a merged notice counts
@@ -159,17 +180,7 @@ def ladder(log: Sequence[Row], facts: Facts) -> str | None:
     deputies = {
         pid: body["away"]["deputy"] for pid, body in facts.scenario.people.items() if "away" in body
     }
-    chains: dict[str, list[Row]] = defaultdict(list)
-    # A merged notice names its first cases only ("A、B等9件"): the others it covers are
-    # unnamed, so it may have told a head of any case on the ladder to that person.
-    unnamed: dict[str, list[datetime]] = defaultdict(list)
-    for row in _sent(log):
-        if row["kind"] == "node_overdue" and row["channel"] != "wap":
-            for case_no in _cases_of(row):
-                chains[case_no].append(row)
-            count = MERGED_COUNT.search(_text(row))
-            if count and int(count.group(1)) > len(_cases_of(row)):
-                unnamed[row["person_id"] or ""].append(row["sent_at"])
+    chains, unnamed = _overdue_chains(log)
     for case_no, rows in chains.items():
         case_nodes = by_case.get(case_no, [])
         if not case_nodes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -161,28 +161,59 @@ def _person(centre: _Centre, index: int) -> dict[str, Any]:
     return body
 
 
+@dataclass
+class _CaseScript:
+    """The actions of one case, in the order they are written; event ids count up."""
+
+    case_no: str
+    out: list[Action] = field(default_factory=list)
+    _seq: Iterator[int] = field(default_factory=lambda: iter(range(1000)))
+
+    def event(self, kind: str, at: datetime, **fields: Any) -> None:
+        body = {
+            "event_id": f"{self.case_no}-{next(self._seq):03d}",
+            "type": kind,
+            "occurred_at": at.isoformat(),
+            "case_no": self.case_no,
+            **fields,
+        }
+        self.out.append(Action(at=at, kind="event", body=body))
+
+
+# The steps of a case below draw from the one seeded generator in a fixed order: moving a
+# draw from one step to another changes every scenario after it.
+
+
 def _case(
     centre: _Centre, number: int, accept_days: list[date], reviewers: dict[str, list[str]]
 ) -> list[Action]:
     rng = centre.rng
     code = rng.choice(sorted(DEPARTMENTS))
-    matter_code, matter_name = rng.choice(MATTERS[code])
+    matter = rng.choice(MATTERS[code])
     day = rng.choice(accept_days)
     accepted = datetime.combine(day, OFFICE_OPEN, TZ) + timedelta(minutes=rng.randrange(0, 500))
-    case_no = f"SIM{centre.seed % 1000:03d}-{number + 1:05d}"
-    out: list[Action] = []
-    seq = iter(range(1000))
+    script = _CaseScript(case_no=f"SIM{centre.seed % 1000:03d}-{number + 1:05d}")
+    co = _accept(centre, script, number, code, matter, accepted)
+    if rng.random() < 0.02:
+        script.event("case.withdrawn", centre.work_time(accepted, rng.uniform(2, 30)))
+        return script.out
+    moment = accepted + timedelta(minutes=rng.randrange(5, 40))
+    finished = _nodes(centre, script, code, co, moment, reviewers)
+    if finished is not None:
+        _decide_and_close(centre, script, finished)
+    return script.out
 
-    def event(kind: str, at: datetime, **fields: Any) -> None:
-        body = {
-            "event_id": f"{case_no}-{next(seq):03d}",
-            "type": kind,
-            "occurred_at": at.isoformat(),
-            "case_no": case_no,
-            **fields,
-        }
-        out.append(Action(at=at, kind="event", body=body))
 
+def _accept(
+    centre: _Centre,
+    script: _CaseScript,
+    number: int,
+    code: str,
+    matter: tuple[str, str],
+    accepted: datetime,
+) -> str | None:
+    """``case.accepted``, now and then green-channel or with a co-department (returned)."""
+    rng = centre.rng
     green = rng.random() < 0.05
     co = rng.choice([c for c in DEPARTMENTS if c != code]) if rng.random() < 0.2 else None
     applicant: dict[str, Any] = {
@@ -191,20 +222,32 @@ def _case(
     }
     if rng.random() < 0.2:
         applicant["email"] = f"a{number}@mail.example.cn"
-    event(
+    script.event(
         "case.accepted",
         accepted,
-        matter={"code": matter_code, "name": matter_name},
+        matter={"code": matter[0], "name": matter[1]},
         department={"code": code, "name": DEPARTMENTS[code]},
         applicant=applicant,
         limit={"value": rng.choice([5, 10, 15, 20]), "unit": "working_days"},
         green_channel=green,
         **({"co_departments": [co]} if co else {}),
     )
-    if rng.random() < 0.02:
-        event("case.withdrawn", centre.work_time(accepted, rng.uniform(2, 30)))
-        return out
-    moment = accepted + timedelta(minutes=rng.randrange(5, 40))
+    return co
+
+
+def _nodes(
+    centre: _Centre,
+    script: _CaseScript,
+    code: str,
+    co: str | None,
+    moment: datetime,
+    reviewers: dict[str, list[str]],
+) -> datetime | None:
+    """The review nodes, some late, urged, suspended or extended; when the last ended.
+
+    None when the last node is left open past the month (a stuck case).
+    """
+    rng = centre.rng
     node_count = rng.choice([2, 3, 3, 4])
     suspend_after = rng.randrange(node_count) if rng.random() < 0.08 else None
     stuck = rng.random() < 0.06  # a node left open past the month
@@ -214,65 +257,67 @@ def _case(
         assignee = rng.choice(reviewers[dept])
         hours = rng.random() < 0.35
         value = rng.choice([4, 8, 24]) if hours else rng.choice([1, 2, 3, 5])
-        limit = {"value": value, "unit": "hours" if hours else "working_days"}
-        event(
+        script.event(
             "node.started",
             moment,
             node_id=node_id,
             name=NODES[index % len(NODES)],
             department=dept if rng.random() < 0.5 else {"code": dept, "name": DEPARTMENTS[dept]},
             assignee={"id": assignee, "name": f"审查员{assignee[-2:]}"},
-            limit=limit,
+            limit={"value": value, "unit": "hours" if hours else "working_days"},
         )
         span = value * (1 if hours else 24)
         if rng.random() < 0.05:
-            out.append(
-                Action(
-                    at=centre.work_time(moment, span * 0.5),
-                    kind="urge",
-                    body={
-                        "case_no": case_no,
-                        "by": f"{code.lower()}-sup",
-                        "note": "申请人来电催问",
-                    },
-                )
+            urge = {
+                "case_no": script.case_no,
+                "by": f"{code.lower()}-sup",
+                "note": "申请人来电催问",
+            }
+            script.out.append(
+                Action(at=centre.work_time(moment, span * 0.5), kind="urge", body=urge)
             )
         if stuck and index == node_count - 1:
-            return out
+            return None
         late = rng.random() < 0.2
         done = centre.work_time(
             moment, span * (rng.uniform(1.05, 2.5) if late else rng.uniform(0.1, 0.9))
         )
-        event("node.completed", done, node_id=node_id, outcome="pass")
+        script.event("node.completed", done, node_id=node_id, outcome="pass")
         moment = done + timedelta(minutes=rng.randrange(5, 60))
         if suspend_after == index:
-            event("case.suspended", moment, reason=rng.choice(REASONS))
+            script.event("case.suspended", moment, reason=rng.choice(REASONS))
             resumed = centre.work_time(moment, 24 * rng.uniform(1, 6))
-            event("case.resumed", resumed)
+            script.event("case.resumed", resumed)
             moment = resumed + timedelta(minutes=10)
         if index == 0 and rng.random() < 0.05:
-            event(
+            script.event(
                 "case.extended",
                 moment,
                 limit={"value": rng.choice([5, 10]), "unit": "working_days"},
                 approved_by=f"{code.lower()}-head",
             )
-    event("case.decided", moment, decision="approved" if rng.random() < 0.9 else "rejected")
+    return moment
+
+
+def _decide_and_close(centre: _Centre, script: _CaseScript, moment: datetime) -> None:
+    """Decision, pickup and closing; most applicants then rate the service."""
+    rng = centre.rng
+    script.event("case.decided", moment, decision="approved" if rng.random() < 0.9 else "rejected")
     ready = centre.work_time(moment, rng.uniform(1, 30))
     pickup: dict[str, Any] = {"location": f"政务服务中心{rng.randrange(1, 30)}号窗口"}
     if rng.random() < 0.5:
         pickup["hours"] = "工作日9:00-17:00"
     if rng.random() < 0.5:
         pickup["documents"] = rng.sample(["身份证原件", "受理通知书", "授权委托书"], 2)
-    event("case.ready_for_pickup", ready, **pickup)
+    script.event("case.ready_for_pickup", ready, **pickup)
     picked = centre.work_time(ready, rng.uniform(2, 60))
-    event("case.picked_up", picked)
-    event("case.closed", picked + timedelta(minutes=5))
+    script.event("case.picked_up", picked)
+    script.event("case.closed", picked + timedelta(minutes=5))
     if rng.random() < 0.6:
         rating = rng.choices([5, 4, 3, 2, 1], weights=[55, 25, 10, 6, 4])[0]
         rated = picked + timedelta(hours=rng.uniform(1.5, 30))
-        out.append(Action(at=rated, kind="rate", body={"case_no": case_no, "rating": rating}))
-    return out
+        body = {"case_no": script.case_no, "rating": rating}
+        script.out.append(Action(at=rated, kind="rate", body=body))
 
 
 def load_events(path: Path) -> Scenario:
