@@ -18,7 +18,7 @@ import json
 import tomllib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -379,9 +379,12 @@ class WorkingCalendar:
     a year that was not loaded (years need not be contiguous).
     """
 
-    __slots__ = ("_by_year", "_provisional", "_years", "years")
+    __slots__ = ("_by_year", "_provisional", "_years", "memo", "years")
 
     def __init__(self, years: Iterable[CalendarYear]) -> None:
+        #: Results of pure computations over these years (``core.deadlines`` keeps the
+        #: date part of deadlines here): they live and die with this set of years.
+        self.memo: dict[Hashable, Any] = {}
         by_year: dict[int, CalendarYear] = {}
         for cal in years:
             if not isinstance(cal, CalendarYear):

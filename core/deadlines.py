@@ -269,55 +269,55 @@ def compute_deadline(
     ext_hours = sum(e.value for e in extensions if e.unit is Unit.HOURS)
 
     if effective.unit is Unit.HOURS:
-        suspended_time = sum((r - s for s, r in closed), timedelta())
-        elapsed = timedelta(hours=effective.value + ext_hours) + suspended_time
-        try:
-            due_at = (start.astimezone(UTC) + elapsed).astimezone(tz)
-        except OverflowError:
-            raise CalendarYearUnknown(date.max.year + 1, _known(calendar)) from None
-        before_days_ext = due_at.date()
-        # A day-unit extension of an hours limit keeps the time of day (contract).
-        if ext_working:
-            due_at = _at(calendar.add_working_days(due_at.date(), ext_working), due_at.timetz(), tz)
-        if ext_calendar:
-            day = _plus_days(calendar, due_at.date(), ext_calendar)
-            due_at = _at(calendar.next_working_day_on_or_after(day), due_at.timetz(), tz)
-        due_date = due_at.date()
-        # The whole span must lie in known years even though hours ignore holidays.
-        calendar.count_working_days(accepted_on, due_date + timedelta(days=1))
+        due_date, due_at, before_days_ext = _hours_due(
+            start,
+            accepted_on,
+            effective,
+            closed,
+            calendar,
+            tz,
+            ext_working,
+            ext_calendar,
+            ext_hours,
+        )
+        dated = _dated(
+            calendar, accepted_on, due_date, before_days_ext, warn_day=None, due_at=due_at
+        )
     else:
-        if effective.unit is Unit.WORKING_DAYS:
-            # 行政许可法 Art. 82 (工作日) and the contract: the acceptance day is not counted.
-            base = calendar.add_working_days(accepted_on, effective.value)
-        else:
-            # Calendar days: a period ending on a day off ends on the next working day.
-            base = calendar.next_working_day_on_or_after(
-                _plus_days(calendar, accepted_on, effective.value)
-            )
-        shifted = calendar.add_working_days(base, suspended_wd)
-        before_days_ext = shifted
-        due_date = calendar.add_working_days(shifted, ext_working)
-        # An hours extension of a day limit counts as whole days (rounded up).
-        extra_days = ext_calendar + math.ceil(ext_hours / 24)
-        if extra_days:
-            due_date = calendar.next_working_day_on_or_after(
-                _plus_days(calendar, due_date, extra_days)
-            )
-        due_at = _at(due_date, _END_OF_DAY, tz)
-
-    one = timedelta(days=1)
-    extended_wd = calendar.count_working_days(before_days_ext + one, due_date + one)
-    working_days = calendar.count_working_days(accepted_on + one, due_date + one)
+        # Everything but the start instant follows from the acceptance day: a centre's cases
+        # share a handful of days and limits, so the answer is kept per calendar.
+        key = (
+            "deadline",
+            accepted_on,
+            effective,
+            tuple(day_ranges),
+            ext_working,
+            ext_calendar,
+            ext_hours,
+            warn.working_days if warn.fraction is None else None,
+            warn.office_start,
+            tz,
+        )
+        remembered: _Dated | None = calendar.memo.get(key)
+        if remembered is None:
+            remembered = _day_units_due(
+                accepted_on, effective, suspended_wd, calendar, tz, ext_working, ext_calendar,
+                ext_hours, warn,
+            )  # fmt: skip
+            if len(calendar.memo) >= _MEMO_SIZE:
+                calendar.memo.clear()
+            calendar.memo[key] = remembered
+        dated = remembered
+        due_date, due_at = dated.due_date, dated.due_at
 
     # Warning instant (contract "Levels"): never before start, never after due_at.
     if effective.unit is Unit.HOURS or warn.fraction is not None:
         fraction = _HOURS_WARN_FRACTION if warn.fraction is None else warn.fraction
         warn_at = _fraction_instant(start.astimezone(UTC), due_at, closed, fraction)
-    elif calendar.count_working_days(accepted_on, due_date) < warn.working_days:
+    elif dated.warn_at is None:
         warn_at = start  # fewer working days than the warning period: warn at once
     else:
-        warn_day = calendar.subtract_working_days(due_date, warn.working_days)
-        warn_at = _at(warn_day, warn.office_start, tz)
+        warn_at = dated.warn_at
     warn_at = min(max(warn_at, start), due_at).astimezone(tz)
 
     return Deadline(
@@ -326,10 +326,111 @@ def compute_deadline(
         due_date=due_date,
         due_at=due_at,
         warn_at=warn_at,
-        working_days=working_days,
+        working_days=dated.working_days,
         suspended_working_days=suspended_wd,
-        extended_working_days=extended_wd,
+        extended_working_days=dated.extended_working_days,
         open_suspension=open_suspension,
         green_channel=green_channel,
+        provisional=dated.provisional,
+    )
+
+
+_MEMO_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Dated:
+    """The part of a deadline that follows from dates alone."""
+
+    due_date: date
+    due_at: datetime
+    warn_at: datetime | None  # at office start on the warning day; None: at once
+    working_days: int
+    extended_working_days: int
+    provisional: bool
+
+
+def _hours_due(
+    start: datetime,
+    accepted_on: date,
+    effective: Limit,
+    closed: list[tuple[datetime, datetime]],
+    calendar: WorkingCalendar,
+    tz: ZoneInfo,
+    ext_working: int,
+    ext_calendar: int,
+    ext_hours: int,
+) -> tuple[date, datetime, date]:
+    """Due date, due instant and the due date before day extensions of an hours limit."""
+    suspended_time = sum((r - s for s, r in closed), timedelta())
+    elapsed = timedelta(hours=effective.value + ext_hours) + suspended_time
+    try:
+        due_at = (start.astimezone(UTC) + elapsed).astimezone(tz)
+    except OverflowError:
+        raise CalendarYearUnknown(date.max.year + 1, _known(calendar)) from None
+    before_days_ext = due_at.date()
+    # A day-unit extension of an hours limit keeps the time of day (contract).
+    if ext_working:
+        due_at = _at(calendar.add_working_days(due_at.date(), ext_working), due_at.timetz(), tz)
+    if ext_calendar:
+        day = _plus_days(calendar, due_at.date(), ext_calendar)
+        due_at = _at(calendar.next_working_day_on_or_after(day), due_at.timetz(), tz)
+    due_date = due_at.date()
+    # The whole span must lie in known years even though hours ignore holidays.
+    calendar.count_working_days(accepted_on, due_date + timedelta(days=1))
+    return due_date, due_at, before_days_ext
+
+
+def _day_units_due(
+    accepted_on: date,
+    effective: Limit,
+    suspended_wd: int,
+    calendar: WorkingCalendar,
+    tz: ZoneInfo,
+    ext_working: int,
+    ext_calendar: int,
+    ext_hours: int,
+    warn: WarnPolicy,
+) -> _Dated:
+    if effective.unit is Unit.WORKING_DAYS:
+        # 行政许可法 Art. 82 (工作日) and the contract: the acceptance day is not counted.
+        base = calendar.add_working_days(accepted_on, effective.value)
+    else:
+        # Calendar days: a period ending on a day off ends on the next working day.
+        base = calendar.next_working_day_on_or_after(
+            _plus_days(calendar, accepted_on, effective.value)
+        )
+    shifted = calendar.add_working_days(base, suspended_wd)
+    due_date = calendar.add_working_days(shifted, ext_working)
+    # An hours extension of a day limit counts as whole days (rounded up).
+    extra_days = ext_calendar + math.ceil(ext_hours / 24)
+    if extra_days:
+        due_date = calendar.next_working_day_on_or_after(_plus_days(calendar, due_date, extra_days))
+    warn_day: date | None = None
+    if warn.fraction is None and calendar.count_working_days(accepted_on, due_date) >= (
+        warn.working_days
+    ):
+        warn_day = calendar.subtract_working_days(due_date, warn.working_days)
+    return _dated(calendar, accepted_on, due_date, shifted, warn_day=warn_day, tz=tz, warn=warn)
+
+
+def _dated(
+    calendar: WorkingCalendar,
+    accepted_on: date,
+    due_date: date,
+    before_days_ext: date,
+    *,
+    warn_day: date | None,
+    tz: ZoneInfo = DEFAULT_TZ,
+    warn: WarnPolicy = WarnPolicy(),  # frozen value object: safe as a default
+    due_at: datetime | None = None,
+) -> _Dated:
+    one = timedelta(days=1)
+    return _Dated(
+        due_date=due_date,
+        due_at=due_at or _at(due_date, _END_OF_DAY, tz),
+        warn_at=None if warn_day is None else _at(warn_day, warn.office_start, tz),
+        working_days=calendar.count_working_days(accepted_on + one, due_date + one),
+        extended_working_days=calendar.count_working_days(before_days_ext + one, due_date + one),
         provisional=calendar.spans_provisional(accepted_on, due_date),
     )

@@ -28,6 +28,7 @@ from core.deadlines import Limit, Unit
 from core.instants import EARLIEST, LATEST, in_span
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_SPACES_AND_DASHES = re.compile(r"[\s-]")
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -62,7 +63,8 @@ _CASE_NO_FORBIDDEN = "/"
 def _case_no(value: str) -> str:
     # Printable (no control or format characters, no separators but the ASCII space),
     # no whitespace at all, no "/" (it would split the URL paths the number appears in).
-    if not value.isprintable() or any(c.isspace() or c in _CASE_NO_FORBIDDEN for c in value):
+    # Every whitespace character but the ASCII space is unprintable, so that one is left.
+    if not value.isprintable() or " " in value or _CASE_NO_FORBIDDEN in value:
         raise ValueError("must be printable, without '/', whitespace or control characters")
     return value
 
@@ -77,6 +79,8 @@ CaseNo = Annotated[
 
 def normalize_mobile(value: str) -> str:
     """A mainland mobile number as 11 digits; accepts +86 / 0086 prefixes, spaces and dashes."""
+    if _MOBILE.fullmatch(value):  # the common case, already plain: nothing to rewrite
+        return value
     digits = mobile_digits(value)
     if not _MOBILE.match(digits):
         raise ValueError("not a mainland mobile number (11 digits starting with 1)")
@@ -89,7 +93,7 @@ def mobile_digits(value: str) -> str:
     The one rule for every number Cuiban reads (events, lists, forms, provider pushes);
     :func:`normalize_mobile` adds the check that it is a mainland mobile number.
     """
-    digits = re.sub(r"[\s-]", "", value or "")
+    digits = _SPACES_AND_DASHES.sub("", value or "")
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             return digits[len(prefix) :]

@@ -11,7 +11,10 @@ refused with :class:`TooDeep`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import orjson
 
 from core.errors import InputError
 
@@ -56,7 +59,66 @@ def storable(text: str) -> bool:
 
 
 def parse_json(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """The parsed value; :class:`NotJson`, :class:`TooDeep` or :class:`Unstorable` otherwise."""
+    """The parsed value; :class:`NotJson`, :class:`TooDeep` or :class:`Unstorable` otherwise.
+
+    An ordinary body is parsed by orjson and checked on its bytes (:func:`_fast`); any
+    body that path cannot vouch for takes the standard parser and a walk of every string,
+    which decides the exact answer. Both give the same value for a body both accept.
+    """
+    if isinstance(raw, str):
+        try:
+            raw = raw.encode()
+        except UnicodeEncodeError:  # a lone surrogate in the text: the walk names where
+            return _parse_and_walk(raw, max_depth)
+    value = _fast(raw, max_depth)
+    if value is _UNSURE:
+        return _parse_and_walk(raw, max_depth)
+    return value
+
+
+_UNSURE = object()
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+#: An integer of 19 digits may leave orjson's 64 bits (it would come back as a float).
+_LONG_NUMBER = b"0" * 19
+_STRING = re.compile(rb'"[^"]*"')
+_LEAF = re.compile(rb"\[\]|\{\}")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+
+
+def _fast(raw: bytes, max_depth: int) -> Any:
+    """orjson's parse of an ordinary body, or ``_UNSURE`` when the walk must decide.
+
+    Unsure: orjson refuses the body (lone surrogates, invalid UTF-8, a BOM, NaN,
+    1e400 — the standard parser reads some of these), an escaped NUL is in it, or
+    a long digit run might be an integer orjson would turn into a float.
+    """
+    if b"\\u0000" in raw or _LONG_NUMBER in raw.translate(_DIGITS_AS_ZERO):
+        return _UNSURE
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _UNSURE
+    if _depth_exceeds(raw, max_depth):
+        raise TooDeep(f"the body is nested more than {max_depth} levels deep")
+    return value
+
+
+def _depth_exceeds(raw: bytes, max_depth: int) -> bool:
+    """Whether valid JSON ``raw`` nests deeper than ``max_depth``, read from its brackets.
+
+    Escapes go first (``\\\\``, then ``\\"``), then everything but quotes and
+    brackets, then whole strings; each pass of :data:`_LEAF` then removes one level.
+    """
+    skeleton = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    skeleton = _STRING.sub(b"", skeleton)
+    for _ in range(max_depth):
+        if not skeleton:
+            return False
+        skeleton = _LEAF.sub(b"", skeleton)
+    return bool(skeleton)
+
+
+def _parse_and_walk(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     try:
         value = json.loads(raw)
     except RecursionError:

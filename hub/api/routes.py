@@ -40,34 +40,41 @@ routes = web.RouteTableDef()
 @routes.post("/v1/events")
 @allow("ingest")
 async def post_events(request: web.Request) -> web.Response:
-    body = await read_json(request)
-    if isinstance(body, dict) and "events" in body and "type" not in body:
-        raws = body["events"]
-        if not isinstance(raws, list):
-            raise Problem(
-                422,
-                "'events' must be a list",
-                errors=[{"field": "events", "message": "must be a list"}],
-            )
-        if not raws:
-            raise Problem(
-                422,
-                "'events' is empty",
-                errors=[{"field": "events", "message": "must not be empty"}],
-            )
-        if len(raws) > MAX_BATCH:
-            raise Problem(
-                422,
-                f"at most {MAX_BATCH} events per request; this one has {len(raws)}",
-                errors=[{"field": "events", "message": f"at most {MAX_BATCH} items"}],
-            )
-        prefix: list[Any] = ["events"]
-    elif isinstance(body, dict):
-        raws = [body]
-        prefix = []
-    else:
-        raise Problem(422, 'send one event object, or {"events": [...]}')
+    raws, prefix = _event_objects(await read_json(request))
+    result = await _ingest(request.app, _validated(raws, prefix))
+    request.app[METRICS].inc("cuiban_events_accepted_total", result.accepted)
+    request.app[METRICS].inc("cuiban_events_duplicate_total", result.duplicates)
+    return respond({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
 
+
+def _event_objects(body: Any) -> tuple[list[Any], list[Any]]:
+    """The events a body holds (one event, or ``{"events": [...]}``), and where they sit."""
+    if not isinstance(body, dict):
+        raise Problem(422, 'send one event object, or {"events": [...]}')
+    if "events" not in body or "type" in body:
+        return [body], []
+    raws = body["events"]
+    if not isinstance(raws, list):
+        raise Problem(
+            422,
+            "'events' must be a list",
+            errors=[{"field": "events", "message": "must be a list"}],
+        )
+    if not raws:
+        raise Problem(
+            422, "'events' is empty", errors=[{"field": "events", "message": "must not be empty"}]
+        )
+    if len(raws) > MAX_BATCH:
+        raise Problem(
+            422,
+            f"at most {MAX_BATCH} events per request; this one has {len(raws)}",
+            errors=[{"field": "events", "message": f"at most {MAX_BATCH} items"}],
+        )
+    return raws, ["events"]
+
+
+def _validated(raws: list[Any], prefix: list[Any]) -> list[store.IncomingEvent]:
+    """Each event validated once; 422 naming every bad field, nothing stored, if any is bad."""
     items = []
     errors: list[dict[str, Any]] = []
     for index, raw in enumerate(raws):
@@ -83,11 +90,14 @@ async def post_events(request: web.Request) -> web.Response:
             errors.extend(field_errors(exc, prefix=where))
     if errors:
         raise Problem(422, f"{len(errors)} invalid field(s); nothing was stored", errors=errors)
+    return items
 
-    app = request.app
+
+async def _ingest(app: web.Application, items: list[store.IncomingEvent]) -> store.IngestResult:
+    """Store and project the batch in one transaction; 409 naming each reused event_id."""
     async with app[POOL].acquire() as conn:
         try:
-            result = await store.ingest(
+            return await store.ingest(
                 conn,
                 items,
                 now=app[CLOCK].now(),
@@ -104,9 +114,6 @@ async def post_events(request: web.Request) -> web.Response:
                     for eid in exc.event_ids
                 ],
             ) from None
-    app[METRICS].inc("cuiban_events_accepted_total", result.accepted)
-    app[METRICS].inc("cuiban_events_duplicate_total", result.duplicates)
-    return respond({"accepted": result.accepted, "duplicates": result.duplicates}, status=202)
 
 
 @routes.get("/v1/cases/{case_no}")

@@ -561,3 +561,43 @@ def test_suspension_shift_equals_counted_working_days(
     k = CAL.count_working_days(extra.start.astimezone(TZ).date(), extra.end.astimezone(TZ).date())
     assert moved.suspended_working_days == k
     assert moved.due_date == CAL.add_working_days(base.due_date, k)
+
+
+@given(
+    st.data(),
+    starts,
+    st.integers(min_value=0, max_value=24 * 60 - 1),
+    values,
+    units,
+    st.sampled_from([WarnPolicy(), WarnPolicy(working_days=3), WarnPolicy(fraction=0.5)]),
+)
+def test_a_remembered_deadline_equals_a_fresh_one(
+    data: st.DataObject,
+    start: datetime,
+    minute: int,
+    n: int,
+    unit: Unit,
+    warn: WarnPolicy,
+) -> None:
+    """The deadline kept for an acceptance day is what a calendar computing it afresh gives,
+    for any instant of that day (the warning never before it), with any suspensions."""
+
+    def arguments() -> dict[str, Any]:
+        return {
+            "suspensions": data.draw(st.lists(suspensions_after(start), max_size=2)),
+            "extensions": data.draw(
+                st.lists(st.builds(lim, st.integers(min_value=0, max_value=15), units), max_size=2)
+            ),
+            "green_channel": data.draw(st.booleans()),
+        }
+
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    other = midnight + timedelta(minutes=minute)  # the same local day
+    warmed = WorkingCalendar(CAL.year(y) for y in CAL.years)
+    for seen in (arguments(), arguments()):  # fills the memo for the day
+        _compute(start, lim(n, unit), warmed, warn=warn, **seen)
+    args = arguments()
+    fresh = WorkingCalendar(CAL.year(y) for y in CAL.years)
+    assert _compute(other, lim(n, unit), warmed, warn=warn, **args) == _compute(
+        other, lim(n, unit), fresh, warn=warn, **args
+    )
