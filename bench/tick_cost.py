@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import sys
@@ -30,6 +31,7 @@ from hub.app import rules_from_policy
 from hub.notices.links import LinkSigner
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
+from hub.privacy.vault import DataKey, Vault
 from hub.settings import load_settings
 from hub.signing import Keyring
 from hub.store import db
@@ -82,6 +84,7 @@ async def seed_due_work(conn: asyncpg.Connection, planner: Planner, settings: ob
         now=ACCEPTED,
         calendar=planner.routing.calendar,
         rules_for=rules_from_policy(planner.routing.settings.policy),
+        vault=Vault(DataKey.from_material(os.urandom(32))),
         after=planner.after_ingest,
     )
     await conn.execute("DELETE FROM messages")

@@ -25,6 +25,7 @@ from hub.keys import (
     RULES,
     SETTINGS,
     TEST_CLOCK_HOOKS,
+    VAULT,
 )
 from hub.lifecycle import advance_test_clock as advance_clock
 from hub.privacy.access import record_case_read
@@ -103,6 +104,7 @@ async def _ingest(app: web.Application, items: list[store.IncomingEvent]) -> sto
                 now=app[CLOCK].now(),
                 calendar=app[CALENDAR],
                 rules_for=app[RULES],
+                vault=app[VAULT],
                 after=app[PLANNER].after_ingest,
             )
         except store.EventConflict as exc:

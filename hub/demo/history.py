@@ -23,7 +23,7 @@ from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
 from core.events import EVENT_ADAPTER
 from hub.demo.directory import APPLICANTS, DEPARTMENTS, MATTERS, PEOPLE, REVIEWERS
-from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS
+from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, VAULT
 from hub.planning.tick import fire_due_on
 from hub.store import ingest as store
 from hub.store.queries import Q
@@ -169,6 +169,7 @@ async def seed_history(app: web.Application, now: datetime) -> int:
                 now=step.at,
                 calendar=calendar,
                 rules_for=app[RULES],
+                vault=app[VAULT],
                 after=app[PLANNER].after_ingest,
             )
         await fire_due_on(conn, routing, month_end)

@@ -19,7 +19,7 @@ from core.errors import CalendarYearUnknown
 from core.events import EVENT_ADAPTER
 from hub.demo.directory import APPLICANTS, DEPARTMENTS, PEOPLE, seed_directory
 from hub.demo.history import history_month, seed_history
-from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES, SETTINGS
+from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES, SETTINGS, VAULT
 from hub.store import ingest as store
 
 CASES = [
@@ -117,6 +117,7 @@ async def seed_demo(app: web.Application) -> str:
             now=now,
             calendar=app[CALENDAR],
             rules_for=app[RULES],
+            vault=app[VAULT],
             after=app[PLANNER].after_ingest,
         )
     month = history_month(now.astimezone(app[SETTINGS].calendar.tz).date())

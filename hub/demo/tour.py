@@ -38,7 +38,7 @@ from hub.demo.directory import (
     seed_directory,
 )
 from hub.demo.history import seed_history
-from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS
+from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS, VAULT
 from hub.lifecycle import advance_test_clock
 from hub.logging import configure_logging
 from hub.rectifications import service as rectifications
@@ -375,6 +375,7 @@ async def _ingest(app: web.Application, raws: list[dict[str, Any]], now: datetim
             now=now,
             calendar=app[CALENDAR],
             rules_for=app[RULES],
+            vault=app[VAULT],
             after=app[PLANNER].after_ingest,
         )
 

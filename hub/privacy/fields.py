@@ -15,6 +15,8 @@ from hub.privacy.vault import Vault
 
 APPOINTMENT_OFFERS_MOBILE = "appointment_offers.mobile"
 APPOINTMENTS_MOBILE = "appointments.mobile"
+CASES_APPLICANT = "cases.applicant"
+EVENTS_APPLICANT = "events.applicant"
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
 WAP_CODES_MOBILE = "wap_codes.mobile"
@@ -52,6 +54,15 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("appointments", "mobile", APPOINTMENTS_MOBILE, ("case_no",)),
     SealedColumn("wap_codes", "mobile", WAP_CODES_MOBILE, ("id",), "mobile_index"),
     SealedColumn("wap_sessions", "mobile", WAP_SESSIONS_MOBILE, ("sid_mac",)),
+    SealedColumn("events", "payload", EVENTS_APPLICANT, ("seq",), paths=("applicant",)),
+    SealedColumn(
+        "case_folds",
+        "fold",
+        CASES_APPLICANT,
+        ("case_no",),
+        paths=("accepted.applicant", "applied.applicant"),
+        derived=True,
+    ),
 )
 
 

@@ -127,6 +127,7 @@ async def _apply(app: Services, group: list[Any], now: datetime, result: Replay)
                 now=now,
                 calendar=app.calendar,
                 rules_for=app.rules,
+                vault=app.vault,
                 after=app.planner.after_ingest,
             )
             for item in items:

@@ -20,6 +20,14 @@ from core.cases import CaseFold, CaseState, NodeState, RulesFor, fold_events, pr
 from core.deadlines import Deadline
 from core.errors import CuibanError
 from core.events import EVENT_ADAPTER, Event, NodeStarted
+from hub.privacy.records import (
+    ApplicantSealer,
+    opened_fold,
+    opened_payload,
+    sealed_fold,
+    sealed_payload,
+)
+from hub.privacy.vault import Vault
 from hub.store.queries import Q
 
 
@@ -90,18 +98,20 @@ async def ingest(
     now: datetime,
     calendar: WorkingCalendar,
     rules_for: RulesFor,
+    vault: Vault,
     after: AfterIngest | None = None,
 ) -> IngestResult:
     """Store a batch of events and re-project every case it touches, in one transaction.
 
     ``after`` runs in the same transaction, so the notices a change causes are
     stored with it or not at all. Raises EventConflict (and changes nothing) if
-    any event_id was used before with a different body.
+    any event_id was used before with a different body. Personal parts are
+    stored sealed with ``vault`` (hub/privacy/records.py).
     """
     items, duplicates = _unique(batch)
     async with conn.transaction():
         await conn.execute(Q["lock_cases"], sorted({i.event.case_no for i in items}))
-        fresh = await _store_events(conn, items, now=now)
+        fresh = await _store_events(conn, items, now=now, vault=vault)
         duplicates += len(items) - len(fresh)
         touched = sorted({i.event.case_no for i in fresh})
         if touched:
@@ -111,6 +121,7 @@ async def ingest(
                 now=now,
                 calendar=calendar,
                 rules_for=rules_for,
+                vault=vault,
                 known={i.event.event_id: i.event for i in fresh},
             )
             await _remember_assignees(conn, [i.event for i in fresh], now=now)
@@ -141,7 +152,7 @@ def _unique(batch: Sequence[IncomingEvent]) -> tuple[list[IncomingEvent], int]:
 
 
 async def _store_events(
-    conn: asyncpg.Connection, items: Sequence[IncomingEvent], *, now: datetime
+    conn: asyncpg.Connection, items: Sequence[IncomingEvent], *, now: datetime, vault: Vault
 ) -> list[IncomingEvent]:
     """Insert the events not stored before; return those (the rest are duplicates).
 
@@ -157,7 +168,8 @@ async def _store_events(
             [i.event.occurred_at for i in items],
             [now] * len(items),
             [i.body_hash for i in items],
-            [i.raw for i in items],  # the body as sent; replay validates it again
+            # The body as sent, its personal parts sealed; replay validates it again.
+            [sealed_payload(vault, i.raw) for i in items],
         )
     }
     repeated = [i for i in items if i.event.event_id not in inserted]
@@ -183,6 +195,7 @@ async def _reproject(
     now: datetime,
     calendar: WorkingCalendar,
     rules_for: RulesFor,
+    vault: Vault,
     known: Mapping[str, Event] | None = None,
 ) -> None:
     """Project each case from its stored fold plus ``known`` (the events just stored).
@@ -199,12 +212,12 @@ async def _reproject(
         new[event.case_no].append(event)
     folds: dict[str, CaseFold] = {}
     for row in await conn.fetch(Q["case_folds"], list(case_nos)):
-        fold = CaseFold.from_snapshot(row["fold"])
+        fold = CaseFold.from_snapshot(opened_fold(vault, row["fold"]))
         if fold is not None and fold.continues_with(new[row["case_no"]]):
             folds[row["case_no"]] = fold_events(fold, new[row["case_no"]])
     replay = [case_no for case_no in case_nos if case_no not in folds]
     if replay:
-        folds.update(await _replayed(conn, replay, known))
+        folds.update(await _replayed(conn, replay, known, vault))
     previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
     previous_nodes = {
         (row["case_no"], row["node_id"]): row
@@ -229,15 +242,16 @@ async def _reproject(
     await conn.executemany(Q["upsert_case"], case_rows)
     if node_rows:
         await conn.executemany(Q["upsert_node"], node_rows)
+    sealer = ApplicantSealer(vault)
     await conn.execute(
         Q["save_case_folds"],
         list(case_nos),
-        [folds[case_no].snapshot() for case_no in case_nos],
+        [sealed_fold(sealer, folds[case_no].snapshot()) for case_no in case_nos],
     )
 
 
 async def _replayed(
-    conn: asyncpg.Connection, case_nos: Sequence[str], known: Mapping[str, Event]
+    conn: asyncpg.Connection, case_nos: Sequence[str], known: Mapping[str, Event], vault: Vault
 ) -> dict[str, CaseFold]:
     """Every stored event of these cases folded in the order they happened."""
     # Events just validated by the caller are reused, not read back and validated again.
@@ -245,7 +259,7 @@ async def _replayed(
     for row in await conn.fetch(Q["events_of_cases"], list(case_nos), list(known)):
         event = known.get(row["event_id"])
         if event is None:
-            event = EVENT_ADAPTER.validate_python(row["payload"])
+            event = EVENT_ADAPTER.validate_python(opened_payload(vault, row["payload"]))
         events[row["case_no"]].append(event)
     return {
         case_no: fold_events(CaseFold(case_no=case_no), events[case_no]) for case_no in case_nos

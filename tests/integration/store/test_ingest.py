@@ -13,7 +13,8 @@ MON = "2026-03-02T10:00:00+08:00"
 
 
 async def test_the_stored_event_is_the_body_as_sent(api: Api, database_url: str) -> None:
-    """No re-encoded model: a bare department code stays bare, absent options stay absent."""
+    """No re-encoded model: a bare department code stays bare, absent options stay absent;
+    only the assignee's contacts are left to the people directory."""
     started = {**ev.node_started("S-1", "n1", MON), "department": "SCJG"}
     assert (await api.post("/v1/events", started))[0] == 202
     conn = await asyncpg.connect(database_url)
@@ -21,9 +22,11 @@ async def test_the_stored_event_is_the_body_as_sent(api: Api, database_url: str)
         stored = await conn.fetchval(
             "SELECT payload FROM events WHERE event_id = $1", started["event_id"]
         )
+        contact = await conn.fetchval("SELECT mobile FROM people WHERE person_id = 'p-li'")
     finally:
         await conn.close()
-    assert json.loads(stored) == started
+    assert json.loads(stored) == {**started, "assignee": {"id": "p-li", "name": "李四"}}
+    assert contact is not None  # kept once, in people
     _, case = await api.get("/v1/cases/S-1")
     assert case["nodes"][0]["department"]["code"] == "SCJG"
 
@@ -88,3 +91,57 @@ async def test_one_event_at_a_time_equals_all_at_once(api: Api, database_url: st
     assert (await api.post("/v1/events", closed))[0] == 202
     _, after = await api.get("/v1/cases/F-1")
     assert after["status"] == "closed" and after["due_date"] == "2026-04-13"
+
+
+CLEAR = ("张三丰", "13812345678", "13900001111")
+
+
+async def _clear_text_in(conn: asyncpg.Connection, table: str, column: str) -> list[str]:
+    rows = await conn.fetch(f"SELECT {column}::text AS value FROM {table}")  # noqa: S608 -- test's own names
+    return [r["value"] for r in rows if any(word in r["value"] for word in CLEAR)]
+
+
+async def test_events_and_folds_hold_no_applicant_or_contact_in_clear(
+    api: Api, database_url: str
+) -> None:
+    """The stored events and folds hold the applicant sealed and no assignee's number,
+    and a replay from the stored events still finds the applicant."""
+    assert (await api.post("/v1/events", {"events": _history("P-1")}))[0] == 202
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await _clear_text_in(conn, "events", "payload") == []
+        assert await _clear_text_in(conn, "case_folds", "fold") == []
+        sealed = await conn.fetchval(
+            "SELECT payload ->> 'applicant' FROM events WHERE type = 'case.accepted'"
+        )
+    finally:
+        await conn.close()
+    assert sealed.startswith("sm4:")
+    # A replay (no fold) opens the sealed applicant of the stored event.
+    late = ev.simple("case.suspended", "P-1", "2026-03-05T10:00:00+08:00", reason="testing")
+    assert (await api.post("/v1/events", late))[0] == 202
+    _, case = await api.get("/v1/cases/P-1")
+    assert case["applicant"] == {"name": "张*", "mobile": "138****5678"}
+
+
+async def test_events_stored_before_sealing_still_replay(api: Api, database_url: str) -> None:
+    """A payload and a fold written in clear before sealing are read as they are."""
+    assert (await api.post("/v1/events", {"events": _history("L-1")[:2]}))[0] == 202
+    conn = await asyncpg.connect(database_url)
+    try:
+        # As a hub before sealing stored them: the applicant in clear, no fold.
+        await conn.execute(
+            "UPDATE events SET payload = jsonb_set(payload, '{applicant}', $1::jsonb)"
+            " WHERE case_no = 'L-1' AND type = 'case.accepted'",
+            json.dumps({"name": "王五", "mobile": "13700001234"}),
+        )
+        await conn.execute("DELETE FROM case_folds")
+    finally:
+        await conn.close()
+    completed = ev.simple(
+        "node.completed", "L-1", "2026-03-02T12:00:00+08:00", node_id="n1", outcome="pass"
+    )
+    assert (await api.post("/v1/events", completed))[0] == 202
+    _, case = await api.get("/v1/cases/L-1")
+    assert case["applicant"] == {"name": "王*", "mobile": "137****1234"}
+    assert case["nodes"][0]["status"] == "completed"
