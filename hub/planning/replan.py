@@ -4,16 +4,24 @@ A year imported (or a corrected one) can move the deadlines of every open case
 whose span touches it, and give one to every case that had none. Re-projecting
 each case from its events would be a loop of queries per case; instead the
 stored deadline inputs (start, limit, suspensions, extensions, green channel)
-are read a chunk at a time with one query, recomputed in memory with the pure
-engine (O(1) working-day arithmetic per deadline), and written back with one
-``UPDATE … FROM unnest(…)`` per table. Then the chunk's timers are re-planned as
-a batch, set-aside timers are given another try, and each applicant whose
-promised date changed — or who had none — gets one ``promised_date_changed``
-notice, in the same transaction as the new date.
+are read a chunk at a time with one query, recomputed in memory (each distinct
+acceptance day and limit once: the calendar remembers them), and written back
+with one ``UPDATE … FROM unnest(…)`` per table. Then the chunk's timers are
+re-planned as a batch, and each applicant whose promised date changed — or who
+had none — gets one ``promised_date_changed`` notice, in the same transaction
+as the new date. Set-aside timers are given another try.
+
+Chunks run two at a time on their own connections, so the database writes one
+chunk while Python computes the next. A case whose inputs cannot be computed is
+skipped and logged, not the chunk; a chunk the database refuses as a whole is
+re-planned one case per transaction, so one bad row never stops the rest.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,7 +46,9 @@ from hub.store.queries import Q
 
 log = structlog.get_logger(__name__)
 
-CHUNK = 5000
+CHUNK = 2000  # two chunks at once stay well inside the lock table (advisory locks per case)
+CONCURRENT_CHUNKS = 2  # one written by the database while the next is computed
+PROGRESS_SECONDS = 5.0
 
 
 @dataclass(kw_only=True)
@@ -49,7 +59,15 @@ class ReplanResult:
     nodes: int = 0
     moved: int = 0  # cases whose promised date changed or appeared
     notices: int = 0
+    failed: int = 0  # cases left as they were: their inputs or their rows were refused
     years: list[int] = field(default_factory=list)
+
+    def add(self, other: ReplanResult) -> None:
+        self.cases += other.cases
+        self.nodes += other.nodes
+        self.moved += other.moved
+        self.notices += other.notices
+        self.failed += other.failed
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -58,15 +76,25 @@ class ReplanResult:
             "nodes": self.nodes,
             "moved": self.moved,
             "notices": self.notices,
+            "failed": self.failed,
         }
+
+
+# --- the pure part: a chunk's new deadlines -------------------------------------------------
 
 
 def _instant(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+@functools.lru_cache(maxsize=1024)
+def _limit(value: int | None, unit: str | None) -> Limit | None:
+    """One (immutable) Limit per distinct stored limit."""
+    return Limit(value=value, unit=Unit(unit)) if value is not None and unit else None
+
+
 def _deadline(
-    start: datetime | None, limit: Limit | None, calendar: WorkingCalendar, **kwargs: Any
+    calendar: WorkingCalendar, start: datetime | None, limit: Limit | None, **kwargs: Any
 ) -> Deadline | None:
     if start is None or limit is None:
         return None
@@ -76,20 +104,22 @@ def _deadline(
         return None
 
 
-def _limit(value: int | None, unit: str | None) -> Limit | None:
-    return Limit(value=value, unit=Unit(unit)) if value is not None and unit else None
+def _due(d: Deadline | None) -> tuple[date | None, datetime | None, datetime | None]:
+    return (d.due_date, d.due_at, d.warn_at) if d else (None, None, None)
 
 
 @dataclass(frozen=True, kw_only=True)
-class _CaseDeadlines:
+class CaseDeadlines:
+    """A case's new deadline, its statutory stages and whether it exceeds Art. 42."""
+
     deadline: Deadline | None
     stages: list[dict[str, Any]]
     exceeds: bool
 
 
-def _case_deadlines(
+def case_deadlines(
     case: Mapping[str, Any], calendar: WorkingCalendar, rules_for: RulesFor
-) -> _CaseDeadlines:
+) -> CaseDeadlines:
     """The case's own deadline and its statutory stages, as ingest would compute them."""
     rules = rules_for(case["matter_code"])
     limit = _limit(case["limit_value"], case["limit_unit"])
@@ -99,9 +129,9 @@ def _case_deadlines(
     ]
     extensions = [Limit(value=e["value"], unit=Unit(e["unit"])) for e in case["extensions"]]
     deadline = _deadline(
+        calendar,
         case["accepted_at"],
         limit,
-        calendar,
         suspensions=suspensions,
         extensions=extensions,
         green_channel=case["green_channel"],
@@ -123,7 +153,7 @@ def _case_deadlines(
             found = deadline
         else:
             found = _deadline(
-                _instant(stage["start"]), STATUTORY_LIMITS[kind], calendar, warn=rules.warn
+                calendar, _instant(stage["start"]), STATUTORY_LIMITS[kind], warn=rules.warn
             )
         stages.append(
             stage
@@ -135,16 +165,17 @@ def _case_deadlines(
                 "provisional": bool(found and found.provisional),
             }
         )
-    return _CaseDeadlines(deadline=deadline, stages=stages, exceeds=exceeds)
+    return CaseDeadlines(deadline=deadline, stages=stages, exceeds=exceeds)
 
 
-def _node_deadline(
+def node_deadline(
     node: Mapping[str, Any],
     case: Mapping[str, Any],
     case_deadline: Deadline | None,
     calendar: WorkingCalendar,
     rules_for: RulesFor,
 ) -> Deadline | None:
+    """A node's new deadline: its own limit from its start, the case's suspensions clipped."""
     limit = _limit(node["limit_value"], node["limit_unit"])
     if limit is None:
         return case_deadline  # a node without its own limit runs on the case's
@@ -153,123 +184,12 @@ def _node_deadline(
         for s in case["suspensions"]
     ]
     return _deadline(
+        calendar,
         node["started_at"],
         limit,
-        calendar,
         suspensions=clip_suspensions(records, node["started_at"], node["completed_at"]),
         warn=rules_for(case["matter_code"]).warn,
     )
-
-
-def _due(d: Deadline | None) -> tuple[date | None, datetime | None, datetime | None]:
-    return (d.due_date, d.due_at, d.warn_at) if d else (None, None, None)
-
-
-async def replan_years(
-    pool: asyncpg.Pool,
-    routing: Routing,
-    rules_for: RulesFor,
-    years: Sequence[int],
-    *,
-    now: datetime,
-) -> ReplanResult:
-    """Re-plan every open case and node whose deadline touches ``years`` (or has none)."""
-    result = ReplanResult(years=sorted(years))
-    if not years:
-        return result
-    tz = routing.settings.calendar.tz.key
-    after = ""
-    while True:
-        async with pool.acquire() as conn, conn.transaction():
-            case_nos = [
-                r["case_no"]
-                for r in await conn.fetch(Q["replan_affected_cases"], list(years), tz, after, CHUNK)
-            ]
-            if not case_nos:
-                break
-            await conn.execute(Q["lock_cases"], case_nos)
-            await _replan_chunk(
-                conn, routing, rules_for, case_nos, years=years, now=now, result=result
-            )
-            after = case_nos[-1]
-    async with pool.acquire() as conn:
-        # The cause of a set-aside timer can have changed: the next tick tries them again.
-        await conn.execute(Q["retry_set_aside_timers"])
-    log.info("calendar_replanned", **result.as_json())
-    return result
-
-
-async def _replan_chunk(
-    conn: asyncpg.Connection,
-    routing: Routing,
-    rules_for: RulesFor,
-    case_nos: list[str],
-    *,
-    years: Sequence[int],
-    now: datetime,
-    result: ReplanResult,
-) -> None:
-    calendar = routing.calendar
-    cases = {r["case_no"]: r for r in await conn.fetch(Q["replan_cases"], case_nos)}
-    node_rows = await conn.fetch(Q["replan_nodes"], case_nos)
-    computed = {no: _case_deadlines(case, calendar, rules_for) for no, case in cases.items()}
-
-    case_cols: dict[str, list[Any]] = {k: [] for k in _CASE_COLUMNS}
-    moved: list[tuple[Mapping[str, Any], date | None]] = []
-    for case_no, case in cases.items():
-        found = computed[case_no]
-        due_date, due_at, warn_at = _due(found.deadline)
-        for name, value in zip(
-            _CASE_COLUMNS,
-            (
-                case_no,
-                due_date,
-                due_at,
-                warn_at,
-                encode_json(found.deadline.as_json()) if found.deadline else None,
-                found.deadline is None and case["limit_value"] is not None,
-                bool(found.deadline and found.deadline.provisional),
-                encode_json(found.stages),
-                found.exceeds,
-            ),
-            strict=True,
-        ):
-            case_cols[name].append(value)
-        promised = case["completed_at"] is None and case["applicant"]
-        if promised and due_date is not None and due_date != case["due_date"]:
-            moved.append((case, case["due_date"]))
-
-    node_cols: dict[str, list[Any]] = {k: [] for k in _NODE_COLUMNS}
-    for node in node_rows:
-        case = cases[node["case_no"]]
-        found_node = _node_deadline(
-            node, case, computed[node["case_no"]].deadline, calendar, rules_for
-        )
-        due_date, due_at, warn_at = _due(found_node)
-        for name, value in zip(
-            _NODE_COLUMNS,
-            (
-                node["case_no"],
-                node["node_id"],
-                due_date,
-                due_at,
-                warn_at,
-                found_node is None and (node["limit_value"] is not None or case["limit_value"]),
-                bool(found_node and found_node.provisional),
-            ),
-            strict=True,
-        ):
-            node_cols[name].append(value)
-
-    await conn.execute(Q["replan_update_cases"], *case_cols.values(), now)
-    if node_rows:
-        await conn.execute(Q["replan_update_nodes"], *node_cols.values())
-    await timers.replan(conn, routing, case_nos)
-    result.cases += len(cases)
-    result.nodes += len(node_rows)
-    result.moved += len(moved)
-    if moved:
-        result.notices += await _tell_applicants(conn, routing, moved, years=years, now=now)
 
 
 _CASE_COLUMNS = (
@@ -294,30 +214,233 @@ _NODE_COLUMNS = (
 )
 
 
+@dataclass(kw_only=True)
+class ChunkPlan:
+    """What a chunk's re-plan writes: one column list per ``UPDATE … FROM unnest`` parameter,
+    and the cases whose applicant hears of a new date (with the date they had)."""
+
+    cases: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _CASE_COLUMNS})
+    nodes: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _NODE_COLUMNS})
+    moved: list[tuple[str, date | None]] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def add_case(self, case: Mapping[str, Any], found: CaseDeadlines) -> None:
+        due_date, due_at, warn_at = _due(found.deadline)
+        row = (
+            case["case_no"],
+            due_date,
+            due_at,
+            warn_at,
+            encode_json(found.deadline.as_json()) if found.deadline else None,
+            found.deadline is None and case["limit_value"] is not None,
+            bool(found.deadline and found.deadline.provisional),
+            encode_json(found.stages),
+            found.exceeds,
+        )
+        for column, value in zip(self.cases.values(), row, strict=True):
+            column.append(value)
+        promised = case["completed_at"] is None and case["applicant"]
+        if promised and due_date is not None and due_date != case["due_date"]:
+            self.moved.append((case["case_no"], case["due_date"]))
+
+    def add_node(
+        self, node: Mapping[str, Any], case: Mapping[str, Any], found: Deadline | None
+    ) -> None:
+        due_date, due_at, warn_at = _due(found)
+        row = (
+            node["case_no"],
+            node["node_id"],
+            due_date,
+            due_at,
+            warn_at,
+            found is None and (node["limit_value"] is not None or case["limit_value"]),
+            bool(found and found.provisional),
+        )
+        for column, value in zip(self.nodes.values(), row, strict=True):
+            column.append(value)
+
+
+def plan_chunk(
+    cases: Sequence[Mapping[str, Any]],
+    nodes: Sequence[Mapping[str, Any]],
+    calendar: WorkingCalendar,
+    rules_for: RulesFor,
+) -> ChunkPlan:
+    """The new deadlines of ``cases`` and their open ``nodes``; a case that cannot be
+    computed (a stored input the engine refuses) is left out, with its nodes, and named."""
+    plan = ChunkPlan()
+    computed: dict[str, CaseDeadlines] = {}
+    by_no = {c["case_no"]: c for c in cases}
+    for case in cases:
+        try:
+            computed[case["case_no"]] = found = case_deadlines(case, calendar, rules_for)
+        except Exception:  # one bad row never stops the chunk
+            log.exception("replan_case_failed", case_no=case["case_no"])
+            plan.failed.append(case["case_no"])
+            continue
+        plan.add_case(case, found)
+    for node in nodes:
+        case_found = computed.get(node["case_no"])
+        if case_found is None:
+            continue
+        case = by_no[node["case_no"]]
+        try:
+            found_node = node_deadline(node, case, case_found.deadline, calendar, rules_for)
+        except Exception:
+            log.exception("replan_node_failed", case_no=node["case_no"], node_id=node["node_id"])
+            continue  # the node keeps its deadline; the case's others go on
+        plan.add_node(node, case, found_node)
+    return plan
+
+
+# --- the chunks ------------------------------------------------------------------------------
+
+
+async def replan_years(
+    pool: asyncpg.Pool,
+    routing: Routing,
+    rules_for: RulesFor,
+    years: Sequence[int],
+    *,
+    now: datetime,
+) -> ReplanResult:
+    """Re-plan every open case and node whose deadline touches ``years`` (or has none)."""
+    result = ReplanResult(years=sorted(years))
+    if not years:
+        return result
+    tz = routing.settings.calendar.tz.key
+    async with pool.acquire() as conn:
+        affected = [
+            r["case_no"] for r in await conn.fetch(Q["replan_affected_cases"], list(years), tz)
+        ]
+    chunks = [affected[i : i + CHUNK] for i in range(0, len(affected), CHUNK)]
+    progress = _Progress(total=len(affected))
+    # The caller may hold a connection of the pool (the year's lock): leave it one more.
+    slots = asyncio.Semaphore(max(1, min(CONCURRENT_CHUNKS, pool.get_max_size() - 2)))
+
+    async def one(case_nos: list[str]) -> None:
+        async with slots:
+            await _replan_chunk_or_cases(pool, routing, rules_for, case_nos, years, now, result)
+            progress.done(len(case_nos), result)
+
+    await asyncio.gather(*(one(chunk) for chunk in chunks))
+    async with pool.acquire() as conn:
+        # The cause of a set-aside timer can have changed: the next tick tries them again.
+        await conn.execute(Q["retry_set_aside_timers"])
+    log.info("calendar_replanned", **result.as_json())
+    return result
+
+
+@dataclass(kw_only=True)
+class _Progress:
+    """A ``calendar_replan_progress`` line every few seconds of a long re-plan."""
+
+    total: int
+    count: int = 0
+    started: float = field(default_factory=time.monotonic)
+    shown: float = field(default_factory=time.monotonic)
+
+    def done(self, count: int, result: ReplanResult) -> None:
+        self.count += count
+        clock = time.monotonic()
+        if clock - self.shown >= PROGRESS_SECONDS and self.count < self.total:
+            self.shown = clock
+            log.info(
+                "calendar_replan_progress",
+                done=self.count,
+                total=self.total,
+                seconds=round(clock - self.started, 1),
+                moved=result.moved,
+                failed=result.failed,
+            )
+
+
+async def _replan_chunk_or_cases(
+    pool: asyncpg.Pool,
+    routing: Routing,
+    rules_for: RulesFor,
+    case_nos: list[str],
+    years: Sequence[int],
+    now: datetime,
+    result: ReplanResult,
+) -> None:
+    """The chunk in one transaction; should the database refuse it, each case in its own."""
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            done = await _replan_chunk(conn, routing, rules_for, case_nos, years=years, now=now)
+        result.add(done)
+        return
+    except Exception as exc:  # a row the database (or a template) refuses: find it
+        log.warning("replan_chunk_failed", cases=len(case_nos), error=str(exc))
+    for case_no in case_nos:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                done = await _replan_chunk(
+                    conn, routing, rules_for, [case_no], years=years, now=now
+                )
+        except Exception:  # this case keeps its old dates; the others go on
+            log.exception("replan_case_failed", case_no=case_no)
+            result.failed += 1
+            continue
+        result.add(done)
+
+
+async def _replan_chunk(
+    conn: asyncpg.Connection,
+    routing: Routing,
+    rules_for: RulesFor,
+    case_nos: list[str],
+    *,
+    years: Sequence[int],
+    now: datetime,
+) -> ReplanResult:
+    """Re-plan ``case_nos`` inside the caller's transaction: deadlines, timers, applicants."""
+    await conn.execute(Q["lock_cases"], case_nos)
+    cases = await conn.fetch(Q["replan_cases"], case_nos)
+    nodes = await conn.fetch(Q["replan_nodes"], case_nos)
+    # Computed without an await: no calendar swap falls inside a chunk. Deadlines are
+    # remembered per acceptance day on the calendar (core.deadlines), so a centre's
+    # 100,000 cases cost a few hundred computations.
+    plan = plan_chunk(cases, nodes, routing.calendar, rules_for)
+    await conn.execute(Q["replan_update_cases"], *plan.cases.values(), now)
+    if plan.nodes["case_no"]:
+        await conn.execute(Q["replan_update_nodes"], *plan.nodes.values())
+    await timers.replan(conn, routing, plan.cases["case_no"])
+    notices = 0
+    if plan.moved:
+        notices = await _tell_applicants(conn, routing, plan.moved, years=years, now=now)
+    return ReplanResult(
+        cases=len(plan.cases["case_no"]),
+        nodes=len(plan.nodes["case_no"]),
+        moved=len(plan.moved),
+        notices=notices,
+        failed=len(plan.failed),
+    )
+
+
 async def _tell_applicants(
     conn: asyncpg.Connection,
     routing: Routing,
-    moved: Sequence[tuple[Mapping[str, Any], date | None]],
+    moved: Sequence[tuple[str, date | None]],
     *,
     years: Sequence[int],
     now: datetime,
 ) -> int:
     """One promised_date_changed per applicant and new date, with the old date (or 待定)."""
     fresh = {
-        r["case_no"]: r
-        for r in await conn.fetch(Q["cases_for_planning"], [c["case_no"] for c, _ in moved])
+        r["case_no"]: r for r in await conn.fetch(Q["cases_for_planning"], [no for no, _ in moved])
     }
 
     def build(_: People) -> list[Notice]:
         notices: list[Notice] = []
-        for before, previous in moved:
-            case = fresh[before["case_no"]]
+        for case_no, previous in moved:
+            case = fresh[case_no]
             context = case_context(routing, case, now) | {
                 "previous": previous.isoformat() if previous else "待定",
                 # The notice names the year whose arrangement moved the date.
                 "year": str(case["due_date"].year if case["due_date"].year in years else years[0]),
             }
-            key = f"promised_date_changed:{case['case_no']}:{case['due_date'].isoformat()}"
+            key = f"promised_date_changed:{case_no}:{case['due_date'].isoformat()}"
             notices += applicant_notice(
                 routing, NoticeKind.PROMISED_DATE_CHANGED, key, case, context, now
             )

@@ -10,9 +10,8 @@ planned here too (:func:`next_step`), for the tick and for a resumed case.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import structlog
@@ -28,8 +27,9 @@ log = structlog.get_logger(__name__)
 PRUNE_AFTER = timedelta(days=90)
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlannedTimer:
+class PlannedTimer(NamedTuple):
+    """A timer as planned, before it is stored (a tuple: batches plan hundreds of thousands)."""
+
     kind: str
     case_no: str
     node_id: str
@@ -38,10 +38,30 @@ class PlannedTimer:
     fire_at: datetime
 
 
+class OverdueInstants:
+    """:func:`first_overdue_at` once per distinct (due instant, unit): a batch's cases share
+    a handful of deadlines, and each answer costs a walk over the calendar."""
+
+    def __init__(self, routing: Routing) -> None:
+        self.routing = routing
+        self._found: dict[tuple[datetime, bool], datetime] = {}
+
+    def __call__(self, due_at: datetime, unit: str | None) -> datetime:
+        key = (due_at, unit != "hours")
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = first_overdue_at(self.routing, due_at, unit)
+        return found
+
+
 def desired_timers(
-    routing: Routing, c: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]
+    routing: Routing,
+    c: Mapping[str, Any],
+    nodes: Sequence[Mapping[str, Any]],
+    overdue: OverdueInstants | None = None,
 ) -> list[PlannedTimer]:
     """The timers a case ``c`` should have now: none while it is suspended or once it is done."""
+    overdue = overdue or OverdueInstants(routing)
     wanted: list[PlannedTimer] = []
     case_no = c["case_no"]
     if c["closed_at"] and not c["withdrawn_at"] and c["rating"] is None:
@@ -59,11 +79,11 @@ def desired_timers(
         return wanted
     try:
         if c["completed_at"] is None and c["due_at"] is not None:
-            wanted += _pair(routing, (NoticeKind.CASE_DUE_SOON, NoticeKind.CASE_OVERDUE), c, c)
+            wanted += _pair(overdue, (NoticeKind.CASE_DUE_SOON, NoticeKind.CASE_OVERDUE), c, c)
         for node in nodes:
             if node["completed_at"] is None and node["due_at"] is not None:
                 wanted += _pair(
-                    routing, (NoticeKind.NODE_DUE_SOON, NoticeKind.NODE_OVERDUE), c, node
+                    overdue, (NoticeKind.NODE_DUE_SOON, NoticeKind.NODE_OVERDUE), c, node
                 )
     except CalendarYearUnknown:
         # The due date is known but the day after it is not: plan what we can.
@@ -91,7 +111,7 @@ def first_overdue_day(routing: Routing, due_at: datetime, unit: str | None) -> d
 
 
 def _pair(
-    routing: Routing,
+    overdue: OverdueInstants,
     kinds: tuple[NoticeKind, NoticeKind],
     case: Mapping[str, Any],
     source: Mapping[str, Any],
@@ -100,7 +120,7 @@ def _pair(
     soon, late = kinds
     node_id = "" if source is case else source["node_id"]
     unit = source["limit_unit"] or case["limit_unit"]
-    late_at = first_overdue_at(routing, source["due_at"], unit)
+    late_at = overdue(source["due_at"], unit)
     return [
         PlannedTimer(
             kind=kind,
@@ -120,7 +140,10 @@ async def replan(conn: asyncpg.Connection, routing: Routing, case_nos: Sequence[
     nodes: dict[str, list[asyncpg.Record]] = {}
     for row in await conn.fetch(Q["nodes_for_planning"], list(case_nos)):
         nodes.setdefault(row["case_no"], []).append(row)
-    wanted = [t for c in cases for t in desired_timers(routing, c, nodes.get(c["case_no"], []))]
+    overdue = OverdueInstants(routing)
+    wanted = [
+        t for c in cases for t in desired_timers(routing, c, nodes.get(c["case_no"], []), overdue)
+    ]
     units = {c["case_no"]: c["limit_unit"] for c in cases}
     wanted = await _resume_escalations(conn, routing, case_nos, wanted, nodes, units)
     keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
@@ -132,7 +155,28 @@ async def replan(conn: asyncpg.Connection, routing: Routing, case_nos: Sequence[
     ]
     if stale:
         await conn.execute(Q["cancel_timers"], stale)
-    await upsert_timers(conn, wanted)
+    # Write only what differs: a re-plan that moved nothing (most of a calendar import's
+    # cases, or a case's next event) leaves its pending timers alone.
+    waiting = {
+        (r["case_no"], r["node_id"], r["kind"], r["step"], r["deadline_version"]): r
+        for r in pending
+        if r["status"] == "pending"
+    }
+    retimed: list[tuple[int, datetime]] = []
+    new: list[PlannedTimer] = []
+    for timer in wanted:
+        found = waiting.get(
+            (timer.case_no, timer.node_id, timer.kind, timer.step, timer.deadline_version)
+        )
+        if found is None:
+            new.append(timer)
+        elif found["fire_at"] != timer.fire_at:
+            # Same deadline version, another instant: the calendar or the policy moved the
+            # warning or the first working day after the due date.
+            retimed.append((found["id"], timer.fire_at))
+    if retimed:
+        await conn.execute(Q["retime_timers"], [i for i, _ in retimed], [at for _, at in retimed])
+    await upsert_timers(conn, new)
 
 
 async def _resume_escalations(

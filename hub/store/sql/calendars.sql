@@ -43,9 +43,9 @@ SELECT pg_notify('cuiban_calendar', $1);
 
 -- name: replan_affected_cases
 -- Open cases whose deadline, or an open node's, touches the years $1 (local dates in
--- zone $2) or could not be computed; keyset-paged by case_no after $3.
+-- zone $2) or could not be computed; in case_no order (the order cases are locked in).
 SELECT c.case_no FROM cases AS c
- WHERE c.closed_at IS NULL AND c.accepted_at IS NOT NULL AND c.case_no > $3
+ WHERE c.closed_at IS NULL AND c.accepted_at IS NOT NULL
    AND (c.deadline_unknown OR c.provisional
         OR (extract(year FROM c.accepted_at AT TIME ZONE $2) <= (SELECT max(y) FROM unnest($1::int[]) AS y)
             AND (c.due_date IS NULL
@@ -55,13 +55,14 @@ SELECT c.case_no FROM cases AS c
                       AND (n.deadline_unknown OR n.provisional
                            OR extract(year FROM n.due_date)
                               >= (SELECT min(y) FROM unnest($1::int[]) AS y))))
- ORDER BY c.case_no
- LIMIT $4;
+ ORDER BY c.case_no;
 
 -- name: replan_cases
+-- Listed open a moment before they were locked: one closed since is left as it is.
 SELECT case_no, matter_code, applicant, limit_value, limit_unit, accepted_at, green_channel,
        suspensions, extensions, stages, due_date, due_at, completed_at, exceeds_statutory
-  FROM cases WHERE case_no = ANY($1::text[]);
+  FROM cases WHERE case_no = ANY($1::text[]) AND closed_at IS NULL
+ ORDER BY case_no;
 
 -- name: replan_nodes
 SELECT case_no, node_id, started_at, completed_at, limit_value, limit_unit, due_date

@@ -17,12 +17,18 @@ SELECT code, name, head, deputy, supervisors FROM departments WHERE code = ANY($
 -- name: pending_timers_of_cases
 -- A rectification's timers (kinds rectification_*) are its own, not re-planned with the case;
 -- set-aside timers are included: a re-plan cancels those that no longer apply.
-SELECT id, case_no, node_id, kind, deadline_version FROM timers
+SELECT id, case_no, node_id, kind, step, deadline_version, fire_at, status FROM timers
  WHERE case_no = ANY($1::text[]) AND status IN ('pending', 'set_aside')
    AND kind NOT LIKE 'rectification%';
 
 -- name: cancel_timers
 UPDATE timers SET status = 'cancelled' WHERE id = ANY($1::bigint[]);
+
+-- name: retime_timers
+-- A pending timer whose deadline version stayed but whose instant moved (a calendar import).
+UPDATE timers AS t SET fire_at = u.fire_at
+  FROM unnest($1::bigint[], $2::timestamptz[]) AS u (id, fire_at)
+ WHERE t.id = u.id AND t.status = 'pending';
 
 -- name: upsert_timers
 -- A timer cancelled earlier (say by a suspension that moved nothing) comes back, and
