@@ -1,4 +1,4 @@
-"""``cuiban``: serve, demo, migrate, report, deadline, calendar.
+"""``cuiban``: serve, demo, migrate, report, deadline, calendar, keys.
 
 Exit codes: 0 ok; 2 bad usage or bad input (one line on stderr, no traceback); 1 anything else.
 """
@@ -10,6 +10,7 @@ import asyncio
 import importlib.metadata
 import json
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -17,13 +18,17 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 from zoneinfo import ZoneInfo
 
 from core.calendar import CalendarYear
 from core.deadlines import Limit, Suspension, Unit, WarnPolicy, compute_deadline
 from core.errors import ConfigError, CuibanError, InputError
 from hub.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from hub.privacy.rotate import RotationResult
+    from hub.privacy.vault import Vault
 
 WEEKDAYS = "一二三四五六日"
 
@@ -137,6 +142,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolution", type=int, default=5, help="minutes events are grouped by (default 5)"
     )
     sim.add_argument("--out", type=Path, help="folder for messages.csv and a chart (SVG)")
+
+    keys = sub.add_parser("keys", help="the data key of personal data at rest: new, rotate, status")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    keys_sub.add_parser("new", help="print fresh key material for privacy.data_key, and its id")
+    rotate = keys_sub.add_parser(
+        "rotate",
+        help="re-seal every personal value and blind index under privacy.data_key "
+        "(the old keys in privacy.previous_keys); resumes after a crash",
+    )
+    rotate.add_argument("--config", help="TOML settings file")
+    rotate.add_argument(
+        "--batch-size", type=int, default=500, help="rows per transaction (default 500)"
+    )
+    rotate.add_argument(
+        "--pause", type=float, default=0.0, help="seconds between batches, to spare a busy hub"
+    )
+    status = keys_sub.add_parser("status", help="the configured key ids and the last rotation")
+    status.add_argument("--config", help="TOML settings file")
 
     calendar = sub.add_parser("calendar", help="the working-day calendar")
     cal_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
@@ -434,6 +457,120 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return simulate_command(args, settings)
 
 
+def _vault(settings: Settings) -> Vault:
+    from hub.privacy.keys import load_vault
+
+    return load_vault(
+        settings.privacy,
+        data_dir=settings.database.data_dir,
+        allow_generated=settings.clock.mode == "manual",
+    )
+
+
+def cmd_keys_new(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.privacy.vault import DataKey
+
+    material = secrets.token_hex(32)
+    print(material)
+    print(
+        f"key id {DataKey.from_hex(material).key_id}: set it as privacy.data_key, move the "
+        "old key to privacy.previous_keys, restart every hub process, then "
+        "`cuiban keys rotate`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.batch_size < 1 or args.pause < 0:
+        raise UsageError("keys rotate: --batch-size must be ≥ 1 and --pause ≥ 0")
+    vault = _vault(settings)
+    previous = [key.key_id for key in vault.keys()[1:]]
+    print(
+        f"rotating to key {vault.current.key_id}"
+        + (f" (previous: {', '.join(previous)})" if previous else " (no previous keys)"),
+        flush=True,
+    )
+    result = asyncio.run(_rotate(settings, vault, args.batch_size, args.pause))
+    if result.finished:
+        print(
+            f"done: {result.resealed} values re-sealed; every value is under key "
+            f"{result.key_id}; privacy.previous_keys may now be emptied",
+            flush=True,
+        )
+        return 0
+    print(
+        f"not finished: {result.resealed} values re-sealed, {result.unopened} would not open "
+        f"(a key not in privacy.previous_keys, or damaged), {result.stale} still under another "
+        "key; the log names each; run again once fixed",
+        file=sys.stderr,
+    )
+    return 1
+
+
+async def _rotate(settings: Settings, vault: Vault, batch: int, pause: float) -> RotationResult:
+    from hub.app import clock_from_settings
+    from hub.privacy.rotate import rotate_keys
+    from hub.store import db
+
+    url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
+    pool = await db.create_pool(url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+        return await rotate_keys(
+            pool,
+            vault,
+            now=clock_from_settings(settings).now,
+            batch=batch,
+            pause=pause,
+            report=lambda progress: print(progress.line(), flush=True),
+        )
+    finally:
+        await pool.close()
+
+
+def cmd_keys_status(args: argparse.Namespace, settings: Settings) -> int:
+    vault = _vault(settings)
+    print(f"current key: {vault.current.key_id}")
+    for key in vault.keys()[1:]:
+        print(f"previous key: {key.key_id}")
+    latest = asyncio.run(_latest_rotation(settings))
+    if latest is None:
+        print("no rotation has run")
+    else:
+        state = (
+            "superseded"
+            if latest["superseded"]
+            else ("finished" if latest["finished_at"] else "unfinished: run `cuiban keys rotate`")
+        )
+        started = (
+            latest["started_at"].astimezone(settings.calendar.tz).isoformat(timespec="minutes")
+        )
+        print(
+            f"last rotation: to key {latest['key_id']}, started {started}, "
+            f"{latest['resealed']} values re-sealed, {state}"
+        )
+    return 0
+
+
+async def _latest_rotation(settings: Settings) -> dict[str, Any] | None:
+    from hub.store import db
+    from hub.store.queries import Q
+
+    url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
+    pool = await db.create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await db.migrate(conn)
+            row = await conn.fetchrow(Q["rotation_latest"])
+    finally:
+        await pool.close()
+    return dict(row) if row is not None else None
+
+
+KEYS_COMMANDS = {"new": cmd_keys_new, "rotate": cmd_keys_rotate, "status": cmd_keys_status}
+
 COMMANDS = {
     "serve": cmd_serve,
     "demo": cmd_demo,
@@ -454,6 +591,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings.logging.level, settings.logging.format)
         if args.command == "calendar":
             handler = cmd_calendar_show if args.calendar_command == "show" else cmd_calendar_import
+        elif args.command == "keys":
+            handler = KEYS_COMMANDS[args.keys_command]
         else:
             handler = COMMANDS[args.command]
         return handler(args, settings)

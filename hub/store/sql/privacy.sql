@@ -76,3 +76,55 @@ SELECT c.case_no
  ORDER BY coalesce(c.closed_at, c.withdrawn_at), c.case_no
  LIMIT $3
    FOR UPDATE OF c SKIP LOCKED;
+
+-- name: rotation_column_types
+SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+  FROM pg_attribute a
+ WHERE a.attrelid = $1::text::regclass AND a.attname = ANY($2::text[])
+   AND a.attnum > 0 AND NOT a.attisdropped;
+
+-- name: rotation_lock
+SELECT pg_try_advisory_lock(hashtextextended('cuiban|key_rotation', 0));
+
+-- name: rotation_unlock
+SELECT pg_advisory_unlock(hashtextextended('cuiban|key_rotation', 0));
+
+-- name: rotation_supersede
+-- A rotation to another key left unfinished is over: the new one walks everything.
+UPDATE key_rotations SET finished_at = $2, superseded = true
+ WHERE key_id <> $1 AND finished_at IS NULL;
+
+-- name: rotation_open
+-- The unfinished rotation to key $1, resumed, or a new one.
+WITH found AS (
+    SELECT id FROM key_rotations
+     WHERE key_id = $1 AND finished_at IS NULL
+     ORDER BY id DESC LIMIT 1
+), made AS (
+    INSERT INTO key_rotations (key_id, started_at)
+    SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM found)
+    RETURNING id
+)
+SELECT id FROM found UNION ALL SELECT id FROM made;
+
+-- name: rotation_progress
+SELECT last_key, resealed, done FROM key_rotation_progress
+ WHERE rotation_id = $1 AND table_name = $2 AND column_name = $3;
+
+-- name: rotation_save
+INSERT INTO key_rotation_progress (rotation_id, table_name, column_name, last_key, resealed, done)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (rotation_id, table_name, column_name)
+DO UPDATE SET last_key = EXCLUDED.last_key, resealed = EXCLUDED.resealed, done = EXCLUDED.done;
+
+-- name: rotation_finished
+UPDATE key_rotations SET finished_at = $2 WHERE id = $1;
+
+-- name: rotation_latest
+SELECT r.id, r.key_id, r.started_at, r.finished_at, r.superseded,
+       coalesce(sum(p.resealed), 0) AS resealed,
+       count(p.*) FILTER (WHERE p.done) AS columns_done
+  FROM key_rotations r LEFT JOIN key_rotation_progress p ON p.rotation_id = r.id
+ GROUP BY r.id
+ ORDER BY r.id DESC
+ LIMIT 1;
