@@ -45,9 +45,27 @@ BATCH = 500
 MAX_PASSES = 3  # a column found with old values after its walk is walked again, this often
 
 #: How an index column's text is made from the clear value: the other columns of the row
-#: it needs, and the rule. Index columns named ``*mobile_index`` hold a mobile's digits.
-IndexRule = tuple[tuple[str, ...], Callable[[str, Mapping[str, Any]], str]]
-INDEX_RULES: dict[str, IndexRule] = {}
+#: it needs, and the rule (None: no index for this value). A column named ``mobile_index``
+#: holds the digits of the mobile that is the column's value; any other index needs a
+#: rule here, or rotation refuses to start.
+IndexRule = tuple[tuple[str, ...], Callable[[str, Mapping[str, Any]], str | None]]
+
+
+def _applicant_mobile(clear: str, _row: Mapping[str, Any]) -> str | None:
+    applicant = orjson.loads(clear)
+    mobile = applicant.get("mobile") if isinstance(applicant, dict) else None
+    return mobile_digits(mobile) if isinstance(mobile, str) and mobile else None
+
+
+def _address(clear: str, row: Mapping[str, Any]) -> str:
+    # hub/privacy/fields.py address_key (issue 19, messages): digits for SMS, else lower case.
+    return mobile_digits(clear) if row["channel"] == "sms" else clear.strip().lower()
+
+
+INDEX_RULES: dict[str, IndexRule] = {
+    "cases.applicant_mobile_index": ((), _applicant_mobile),
+    "messages.recipient_index": (("channel",), _address),
+}
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -63,7 +81,7 @@ def index_rule(column: SealedColumn) -> IndexRule | None:
     found = INDEX_RULES.get(f"{column.table}.{column.index}")
     if found is not None:
         return found
-    if column.index.endswith("mobile_index"):
+    if column.index == "mobile_index":
         return ((), lambda clear, _row: mobile_digits(clear))
     raise ConfigError(
         f"{column.table}.{column.index}: no rule says how this blind index is made "
@@ -190,9 +208,8 @@ class _Column:
         return vault.seal(plain, field=field), self._index(vault, plain, row)
 
     def _index(self, vault: Vault, plain: str, row: Mapping[str, Any]) -> bytes | None:
-        if self.rule is None:
-            return None
-        return vault.blind_index(self.rule[1](plain, row))
+        text = None if self.rule is None else self.rule[1](plain, row)
+        return None if text is None else vault.blind_index(text)
 
 
 def _type(name: str) -> str:

@@ -71,3 +71,20 @@ def test_an_index_without_a_rule_stops_the_rotation_before_it_starts() -> None:
     odd = SealedColumn("people", "email", "people.email", ("person_id",), "email_index")
     with pytest.raises(ConfigError, match=r"people\.email_index"):
         index_rule(odd)
+
+
+def test_a_sealed_applicant_is_indexed_by_its_mobile_and_a_recipient_by_its_channel() -> None:
+    """The index of a JSON applicant is its mobile's; an e-mail recipient's is lower case."""
+    cases = SealedColumn(
+        "cases", "applicant", "cases.applicant", ("case_no",), "applicant_mobile_index"
+    )
+    plan = _Column(cases, {"applicant": "jsonb", "case_no": "text"})
+    applicant = orjson.dumps({"name": "张三丰", "mobile": "+8613812345678"}).decode()
+    done = plan.rewrite(AFTER, orjson.dumps(applicant).decode(), {})
+    assert done is not None and done[1] == Vault(NEW).blind_index("13812345678")
+    messages = SealedColumn(
+        "messages", "recipient", "messages.recipient", ("id",), "recipient_index"
+    )
+    plan = _Column(messages, {"recipient": "text", "id": "bigint"})
+    done = plan.rewrite(AFTER, "Zhang@Example.CN ", {"channel": "email"})
+    assert done is not None and done[1] == Vault(NEW).blind_index("zhang@example.cn")
