@@ -18,10 +18,10 @@ import json
 import tomllib
 from array import array
 from bisect import bisect_left
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from core.errors import CalendarYearUnknown, InputError
 
@@ -372,6 +372,10 @@ def _build_segment(years: list[CalendarYear]) -> _Segment:
     )
 
 
+_T = TypeVar("_T")
+_MEMO_SIZE = 4096
+
+
 class WorkingCalendar:
     """Working-day arithmetic over the loaded years; any other year is refused.
 
@@ -403,6 +407,21 @@ class WorkingCalendar:
         self._by_year: Mapping[int, _Segment] = {
             cal.year: segment for run in runs for segment in [_build_segment(run)] for cal in run
         }
+
+    def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, kept under ``key`` for as long as these years are the calendar.
+
+        For pure computations over the calendar that many cases repeat (a centre's
+        cases share a handful of acceptance days and limits). Errors are not kept.
+        """
+        try:
+            found: _T = self.memo[key]
+        except KeyError:
+            found = compute()
+            if len(self.memo) >= _MEMO_SIZE:
+                self.memo.clear()  # a crude bound: the working set refills it at once
+            self.memo[key] = found
+        return found
 
     @classmethod
     def from_year_files(cls, texts: Iterable[str]) -> WorkingCalendar:

@@ -298,16 +298,20 @@ def compute_deadline(
             warn.office_start,
             tz,
         )
-        remembered: _Dated | None = calendar.memo.get(key)
-        if remembered is None:
-            remembered = _day_units_due(
-                accepted_on, effective, suspended_wd, calendar, tz, ext_working, ext_calendar,
-                ext_hours, warn,
-            )  # fmt: skip
-            if len(calendar.memo) >= _MEMO_SIZE:
-                calendar.memo.clear()
-            calendar.memo[key] = remembered
-        dated = remembered
+        dated = calendar.remembered(
+            key,
+            lambda: _day_units_due(
+                accepted_on,
+                effective,
+                suspended_wd,
+                calendar,
+                tz,
+                ext_working,
+                ext_calendar,
+                ext_hours,
+                warn,
+            ),
+        )
         due_date, due_at = dated.due_date, dated.due_at
 
     # Warning instant (contract "Levels"): never before start, never after due_at.
@@ -333,9 +337,6 @@ def compute_deadline(
         green_channel=green_channel,
         provisional=dated.provisional,
     )
-
-
-_MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)

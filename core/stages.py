@@ -17,7 +17,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from core.calendar import WorkingCalendar
-from core.deadlines import Limit, Unit, compute_deadline
+from core.deadlines import DEFAULT_TZ, Limit, Unit, compute_deadline
 
 __all__ = [
     "STATUTORY_EXTENSION",
@@ -69,6 +69,23 @@ def exceeds_statutory(
     The statutory one is Art. 42's 20 working days from the same start, +10 when any
     extension was approved; extensions totalling more than 10 working days also exceed.
     """
+    if limit.unit is Unit.HOURS:  # the due date depends on the start's time of day
+        return _exceeds(start, limit, calendar, extensions, green_channel)
+    # For day units the answer follows from the acceptance day: kept with the calendar.
+    day = start.astimezone(DEFAULT_TZ).date()
+    return calendar.remembered(
+        ("exceeds_statutory", day, limit, tuple(extensions), green_channel),
+        lambda: _exceeds(start, limit, calendar, extensions, green_channel),
+    )
+
+
+def _exceeds(
+    start: datetime,
+    limit: Limit,
+    calendar: WorkingCalendar,
+    extensions: Sequence[Limit],
+    green_channel: bool,
+) -> bool:
     case = compute_deadline(
         start, limit, calendar, extensions=extensions, green_channel=green_channel
     )

@@ -338,7 +338,7 @@ def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
 async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     from aiohttp import web
 
-    from hub import secret_policy
+    from hub import heap, secret_policy
     from hub.api.connections import ConnectionGate, GatedSockSite, runner_options
     from hub.app import create_app
     from hub.demo.seed import seed_demo
@@ -374,6 +374,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
             if admin_key:
                 print(f"Admin API key for this run: {admin_key}", flush=True)
         if not stop.is_set():
+            heap.settle()
             port = listener.getsockname()[1]
             url = f"http://{settings.http.host}:{port}/"
             print(f"Cuiban ({role}) is serving on {url}  (Ctrl-C stops)", flush=True)

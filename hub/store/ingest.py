@@ -210,15 +210,22 @@ async def _reproject(
     new: dict[str, list[Event]] = defaultdict(list)
     for event in known.values():
         new[event.case_no].append(event)
-    folds: dict[str, CaseFold] = {}
-    for row in await conn.fetch(Q["case_folds"], list(case_nos)):
+    previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
+    # A case seen for the first time has no events but these: every ingest writes the
+    # case row in the transaction that stores its events.
+    folds = {
+        case_no: fold_events(CaseFold(case_no=case_no), new[case_no])
+        for case_no in case_nos
+        if case_no not in previous
+    }
+    seen_before = [case_no for case_no in case_nos if case_no in previous]
+    for row in await conn.fetch(Q["case_folds"], seen_before) if seen_before else ():
         fold = CaseFold.from_snapshot(opened_fold(vault, row["fold"]))
         if fold is not None and fold.continues_with(new[row["case_no"]]):
             folds[row["case_no"]] = fold_events(fold, new[row["case_no"]])
     replay = [case_no for case_no in case_nos if case_no not in folds]
     if replay:
         folds.update(await _replayed(conn, replay, known, vault))
-    previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
     previous_nodes = {
         (row["case_no"], row["node_id"]): row
         for row in await conn.fetch(Q["node_keys"], list(case_nos))
@@ -241,7 +248,7 @@ async def _reproject(
             node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
     await conn.executemany(Q["upsert_case"], case_rows)
     if node_rows:
-        await conn.executemany(Q["upsert_node"], node_rows)
+        await conn.execute(Q["upsert_node"], *map(list, zip(*node_rows, strict=True)))
     sealer = ApplicantSealer(vault)
     await conn.execute(
         Q["save_case_folds"],
@@ -375,21 +382,23 @@ def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -
 async def _remember_assignees(
     conn: asyncpg.Connection, events: Sequence[Event], *, now: datetime
 ) -> None:
-    rows = [
-        (
-            e.assignee.id,
-            e.assignee.name,
-            e.assignee.mobile,
-            e.assignee.email,
-            e.assignee.wecom_userid,
-            e.assignee.wechat_openid,
-            now,
+    # One row per person: what the batch's later events say about a contact wins, as
+    # one upsert per event in order would leave it (a missing value erases nothing).
+    merged: dict[str, list[str | None]] = {}
+    for e in events:
+        if isinstance(e, NodeStarted):
+            a = e.assignee
+            told = [a.name, a.mobile, a.email, a.wecom_userid, a.wechat_openid]
+            before = merged.get(a.id, [None] * len(told))
+            merged[a.id] = [
+                now_told if now_told is not None else earlier
+                for earlier, now_told in zip(before, told, strict=True)
+            ]
+    if merged:
+        await conn.executemany(
+            Q["upsert_person_contact"],
+            [(person_id, *contact, now) for person_id, contact in merged.items()],
         )
-        for e in events
-        if isinstance(e, NodeStarted)
-    ]
-    if rows:
-        await conn.executemany(Q["upsert_person_contact"], rows)
 
 
 # --- reads -----------------------------------------------------------------

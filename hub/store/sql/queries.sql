@@ -72,7 +72,12 @@ INSERT INTO nodes (
     case_no, node_id, name, department_code, department_name, assignee_id, assignee_name,
     limit_value, limit_unit, started_at, completed_at, outcome, comment, due_date, due_at,
     warn_at, deadline_unknown, deadline_version, provisional)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+-- One statement for a batch's nodes: one array per column (hub.store.ingest._node_columns).
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::integer[], $9::text[], $10::timestamptz[],
+                     $11::timestamptz[], $12::text[], $13::text[], $14::date[],
+                     $15::timestamptz[], $16::timestamptz[], $17::boolean[], $18::integer[],
+                     $19::boolean[])
 ON CONFLICT (case_no, node_id) DO UPDATE SET
     name = EXCLUDED.name, department_code = EXCLUDED.department_code,
     department_name = EXCLUDED.department_name, assignee_id = EXCLUDED.assignee_id,

@@ -145,3 +145,24 @@ async def test_events_stored_before_sealing_still_replay(api: Api, database_url:
     _, case = await api.get("/v1/cases/L-1")
     assert case["applicant"] == {"name": "王*", "mobile": "137****1234"}
     assert case["nodes"][0]["status"] == "completed"
+
+
+async def test_a_batch_tells_each_assignee_once_with_what_its_events_say(
+    api: Api, database_url: str
+) -> None:
+    """Several node.started of one person in a batch leave what one upsert per event would:
+    a later value wins, a missing one erases nothing."""
+    first = ev.node_started("P-1", "n1", MON, assignee="p-zhao")
+    later = {
+        **ev.node_started("P-2", "n1", MON, assignee="p-zhao"),
+        "assignee": {"id": "p-zhao", "name": "赵六", "email": "zhao@example.gov.cn"},
+    }
+    assert (await api.post("/v1/events", {"events": [first, later]}))[0] == 202
+    conn = await asyncpg.connect(database_url)
+    try:
+        person = await conn.fetchrow(
+            "SELECT name, mobile, email FROM people WHERE person_id = 'p-zhao'"
+        )
+    finally:
+        await conn.close()
+    assert dict(person) == {"name": "赵六", "mobile": "13900001111", "email": "zhao@example.gov.cn"}

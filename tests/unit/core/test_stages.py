@@ -7,9 +7,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.calendar import WorkingCalendar
 from core.deadlines import Limit, Unit, compute_deadline
+from core.errors import CalendarYearUnknown
 from core.stages import (
     STATUTORY_EXTENSION,
     STATUTORY_LIMITS,
@@ -72,3 +75,33 @@ def test_exceeds_statutory(
     assert (
         exceeds_statutory(START, limit, CAL, extensions=extensions, green_channel=green) is exceeds
     )
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2025, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(TZ)
+    ),
+    st.integers(min_value=0, max_value=40),
+    st.sampled_from([WD, CD]),
+    st.lists(st.builds(lim, st.integers(min_value=0, max_value=15)), max_size=2),
+    st.booleans(),
+)
+def test_the_flag_kept_for_an_acceptance_day_is_the_fresh_one(
+    start: datetime, n: int, unit: Unit, extensions: list[Limit], green: bool
+) -> None:
+    """Asked again on the same calendar (or another instant of the day), the answer holds."""
+    fresh = WorkingCalendar(CAL.year(y) for y in CAL.years)
+    try:
+        expected = exceeds_statutory(
+            start, lim(n, unit), fresh, extensions=extensions, green_channel=green
+        )
+    except CalendarYearUnknown:
+        return
+    later = start.replace(hour=23, minute=59)
+    for calendar in (CAL, CAL):
+        assert (
+            exceeds_statutory(
+                later, lim(n, unit), calendar, extensions=extensions, green_channel=green
+            )
+            == expected
+        )
