@@ -131,10 +131,7 @@ async def apscheduler_side(
 
 
 async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str, Any]:
-    from aiohttp import web
-
     from hub.clock import SystemClock
-    from hub.keys import CLOCK, METRICS, PLANNER, POOL
     from hub.metrics import Metrics
     from hub.notices.links import LinkSigner
     from hub.notices.recipients import Routing
@@ -181,10 +178,8 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
     load = time.perf_counter() - started
     del timers
     loaded = rss_mb()
-    app = web.Application()
-    app[POOL], app[PLANNER], app[CLOCK] = pool, planner, SystemClock()
-    app[METRICS] = Metrics()  # the tick counts what it fires and sets aside
-    tick = Ticker(app)
+    # The tick counts what it fires and sets aside.
+    tick = Ticker(pool=pool, clock=SystemClock(), planner=planner, metrics=Metrics())
     end = start + timedelta(seconds=window + 2) if due else datetime.now(UTC)
     progress(f"cuiban: ticking until the {due} due timers have fired")
     while datetime.now(UTC) < end:  # the interval job of hub/planning/scheduler.py, every 5 s

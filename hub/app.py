@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -26,11 +27,14 @@ from hub.api.clients import real_client_middleware
 from hub.api.openapi import api_routes, openapi_document
 from hub.api.problems import problems_middleware
 from hub.clock import AcceleratedClock, Clock, ManualClock, SystemClock
-from hub.delivery import dispatcher, webhooks
 from hub.keys import (
     CALENDAR,
     CALENDAR_SYNC,
+    CHANNEL_REGISTRY,
     CLOCK,
+    DISPATCH_SETTINGS,
+    DISPATCHER,
+    JITTER,
     KEYRING,
     METRICS,
     PLANNER,
@@ -42,8 +46,10 @@ from hub.keys import (
     SETTINGS,
     TEST_CLOCK_HOOKS,
     VAULT,
+    WEBHOOKS,
     Role,
 )
+from hub.lifecycle import WorkerOptions, run_workers
 from hub.metrics import Metrics
 from hub.notices.links import LinkSigner
 from hub.notices.recipients import Routing
@@ -51,7 +57,6 @@ from hub.pages.supervise import routes as supervise
 from hub.pages.supervise.errors import supervise_errors_middleware
 from hub.pages.wap import routes as wap
 from hub.pages.wap import text_size
-from hub.planning import scheduler
 from hub.planning.calendar_sync import CalendarSync
 from hub.planning.planner import Planner
 from hub.privacy.keys import load_vault
@@ -62,6 +67,21 @@ from hub.store import db
 from hub.store.calendars import LiveCalendar, load_calendar
 
 MAX_BODY = 1024 * 1024
+# Each module's ``routes`` table, in the order they are added.
+ROUTE_MODULES = (
+    api,
+    callbacks,
+    urges,
+    calendar_api,
+    messages_api,
+    audit,
+    wap,
+    text_size,
+    stats_api,
+    supervise,
+    broadcasts,
+    rectifications_api,
+)
 
 
 def clock_from_settings(settings: Settings) -> Clock:
@@ -210,27 +230,15 @@ def create_app(
     app.cleanup_ctx.append(calendar_years)
     if role in ("all", "worker"):
         # Started after the database and stopped before it: in-flight sends finish first.
-        app.cleanup_ctx.append(scheduler.scheduler_ctx)
-        app.cleanup_ctx.append(dispatcher.dispatcher_ctx)
-        app.cleanup_ctx.append(webhooks.webhooks_ctx)
+        app.cleanup_ctx.append(background_workers)
 
     manual = isinstance(app[CLOCK], ManualClock)
 
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(document)
 
-    app.add_routes(api.routes)
-    app.add_routes(callbacks.routes)
-    app.add_routes(urges.routes)
-    app.add_routes(calendar_api.routes)
-    app.add_routes(messages_api.routes)
-    app.add_routes(audit.routes)
-    app.add_routes(wap.routes)
-    app.add_routes(text_size.routes)
-    app.add_routes(stats_api.routes)
-    app.add_routes(supervise.routes)
-    app.add_routes(broadcasts.routes)
-    app.add_routes(rectifications_api.routes)
+    for module in ROUTE_MODULES:
+        app.add_routes(module.routes)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_get("/readyz", api.readyz)
@@ -243,6 +251,21 @@ def create_app(
         api_routes((r.method, r.resource.canonical) for r in app.router.routes() if r.resource)
     )
     return app
+
+
+async def background_workers(app: web.Application) -> AsyncIterator[None]:
+    """The scheduler, the dispatcher and the webhooks, handed the services built at start-up
+    (and what a test or ``cuiban simulate`` set before it)."""
+    options = WorkerOptions(
+        dispatch=app.get(DISPATCH_SETTINGS),
+        channels=app.get(CHANNEL_REGISTRY),
+        jitter=app.get(JITTER, random.random),
+    )
+    async with run_workers(app[SERVICES], app[TEST_CLOCK_HOOKS], options) as workers:
+        app[DISPATCHER] = workers.dispatcher
+        app[CHANNEL_REGISTRY] = workers.dispatcher.channels
+        app[WEBHOOKS] = workers.webhooks
+        yield
 
 
 @contextlib.asynccontextmanager

@@ -342,7 +342,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
     from hub.api.connections import ConnectionGate, GatedSockSite, runner_options
     from hub.app import create_app
     from hub.demo.seed import seed_demo
-    from hub.keys import CLOCK, ROUTING, Role
+    from hub.keys import CLOCK, ROUTING, SERVICES, Role
     from hub.notices.hold import hold_note
 
     admin_key = None
@@ -369,7 +369,7 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
         if not stop.is_set():
             await GatedSockSite(runner, listener, gate=gate).start()
         if demo and not stop.is_set():
-            summary = await seed_demo(app)
+            summary = await seed_demo(app[SERVICES])
             print(summary, flush=True)
             if admin_key:
                 print(f"Admin API key for this run: {admin_key}", flush=True)

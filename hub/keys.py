@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
 from typing import Literal
 
 import asyncpg
@@ -12,13 +10,17 @@ from aiohttp import web
 
 from core.cases import RulesFor
 from hub.clock import Clock
+from hub.delivery.dispatcher import Dispatcher
+from hub.delivery.registry import ChannelRegistry
+from hub.delivery.webhooks import WebhookWorker
+from hub.lifecycle import ClockWorker as ClockWorker  # where it was first; simulate imports it here
 from hub.metrics import Metrics
 from hub.notices.recipients import Routing
 from hub.planning.calendar_sync import CalendarSync
 from hub.planning.planner import Planner
 from hub.privacy.vault import Vault
 from hub.services import Services
-from hub.settings import Settings
+from hub.settings import DispatchSettings, Settings
 from hub.signing import Keyring
 from hub.store.calendars import LiveCalendar
 
@@ -43,22 +45,12 @@ JITTER: web.AppKey[Callable[[], float]] = web.AppKey("dispatch_jitter")
 VAULT = web.AppKey("vault", Vault)
 # The parts above, handed to jobs and services as one value (hub/services.py).
 SERVICES = web.AppKey("services", Services)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClockWorker:
-    """Work that the manual test clock drives instead of a background loop.
-
-    ``run(now)`` does everything due by ``now``. ``next_due(after)`` is the earliest
-    instant strictly after ``after`` at which the worker will have work due, or, with
-    ``after=None``, the earliest instant with work pending at all (it may lie in the
-    past); None when nothing is pending. The advance steps through these instants.
-    """
-
-    name: str
-    run: Callable[[datetime], Awaitable[object]]
-    next_due: Callable[[datetime | None], Awaitable[datetime | None]]
-
-
 # Run, in order, at each instant the test clock stops at; the scheduler comes first.
 TEST_CLOCK_HOOKS = web.AppKey("test_clock_hooks", list[ClockWorker])
+# The running workers (hub/lifecycle.run_workers), for tests and the edge to look at.
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+WEBHOOKS = web.AppKey("webhooks", WebhookWorker)
+# Set before start-up: the channels to use as they are (``cuiban simulate``: silent
+# adapters) and [dispatch] settings other than the configured ones (tests).
+CHANNEL_REGISTRY = web.AppKey("channel_registry", ChannelRegistry)
+DISPATCH_SETTINGS = web.AppKey("dispatch_settings", DispatchSettings)

@@ -5,21 +5,32 @@ the way the system clock would: it stops at every instant some worker has work d
 (a timer, a queued send, a retry, the 08:30 digest …), in order, and runs the
 workers there, so each thing is done — and stamped — at its own instant, never at
 the target of the advance.
+
+:func:`run_workers` starts the scheduler, the dispatcher and the webhooks from the
+:class:`~hub.services.Services` alone: no aiohttp here, so the app, the demo and
+``cuiban simulate`` start them the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
-from aiohttp import web
 
 from hub.clock import ManualClock
-from hub.keys import CLOCK, TEST_CLOCK_HOOKS, ClockWorker
+from hub.delivery.backoff import Jitter
+from hub.delivery.dispatcher import Dispatcher, open_dispatcher
+from hub.delivery.registry import ChannelRegistry
+from hub.delivery.webhooks import WebhookWorker, open_webhooks
+from hub.planning.scheduler import Scheduler
 from hub.planning.tick import TickResult
+from hub.services import Services
+from hub.settings import DispatchSettings
 
 log = structlog.get_logger(__name__)
 
@@ -28,33 +39,101 @@ log = structlog.get_logger(__name__)
 MAX_REPORTED_FAILURES = 20
 
 
+@dataclass(frozen=True, kw_only=True)
+class ClockWorker:
+    """Work that the manual test clock drives instead of a background loop.
+
+    ``run(now)`` does everything due by ``now``. ``next_due(after)`` is the earliest
+    instant strictly after ``after`` at which the worker will have work due, or, with
+    ``after=None``, the earliest instant with work pending at all (it may lie in the
+    past); None when nothing is pending. The advance steps through these instants.
+    """
+
+    name: str
+    run: Callable[[datetime], Awaitable[object]]
+    next_due: Callable[[datetime | None], Awaitable[datetime | None]]
+
+
+class Background(Protocol):
+    """A worker that runs by itself (``start``/``stop``) or is driven by the test clock."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def drain(self, now: datetime) -> object:
+        """Do everything due by ``now`` (the manual clock stopped there)."""
+
+    async def next_due(self, after: datetime | None) -> datetime | None:
+        """Where the manual clock must stop next (see :class:`ClockWorker`)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @contextlib.asynccontextmanager
-async def run_or_hook(
-    app: web.Application,
-    *,
-    name: str,
-    drain: Callable[[datetime], Awaitable[object]],
-    next_due: Callable[[datetime | None], Awaitable[datetime | None]],
-    start: Callable[[], Awaitable[None]],
-    stop: Callable[[], Awaitable[None]],
-) -> AsyncIterator[None]:
-    """Under a manual clock ``drain`` runs at each instant the clock stops at (after the
-    workers already registered); ``next_due`` tells the clock where to stop. Otherwise
-    the worker runs in the background."""
-    worker = ClockWorker(name=name, run=drain, next_due=next_due)
-    manual = isinstance(app[CLOCK], ManualClock)
-    if manual:
-        app[TEST_CLOCK_HOOKS].append(worker)
-    else:
-        await start()
+async def run_or_hook(worker: Background, hooks: list[ClockWorker] | None) -> AsyncIterator[None]:
+    """With ``hooks`` (a manual clock) the worker's ``drain`` runs at each instant the clock
+    stops at, after the workers already hooked; otherwise it runs in the background."""
+    if hooks is None:
+        await worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+        return
+    hooked = ClockWorker(name=worker.name, run=worker.drain, next_due=worker.next_due)
+    hooks.append(hooked)
     try:
         yield
     finally:
-        if manual:
-            with contextlib.suppress(ValueError):
-                app[TEST_CLOCK_HOOKS].remove(worker)
-        else:
-            await stop()
+        with contextlib.suppress(ValueError):
+            hooks.remove(hooked)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions:
+    """What tests and ``cuiban simulate`` may set before start-up."""
+
+    dispatch: DispatchSettings | None = None  # None: the [dispatch] settings
+    channels: ChannelRegistry | None = None  # None: opened from [channels]
+    jitter: Jitter = random.random  # the random source of retry backoff
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workers:
+    scheduler: Scheduler
+    dispatcher: Dispatcher
+    webhooks: WebhookWorker
+
+
+@contextlib.asynccontextmanager
+async def run_workers(
+    services: Services, hooks: list[ClockWorker], options: WorkerOptions | None = None
+) -> AsyncIterator[Workers]:
+    """Start the scheduler, the dispatcher and the webhooks; stop them in reverse order.
+
+    Under a manual clock they are appended to ``hooks`` in this order: timers become
+    messages before the dispatcher drains them, and the statuses it changed go out as
+    webhooks in the same advance.
+    """
+    options = options or WorkerOptions()
+    manual = hooks if isinstance(services.clock, ManualClock) else None
+    async with contextlib.AsyncExitStack() as stack:
+        scheduler = Scheduler(services)
+        await stack.enter_async_context(run_or_hook(scheduler, manual))
+        dispatcher = await stack.enter_async_context(
+            open_dispatcher(
+                services,
+                channels=options.channels,
+                settings=options.dispatch,
+                jitter=options.jitter,
+            )
+        )
+        await stack.enter_async_context(run_or_hook(dispatcher, manual))
+        webhooks = await stack.enter_async_context(open_webhooks(services, jitter=options.jitter))
+        await stack.enter_async_context(run_or_hook(webhooks, manual))
+        yield Workers(scheduler=scheduler, dispatcher=dispatcher, webhooks=webhooks)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from aiohttp import web
 from aiolimiter import AsyncLimiter
 
 from channels.base import DeliveryUnknown
@@ -51,20 +50,13 @@ from hub.delivery.finisher import OutcomeBatcher
 from hub.delivery.recheck import recheck
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.delivery.worker import QueueLoop
-from hub.keys import CLOCK, JITTER, METRICS, POOL, SETTINGS
-from hub.lifecycle import run_or_hook
 from hub.metrics import Metrics
 from hub.notices.outbox import NOTIFY_CHANNEL, fall_back
+from hub.services import Services
 from hub.settings import DispatchSettings
 from hub.store.queries import Q
 
-__all__ = [
-    "CHANNEL_REGISTRY",
-    "DISPATCHER",
-    "DISPATCH_SETTINGS",
-    "Dispatcher",
-    "dispatcher_ctx",
-]
+__all__ = ["DispatchSettings", "Dispatcher", "open_dispatcher"]
 
 log = structlog.get_logger(__name__)
 
@@ -113,6 +105,8 @@ def _owner_id() -> str:
 
 class Dispatcher:
     """Claims due ``messages`` rows and sends them through the channel adapters."""
+
+    name = "dispatcher"  # under the manual clock: the hook's name in a failed advance
 
     def __init__(
         self,
@@ -373,18 +367,9 @@ class Dispatcher:
                 self._phase[row["id"]] = Phase.FINISHING
                 # A refusal for this message says nothing about the provider's health.
                 breaker.record_success()
-                await self._settle(
-                    row,
-                    bound,
-                    Outcome(
-                        status=MessageStatus.DEAD,
-                        outcome="permanent",
-                        provider=provider,
-                        started_at=started,
-                        error=str(exc) or type(exc).__name__,
-                        error_code=getattr(exc, "code", None),
-                    ),
-                )
+                refusal = str(exc) or type(exc).__name__
+                code = getattr(exc, "code", None)
+                await self._refuse(row, bound, provider, refusal, code, started)
             except Exception as exc:  # an adapter bug must not lose the message: retry it
                 bound.exception("adapter_error", provider=provider)
                 error = TransientError(f"{type(exc).__name__}: {exc}")
@@ -406,9 +391,16 @@ class Dispatcher:
                 )
 
     async def _refuse(
-        self, row: Mapping[str, Any], bound: Any, provider: str, error: str, code: str
+        self,
+        row: Mapping[str, Any],
+        bound: Any,
+        provider: str,
+        error: str,
+        code: str | None,
+        started: datetime | None = None,
     ) -> None:
-        """Dead-letter ``row`` without sending it: there is nothing a provider could take."""
+        """Dead-letter ``row``: the provider refused it for good, or (not ``started``)
+        there is nothing a provider could take."""
         await self._settle(
             row,
             bound,
@@ -416,7 +408,7 @@ class Dispatcher:
                 status=MessageStatus.DEAD,
                 outcome="permanent",
                 provider=provider,
-                started_at=self.clock.now(),
+                started_at=started or self.clock.now(),
                 error=error,
                 error_code=code,
             ),
@@ -686,40 +678,28 @@ async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
             await task
 
 
-# --- app wiring ----------------------------------------------------------------------
-
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-CHANNEL_REGISTRY = web.AppKey("channel_registry", ChannelRegistry)
-# Set before start-up to override the [dispatch] settings or the random source (tests).
-DISPATCH_SETTINGS = web.AppKey("dispatch_settings", DispatchSettings)
+# --- start-up ------------------------------------------------------------------------
 
 
-async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Build the channels and the dispatcher; run it (or hook it to the manual clock)."""
-    settings = app[SETTINGS]
-    clock = app[CLOCK]
-    config = app.get(DISPATCH_SETTINGS) or settings.dispatch
-    # A registry set before start-up (``cuiban simulate``: silent adapters) is used as is.
-    registry = app.get(CHANNEL_REGISTRY) or await open_channels(settings.channels, clock=clock.now)
-    dispatcher = Dispatcher(
-        pool=app[POOL],
-        clock=clock,
-        channels=registry,
-        settings=config,
-        jitter=app.get(JITTER, random.random),
-        metrics=app[METRICS],
-    )
-    app[CHANNEL_REGISTRY] = registry
-    app[DISPATCHER] = dispatcher
+@contextlib.asynccontextmanager
+async def open_dispatcher(
+    services: Services,
+    *,
+    channels: ChannelRegistry | None = None,
+    settings: DispatchSettings | None = None,
+    jitter: Jitter = random.random,
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher over the configured channels (or ``channels``, used as they are),
+    not yet started; the channels close when it is done."""
+    registry = channels or await open_channels(services.settings.channels, clock=services.clock.now)
     try:
-        async with run_or_hook(
-            app,
-            name="dispatcher",
-            drain=dispatcher.drain,
-            next_due=dispatcher.next_due,
-            start=dispatcher.start,
-            stop=dispatcher.stop,
-        ):
-            yield
+        yield Dispatcher(
+            pool=services.pool,
+            clock=services.clock,
+            channels=registry,
+            settings=settings or services.settings.dispatch,
+            jitter=jitter,
+            metrics=services.metrics,
+        )
     finally:
         await registry.aclose()

@@ -19,6 +19,7 @@ hook) delivers everything due before the advance returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import secrets
@@ -30,26 +31,23 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import asyncpg
 import structlog
-from aiohttp import web
 
 from core.errors import ConfigError
 from hub.clock import Clock
 from hub.delivery.backoff import Backoff, Jitter
 from hub.delivery.worker import QueueLoop
-from hub.keys import CLOCK, JITTER, METRICS, POOL, SETTINGS
-from hub.lifecycle import run_or_hook
 from hub.metrics import Metrics
 from hub.notices.words import mask_address, mask_mobiles_in
+from hub.services import Services
 from hub.signing import webhook_signature
 from hub.store.queries import Q
 
 __all__ = [
     "NOTIFY_CHANNEL",
-    "WEBHOOKS",
     "WebhookWorker",
+    "open_webhooks",
     "payload",
     "sign",
-    "webhooks_ctx",
 ]
 
 log = structlog.get_logger(__name__)
@@ -93,6 +91,8 @@ def payload(row: Mapping[str, Any], tz: ZoneInfo) -> bytes:
 
 class WebhookWorker:
     """Claims due ``webhook_deliveries`` and POSTs them; one short transaction per outcome."""
+
+    name = "webhooks"  # under the manual clock: the hook's name in a failed advance
 
     def __init__(
         self,
@@ -237,9 +237,6 @@ class WebhookWorker:
         return next_due
 
 
-WEBHOOKS = web.AppKey("webhooks", WebhookWorker)
-
-
 def _check(urls: tuple[str, ...], secret: str) -> None:
     for url in urls:
         if not url.startswith(("http://", "https://")):
@@ -248,42 +245,34 @@ def _check(urls: tuple[str, ...], secret: str) -> None:
         raise ConfigError("webhooks.secret: required when webhooks.urls is set (it signs posts)")
 
 
-async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Sync the targets, then deliver: a test-clock hook (manual clock) or a background loop."""
-    settings = app[SETTINGS]
-    clock = app[CLOCK]
+@contextlib.asynccontextmanager
+async def open_webhooks(
+    services: Services, *, jitter: Jitter = random.random
+) -> AsyncIterator[WebhookWorker]:
+    """A worker for the configured ``[webhooks]``, its targets synced, not yet started;
+    its HTTP session closes when it is done."""
+    settings = services.settings
     urls = tuple(settings.webhooks.urls)
     secret = settings.webhooks.secret.get_secret_value()
     _check(urls, secret)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
-    worker = WebhookWorker(
-        pool=app[POOL],
-        clock=clock,
-        session=session,
-        urls=urls,
-        secret=secret.encode(),
-        tz=settings.calendar.tz,
-        max_attempts=settings.policy.max_attempts,
-        backoff=Backoff(
-            base_seconds=settings.dispatch.backoff_base_seconds,
-            cap_seconds=settings.dispatch.backoff_cap_seconds,
-        ),
-        jitter=app.get(JITTER, random.random),
-        metrics=app[METRICS],
-    )
-    app[WEBHOOKS] = worker
     try:
+        worker = WebhookWorker(
+            pool=services.pool,
+            clock=services.clock,
+            session=session,
+            urls=urls,
+            secret=secret.encode(),
+            tz=settings.calendar.tz,
+            max_attempts=settings.policy.max_attempts,
+            backoff=Backoff(
+                base_seconds=settings.dispatch.backoff_base_seconds,
+                cap_seconds=settings.dispatch.backoff_cap_seconds,
+            ),
+            jitter=jitter,
+            metrics=services.metrics,
+        )
         await worker.sync_targets()
-        # Registered after the dispatcher's drain: statuses it changed go out in the
-        # same advance of the manual clock.
-        async with run_or_hook(
-            app,
-            name="webhooks",
-            drain=worker.drain,
-            next_due=worker.next_due,
-            start=worker.start,
-            stop=worker.stop,
-        ):
-            yield
+        yield worker
     finally:
         await session.close()

@@ -17,15 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from aiohttp import web
-
 from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
-from core.events import EVENT_ADAPTER
 from hub.demo.directory import APPLICANTS, DEPARTMENTS, MATTERS, PEOPLE, REVIEWERS
-from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, VAULT
+from hub.demo.ingest import ingest_raw
 from hub.planning.tick import fire_due_on
-from hub.store import ingest as store
+from hub.services import Services
 from hub.store.queries import Q
 from hub.supervision.urges import urge_case
 
@@ -131,12 +128,12 @@ def history_events(first: date, calendar: WorkingCalendar, tz: Any) -> list[dict
     return [s.event for s in sorted(_steps(first, calendar, tz), key=lambda s: s.at) if s.event]
 
 
-async def seed_history(app: web.Application, now: datetime) -> int:
+async def seed_history(services: Services, now: datetime) -> int:
     """Live through the month before ``now``'s; return its cases (0: a year the calendar lacks)."""
-    settings = app[SETTINGS]
+    settings = services.settings
     tz = settings.calendar.tz
-    calendar = app[CALENDAR]
-    routing = app[ROUTING]
+    calendar = services.calendar
+    routing = services.routing
     first = history_month(now.astimezone(tz).date())
     try:
         steps = sorted(_steps(first, calendar, tz), key=lambda s: s.at)
@@ -147,7 +144,7 @@ async def seed_history(app: web.Application, now: datetime) -> int:
     ) - timedelta(seconds=1)
     case_nos = sorted({s.case_no for s in steps})
     # One transaction: a running dispatcher never sees the month's notices as queued.
-    async with app[POOL].acquire() as conn, conn.transaction():
+    async with services.pool.acquire() as conn, conn.transaction():
         for step in steps:
             await fire_due_on(conn, routing, step.at)
             if step.event is None:
@@ -162,16 +159,7 @@ async def seed_history(app: web.Application, now: datetime) -> int:
                     audit_as=("supervisor", "周监察 (demo)"),
                 )
                 continue
-            raw = step.event
-            await store.ingest(
-                conn,
-                [store.IncomingEvent(raw=raw, event=EVENT_ADAPTER.validate_python(raw))],
-                now=step.at,
-                calendar=calendar,
-                rules_for=app[RULES],
-                vault=app[VAULT],
-                after=app[PLANNER].after_ingest,
-            )
+            await ingest_raw(conn, services, [step.event], now=step.at)
         await fire_due_on(conn, routing, month_end)
         await conn.execute(Q["demo_history_delivered"], case_nos, month_end)
     return len(case_nos)

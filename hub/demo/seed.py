@@ -12,14 +12,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
 from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
-from core.events import EVENT_ADAPTER
 from hub.demo.directory import APPLICANTS, DEPARTMENTS, PEOPLE, seed_directory
 from hub.demo.history import history_month, seed_history
-from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES, SETTINGS, VAULT
+from hub.demo.ingest import ingest_raw
+from hub.services import Services
 from hub.store import ingest as store
 
 CASES = [
@@ -99,28 +97,17 @@ def demo_events(now: datetime, calendar: WorkingCalendar) -> list[dict[str, Any]
     return events
 
 
-async def seed_demo(app: web.Application) -> str:
-    now = app[CLOCK].now()
-    items = [
-        store.IncomingEvent(raw=raw, event=EVENT_ADAPTER.validate_python(raw))
-        for raw in demo_events(now, app[CALENDAR])
-    ]
-    async with app[POOL].acquire() as conn:
+async def seed_demo(services: Services) -> str:
+    """Seed the demo data once; say what is there."""
+    now = services.clock.now()
+    async with services.pool.acquire() as conn:
         if await store.get_case(conn, CASES[0][0]) is not None:
             return "demo: data from an earlier start is already there"
         await seed_directory(conn, now)
-    past = await seed_history(app, now)
-    async with app[POOL].acquire() as conn:
-        result = await store.ingest(
-            conn,
-            items,
-            now=now,
-            calendar=app[CALENDAR],
-            rules_for=app[RULES],
-            vault=app[VAULT],
-            after=app[PLANNER].after_ingest,
-        )
-    month = history_month(now.astimezone(app[SETTINGS].calendar.tz).date())
+    past = await seed_history(services, now)
+    async with services.pool.acquire() as conn:
+        result = await ingest_raw(conn, services, demo_events(now, services.calendar), now=now)
+    month = history_month(now.astimezone(services.settings.calendar.tz).date())
     return (
         f"demo: {len(PEOPLE)} people, {len(DEPARTMENTS)} departments, {len(CASES)} open cases "
         f"({result.accepted} events new, {result.duplicates} already there), "

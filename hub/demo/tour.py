@@ -23,11 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
-from core.events import EVENT_ADAPTER
 from core.levels import verdict_for
-from hub.app import create_app
+from hub.app import create_app, running
 from hub.clock import ManualClock
 from hub.demo.directory import (
     APPLICANTS,
@@ -38,14 +35,15 @@ from hub.demo.directory import (
     seed_directory,
 )
 from hub.demo.history import seed_history
-from hub.keys import CALENDAR, PLANNER, POOL, ROUTING, RULES, SETTINGS, TEST_CLOCK_HOOKS, VAULT
-from hub.lifecycle import advance_test_clock
+from hub.demo.ingest import ingest_raw
+from hub.keys import SERVICES, TEST_CLOCK_HOOKS
+from hub.lifecycle import ClockWorker, advance_test_clock
 from hub.logging import configure_logging
 from hub.rectifications import service as rectifications
 from hub.replies.evaluations import rate_case
+from hub.services import Services
 from hub.settings import ChannelsSettings, Settings
 from hub.store import db
-from hub.store import ingest as store
 from hub.supervision.urges import urge_case
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -209,8 +207,8 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     )
 
 
-async def supervision_table(app: web.Application, now: datetime) -> str:
-    async with app[POOL].acquire() as conn:
+async def supervision_table(services: Services, now: datetime) -> str:
+    async with services.pool.acquire() as conn:
         # The tour's own fortnight, not the month of history before it.
         cases = await conn.fetch(
             "SELECT department_name, due_date, due_at, completed_at, urges FROM cases"
@@ -261,14 +259,11 @@ async def run_tour(
         database = settings.database.model_copy(update={"data_dir": data_dir})
         settings = settings.model_copy(update={"database": database})
         app = create_app(settings, clock=clock, database_url=url, role="all")
-        runner = web.AppRunner(app)
-        await runner.setup()
-        try:
-            await _walk(app, clock, out, step_pause)
+        async with running(app):
+            services = app[SERVICES]
+            await _walk(services, app[TEST_CLOCK_HOOKS], clock, out, step_pause)
             out.write("\n━━ 电子监察 · 办件统计 (截至 " + _local(clock.now()) + ") ━━\n")
-            out.write(await supervision_table(app, clock.now()) + "\n")
-        finally:
-            await runner.cleanup()
+            out.write(await supervision_table(services, clock.now()) + "\n")
         return 0
     finally:
         await asyncio.to_thread(db.stop_embedded, db.embedded_pgdata(data_dir))
@@ -280,11 +275,17 @@ def _local(instant: datetime) -> str:
     return f"{local:%Y-%m-%d %H:%M} 星期{WEEKDAYS[local.weekday()]}"
 
 
-async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_pause: float) -> None:
-    async with app[POOL].acquire() as conn:
+async def _walk(
+    services: Services,
+    hooks: list[ClockWorker],
+    clock: ManualClock,
+    out: TextIO,
+    step_pause: float,
+) -> None:
+    async with services.pool.acquire() as conn:
         await seed_directory(conn, clock.now())
     # February lived through: the monthly report that goes out on the first morning has figures.
-    past = await seed_history(app, clock.now())
+    past = await seed_history(services, clock.now())
     pending = script()
     total_steps = int((END - START) / STEP)
     day: date | None = None
@@ -297,7 +298,7 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
         local_day = now.astimezone(TZ).date()
         if local_day != day:
             day = local_day
-            working = "工作日" if app[CALENDAR].is_working_day(day) else "休息日"
+            working = "工作日" if services.calendar.is_working_day(day) else "休息日"
             out.write(
                 f"\n━━ {day.isoformat()} 星期{WEEKDAYS[day.weekday()]}（{working}）"
                 f" · 进度 {100 * step // total_steps}% ━━\n"
@@ -306,33 +307,34 @@ async def _walk(app: web.Application, clock: ManualClock, out: TextIO, step_paus
         pending = pending[len(due) :]
         events = [s.event for s in due if not any(a in s.event for a in _ACTIONS)]
         if events:
-            await _ingest(app, events, now)
+            async with services.pool.acquire() as conn:
+                await ingest_raw(conn, services, events, now=now)
         for action in (
             s.event for s in due if any(a in s.event for a in ("rate", "verify", "close"))
         ):
-            await _poor_rating_step(app, action, now)
+            await _poor_rating_step(services, action, now)
         for urged in (s.event["urge"] for s in due if "urge" in s.event):
-            async with app[POOL].acquire() as conn:
+            async with services.pool.acquire() as conn:
                 await urge_case(
                     conn,
-                    app[ROUTING],
+                    services.routing,
                     urged,
                     by="p-jc",
                     note="请加快办理",
                     now=now,
-                    max_attempts=app[SETTINGS].policy.max_attempts,
+                    max_attempts=services.settings.policy.max_attempts,
                     audit_as=("supervisor", "周监察 (demo)"),
                 )
         out.flush()
-        await advance_test_clock(app[TEST_CLOCK_HOOKS], clock, now + STEP)
+        await advance_test_clock(hooks, clock, now + STEP)
         await asyncio.sleep(step_pause)
     out.write("\n━━ 进度 100% ━━\n")
 
 
-async def _poor_rating_step(app: web.Application, action: dict[str, Any], now: datetime) -> None:
+async def _poor_rating_step(services: Services, action: dict[str, Any], now: datetime) -> None:
     """One step of the 好差评 loop, as the applicant's SMS and the head's API calls make it."""
-    routing = app[ROUTING]
-    async with app[POOL].acquire() as conn:
+    routing = services.routing
+    async with services.pool.acquire() as conn:
         if "rate" in action:
             await rate_case(
                 conn,
@@ -364,20 +366,6 @@ async def _poor_rating_step(app: web.Application, action: dict[str, Any], now: d
                 reply="已核实并整改：窗口改为一次性告知材料清单。感谢您的监督！",
                 now=now,
             )
-
-
-async def _ingest(app: web.Application, raws: list[dict[str, Any]], now: datetime) -> None:
-    items = [store.IncomingEvent(raw=r, event=EVENT_ADAPTER.validate_python(r)) for r in raws]
-    async with app[POOL].acquire() as conn:
-        await store.ingest(
-            conn,
-            items,
-            now=now,
-            calendar=app[CALENDAR],
-            rules_for=app[RULES],
-            vault=app[VAULT],
-            after=app[PLANNER].after_ingest,
-        )
 
 
 def demo(settings: Settings, *, verbose: bool = False) -> int:

@@ -13,31 +13,24 @@ nothing runs by itself: ``POST /v1/test-clock/advance`` stops at each instant
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+import asyncpg
 import structlog
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.calendar import WorkingCalendar
 from core.errors import CalendarYearUnknown
-from hub.clock import AcceleratedClock, ManualClock, real_seconds_until
-from hub.keys import (
-    CALENDAR,
-    CLOCK,
-    METRICS,
-    PLANNER,
-    POOL,
-    SERVICES,
-    TEST_CLOCK_HOOKS,
-    ClockWorker,
-)
+from hub.clock import AcceleratedClock, Clock, real_seconds_until
+from hub.metrics import Metrics
 from hub.planning.digests import DIGEST_AT, digest_due
 from hub.planning.planner import Planner
 from hub.planning.project_digest import project_digest_job
 from hub.planning.tick import TickResult
 from hub.privacy.retention import RetentionJob
+from hub.services import Services
 from hub.store.queries import Q
 from hub.supervision.calendar_status import weekly_calendar_warning
 from hub.supervision.report import monthly_report_job
@@ -51,26 +44,20 @@ DIGEST_CHECK_SECONDS = 30.0
 class Ticker:
     """Fires due timers now, and arms one in-process wake-up for the next due timer."""
 
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
+    def __init__(
+        self, *, pool: asyncpg.Pool, clock: Clock, planner: Planner, metrics: Metrics
+    ) -> None:
+        self.pool, self.clock, self.planner, self.metrics = pool, clock, planner, metrics
         self._wakeup: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
-        self._retention = RetentionJob()
-
-    @property
-    def planner(self) -> Planner:
-        return self.app[PLANNER]
 
     async def tick(self) -> None:
         async with self._lock:
-            clock = self.app[CLOCK]
-            pool = self.app[POOL]
-            result = await self.planner.fire_due(pool, clock.now())
+            result = await self.planner.fire_due(self.pool, self.clock.now())
             if result.fired:
                 log.info("timers_fired", count=result.fired)
-            self.app[METRICS].inc("cuiban_timers_fired_total", result.fired)
-            self.app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
-            upcoming = await self.planner.next_fire_at(pool)
+            _count_fired(self.metrics, result)
+            upcoming = await self.planner.next_fire_at(self.pool)
         self._arm(upcoming)
 
     def _arm(self, upcoming: datetime | None) -> None:
@@ -79,42 +66,57 @@ class Ticker:
             self._wakeup = None
         if upcoming is None:
             return
-        delay = real_seconds_until(self.app[CLOCK], upcoming)
+        delay = real_seconds_until(self.clock, upcoming)
         if delay < TICK_SECONDS:
             loop = asyncio.get_running_loop()
             self._wakeup = loop.call_later(delay, lambda: loop.create_task(self.tick()))
 
+    def stop(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.cancel()
+
+
+def _count_fired(metrics: Metrics, result: TickResult) -> None:
+    metrics.inc("cuiban_timers_fired_total", result.fired)
+    metrics.inc("cuiban_timers_set_aside_total", len(result.set_aside))
+
+
+class PeriodicJobs:
+    """The other periodic jobs, each logging what it queued."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._retention = RetentionJob()
+
     async def digest(self) -> None:
-        count = await self.planner.daily_digest(self.app[POOL], self.app[CLOCK].now())
+        s = self.services
+        count = await s.planner.daily_digest(s.pool, s.clock.now())
         if count:
             log.info("daily_digest_queued", count=count)
 
     async def prune(self) -> None:
-        pruned = await self.planner.prune(self.app[POOL], self.app[CLOCK].now())
+        s = self.services
+        pruned = await s.planner.prune(s.pool, s.clock.now())
         if pruned:
             log.info("timers_pruned", count=pruned)
 
     async def calendar_warning(self) -> None:
-        sent = await weekly_calendar_warning(self.app[SERVICES], self.app[CLOCK].now())
+        sent = await weekly_calendar_warning(self.services, self.services.clock.now())
         if sent:
             log.info("calendar_warning_queued", count=sent)
 
     async def monthly_report(self) -> None:
-        sent = await monthly_report_job(self.app[SERVICES], self.app[CLOCK].now())
+        sent = await monthly_report_job(self.services, self.services.clock.now())
         if sent:
             log.info("monthly_report_queued", count=sent)
 
     async def project_digests(self) -> None:
-        sent = await project_digest_job(self.app[SERVICES], self.app[CLOCK].now())
+        sent = await project_digest_job(self.services, self.services.clock.now())
         if sent:
             log.info("project_digests_queued", count=sent)
 
     async def retention(self) -> None:
-        await self._retention.run(self.app[SERVICES], self.app[CLOCK].now())
-
-    def stop(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.cancel()
+        await self._retention.run(self.services, self.services.clock.now())
 
 
 class ManualSchedule:
@@ -128,40 +130,38 @@ class ManualSchedule:
     the clock stops for that when events came in during the digest window.
     """
 
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self._project_hour: datetime | None = None
         self._digest_seen: int | None = None  # the last event the digest looked at
         self._retention = RetentionJob()  # once a local day, at the first stop of the day
 
     @property
     def _tz(self) -> tzinfo:
-        return self.app[PLANNER].routing.tz
+        return self.services.routing.tz
 
     async def run(self, now: datetime) -> TickResult:
         """Fire every timer due by ``now``, then the periodic notices that are due."""
-        app = self.app
-        result = await app[PLANNER].fire_due(app[POOL], now)
-        app[METRICS].inc("cuiban_timers_fired_total", result.fired)
-        app[METRICS].inc("cuiban_timers_set_aside_total", len(result.set_aside))
+        s = self.services
+        result = await s.planner.fire_due(s.pool, now)
+        _count_fired(s.metrics, result)
         if self._in_digest_window(now):
-            async with app[POOL].acquire() as conn:
+            async with s.pool.acquire() as conn:
                 self._digest_seen = await conn.fetchval(Q["latest_event_seq"])
-            await app[PLANNER].daily_digest(app[POOL], now)
-        await monthly_report_job(app[SERVICES], now)
-        await weekly_calendar_warning(app[SERVICES], now)
+            await s.planner.daily_digest(s.pool, now)
+        await monthly_report_job(s, now)
+        await weekly_calendar_warning(s, now)
         hour = now.replace(minute=0, second=0, microsecond=0)
         if self._project_hour is None or hour > self._project_hour:
             self._project_hour = hour
-            await project_digest_job(app[SERVICES], now)
-        await self._retention.run(app[SERVICES], now)
+            await project_digest_job(s, now)
+        await self._retention.run(s, now)
         return result
 
     async def next_due(self, after: datetime | None) -> datetime | None:
         """The next timer, digest, first working day of a month or project hour."""
-        app = self.app
-        now = app[CLOCK].now()
-        async with app[POOL].acquire() as conn:
+        now = self.services.clock.now()
+        async with self.services.pool.acquire() as conn:
             if after is None:
                 timer: datetime | None = await conn.fetchval(Q["next_timer"])
                 if self._in_digest_window(now):
@@ -182,14 +182,14 @@ class ManualSchedule:
         return min((i for i in instants if i is not None), default=None)
 
     def _in_digest_window(self, now: datetime) -> bool:
-        return digest_due(self.app[PLANNER].routing, now)
+        return digest_due(self.services.routing, now)
 
     def _next_local(
         self, since: datetime, at: time, *, inclusive: bool, first_of_month: bool
     ) -> datetime | None:
         """The first ``at`` (local) on a working day — the first of its month, if asked —
         after ``since``; None past the years the calendar knows."""
-        calendar = self.app[CALENDAR]
+        calendar = self.services.calendar
         day = since.astimezone(self._tz).date()
         for _ in range(62):
             candidate = datetime.combine(day, at, self._tz)
@@ -213,94 +213,87 @@ def _first_working_day_of_month(calendar: WorkingCalendar, day: date) -> bool:
     )
 
 
-async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    if isinstance(app[CLOCK], ManualClock):
-        schedule = ManualSchedule(app)
-        # First in line: timers become messages before the dispatcher drains them.
-        app[TEST_CLOCK_HOOKS].insert(
-            0, ClockWorker(name="scheduler", run=schedule.run, next_due=schedule.next_due)
-        )
-        yield
-        return
+@dataclass(frozen=True)
+class Periodic:
+    """One interval job of the background scheduler."""
 
-    ticker = Ticker(app)
+    id: str
+    run: Callable[[], Awaitable[None]]
+    every_seconds: float
+
+
+def periodic_jobs(ticker: Ticker, jobs: PeriodicJobs, *, accelerated: bool) -> list[Periodic]:
+    """What runs how often; an accelerated clock crosses 08:30 or an hour in moments, so
+    the digest, the monthly report and the project digests look every second."""
+    digest_every = 1.0 if accelerated else DIGEST_CHECK_SECONDS
+    project_every = 1.0 if accelerated else 3600.0
+    return [
+        Periodic("tick", ticker.tick, TICK_SECONDS),
+        Periodic("daily_digest", jobs.digest, digest_every),
+        Periodic("monthly_report", jobs.monthly_report, digest_every),
+        Periodic("calendar_warning", jobs.calendar_warning, 3600.0),
+        Periodic("project_digest", jobs.project_digests, project_every),
+        # Once a local day does the work; the other runs return at once.
+        Periodic("retention", jobs.retention, project_every),
+        Periodic("prune", jobs.prune, 3600.0),
+    ]
+
+
+def start_periodic(jobs: list[Periodic]) -> AsyncIOScheduler:
+    """An APScheduler running ``jobs``, each first at once, never two runs of one at a time."""
     scheduler = AsyncIOScheduler()
-    start = datetime.now().astimezone() + timedelta(milliseconds=50)
-    scheduler.add_job(
-        ticker.tick,
-        "interval",
-        seconds=TICK_SECONDS,
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="tick",
-    )
-    # An accelerated clock crosses 08:30 in moments: look more often.
-    digest_every = 1.0 if isinstance(app[CLOCK], AcceleratedClock) else DIGEST_CHECK_SECONDS
-    scheduler.add_job(
-        ticker.digest,
-        "interval",
-        seconds=digest_every,
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="daily_digest",
-    )
-    scheduler.add_job(
-        ticker.monthly_report,
-        "interval",
-        seconds=digest_every,
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="monthly_report",
-    )
-    scheduler.add_job(
-        ticker.calendar_warning,
-        "interval",
-        seconds=3600.0,
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="calendar_warning",
-    )
-    # An accelerated clock lives through an hour in moments too.
-    project_every = 1.0 if isinstance(app[CLOCK], AcceleratedClock) else 3600.0
-    scheduler.add_job(
-        ticker.project_digests,
-        "interval",
-        seconds=project_every,
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="project_digest",
-    )
-    scheduler.add_job(
-        ticker.retention,
-        "interval",
-        seconds=project_every,  # once a local day does the work; the rest return at once
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="retention",
-    )
-    scheduler.add_job(
-        ticker.prune,
-        "interval",
-        hours=1,
-        next_run_time=start,
-        max_instances=1,
-        coalesce=True,
-        id="prune",
-    )
+    # APScheduler runs in real time, whatever the hub's clock: its first runs are now.
+    first = datetime.now().astimezone() + timedelta(milliseconds=50)
+    for job in jobs:
+        scheduler.add_job(
+            job.run,
+            "interval",
+            seconds=job.every_seconds,
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            id=job.id,
+        )
     scheduler.start()
-    try:
-        yield
-    finally:
-        scheduler.pause()
-        await _finish_running_jobs(scheduler)
-        scheduler.shutdown(wait=False)
-        ticker.stop()
+    return scheduler
+
+
+class Scheduler:
+    """The periodic work as one worker: APScheduler in the background, or the manual
+    clock's stops (:class:`ManualSchedule`) — hub/lifecycle.run_or_hook picks."""
+
+    name = "scheduler"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.ticker = Ticker(
+            pool=services.pool,
+            clock=services.clock,
+            planner=services.planner,
+            metrics=services.metrics,
+        )
+        self._manual = ManualSchedule(services)
+        self._running: AsyncIOScheduler | None = None
+
+    async def drain(self, now: datetime) -> TickResult:
+        """Fire every timer due by ``now``, then the periodic notices that are due."""
+        return await self._manual.run(now)
+
+    async def next_due(self, after: datetime | None) -> datetime | None:
+        return await self._manual.next_due(after)
+
+    async def start(self) -> None:
+        accelerated = isinstance(self.services.clock, AcceleratedClock)
+        jobs = periodic_jobs(self.ticker, PeriodicJobs(self.services), accelerated=accelerated)
+        self._running = start_periodic(jobs)
+
+    async def stop(self) -> None:
+        if self._running is not None:
+            self._running.pause()
+            await _finish_running_jobs(self._running)
+            self._running.shutdown(wait=False)
+            self._running = None
+        self.ticker.stop()
 
 
 JOB_FINISH_SECONDS = 30.0

@@ -14,8 +14,7 @@ from typing import Any
 from channels.sms_length import count_segments
 from hub.app import create_app, running
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import CHANNEL_REGISTRY
-from hub.keys import SERVICES, TEST_CLOCK_HOOKS
+from hub.keys import CHANNEL_REGISTRY, SERVICES, TEST_CLOCK_HOOKS
 from hub.settings import ChannelsSettings, Settings
 from hub.simulate import run
 from hub.simulate.invariants import Facts, check_all

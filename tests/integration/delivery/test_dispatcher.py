@@ -21,9 +21,9 @@ from channels.base import DeliveryUnknown, Receipt
 from core.notices import ChannelKind, OutboundMessage
 from hub.app import create_app
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import DISPATCH_SETTINGS, DISPATCHER, Dispatcher
+from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import ChannelRegistry
-from hub.keys import JITTER, POOL
+from hub.keys import DISPATCH_SETTINGS, DISPATCHER, JITTER, POOL
 from hub.settings import DispatchSettings, Settings
 from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.fakes.aliyun import FakeAliyun

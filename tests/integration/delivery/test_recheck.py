@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.app import create_app
 from hub.clock import ManualClock
-from hub.delivery.dispatcher import DISPATCH_SETTINGS, DispatchSettings
-from hub.settings import Settings
+from hub.keys import DISPATCH_SETTINGS
+from hub.settings import DispatchSettings, Settings
 from tests.conftest import Api
 from tests.integration import events as ev
 
