@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel, ValidationError
 
 from core.calendar import parse_year_file
 from core.errors import InputError
@@ -12,6 +13,12 @@ from hub.keys import CALENDAR, CALENDAR_SYNC, CLOCK, POOL
 from hub.store.calendars import store_year
 
 routes = web.RouteTableDef()
+
+
+class YearFileIn(BaseModel):
+    """The body of ``PUT /v1/calendar/years/{year}``: the year file, TOML text."""
+
+    file: str
 
 
 @routes.get("/v1/calendar/years")
@@ -39,15 +46,16 @@ async def put_year(request: web.Request) -> web.Response:
     Every hub process serves it within seconds; the deadlines, timers and applicants
     it touches are updated once, before this answers when this process does that work.
     """
-    body = await read_json(request)
-    if not isinstance(body, dict) or not isinstance(body.get("file"), str):
+    try:
+        body = YearFileIn.model_validate(await read_json(request))
+    except ValidationError:
         raise Problem(
             422,
             'send {"file": "<the year file as TOML text>"}',
             errors=[{"field": "file", "message": "must be a string"}],
-        )
+        ) from None
     try:
-        year = parse_year_file(body["file"])
+        year = parse_year_file(body.file)
     except InputError as exc:
         raise Problem(422, str(exc), errors=[{"field": "file", "message": str(exc)}]) from None
     if request.match_info["year"] != str(year.year):

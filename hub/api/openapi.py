@@ -1,159 +1,388 @@
-"""The OpenAPI 3.1 document of the routes the app serves, with the models that validate them.
+"""The OpenAPI 3.1 document of the routes the app serves, from the pydantic models.
 
-:func:`openapi_document` walks the application's route table: every API route
-must have an operation here (request schema from the pydantic model that
-validates the body, response schema, errors), or start-up fails naming it. The
-HTML pages (``/wap/``, ``/supervise/``) are not part of the API and are left out.
+:data:`OPERATIONS` is one table, a row per API route: a summary, the model that
+validates the request body, the models of the answers (:mod:`hub.api.answers`),
+the parameters and the errors. :func:`openapi_document` walks the application's
+route table and turns each route's row into an operation, its schemas generated
+from the models; a route without a row stops start-up, naming it. The HTML pages
+(``/wap/``, ``/supervise/``) are not part of the API and are left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from core.events import Event
-from core.notices import MessageStatus
+from hub.api import answers
+from hub.api.calendar import YearFileIn
 from hub.api.models import ClockAdvance, DepartmentIn, PersonIn
 from hub.api.rectifications import CloseIn, VerifyIn
 from hub.broadcasts.service import BroadcastIn, ListIn
 from hub.supervision.urges import UrgeIn
 
+__all__ = ["OPERATIONS", "Operation", "api_routes", "openapi_document"]
+
 _REF = "#/components/schemas/{model}"
 
 
-def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, Any]:
-    schema = adapter.json_schema(ref_template=_REF, by_alias=True)
-    components.update(schema.pop("$defs", {}))
-    return schema
+@dataclass(frozen=True)
+class Named:
+    """A schema that is not a model class (a union), kept as a component under ``name``."""
+
+    name: str
+    adapter: TypeAdapter[Any]
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}},
-    }
+#: A body or an answer: a pydantic model (an answer's is a named component, a body's is
+#: inline), a Named union, a TypeAdapter (inline), or alternatives (oneOf).
+Schema = type[BaseModel] | Named | TypeAdapter[Any] | tuple["Schema", ...]
+
+
+class EventBatch(BaseModel):
+    """Up to 1000 events in one request, stored in one transaction."""
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=1000)]
+
+
+_EVENT = Named("Event", TypeAdapter(Event))
+# A provider's push: Aliyun posts a JSON array, Tencent a JSON object or an array.
+_PUSH: TypeAdapter[Any] = TypeAdapter(list[dict[str, Any]] | dict[str, Any])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """One success answer: what it means and the model of its body (None: not JSON)."""
+
+    description: str
+    model: Schema | None
+    media: str = "application/json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    """One route's contract, as the document states it."""
+
+    summary: str
+    answers: Mapping[int, Answer]
+    body: Schema | None = None
+    path: tuple[str, ...] = ()
+    query: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # Errors besides the common ones (_ERRORS, for routes behind an API key), or a better
+    # word for one of them.
+    problems: Mapping[int, str] = field(default_factory=dict)
+    # No API key: health, metrics, this document, the callbacks (their ?token= instead).
+    public: bool = False
 
 
 _ERRORS = {
-    "400": _problem("Body is not JSON"),
-    "401": _problem("Missing or wrong API key"),
-    "403": _problem("The key's role may not do this"),
-    "413": _problem("Body over 1 MiB"),
-    "422": _problem("Invalid fields, each named in errors"),
-    "503": _problem("Database unavailable; retry after Retry-After seconds"),
+    400: "Body is not JSON",
+    401: "Missing or wrong API key",
+    403: "The key's role may not do this",
+    413: "Body over 1 MiB",
+    422: "Invalid fields, each named in errors",
+    503: "Database unavailable; retry after Retry-After seconds",
+}
+_CALLBACK_PROBLEMS = {
+    **{s: d for s, d in _ERRORS.items() if s not in (401, 403)},
+    403: "Missing or wrong ?token= (auth.callback_token)",
+    429: "Too many wrong tokens from this address",
+}
+_STR: dict[str, Any] = {"type": "string"}
+
+
+def _query(*names: str) -> dict[str, dict[str, Any]]:
+    return dict.fromkeys(names, _STR)
+
+
+def _ok(description: str, model: Schema | None) -> Answer:
+    return Answer(description=description, model=model)
+
+
+def _callback(summary: str) -> Operation:
+    return Operation(
+        summary=summary,
+        public=True,
+        query=_query("token"),
+        body=_PUSH,
+        answers={200: _ok("Taken: the provider's own acknowledgement", answers.ProviderAck)},
+        problems=_CALLBACK_PROBLEMS,
+    )
+
+
+_RECTIFICATION = ("id",)
+_NO_RECTIFICATION = {404: "No such rectification"}
+_CASES_QUERY = {
+    "department": _STR,
+    "level": {"enum": ["green", "yellow", "red", "done"]},
+    "status": _STR,
+    "cursor": _STR,
+    "limit": {"type": "integer", "minimum": 1, "maximum": 500},
 }
 
-_JSON_OBJECT = {"type": "object"}
-_STR = {"type": "string"}
-_INT = {"type": "integer"}
-_NULLABLE_STR = {"type": ["string", "null"]}
-_LEVEL = {"enum": ["green", "yellow", "red", "done", None]}
+# One table, in the order of the contract's API section: a reader finds every route's
+# contract in one place. The test clock's row is listed always; the route table decides
+# whether it is served (only under the manual clock).
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("post", "/v1/events"): Operation(
+        summary="Ingest one event or a batch of at most 1000",
+        body=(_EVENT, EventBatch),
+        answers={202: _ok("Stored", answers.EventsAccepted)},
+        problems={409: "event_id reused with a different body"},
+    ),
+    ("get", "/v1/cases/{case_no}"): Operation(
+        summary="A case with its nodes, levels and deadlines",
+        path=("case_no",),
+        answers={200: _ok("The case", answers.CaseOut)},
+        problems={404: "No such case"},
+    ),
+    ("get", "/v1/cases"): Operation(
+        summary="Cases for supervision, keyset-paginated",
+        query=_CASES_QUERY,
+        answers={200: _ok("A page of cases", answers.CasePage)},
+    ),
+    ("put", "/v1/people/{person_id}"): Operation(
+        summary="Create or replace a person and their channels",
+        path=("person_id",),
+        body=PersonIn,
+        answers={
+            200: _ok("Replaced", answers.PersonOut),
+            201: _ok("Created", answers.PersonOut),
+        },
+    ),
+    ("put", "/v1/departments/{code}"): Operation(
+        summary="Create or replace a department and its escalation ladder",
+        path=("code",),
+        body=DepartmentIn,
+        answers={
+            200: _ok("Replaced", answers.DepartmentOut),
+            201: _ok("Created", answers.DepartmentOut),
+        },
+    ),
+    ("post", "/v1/cases/{case_no}/urge"): Operation(
+        summary="A 催办 to the current assignees, counted",
+        path=("case_no",),
+        body=UrgeIn,
+        answers={202: _ok("Queued", answers.Urged)},
+        problems={404: "No such case", 409: "The case has no open node"},
+    ),
+    ("get", "/v1/messages"): Operation(
+        summary="The message log: every notice, its status, attempts and body",
+        query=_query(
+            "case_no", "recipient", "kind", "status", "person_id", "channel", "cursor", "limit"
+        ),
+        answers={200: _ok("A page of messages", answers.MessagePage)},
+    ),
+    ("get", "/v1/audit"): Operation(
+        summary="The audit trail: changes to people and departments, urges, and every read "
+        "of a case's personal data (action=case.read; department= gives a department's "
+        "access log)",
+        query=_query("subject", "action", "department", "from", "to", "cursor", "limit"),
+        answers={200: _ok("A page of audit entries", answers.AuditPage)},
+    ),
+    ("get", "/v1/stats"): Operation(
+        summary="Supervision figures: accepted, closed, on time, early, late, open, …",
+        query=_query("from", "to", "group_by"),
+        answers={200: _ok("Figures in total and per group", answers.StatsOut)},
+    ),
+    ("post", "/v1/test-clock/advance"): Operation(
+        summary="Advance the manual test clock, doing due work at each due instant",
+        body=ClockAdvance,
+        answers={
+            200: _ok(
+                "The new now, how many timers fired, and the ones set aside (each with its "
+                "error) — the advance stands either way",
+                answers.ClockAdvanced,
+            )
+        },
+    ),
+    ("post", "/v1/broadcasts"): Operation(
+        summary="Queue an announcement (通知公告), or preview it with ?dry_run=true",
+        query=_query("dry_run"),
+        body=BroadcastIn,
+        answers={
+            201: _ok("Queued: its progress", answers.BroadcastProgress),
+            200: _ok(
+                "Already queued under this key (its progress), or the dry run's preview",
+                TypeAdapter(answers.BroadcastProgress | answers.BroadcastPreview),
+            ),
+        },
+    ),
+    ("get", "/v1/broadcasts/{id}"): Operation(
+        summary="A broadcast's progress",
+        path=("id",),
+        answers={200: _ok("Progress", answers.BroadcastProgress)},
+        problems={404: "No such broadcast"},
+    ),
+    ("post", "/v1/broadcasts/{id}/cancel"): Operation(
+        summary="Cancel a broadcast: nothing still queued is sent",
+        path=("id",),
+        answers={200: _ok("Cancelled: its progress", answers.BroadcastProgress)},
+        problems={404: "No such broadcast"},
+    ),
+    ("put", "/v1/lists/{name}"): Operation(
+        summary="Replace a subscriber list's mobiles and e-mail addresses",
+        path=("name",),
+        body=ListIn,
+        answers={200: _ok("The list's size", answers.SubscriberList)},
+    ),
+    ("get", "/v1/lists/{name}"): Operation(
+        summary="A subscriber list's size (its addresses are not echoed)",
+        path=("name",),
+        answers={200: _ok("The list's size", answers.SubscriberList)},
+        problems={404: "No such list"},
+    ),
+    ("get", "/v1/rectifications"): Operation(
+        summary="差评整改: one per poor rating, newest first, with its level",
+        query=_query("status", "department", "cursor", "limit"),
+        answers={200: _ok("A page of rectifications", answers.RectificationPage)},
+    ),
+    ("get", "/v1/rectifications/{id}"): Operation(
+        summary="One rectification",
+        path=_RECTIFICATION,
+        answers={200: _ok("The rectification", answers.RectificationOut)},
+        problems=_NO_RECTIFICATION,
+    ),
+    ("post", "/v1/rectifications/{id}/verify"): Operation(
+        summary="回访核实: the applicant was called back; record what was found",
+        path=_RECTIFICATION,
+        body=VerifyIn,
+        answers={200: _ok("Verified", answers.RectificationOut)},
+        problems={**_NO_RECTIFICATION, 409: "Already verified or closed"},
+    ),
+    ("post", "/v1/rectifications/{id}/close"): Operation(
+        summary="Close with an outcome; the reply is sent to the applicant",
+        path=_RECTIFICATION,
+        body=CloseIn,
+        answers={
+            200: _ok(
+                "Closed; notices counts the reply messages queued", answers.ClosedRectification
+            )
+        },
+        problems={
+            **_NO_RECTIFICATION,
+            409: "Already closed",
+            422: "Invalid fields, or a reply too long for channels.sms.max_segments",
+        },
+    ),
+    ("get", "/v1/inbound-sms"): Operation(
+        summary="Texts applicants sent, kept for supervisors",
+        query=_query("handled_as", "mobile", "case_no", "cursor", "limit"),
+        answers={200: _ok("A page of texts", answers.InboundSmsPage)},
+    ),
+    ("get", "/v1/calendar/years"): Operation(
+        summary="The calendar's years (official and the provisional next one)",
+        answers={200: _ok("Years and the calendar's revision", answers.CalendarYears)},
+    ),
+    ("put", "/v1/calendar/years/{year}"): Operation(
+        summary="Import the State Council's holiday notice for a year (admin)",
+        path=("year",),
+        body=YearFileIn,
+        answers={
+            200: _ok("Stored; what the re-plan of affected cases did", answers.CalendarImported)
+        },
+    ),
+    ("post", "/v1/callbacks/sms/aliyun/report"): _callback("Aliyun delivery receipts (SmsReport)"),
+    ("post", "/v1/callbacks/sms/aliyun/up"): _callback("Aliyun texts from applicants (SmsUp)"),
+    ("post", "/v1/callbacks/sms/tencent/status"): _callback("Tencent Cloud delivery receipts"),
+    ("post", "/v1/callbacks/sms/tencent/reply"): _callback("Tencent Cloud texts from applicants"),
+    ("get", "/v1/openapi.json"): Operation(
+        summary="This document",
+        public=True,
+        answers={200: _ok("OpenAPI 3.1", TypeAdapter(dict[str, Any]))},
+    ),
+    ("get", "/healthz"): Operation(
+        summary="Liveness", public=True, answers={200: _ok("Alive", answers.Health)}
+    ),
+    ("get", "/readyz"): Operation(
+        summary="Database reachable and schema current",
+        public=True,
+        answers={
+            200: _ok("Ready", answers.Readiness),
+            503: _ok("Not ready: migrating, or the database unreachable", answers.Readiness),
+        },
+    ),
+    ("get", "/metrics"): Operation(
+        summary="Prometheus metrics (text exposition format)",
+        public=True,
+        answers={
+            200: Answer(
+                description="Counters and histograms",
+                model=TypeAdapter(str),
+                media="text/plain",
+            )
+        },
+    ),
+}
 
 
-def _object(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    """An object schema: these properties required, others allowed."""
-    return {
-        "type": "object",
-        "required": list(required),
-        "properties": {**required, **optional},
-    }
+class _Components:
+    """The document's named schemas, filled as operations refer to models."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def _add(self, name: str, schema: dict[str, Any]) -> None:
+        if self.schemas.setdefault(name, schema) != schema:
+            raise ValueError(f"two different schemas are both named {name!r}")
+
+    def schema(self, model: Schema, *, inline: bool = False) -> dict[str, Any]:
+        """``model``'s schema: a model or a Named union as a $ref to its component (inline
+        when asked), a TypeAdapter's inline, alternatives as oneOf."""
+        if isinstance(model, tuple):
+            return {"oneOf": [self.schema(m, inline=inline) for m in model]}
+        name = model.name if isinstance(model, Named) else None
+        if isinstance(model, type):
+            name = None if inline else model.__name__
+            adapter: TypeAdapter[Any] = TypeAdapter(model)
+        else:
+            adapter = model.adapter if isinstance(model, Named) else model
+        schema = adapter.json_schema(ref_template=_REF, by_alias=True)
+        for nested_name, nested in schema.pop("$defs", {}).items():
+            self._add(nested_name, nested)
+        if name is None:
+            return schema
+        self._add(name, schema)
+        return {"$ref": _REF.format(model=name)}
 
 
-def _page(item: dict[str, Any]) -> dict[str, Any]:
-    return _object({"items": {"type": "array", "items": item}, "next_cursor": _NULLABLE_STR})
-
-
-_CASE_SUMMARY = _object(
-    {"case_no": _STR, "status": _STR, "level": _LEVEL, "suspended": {"type": "boolean"}},
-    due_date=_NULLABLE_STR,
-    due_at=_NULLABLE_STR,
-    urges=_INT,
-)
-_NODE = _object(
-    {
-        "node_id": _STR,
-        "name": _STR,
-        "status": {"enum": ["open", "completed"]},
-        "level": _LEVEL,
-        "provisional": {"type": "boolean"},
-    },
-    due_at=_NULLABLE_STR,
-    urges=_INT,
-)
-_CASE = _object(
-    {
-        "case_no": _STR,
-        "status": _STR,
-        "level": _LEVEL,
-        "suspended": {"type": "boolean"},
-        "deadline_unknown": {"type": "boolean"},
-        "provisional": {"type": "boolean"},
-        "nodes": {"type": "array", "items": _NODE},
-        "stages": {"type": "array", "items": _JSON_OBJECT},
-    },
-    due_date=_NULLABLE_STR,
-    closed_at=_NULLABLE_STR,
-    rating={"type": ["integer", "null"]},
-)
-_MESSAGE = _object(
-    {
-        "id": _INT,
-        "kind": _STR,
-        "channel": _STR,
-        "recipient": _STR,
-        "status": {"enum": [s.value for s in MessageStatus]},
-        "attempts": _INT,
-        "body": _STR,
-        "created_at": _STR,
-    },
-    case_no=_NULLABLE_STR,
-    provider_message_id=_NULLABLE_STR,
-    error=_NULLABLE_STR,
-)
-_RECTIFICATION = _object(
-    {
-        "id": _INT,
-        "case_no": _STR,
-        "department": _NULLABLE_STR,
-        "rating": _INT,
-        "comment": _NULLABLE_STR,
-        "status": {"enum": ["open", "verified", "closed"]},
-        "verify_due_at": _NULLABLE_STR,
-        "rectify_due_at": _NULLABLE_STR,
-        "level": _LEVEL,
-        "verified_at": _NULLABLE_STR,
-        "closed_at": _NULLABLE_STR,
-        "outcome": {"enum": ["rectified", "explained", "unfounded", None]},
-        "reply": _NULLABLE_STR,
-    },
-    opened_at=_STR,
-    finding=_NULLABLE_STR,
-)
-_AUDIT = _object({"id": _INT, "at": _STR, "actor": _STR, "action": _STR, "subject": _STR})
-
-
-def _ok(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": schema or _JSON_OBJECT}},
-    }
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _query(*names: str) -> list[dict[str, Any]]:
-    return [
-        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names
+def _operation(op: Operation, components: _Components) -> dict[str, Any]:
+    problem = components.schema(answers.Problem)
+    responses: dict[str, Any] = {}
+    for status, answer in sorted(op.answers.items()):
+        content = {} if answer.model is None else {"schema": components.schema(answer.model)}
+        responses[str(status)] = {
+            "description": answer.description,
+            "content": {answer.media: content},
+        }
+    common = {} if op.public else _ERRORS
+    for status, description in sorted((common | dict(op.problems)).items()):
+        if status not in op.answers:
+            responses[str(status)] = {
+                "description": description,
+                "content": {"application/problem+json": {"schema": problem}},
+            }
+    out: dict[str, Any] = {"summary": op.summary, "responses": responses}
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": _STR} for name in op.path
+    ] + [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in op.query.items()
     ]
+    if parameters:
+        out["parameters"] = parameters
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": components.schema(op.body, inline=True)}},
+        }
+    if op.public:
+        out["security"] = []
+    return out
 
 
 # The HTML pages and their assets: for people, not for programs.
@@ -176,13 +405,14 @@ def api_routes(resources: Iterable[tuple[str, str]]) -> tuple[Route, ...]:
 @cache
 def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
     """The document for exactly ``routes``; LookupError names a route with no operation."""
-    components, operations = _operations()
+    components = _Components()
+    components.schema(answers.Problem)
     paths: dict[str, dict[str, Any]] = {}
     for method, path in routes:
-        operation = operations.get(path, {}).get(method)
+        operation = OPERATIONS.get((method, path))
         if operation is None:
             raise LookupError(f"{method.upper()} {path} has no operation in hub/api/openapi.py")
-        paths.setdefault(path, {})[method] = operation
+        paths.setdefault(path, {})[method] = _operation(operation, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -191,444 +421,9 @@ def openapi_document(routes: tuple[Route, ...]) -> dict[str, Any]:
             "description": "催办 — reminders for approval centres",
         },
         "components": {
-            "schemas": components,
+            "schemas": components.schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
         "paths": paths,
-    }
-
-
-_PUBLIC: list[dict[str, list[str]]] = []  # no API key (health, metrics, callbacks)
-
-
-def _operations() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    # One long table of operations, on purpose: a reader finds every route's contract
-    # in one place, in the order of the contract's API section.
-    components: dict[str, Any] = {
-        "Problem": {
-            "type": "object",
-            "required": ["title", "status", "detail"],
-            "properties": {
-                "type": {"type": "string"},
-                "title": {"type": "string"},
-                "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "errors": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                    },
-                },
-            },
-        }
-    }
-    event = _schema(TypeAdapter(Event), components)
-    components["Event"] = event
-    components["EventBatch"] = {
-        "type": "object",
-        "required": ["events"],
-        "properties": {
-            "events": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": 1000,
-                "items": {"$ref": _REF.format(model="Event")},
-            }
-        },
-    }
-    person = _schema(TypeAdapter(PersonIn), components)
-    department = _schema(TypeAdapter(DepartmentIn), components)
-    advance = _schema(TypeAdapter(ClockAdvance), components)
-    urge = _schema(TypeAdapter(UrgeIn), components)
-    verify = _schema(TypeAdapter(VerifyIn), components)
-    close = _schema(TypeAdapter(CloseIn), components)
-    paths: dict[str, Any] = {
-        "/v1/events": {
-            "post": {
-                "summary": "Ingest one event or a batch of at most 1000",
-                "requestBody": _body(
-                    {
-                        "oneOf": [
-                            {"$ref": _REF.format(model="Event")},
-                            {"$ref": _REF.format(model="EventBatch")},
-                        ]
-                    }
-                ),
-                "responses": {
-                    "202": _ok(
-                        "Stored",
-                        {
-                            "type": "object",
-                            "properties": {
-                                "accepted": {"type": "integer"},
-                                "duplicates": {"type": "integer"},
-                            },
-                        },
-                    ),
-                    "409": _problem("event_id reused with a different body"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/cases/{case_no}": {
-            "get": {
-                "summary": "A case with its nodes, levels and deadlines",
-                "parameters": [
-                    {
-                        "name": "case_no",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "responses": {
-                    "200": _ok("The case", _CASE),
-                    "404": _problem("No such case"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/cases": {
-            "get": {
-                "summary": "Cases for supervision, keyset-paginated",
-                "parameters": [
-                    {"name": name, "in": "query", "required": False, "schema": schema}
-                    for name, schema in [
-                        ("department", {"type": "string"}),
-                        ("level", {"enum": ["green", "yellow", "red", "done"]}),
-                        ("status", {"type": "string"}),
-                        ("cursor", {"type": "string"}),
-                        ("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-                    ]
-                ],
-                "responses": {"200": _ok("A page of cases", _page(_CASE_SUMMARY)), **_ERRORS},
-            }
-        },
-        "/v1/people/{person_id}": {
-            "put": {
-                "summary": "Create or replace a person and their channels",
-                "parameters": [
-                    {
-                        "name": "person_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "requestBody": _body(person),
-                "responses": {
-                    "200": _ok("Replaced", _object({"person_id": _STR, "name": _NULLABLE_STR})),
-                    "201": _ok("Created", _object({"person_id": _STR, "name": _NULLABLE_STR})),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/departments/{code}": {
-            "put": {
-                "summary": "Create or replace a department and its escalation ladder",
-                "parameters": [
-                    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-                "requestBody": _body(department),
-                "responses": {"200": _ok("Replaced"), "201": _ok("Created"), **_ERRORS},
-            }
-        },
-        "/v1/cases/{case_no}/urge": {
-            "post": {
-                "summary": "A 催办 to the current assignees, counted",
-                "parameters": [_path_param("case_no")],
-                "requestBody": _body(urge),
-                "responses": {
-                    "202": _ok(
-                        "Queued",
-                        _object(
-                            {
-                                "urge_id": _INT,
-                                "nodes": {"type": "array", "items": _STR},
-                                "notices": _INT,
-                            }
-                        ),
-                    ),
-                    "404": _problem("No such case"),
-                    "409": _problem("The case has no open node"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/messages": {
-            "get": {
-                "summary": "The message log: every notice, its status, attempts and body",
-                "parameters": _query(
-                    "case_no",
-                    "recipient",
-                    "kind",
-                    "status",
-                    "person_id",
-                    "channel",
-                    "cursor",
-                    "limit",
-                ),
-                "responses": {"200": _ok("A page of messages", _page(_MESSAGE)), **_ERRORS},
-            }
-        },
-        "/v1/audit": {
-            "get": {
-                "summary": "The audit trail: changes to people and departments, urges, and "
-                "every read of a case's personal data (action=case.read; department= gives "
-                "a department's access log)",
-                "parameters": _query(
-                    "subject", "action", "department", "from", "to", "cursor", "limit"
-                ),
-                "responses": {"200": _ok("A page of audit entries", _page(_AUDIT)), **_ERRORS},
-            }
-        },
-        "/v1/stats": {
-            "get": {
-                "summary": "Supervision figures: accepted, closed, on time, early, late, open, …",
-                "parameters": _query("from", "to", "group_by"),
-                "responses": {
-                    "200": _ok("Figures per group", _object({"items": {"type": "array"}})),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/rectifications": {
-            "get": {
-                "summary": "差评整改: one per poor rating, newest first, with its level",
-                "parameters": _query("status", "department", "cursor", "limit"),
-                "responses": {
-                    "200": _ok("A page of rectifications", _page(_RECTIFICATION)),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/rectifications/{id}": {
-            "get": {
-                "summary": "One rectification",
-                "parameters": [_path_param("id")],
-                "responses": {
-                    "200": _ok("The rectification", _RECTIFICATION),
-                    "404": _problem("No such rectification"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/rectifications/{id}/verify": {
-            "post": {
-                "summary": "回访核实: the applicant was called back; record what was found",
-                "parameters": [_path_param("id")],
-                "requestBody": _body(verify),
-                "responses": {
-                    "200": _ok("Verified", _RECTIFICATION),
-                    "404": _problem("No such rectification"),
-                    "409": _problem("Already verified or closed"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/rectifications/{id}/close": {
-            "post": {
-                "summary": "Close with an outcome; the reply is sent to the applicant",
-                "parameters": [_path_param("id")],
-                "requestBody": _body(close),
-                "responses": {
-                    "200": _ok(
-                        "Closed; notices counts the reply messages queued",
-                        {**_RECTIFICATION, "required": [*_RECTIFICATION["required"], "notices"]},
-                    ),
-                    "404": _problem("No such rectification"),
-                    "409": _problem("Already closed"),
-                    "422": _problem(
-                        "Invalid fields, or a reply too long for channels.sms.max_segments"
-                    ),
-                    **{k: v for k, v in _ERRORS.items() if k != "422"},
-                },
-            }
-        },
-        "/v1/inbound-sms": {
-            "get": {
-                "summary": "Texts applicants sent, kept for supervisors",
-                "parameters": _query("cursor", "limit"),
-                "responses": {"200": _ok("A page of texts", _page(_JSON_OBJECT)), **_ERRORS},
-            }
-        },
-        "/v1/broadcasts/{id}": {
-            "get": {
-                "summary": "A broadcast's progress",
-                "parameters": [_path_param("id")],
-                "responses": {
-                    "200": _ok("Progress"),
-                    "404": _problem("No such broadcast"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/broadcasts/{id}/cancel": {
-            "post": {
-                "summary": "Cancel a broadcast: nothing still queued is sent",
-                "parameters": [_path_param("id")],
-                "responses": {
-                    "200": _ok("Cancelled"),
-                    "404": _problem("No such broadcast"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _ok("Alive")}}},
-        "/readyz": {
-            "get": {
-                "summary": "Database reachable and schema current",
-                "responses": {"200": _ok("Ready"), "503": _ok("Not ready")},
-            }
-        },
-    }
-    paths |= _more_operations(components)
-    # Served only under the manual clock: the route table decides whether it is listed.
-    paths["/v1/test-clock/advance"] = {
-        "post": {
-            "summary": "Advance the manual test clock, doing due work at each due instant",
-            "requestBody": _body(advance),
-            "responses": {
-                "200": _ok(
-                    "The new now, how many timers fired, and the ones set aside "
-                    "(each with its error) — the advance stands either way",
-                    {
-                        "type": "object",
-                        "required": ["now", "fired", "set_aside"],
-                        "properties": {
-                            "now": _STR,
-                            "fired": _INT,
-                            "set_aside": {"type": "array", "items": _JSON_OBJECT},
-                            "stops": _INT,
-                            "failed": {"type": "array", "items": _JSON_OBJECT},
-                            "failed_count": _INT,
-                        },
-                    },
-                ),
-                **_ERRORS,
-            },
-        }
-    }
-    return components, paths
-
-
-# Long on purpose: a table of operations, one entry per route, read top to bottom.
-def _more_operations(components: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Broadcasts, subscriber lists, provider callbacks, the document itself and /metrics."""
-    broadcast = _schema(TypeAdapter(BroadcastIn), components)
-    subscriber_list = _schema(TypeAdapter(ListIn), components)
-    progress = _object(
-        {
-            "id": _INT,
-            "status": {"enum": ["expanding", "sending", "done", "cancelled"]},
-            "counts": {"type": "object", "additionalProperties": _INT},
-        },
-        key=_NULLABLE_STR,
-        title=_STR,
-        channels={"type": "array", "items": _STR},
-        estimated_end=_NULLABLE_STR,
-        warnings={"type": "array", "items": _STR},
-    )
-    list_view = _object(
-        {"name": _STR, "mobiles": _INT, "emails": _INT, "updated_at": _STR},
-        description=_STR,
-    )
-    # A provider's push: Aliyun posts a JSON array, Tencent a JSON object or array.
-    push = {"oneOf": [{"type": "array", "items": _JSON_OBJECT}, _JSON_OBJECT]}
-    ack = _object({}, code=_INT, msg=_STR, result=_INT, errmsg=_STR)
-
-    def callback(summary: str) -> dict[str, Any]:
-        return {
-            "post": {
-                "summary": summary,
-                "security": _PUBLIC,
-                "parameters": _query("token"),
-                "requestBody": _body(push),
-                "responses": {
-                    "200": _ok("Taken: the provider's own acknowledgement", ack),
-                    "403": _problem("Missing or wrong ?token= (auth.callback_token)"),
-                    "429": _problem("Too many wrong tokens from this address"),
-                    **{k: v for k, v in _ERRORS.items() if k not in ("401", "403")},
-                },
-            }
-        }
-
-    return {
-        "/v1/broadcasts": {
-            "post": {
-                "summary": "Queue an announcement (通知公告), or preview it with ?dry_run=true",
-                "parameters": _query("dry_run"),
-                "requestBody": _body(broadcast),
-                "responses": {
-                    "201": _ok("Queued: its progress", progress),
-                    "200": _ok("Already queued under this key, or the dry run's preview"),
-                    **_ERRORS,
-                },
-            }
-        },
-        "/v1/lists/{name}": {
-            "put": {
-                "summary": "Replace a subscriber list's mobiles and e-mail addresses",
-                "parameters": [_path_param("name")],
-                "requestBody": _body(subscriber_list),
-                "responses": {"200": _ok("The list's size", list_view), **_ERRORS},
-            },
-            "get": {
-                "summary": "A subscriber list's size (its addresses are not echoed)",
-                "parameters": [_path_param("name")],
-                "responses": {
-                    "200": _ok("The list's size", list_view),
-                    "404": _problem("No such list"),
-                    **_ERRORS,
-                },
-            },
-        },
-        "/v1/calendar/years": {
-            "get": {
-                "summary": "The calendar's years (official and the provisional next one)",
-                "responses": {"200": _ok("Years and the calendar's revision"), **_ERRORS},
-            },
-        },
-        "/v1/calendar/years/{year}": {
-            "put": {
-                "summary": "Import the State Council's holiday notice for a year (admin)",
-                "parameters": [_path_param("year")],
-                "requestBody": _body(
-                    {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "maxLength": 65536}},
-                    }
-                ),
-                "responses": {
-                    "200": _ok("Stored; what the re-plan of affected cases did"),
-                    **_ERRORS,
-                },
-            },
-        },
-        "/v1/callbacks/sms/aliyun/report": callback("Aliyun delivery receipts (SmsReport)"),
-        "/v1/callbacks/sms/aliyun/up": callback("Aliyun texts from applicants (SmsUp)"),
-        "/v1/callbacks/sms/tencent/status": callback("Tencent Cloud delivery receipts"),
-        "/v1/callbacks/sms/tencent/reply": callback("Tencent Cloud texts from applicants"),
-        "/v1/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "security": _PUBLIC,
-                "responses": {"200": _ok("OpenAPI 3.1")},
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics (text exposition format)",
-                "security": _PUBLIC,
-                "responses": {
-                    "200": {
-                        "description": "Counters and histograms",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
-            }
-        },
     }
