@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-__all__ = ["Label", "Series", "bar_chart_png", "bar_chart_svg", "cjk_font"]
+__all__ = ["Chart", "Label", "Series", "bar_chart_png", "bar_chart_svg", "cjk_font"]
 
 log = structlog.get_logger(__name__)
 
@@ -112,16 +112,20 @@ def cjk_font() -> str | None:
     return None
 
 
-def bar_chart_svg(
-    labels: Sequence[Label],
-    series: Sequence[Series],
-    *,
-    title: Label,
-    percent: bool = False,
-    width: float = 8.0,
-    height: float = 3.6,
-) -> str:
-    """A grouped bar chart as SVG text whose every label is a ``<text>`` element."""
+@dataclass(frozen=True, kw_only=True)
+class Chart:
+    """A grouped bar chart: one group of bars per label, one bar per series; inches."""
+
+    labels: Sequence[Label]
+    series: Sequence[Series]
+    title: Label
+    percent: bool = False
+    width: float = 8.0
+    height: float = 3.6
+
+
+def bar_chart_svg(chart: Chart) -> str:
+    """``chart`` as SVG text whose every label is a ``<text>`` element."""
     import matplotlib
 
     style: dict[Any, Any] = {
@@ -131,48 +135,32 @@ def bar_chart_svg(
         "font.sans-serif": [f for f in [cjk_font(), *SVG_FAMILIES] if f],
     }
     with matplotlib.rc_context(style):
-        figure = _figure(labels, series, title, percent, width, height, chinese=True)
+        figure = _figure(chart, chinese=True)
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()
 
 
-def bar_chart_png(
-    labels: Sequence[Label],
-    series: Sequence[Series],
-    *,
-    title: Label,
-    percent: bool = False,
-    width: float = 8.0,
-    height: float = 3.6,
-) -> bytes:
-    """The same chart as PNG bytes (100 dpi: ``width`` × ``height`` inches)."""
+def bar_chart_png(chart: Chart) -> bytes:
+    """``chart`` as PNG bytes (100 dpi: ``width`` × ``height`` inches)."""
     import matplotlib
 
     font = cjk_font()
     style: dict[Any, Any] = {"font.family": [font, "DejaVu Sans"]} if font else {}
     with matplotlib.rc_context(style):
-        figure = _figure(labels, series, title, percent, width, height, chinese=font is not None)
+        figure = _figure(chart, chinese=font is not None)
         out = io.BytesIO()
         figure.savefig(out, format="png")
     return out.getvalue()
 
 
-def _figure(
-    labels: Sequence[Label],
-    series: Sequence[Series],
-    title: Label,
-    percent: bool,
-    width: float,
-    height: float,
-    *,
-    chinese: bool,
-) -> Any:
+def _figure(chart: Chart, *, chinese: bool) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(width, height), dpi=100)
+    labels, series, title, percent = chart.labels, chart.series, chart.title, chart.percent
+    figure = Figure(figsize=(chart.width, chart.height), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     count = max(len(series), 1)

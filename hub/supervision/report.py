@@ -133,9 +133,7 @@ def chart_label(group: stats.Group) -> charts.Label:
     return charts.Label(_label(group), group.key or "unlinked")
 
 
-def _chart_specs(
-    month: str, groups: Sequence[stats.Group]
-) -> dict[str, tuple[list[charts.Label], list[charts.Series], charts.Label, bool]]:
+def _charts(month: str, groups: Sequence[stats.Group]) -> dict[str, charts.Chart]:
     departments = [g for g in groups if g.key is not None]
     labels = [chart_label(g) for g in departments] or [charts.Label("—", "-")]
     # A department with nothing closed has no on-time rate: "—" as in the table, not 0%.
@@ -143,35 +141,28 @@ def _chart_specs(
     late = [float(g.figures.late) for g in departments] or [0.0]
     overdue = [float(g.figures.open_overdue) for g in departments] or [0.0]
     return {
-        "on_time_rate": (
-            labels,
-            [charts.Series(name=charts.Label("按时办结率", "On-time rate"), values=rates)],
-            charts.Label(f"{month} 各部门按时办结率", f"{month} on-time rate by department"),
-            True,
+        "on_time_rate": charts.Chart(
+            labels=labels,
+            series=[charts.Series(name=charts.Label("按时办结率", "On-time rate"), values=rates)],
+            title=charts.Label(f"{month} 各部门按时办结率", f"{month} on-time rate by department"),
+            percent=True,
         ),
-        "overdue": (
-            labels,
-            [
+        "overdue": charts.Chart(
+            labels=labels,
+            series=[
                 charts.Series(name=charts.Label("超期办结", "Closed late"), values=late),
                 charts.Series(name=charts.Label("在办超期", "Open overdue"), values=overdue),
             ],
-            charts.Label(f"{month} 各部门超期件数", f"{month} overdue cases by department"),
-            False,
+            title=charts.Label(f"{month} 各部门超期件数", f"{month} overdue cases by department"),
         ),
     }
 
 
 def _draw(month: str, groups: Sequence[stats.Group]) -> tuple[dict[str, bytes], dict[str, str]]:
     """The report's charts as PNG (files, e-mail) and SVG (pages)."""
-    specs = _chart_specs(month, groups)
-    pngs = {
-        name: charts.bar_chart_png(labels, series, title=title, percent=percent)
-        for name, (labels, series, title, percent) in specs.items()
-    }
-    svgs = {
-        name: charts.bar_chart_svg(labels, series, title=title, percent=percent)
-        for name, (labels, series, title, percent) in specs.items()
-    }
+    drawn = _charts(month, groups)
+    pngs = {name: charts.bar_chart_png(chart) for name, chart in drawn.items()}
+    svgs = {name: charts.bar_chart_svg(chart) for name, chart in drawn.items()}
     return pngs, svgs
 
 

@@ -34,18 +34,19 @@ _WORDS = {
 }
 
 
+def html(text: str, status: int, headers: dict[str, str]) -> web.Response:
+    """An HTML page in UTF-8 with exactly ``headers`` (each caller's security headers)."""
+    return web.Response(
+        text=text, status=status, content_type="text/html", charset="utf-8", headers=headers
+    )
+
+
 def error_page(status: int, text: str, *, headers: dict[str, str] | None = None) -> web.Response:
     body = (
         f'<!DOCTYPE html><html lang="zh-CN"><meta charset="utf-8"><title>{status}</title>'
         f'<p>{escape(text)}</p><p><a href="/supervise/">返回电子监察</a></p></html>'
     )
-    return web.Response(
-        text=body,
-        status=status,
-        content_type="text/html",
-        charset="utf-8",
-        headers=_HEADERS | (headers or {}),
-    )
+    return html(body, status, _HEADERS | (headers or {}))
 
 
 @web.middleware

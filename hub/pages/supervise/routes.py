@@ -32,7 +32,7 @@ from aiohttp import web
 from hub.api.auth import actor_of, key_for
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS
 from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
-from hub.pages.supervise import views
+from hub.pages.supervise import errors, views
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
 from hub.store import attempts
@@ -90,13 +90,7 @@ async def session_key(
 
 
 def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        text=text,
-        status=status,
-        content_type="text/html",
-        charset="utf-8",
-        headers=_HEADERS | (headers or {}),
-    )
+    return errors.html(text, status, _HEADERS | (headers or {}))
 
 
 def _login_page(message: str | None, status: int) -> web.Response:
@@ -226,9 +220,9 @@ def _trend_svg(groups: list[stats.Group]) -> str:
     def series(zh: str, en: str, values: list[float | None]) -> charts.Series:
         return charts.Series(name=charts.Label(zh, en), values=values)
 
-    return charts.bar_chart_svg(
-        [charts.Label(g.key or "", g.key or "") for g in groups],
-        [
+    chart = charts.Chart(
+        labels=[charts.Label(g.key or "", g.key or "") for g in groups],
+        series=[
             series("受理", "Accepted", [float(g.figures.accepted) for g in groups]),
             series("办结", "Closed", [float(g.figures.closed) for g in groups]),
             series("超期办结", "Closed late", [float(g.figures.late) for g in groups]),
@@ -238,6 +232,7 @@ def _trend_svg(groups: list[stats.Group]) -> str:
         width=9.0,
         height=3.4,
     )
+    return charts.bar_chart_svg(chart)
 
 
 @routes.get("/supervise/")
