@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -54,6 +54,17 @@ class PersonIn(_Body):
     @classmethod
     def _mobile(cls, value: str | None) -> str | None:
         return None if value is None else normalize_mobile(value)
+
+    def stored_fields(self) -> dict[str, Any]:
+        """The ``people`` columns this body sets: its fields, ``away`` as its three columns."""
+        fields: dict[str, Any] = self.model_dump(exclude={"away"})
+        if self.away:
+            fields |= {
+                "away_from": self.away.from_,
+                "away_to": self.away.to,
+                "away_deputy": self.away.deputy,
+            }
+        return fields
 
     @field_validator("channels")
     @classmethod

@@ -192,14 +192,7 @@ async def put_person(request: web.Request) -> web.Response:
     person_id = request.match_info["person_id"]
     if not 1 <= len(person_id) <= 128:
         raise Problem(422, "person_id must be 1 to 128 characters")
-    body = PersonIn.model_validate(await read_json(request))
-    fields: dict[str, Any] = body.model_dump(exclude={"away"})
-    if body.away:
-        fields |= {
-            "away_from": body.away.from_,
-            "away_to": body.away.to,
-            "away_deputy": body.away.deputy,
-        }
+    fields = PersonIn.model_validate(await read_json(request)).stored_fields()
     app = request.app
     async with app[POOL].acquire() as conn, conn.transaction():
         created = await store.put_person(conn, person_id, fields, now=app[CLOCK].now())

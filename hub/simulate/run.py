@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, LiteralString
 
 from channels.console import ConsoleChannel, ConsoleConfig
 from core.events import EVENT_ADAPTER
@@ -62,7 +62,8 @@ async def replay(
     result = Replay()
     async with app.pool.acquire() as conn:
         for person_id, body in scenario.people.items():
-            await store.put_person(conn, person_id, _person_fields(body), now=clock.now())
+            fields = PersonIn.model_validate(body).stored_fields()
+            await store.put_person(conn, person_id, fields, now=clock.now())
         for code, body in scenario.departments.items():
             await store.put_department(conn, code, body, now=clock.now())
     hooks = workers
@@ -92,18 +93,6 @@ def _ceil(instant: datetime, resolution: timedelta) -> datetime:
     epoch = instant.timestamp()
     rounded = -(-epoch // step) * step
     return instant + timedelta(seconds=rounded - epoch)
-
-
-def _person_fields(body: dict[str, Any]) -> dict[str, Any]:
-    person = PersonIn.model_validate(body)
-    fields: dict[str, Any] = person.model_dump(exclude={"away"})
-    if person.away:
-        fields |= {
-            "away_from": person.away.from_,
-            "away_to": person.away.to,
-            "away_deputy": person.away.deputy,
-        }
-    return fields
 
 
 async def _apply(app: Services, group: list[Any], now: datetime, result: Replay) -> None:
@@ -157,20 +146,23 @@ async def _apply(app: Services, group: list[Any], now: datetime, result: Replay)
                 )
 
 
+async def _rows(app: Services, sql: LiteralString) -> list[dict[str, Any]]:
+    async with app.pool.acquire() as conn:
+        return [dict(r) for r in await conn.fetch(sql)]
+
+
 async def message_log(app: Services) -> list[dict[str, Any]]:
     """Every message the hub wrote, oldest first."""
-    async with app.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT id, kind, channel, person_id, recipient, case_no, node_id, status, subject,"
-            " body, created_at, not_before, sent_at, error FROM messages ORDER BY id"
-        )
-    return [dict(r) for r in rows]
+    return await _rows(
+        app,
+        "SELECT id, kind, channel, person_id, recipient, case_no, node_id, status, subject,"
+        " body, created_at, not_before, sent_at, error FROM messages ORDER BY id",
+    )
 
 
 async def nodes(app: Services) -> list[dict[str, Any]]:
-    async with app.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT case_no, node_id, department_code, assignee_id, due_at, due_date,"
-            " completed_at, limit_unit FROM nodes"
-        )
-    return [dict(r) for r in rows]
+    return await _rows(
+        app,
+        "SELECT case_no, node_id, department_code, assignee_id, due_at, due_date,"
+        " completed_at, limit_unit FROM nodes",
+    )
