@@ -90,41 +90,25 @@ def event_notices(
 ) -> list[Notice]:
     """What ``event`` tells the applicant (and, on acceptance, the head or supervisors)."""
     context = case_context(routing, case, now)
-    case_no = case["case_no"]
+
+    def tell_applicant(kind: NoticeKind, **said: str) -> list[Notice]:
+        # One notice per event: the event id keeps a repeated delivery of it from a second.
+        key = f"{kind.value}:{case['case_no']}:{event.event_id}"
+        return applicant_notice(routing, kind, key, case, context | said, now)
+
     match event:
         case CaseAccepted():
             return _accepted(routing, event, case, department, people, context, now)
         case CaseSuspended():
-            return applicant_notice(
-                routing,
-                NoticeKind.CASE_SUSPENDED,
-                f"case_suspended:{case_no}:{event.event_id}",
-                case,
-                context | {"reason": suspension_reason(event.reason)},
-                now,
-            )
+            return tell_applicant(NoticeKind.CASE_SUSPENDED, reason=suspension_reason(event.reason))
         case CaseResumed():
-            return applicant_notice(
-                routing,
-                NoticeKind.CASE_RESUMED,
-                f"case_resumed:{case_no}:{event.event_id}",
-                case,
-                context,
-                now,
-            )
+            return tell_applicant(NoticeKind.CASE_RESUMED)
         case CaseReadyForPickup():
-            pickup = {
-                "location": event.location,
-                "hours": event.hours or "",
-                "documents": "、".join(event.documents),
-            }
-            return applicant_notice(
-                routing,
+            return tell_applicant(
                 NoticeKind.PICKUP_NOTICE,
-                f"pickup_notice:{case_no}:{event.event_id}",
-                case,
-                context | pickup,
-                now,
+                location=event.location,
+                hours=event.hours or "",
+                documents="、".join(event.documents),
             )
     return []
 
