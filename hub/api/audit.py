@@ -6,6 +6,7 @@ read of a case's personal data (hub/privacy/access.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -81,21 +82,16 @@ async def list_audit(request: web.Request) -> web.Response:
             q.get("department") or None,
         )
     tz = request.app[SETTINGS].calendar.tz
-    page = rows[:limit]
-    return respond(
-        {
-            "items": [
-                {
-                    "id": r["id"],
-                    "at": local(r["at"], tz),
-                    "actor_role": r["actor_role"],
-                    "actor": r["actor"],
-                    "action": r["action"],
-                    "subject": r["subject"],
-                    "detail": r["detail"],
-                }
-                for r in page
-            ],
-            "next_cursor": paging.encode_cursor("a", page[-1]["id"]) if len(rows) > limit else None,
+
+    def entry(r: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "id": r["id"],
+            "at": local(r["at"], tz),
+            "actor_role": r["actor_role"],
+            "actor": r["actor"],
+            "action": r["action"],
+            "subject": r["subject"],
+            "detail": r["detail"],
         }
-    )
+
+    return respond(paging.items_page(rows, limit, entry, prefix="a", key=lambda r: r["id"]))

@@ -154,8 +154,11 @@ async def list_messages(request: web.Request) -> web.Response:
     for a in attempt_rows:
         by_message.setdefault(a["message_id"], []).append(_attempt_json(a, tz))
     return respond(
-        {
-            "items": [view(message_json(r, tz, by_message.get(r["id"]))) for r in page],
-            "next_cursor": paging.encode_cursor("m", page[-1]["id"]) if len(rows) > limit else None,
-        }
+        paging.items_page(
+            rows,
+            limit,
+            lambda r: view(message_json(r, tz, by_message.get(r["id"]))),
+            prefix="m",
+            key=lambda r: r["id"],
+        )
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 
 from hub.api.problems import Problem
 
 Errors = list[dict[str, Any]]
+Row = TypeVar("Row")
 
 
 def page_size(
@@ -39,6 +40,24 @@ def choice(
 def check(errors: Errors) -> None:
     if errors:
         raise Problem(422, "invalid query parameters; see errors", errors=errors)
+
+
+def items_page(
+    rows: Sequence[Row],
+    limit: int,
+    view: Callable[[Row], dict[str, Any]],
+    *,
+    prefix: str,
+    key: Callable[[Row], str | int],
+) -> dict[str, Any]:
+    """A list answer: the first ``limit`` rows as ``view`` shows them, and the cursor of the
+    next page when there is one (the caller fetched ``limit + 1`` rows to know)."""
+    page = rows[:limit]
+    more = len(rows) > limit and bool(page)
+    return {
+        "items": [view(row) for row in page],
+        "next_cursor": encode_cursor(prefix, key(page[-1])) if more else None,
+    }
 
 
 def encode_cursor(prefix: str, key: str | int) -> str:

@@ -107,13 +107,14 @@ async def list_rectifications(request: web.Request) -> web.Response:
     now, tz = app[CLOCK].now(), app[SETTINGS].calendar.tz
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(Q["list_rectifications"], status, department, before, limit + 1)
-    page = [Rectification.from_row(r) for r in rows[:limit]]
-    more = len(rows) > limit
     return respond(
-        {
-            "items": [rectification_json(r, now=now, tz=tz) for r in page],
-            "next_cursor": paging.encode_cursor("r", page[-1].id) if more and page else None,
-        }
+        paging.items_page(
+            [Rectification.from_row(r) for r in rows],
+            limit,
+            lambda r: rectification_json(r, now=now, tz=tz),
+            prefix="r",
+            key=lambda r: r.id,
+        )
     )
 
 

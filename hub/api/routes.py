@@ -175,15 +175,15 @@ async def list_cases(request: web.Request) -> web.Response:
             after=after,
             limit=limit + 1,
         )
-    page = rows[:limit]
     tz = app[SETTINGS].calendar.tz
     return respond(
-        {
-            "items": [views.case_summary_json(r, now=now, tz=tz) for r in page],
-            "next_cursor": paging.encode_cursor("c", page[-1]["case_no"])
-            if len(rows) > limit
-            else None,
-        }
+        paging.items_page(
+            rows,
+            limit,
+            lambda r: views.case_summary_json(r, now=now, tz=tz),
+            prefix="c",
+            key=lambda r: r["case_no"],
+        )
     )
 
 

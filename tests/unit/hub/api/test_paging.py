@@ -56,3 +56,13 @@ def test_a_choice_outside_the_allowed_values_lists_them() -> None:
     assert paging.choice({"status": "lost"}, "status", ["queued", "sent"], errors) == "lost"
     assert errors == [{"field": "status", "message": "must be one of: queued, sent"}]
     assert paging.choice({}, "status", ["queued"], []) is None
+
+
+def test_a_page_has_a_next_cursor_only_when_a_row_is_left_over() -> None:
+    """Of limit + 1 rows fetched, limit are shown and the cursor points after the last shown."""
+    rows = [{"id": n} for n in (1, 2, 3)]
+    full = paging.items_page(rows, 2, lambda r: {"n": r["id"]}, prefix="m", key=lambda r: r["id"])
+    assert full["items"] == [{"n": 1}, {"n": 2}]
+    assert paging.decode_id_cursor("m", full["next_cursor"]) == 2
+    last = paging.items_page(rows, 3, lambda r: {"n": r["id"]}, prefix="m", key=lambda r: r["id"])
+    assert last["next_cursor"] is None and len(last["items"]) == 3
