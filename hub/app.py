@@ -75,6 +75,7 @@ ROUTE_MODULES = (
     calendar_api,
     messages_api,
     audit,
+    privacy_api,
     wap,
     text_size,
     stats_api,

@@ -29,6 +29,7 @@ __all__ = [
     "ClockAdvanced",
     "ClosedRectification",
     "DepartmentOut",
+    "Erasure",
     "EventsAccepted",
     "Health",
     "InboundSmsPage",
@@ -39,6 +40,7 @@ __all__ = [
     "RectificationOut",
     "RectificationPage",
     "StatsOut",
+    "SubjectExport",
     "SubscriberList",
     "Urged",
 ]
@@ -516,3 +518,41 @@ class ProviderAck(_Answer):
     msg: str | None = None
     result: int | None = None
     errmsg: str | None = None
+
+
+class SubjectCase(_Answer):
+    """One case of the number's, with the applicant and events opened."""
+
+    case_no: str
+    status: str
+    matter: str | None
+    department: str | None
+    applicant: dict[str, Any]
+    accepted_at: Instant | None
+    closed_at: Instant | None
+    withdrawn_at: Instant | None
+    deidentified_at: Instant | None
+    events: list[dict[str, Any]]
+    evaluation: dict[str, Any] | None
+    complaints: list[dict[str, Any]]
+    rectifications: list[dict[str, Any]]
+    appointment: dict[str, Any] | None
+
+
+class SubjectExport(_Answer):
+    """Everything held about one mobile number (《个人信息保护法》 Art. 45), opened."""
+
+    mobile: str
+    exported_at: Instant
+    cases: list[SubjectCase]
+    messages: list[dict[str, Any]]
+    inbound_sms: list[dict[str, Any]]
+    opted_out_at: Instant | None
+    lists: list[str]
+
+
+class Erasure(_Answer):
+    """What an erasure rewrote or deleted, rows by table, and what it kept and why."""
+
+    erased: dict[str, int]
+    kept: list[str]

@@ -184,6 +184,21 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         query=_query("subject", "action", "department", "from", "to", "cursor", "limit"),
         answers={200: _ok("A page of audit entries", answers.AuditPage)},
     ),
+    ("get", "/v1/privacy/subjects/{mobile}"): Operation(
+        summary="Everything held about a mobile number, opened (《个人信息保护法》 Art. 45): its "
+        "cases with their events, messages to it, texts from it, opt-out and lists; admin "
+        "only, audited (subject.exported)",
+        path=("mobile",),
+        answers={200: _ok("What is held", answers.SubjectExport)},
+    ),
+    ("delete", "/v1/privacy/subjects/{mobile}"): Operation(
+        summary="Erase what is held about a mobile number (Art. 47): its cases de-identified, "
+        "sign-ins and subscriptions deleted; refused while it has a case still being "
+        "handled; admin only, audited (subject.erased)",
+        path=("mobile",),
+        answers={200: _ok("Rows rewritten or deleted by table; what was kept", answers.Erasure)},
+        problems={409: "The number has a case still open; the detail names it"},
+    ),
     ("get", "/v1/stats"): Operation(
         summary="Supervision figures: accepted, closed, on time, early, late, open, …",
         query=_query("from", "to", "group_by"),

@@ -25,6 +25,9 @@ from hub.notices.words import mask_address, mask_mobile, mask_mobiles_in, mask_n
 from hub.privacy.stored import StoredForm
 from hub.store.queries import Q
 
+#: The audit action of each case de-identified, by retention or by erasure.
+DEIDENTIFIED = "case.deidentified"
+
 #: What the applicant object keeps, masked; anything else in it (openid, id number …) goes.
 KEPT = ("name", "mobile", "email")
 

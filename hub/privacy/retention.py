@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import structlog
 
-from hub.privacy.deidentify import deidentify_case
+from hub.privacy.deidentify import DEIDENTIFIED, deidentify_case
 from hub.privacy.stored import StoredForm
 from hub.privacy.vault import Vault
 from hub.services import Services
@@ -32,7 +32,6 @@ from hub.supervision.audit import record
 log = structlog.get_logger(__name__)
 
 BATCH = 50
-DEIDENTIFIED = "case.deidentified"
 
 
 @dataclass(kw_only=True)

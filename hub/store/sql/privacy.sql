@@ -128,3 +128,75 @@ SELECT r.id, r.key_id, r.started_at, r.finished_at, r.superseded,
  GROUP BY r.id
  ORDER BY r.id DESC
  LIMIT 1;
+
+-- name: subject_cases
+-- Every case whose applicant has this number ($1 its blind indexes, $2 its digits).
+SELECT case_no, status, matter_code, matter_name, department_code, department_name,
+       applicant, query_code, accepted_at, closed_at, withdrawn_at, deidentified_at,
+       EXISTS (SELECT 1 FROM rectifications r
+                WHERE r.case_no = c.case_no AND r.status <> 'closed') AS rectification_open
+  FROM cases c
+ WHERE applicant ->> 'mobile' = $2 AND $1::bytea[] IS NOT NULL
+ ORDER BY case_no;
+
+-- name: subject_case_events
+SELECT seq, type, occurred_at, payload FROM events WHERE case_no = $1 ORDER BY occurred_at, seq;
+
+-- name: subject_case_extras
+SELECT (SELECT to_jsonb(e) - 'case_no' FROM evaluations e WHERE e.case_no = $1) AS evaluation,
+       (SELECT coalesce(jsonb_agg(to_jsonb(w) - 'case_no' ORDER BY w.id), '[]')
+          FROM wap_complaints w WHERE w.case_no = $1) AS complaints,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                  'id', r.id, 'status', r.status, 'rating', r.rating, 'comment', r.comment,
+                  'finding', r.finding, 'outcome', r.outcome, 'reply', r.reply) ORDER BY r.id), '[]')
+          FROM rectifications r WHERE r.case_no = $1) AS rectifications,
+       (SELECT to_jsonb(a) - 'case_no' FROM appointments a WHERE a.case_no = $1) AS appointment;
+
+-- name: subject_messages
+-- Messages to this number ($1 its blind indexes, $2 its digits) or to the e-mail
+-- addresses $3 of its cases' applicant.
+SELECT id, case_no, kind, channel, recipient, subject, body, status, created_at, sent_at,
+       delivered_at
+  FROM messages
+ WHERE (channel = 'sms' AND regexp_replace(recipient, '^(\+86|0086)', '') = $2
+        AND $1::bytea[] IS NOT NULL)
+    OR (channel = 'email' AND lower(recipient) = ANY($3::text[]))
+ ORDER BY id;
+
+-- name: subject_inbound_sms
+SELECT id, mobile, text, handled_as, case_no, received_at
+  FROM inbound_sms
+ WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2)
+ ORDER BY id;
+
+-- name: subject_opt_out
+SELECT at FROM opt_outs WHERE mobile = $2 AND $1::bytea[] IS NOT NULL;
+
+-- name: subject_lists
+SELECT list_name FROM subscribers
+ WHERE (channel = 'sms' AND address = $2 AND $1::bytea[] IS NOT NULL)
+    OR (channel = 'email' AND address = ANY($3::text[]))
+ ORDER BY list_name;
+
+-- name: subject_drop_subscriptions
+DELETE FROM subscribers
+ WHERE (channel = 'sms' AND address = $2 AND $1::bytea[] IS NOT NULL)
+    OR (channel = 'email' AND address = ANY($3::text[]));
+
+-- name: subject_drop_codes
+DELETE FROM wap_codes WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2);
+
+-- name: subject_offers
+SELECT id AS key, mobile FROM appointment_offers
+ WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2);
+
+-- name: subject_sessions
+SELECT sid_mac, mobile FROM wap_sessions;
+
+-- name: subject_drop_session
+DELETE FROM wap_sessions WHERE sid_mac = $1;
+
+-- name: subject_message_deidentified
+UPDATE messages SET recipient = $2, subject = $3, body = $4, html = NULL, context = '{}',
+       params = '{}', fallbacks = '[]'
+ WHERE id = $1;
