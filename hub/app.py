@@ -18,6 +18,7 @@ from hub.api import audit, broadcasts, callbacks, urges
 from hub.api import calendar as calendar_api
 from hub.api import messages as messages_api
 from hub.api import metrics as metrics_api
+from hub.api import privacy as privacy_api
 from hub.api import rectifications as rectifications_api
 from hub.api import routes as api
 from hub.api import stats as stats_api

@@ -209,6 +209,9 @@ async def test_real_answers_match_their_documented_models(api: Api, app: web.App
     await r.call("GET", "/v1/broadcasts/{id}", f"/v1/broadcasts/{progress['id']}")
     await r.call("POST", "/v1/broadcasts/{id}/cancel", f"/v1/broadcasts/{progress['id']}/cancel")
     await r.call("GET", "/v1/calendar/years", "/v1/calendar/years")
+    subject = "/v1/privacy/subjects/{mobile}"
+    await r.call("GET", subject, "/v1/privacy/subjects/13812345678")
+    await r.call("DELETE", subject, "/v1/privacy/subjects/13800000009")
     for path in ("/healthz", "/readyz", "/v1/openapi.json", "/metrics"):
         await r.call("GET", path, path)
 

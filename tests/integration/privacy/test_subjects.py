@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.api.answers import Erasure, SubjectExport
 from hub.keys import POOL, VAULT
 from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_index
 from hub.store.queries import Q
@@ -49,6 +50,7 @@ async def test_the_export_holds_everything_about_the_number_in_clear(
     status, found = await api.get("/v1/privacy/subjects/+86 138-1234-5678")
     assert status == 200
     assert found["mobile"] == "13812345678"
+    SubjectExport.model_validate(found)  # as documented in the OpenAPI document
     assert [c["case_no"] for c in found["cases"]] == ["SJ-DONE", "SJ-OPEN"]
     assert found["cases"][0]["applicant"] == {**ZHANG, "wechat_openid": None}
     assert found["cases"][0]["events"][0]["payload"]["applicant"]["name"] == "张三丰"
@@ -81,6 +83,7 @@ async def test_erasure_waits_for_open_cases_then_leaves_nothing_to_find(
     resp = await api.client.delete(SUBJECT, headers={"Authorization": "Bearer admin-key-0001"})
     assert resp.status == 200
     done = await resp.json()
+    Erasure.model_validate(done)
     assert done["erased"]["cases"] == 2 and done["erased"]["subscribers"] == 1
     assert done["erased"]["inbound_sms"] == 1
 
