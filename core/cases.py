@@ -482,9 +482,28 @@ def project_fold(
                 warn=rules.warn,
             )
             node_unknown = node_deadline is None
-        nodes.append(replace(node, deadline=node_deadline, deadline_unknown=node_unknown))
+        nodes.append(_with_deadline(node, node_deadline, node_unknown))
 
-    state = CaseState(
+    applied_at = fold.applied.occurred_at if fold.applied else None
+    accepted_at = accepted.occurred_at if accepted else None
+    decided_at = fold.decided.occurred_at if fold.decided else None
+    ready_at = fold.pickup.occurred_at if fold.pickup else None
+    closed_at = fold.closed_at or fold.picked_up_at or fold.withdrawn_at
+    stages = _stages(
+        calendar,
+        rules,
+        applied_at=applied_at,
+        accepted_at=accepted_at,
+        decided_at=decided_at,
+        decision=fold.decided.decision if fold.decided else None,
+        ready_at=ready_at,
+        picked_up_at=fold.picked_up_at,
+        closed_at=closed_at,
+        withdrawn_at=fold.withdrawn_at,
+        deadline=deadline,
+        deadline_unknown=deadline_unknown,
+    )
+    return CaseState(
         case_no=case_no,
         status=fold.status,
         matter=accepted.matter if accepted else fold.applied.matter if fold.applied else None,
@@ -499,14 +518,14 @@ def project_fold(
         co_departments=accepted.co_departments if accepted else (),
         query_code=(accepted.query_code if accepted and accepted.query_code else query_code),
         project=accepted.project if accepted else None,
-        applied_at=fold.applied.occurred_at if fold.applied else None,
-        accepted_at=accepted.occurred_at if accepted else None,
-        decided_at=fold.decided.occurred_at if fold.decided else None,
+        applied_at=applied_at,
+        accepted_at=accepted_at,
+        decided_at=decided_at,
         decision=fold.decided.decision if fold.decided else None,
-        ready_at=fold.pickup.occurred_at if fold.pickup else None,
+        ready_at=ready_at,
         pickup=fold.pickup,
         picked_up_at=fold.picked_up_at,
-        closed_at=fold.closed_at or fold.picked_up_at or fold.withdrawn_at,
+        closed_at=closed_at,
         withdrawn_at=fold.withdrawn_at,
         suspensions=suspensions,
         extensions=tuple(fold.extensions),
@@ -514,51 +533,80 @@ def project_fold(
         deadline_unknown=deadline_unknown,
         exceeds_statutory=flagged,
         nodes=tuple(sorted(nodes, key=lambda n: (n.started_at, n.node_id))),
+        stages=stages,
     )
-    return replace(state, stages=_stages(state, calendar, rules))
+
+
+def _with_deadline(node: NodeState, deadline: Deadline | None, unknown: bool) -> NodeState:
+    # Spelled out rather than dataclasses.replace: this runs for every node of every case.
+    return NodeState(
+        node_id=node.node_id,
+        name=node.name,
+        department=node.department,
+        assignee=node.assignee,
+        limit=node.limit,
+        started_at=node.started_at,
+        completed_at=node.completed_at,
+        outcome=node.outcome,
+        comment=node.comment,
+        deadline=deadline,
+        deadline_unknown=unknown,
+    )
 
 
 def _stages(
-    state: CaseState, calendar: WorkingCalendar, rules: MatterRules
+    calendar: WorkingCalendar,
+    rules: MatterRules,
+    *,
+    applied_at: datetime | None,
+    accepted_at: datetime | None,
+    decided_at: datetime | None,
+    decision: str | None,
+    ready_at: datetime | None,
+    picked_up_at: datetime | None,
+    closed_at: datetime | None,
+    withdrawn_at: datetime | None,
+    deadline: Deadline | None,
+    deadline_unknown: bool,
 ) -> tuple[StageState, ...]:
     """The statutory stages of 行政许可法, each with its own deadline."""
+    # As CaseState.completed_at: the decision (办结), or the end.
+    completed_at = decided_at or withdrawn_at or closed_at
     stages = []
-    if state.applied_at is not None:
+    if applied_at is not None:
         # Art. 32: decide on acceptance within 5 working days of the application.
         acceptance = _deadline(
-            state.applied_at, STATUTORY_LIMITS[Stage.ACCEPTANCE], calendar, warn=rules.warn
+            applied_at, STATUTORY_LIMITS[Stage.ACCEPTANCE], calendar, warn=rules.warn
         )
         stages.append(
             StageState(
                 stage=Stage.ACCEPTANCE,
-                start=state.applied_at,
+                start=applied_at,
                 deadline=acceptance,
-                completed_at=state.accepted_at or state.withdrawn_at,
+                completed_at=accepted_at or withdrawn_at,
                 deadline_unknown=acceptance is None,
             )
         )
-    if state.accepted_at is not None:
+    if accepted_at is not None:
         # Art. 42: the decision within the case's own limit (suspensions and extensions apply).
         stages.append(
             StageState(
                 stage=Stage.DECISION,
-                start=state.accepted_at,
-                deadline=state.deadline,
-                completed_at=state.completed_at,
-                deadline_unknown=state.deadline_unknown,
+                start=accepted_at,
+                deadline=deadline,
+                completed_at=completed_at,
+                deadline_unknown=deadline_unknown,
             )
         )
-    if state.decided_at is not None and state.decision == "approved":
+    if decided_at is not None and decision == "approved":
         # Art. 44: issue the permit within 10 working days of the decision.
-        issue = _deadline(
-            state.decided_at, STATUTORY_LIMITS[Stage.ISSUE], calendar, warn=rules.warn
-        )
+        issue = _deadline(decided_at, STATUTORY_LIMITS[Stage.ISSUE], calendar, warn=rules.warn)
         stages.append(
             StageState(
                 stage=Stage.ISSUE,
-                start=state.decided_at,
+                start=decided_at,
                 deadline=issue,
-                completed_at=state.ready_at or state.picked_up_at or state.closed_at,
+                completed_at=ready_at or picked_up_at or closed_at,
                 deadline_unknown=issue is None,
             )
         )

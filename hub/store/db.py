@@ -151,11 +151,33 @@ def encode_json(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _json_bytes(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+#: PostgreSQL's binary ``jsonb``: a version byte, then the JSON text in UTF-8.
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + _json_bytes(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return orjson.loads(memoryview(data)[1:])
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for pg_type in ("json", "jsonb"):
-        await conn.set_type_codec(
-            pg_type, encoder=encode_json, decoder=orjson.loads, schema="pg_catalog"
-        )
+    # Binary: orjson's UTF-8 goes to the socket as it is, with no str in between.
+    await conn.set_type_codec(
+        "json", encoder=_json_bytes, decoder=orjson.loads, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
