@@ -224,12 +224,20 @@ quiet_hours = ""  # the system clock may read any hour; nothing waits for the mo
 
 @contextlib.asynccontextmanager
 async def hub_process(
-    config: Path, role: str, *, uvloop: bool = False
+    config: Path, role: str, *, uvloop: bool = False, plain_vault: bool = False
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """``cuiban serve --role <role>`` in its own process; yields (base URL, process)."""
+    """``cuiban serve --role <role>`` in its own process; yields (base URL, process).
+
+    ``plain_vault``: personal data stored unencrypted (bench/_plain_vault.py), to
+    measure what the encryption costs.
+    """
     code = "from hub.cli import main; import sys; sys.exit(main())"
     if uvloop:
         code = "import uvloop; uvloop.install(); " + code
+    if plain_vault:
+        code = f"import sys; sys.path.insert(0, {str(ROOT / 'bench')!r}); " + (
+            "import _plain_vault; _plain_vault.install(); " + code
+        )
     args = [sys.executable, "-c", code, "serve", "--role", role, "--config", str(config)]
     process = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, cwd=config.parent

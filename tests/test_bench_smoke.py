@@ -19,6 +19,7 @@ TINY = {
     "event_ingest.py": ["--batches", "2", "--batch-size", "40", "--repeats", "1"],
     "tick_cost.py": ["--sizes", "50", "100", "--repeats", "1"],
     "vault_cost.py": ["--count", "50", "--repeats", "1"],
+    "privacy_cost.py": ["--batches", "2", "--batch-size", "40", "--count", "40", "--repeats", "1"],
     "dispatch_lateness.py": ["--count", "30", "--spread", "0.5", "--lead", "0.5"],
     "vs_apscheduler.py": ["--count", "40", "--due", "0"],
     "multi_worker.py": ["--workers", "2", "--count", "40", "--repeats", "1"],
