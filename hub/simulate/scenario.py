@@ -267,15 +267,8 @@ def _nodes(
             limit={"value": value, "unit": "hours" if hours else "working_days"},
         )
         span = value * (1 if hours else 24)
-        if rng.random() < 0.05:
-            urge = {
-                "case_no": script.case_no,
-                "by": f"{code.lower()}-sup",
-                "note": "申请人来电催问",
-            }
-            script.out.append(
-                Action(at=centre.work_time(moment, span * 0.5), kind="urge", body=urge)
-            )
+        if rng.random() < 0.05:  # the applicant calls; the supervisor urges the node
+            _urge(script, code, centre.work_time(moment, span * 0.5))
         if stuck and index == node_count - 1:
             return None
         late = rng.random() < 0.2
@@ -297,6 +290,11 @@ def _nodes(
                 approved_by=f"{code.lower()}-head",
             )
     return moment
+
+
+def _urge(script: _CaseScript, code: str, at: datetime) -> None:
+    body = {"case_no": script.case_no, "by": f"{code.lower()}-sup", "note": "申请人来电催问"}
+    script.out.append(Action(at=at, kind="urge", body=body))
 
 
 def _decide_and_close(centre: _Centre, script: _CaseScript, moment: datetime) -> None:

@@ -151,23 +151,6 @@ def case_view(
     if case["suspended_since"] is not None:
         open_ones = [s for s in case["suspensions"] if not s.get("end")]
         reason = reason_words(open_ones[-1].get("reason") if open_ones else None)
-    pickup = None
-    if case["status"] == "ready_for_pickup" and case["pickup"]:
-        raw = case["pickup"]
-        pickup = {
-            "location": _text(raw.get("location")),
-            "hours": _text(raw.get("hours")),
-            "documents": [_text(d) for d in raw.get("documents") or []],
-        }
-    rating = None
-    if evaluation is not None:
-        rating = {
-            "text": RATING_WORDS.get(evaluation["rating"], ""),
-            # What people type may hold a phone number: pages show none in full.
-            "comment": mask_mobiles_in(evaluation["comment"] or ""),
-        }
-    elif case["rating"] is not None:
-        rating = {"text": RATING_WORDS.get(case["rating"], ""), "comment": ""}
     node_names = {n["node_id"]: n["name"] for n in nodes}
     return {
         "case_no": case["case_no"],
@@ -189,11 +172,36 @@ def case_view(
         **level_view(level),
         "suspended": case["suspended_since"] is not None,
         "suspension_reason": reason,
-        "pickup": pickup,
+        "pickup": _pickup(case),
         "closed": case["status"] in CLOSED_STATUSES,
-        "rating": rating,
+        "rating": _rating(case, evaluation),
         "timeline": timeline(events, notices, node_names, tz=tz),
     }
+
+
+def _pickup(case: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Where and when to collect the result, while it is ready for pickup."""
+    raw = case["pickup"]
+    if case["status"] != "ready_for_pickup" or not raw:
+        return None
+    return {
+        "location": _text(raw.get("location")),
+        "hours": _text(raw.get("hours")),
+        "documents": [_text(d) for d in raw.get("documents") or []],
+    }
+
+
+def _rating(case: Mapping[str, Any], evaluation: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The applicant's rating in words, with their comment when they left one."""
+    if evaluation is not None:
+        return {
+            "text": RATING_WORDS.get(evaluation["rating"], ""),
+            # What people type may hold a phone number: pages show none in full.
+            "comment": mask_mobiles_in(evaluation["comment"] or ""),
+        }
+    if case["rating"] is not None:
+        return {"text": RATING_WORDS.get(case["rating"], ""), "comment": ""}
+    return None
 
 
 def _node_department(node: Mapping[str, Any], case: Mapping[str, Any]) -> str:
