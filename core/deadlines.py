@@ -247,26 +247,15 @@ def compute_deadline(
     if not calendar.knows(accepted_on):
         raise CalendarYearUnknown(accepted_on.year, _known(calendar))
 
-    # Suspensions: clipped to the case's start (time before acceptance was never running).
-    closed: list[tuple[datetime, datetime]] = []
-    open_suspension = False
-    for suspension in suspensions:
-        if suspension.end is None:
-            open_suspension = True  # does not move the date: the hub freezes the level
-            continue
-        lo = max(suspension.start, start).astimezone(UTC)
-        hi = suspension.end.astimezone(UTC)
-        if hi > lo:
-            closed.append((lo, hi))
-    closed = _merge(closed)
-    # K = working days in [S, R): the suspension day is not counted against the limit,
-    # the resumption day is (contract; 行政许可法 Art. 45).
-    day_ranges = _merge([(s.astimezone(tz).date(), r.astimezone(tz).date()) for s, r in closed])
-    suspended_wd = sum(calendar.count_working_days(s, r) for s, r in day_ranges)
-
-    ext_working = sum(e.value for e in extensions if e.unit is Unit.WORKING_DAYS)
-    ext_calendar = sum(e.value for e in extensions if e.unit is Unit.CALENDAR_DAYS)
-    ext_hours = sum(e.value for e in extensions if e.unit is Unit.HOURS)
+    closed, open_suspension, day_ranges, suspended_wd = _suspended(suspensions, start, calendar, tz)
+    ext_working = ext_calendar = ext_hours = 0
+    for e in extensions:
+        if e.unit is Unit.WORKING_DAYS:
+            ext_working += e.value
+        elif e.unit is Unit.CALENDAR_DAYS:
+            ext_calendar += e.value
+        else:
+            ext_hours += e.value
 
     if effective.unit is Unit.HOURS:
         due_date, due_at, before_days_ext = _hours_due(
@@ -435,3 +424,29 @@ def _dated(
         extended_working_days=calendar.count_working_days(before_days_ext + one, due_date + one),
         provisional=calendar.spans_provisional(accepted_on, due_date),
     )
+
+
+def _suspended(
+    suspensions: Sequence[Suspension], start: datetime, calendar: WorkingCalendar, tz: ZoneInfo
+) -> tuple[list[tuple[datetime, datetime]], bool, list[tuple[date, date]], int]:
+    """Closed suspensions (UTC, merged), whether one is open, their local day ranges (merged)
+    and the working days those cover."""
+    if not suspensions:  # most deadlines: nothing to merge
+        return [], False, [], 0
+    # Suspensions: clipped to the case's start (time before acceptance was never running).
+    closed: list[tuple[datetime, datetime]] = []
+    open_suspension = False
+    for suspension in suspensions:
+        if suspension.end is None:
+            open_suspension = True  # does not move the date: the hub freezes the level
+            continue
+        lo = max(suspension.start, start).astimezone(UTC)
+        hi = suspension.end.astimezone(UTC)
+        if hi > lo:
+            closed.append((lo, hi))
+    closed = _merge(closed)
+    # K = working days in [S, R): the suspension day is not counted against the limit,
+    # the resumption day is (contract; 行政许可法 Art. 45).
+    day_ranges = _merge([(s.astimezone(tz).date(), r.astimezone(tz).date()) for s, r in closed])
+    suspended_wd = sum(calendar.count_working_days(s, r) for s, r in day_ranges)
+    return closed, open_suspension, day_ranges, suspended_wd

@@ -158,18 +158,19 @@ async def _store_events(
 
     Raises EventConflict if a stored event_id had another body.
     """
+    ids, case_nos, types, instants, hashes, payloads = [], [], [], [], [], []
+    for i in items:  # one pass: a column each, as insert_events takes them
+        ids.append(i.event.event_id)
+        case_nos.append(i.event.case_no)
+        types.append(i.event.type)
+        instants.append(i.event.occurred_at)
+        hashes.append(i.body_hash)
+        # The body as sent, its personal parts sealed; replay validates it again.
+        payloads.append(sealed_payload(vault, i.raw))
     inserted = {
         row["event_id"]
         for row in await conn.fetch(
-            Q["insert_events"],
-            [i.event.event_id for i in items],
-            [i.event.case_no for i in items],
-            [i.event.type for i in items],
-            [i.event.occurred_at for i in items],
-            [now] * len(items),
-            [i.body_hash for i in items],
-            # The body as sent, its personal parts sealed; replay validates it again.
-            [sealed_payload(vault, i.raw) for i in items],
+            Q["insert_events"], ids, case_nos, types, instants, [now] * len(items), hashes, payloads
         )
     }
     repeated = [i for i in items if i.event.event_id not in inserted]
