@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol, get_args
 
+import asyncpg
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -187,27 +190,54 @@ async def list_cases(request: web.Request) -> web.Response:
     )
 
 
+class _Put(Protocol):
+    async def __call__(
+        self, conn: asyncpg.Connection, key: str, fields: Mapping[str, Any], /, *, now: datetime
+    ) -> bool: ...
+
+
+class _Get(Protocol):
+    async def __call__(self, conn: asyncpg.Connection, key: str, /) -> asyncpg.Record | None: ...
+
+
+async def _replace(
+    request: web.Request,
+    *,
+    action: str,
+    key: str,
+    fields: Mapping[str, Any],
+    put: _Put,
+    get: _Get,
+    view: Callable[[asyncpg.Record], dict[str, Any]],
+) -> web.Response:
+    """Create or replace one directory entry, audited in the same transaction; 201 if new."""
+    app = request.app
+    async with app[POOL].acquire() as conn, conn.transaction():
+        created = await put(conn, key, fields, now=app[CLOCK].now())
+        row = await get(conn, key)
+        assert row is not None  # written just now, in this transaction
+        shown = view(row)
+        await record_request(
+            conn, request, action=action, subject=key, detail=shown | {"created": created}
+        )
+    return respond(shown, status=201 if created else 200)
+
+
 @routes.put("/v1/people/{person_id}")
 async def put_person(request: web.Request) -> web.Response:
     person_id = request.match_info["person_id"]
     if not 1 <= len(person_id) <= 128:
         raise Problem(422, "person_id must be 1 to 128 characters")
     fields = PersonIn.model_validate(await read_json(request)).stored_fields()
-    app = request.app
-    async with app[POOL].acquire() as conn, conn.transaction():
-        created = await store.put_person(conn, person_id, fields, now=app[CLOCK].now())
-        row = await store.get_person(conn, person_id)
-        assert row is not None
-        await record_request(
-            conn,
-            request,
-            action="person.put",
-            subject=person_id,
-            detail=views.person_json(row, app[SETTINGS].calendar.tz) | {"created": created},
-        )
-    assert row is not None
-    return respond(
-        views.person_json(row, app[SETTINGS].calendar.tz), status=201 if created else 200
+    tz = request.app[SETTINGS].calendar.tz
+    return await _replace(
+        request,
+        action="person.put",
+        key=person_id,
+        fields=fields,
+        put=store.put_person,
+        get=store.get_person,
+        view=lambda row: views.person_json(row, tz),
     )
 
 
@@ -217,20 +247,15 @@ async def put_department(request: web.Request) -> web.Response:
     if not 1 <= len(code) <= 64:
         raise Problem(422, "department code must be 1 to 64 characters")
     body = DepartmentIn.model_validate(await read_json(request))
-    app = request.app
-    async with app[POOL].acquire() as conn, conn.transaction():
-        created = await store.put_department(conn, code, body.model_dump(), now=app[CLOCK].now())
-        row = await store.get_department(conn, code)
-        assert row is not None
-        await record_request(
-            conn,
-            request,
-            action="department.put",
-            subject=code,
-            detail=views.department_json(row) | {"created": created},
-        )
-    assert row is not None
-    return respond(views.department_json(row), status=201 if created else 200)
+    return await _replace(
+        request,
+        action="department.put",
+        key=code,
+        fields=body.model_dump(),
+        put=store.put_department,
+        get=store.get_department,
+        view=views.department_json,
+    )
 
 
 async def advance_test_clock(request: web.Request) -> web.Response:
