@@ -286,8 +286,12 @@ async def rotate_keys(
             async with lock.transaction():
                 await lock.execute(Q["rotation_supersede"], result.key_id, now())
                 rotation = await lock.fetchval(Q["rotation_open"], result.key_id, now())
-            for plan in plans:
+            sizes = {id(plan): await lock.fetchval(plan.count) for plan in plans}
+            # Smallest tables first: the ones lookups compare inside SQL (opt-outs, lists)
+            # are small, and are on the new index within moments of the start.
+            for plan in sorted(plans, key=lambda p: sizes[id(p)]):
                 walker = _Walk(pool, vault, plan, rotation, batch=batch, pause=pause)
+                walker.total = sizes[id(plan)]
                 await walker.run(report, result)
             if result.finished:
                 await lock.execute(Q["rotation_finished"], rotation, now())
@@ -341,7 +345,6 @@ class _Walk:
             state = await conn.fetchrow(
                 Q["rotation_progress"], self.rotation, spec.table, spec.column
             )
-            self.total = await conn.fetchval(self.plan.count)
         if state is not None:
             self.position, self.resealed = state["last_key"], state["resealed"]
             if state["done"]:
