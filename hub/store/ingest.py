@@ -7,7 +7,7 @@ import json
 import secrets
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
@@ -240,10 +240,8 @@ async def _reproject(
             folds[case_no],
             calendar=calendar,
             rules_for=rules_for,
-            query_code=before["query_code"] if before else None,
+            query_code=_query_code(folds[case_no], before),
         )
-        if state.query_code is None and state.accepted_at is not None:
-            state = _with_query_code(state)
         case_rows.append(_case_row(state, before, now))
         for node in state.nodes:
             node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
@@ -274,8 +272,12 @@ async def _replayed(
     }
 
 
-def _with_query_code(state: CaseState) -> CaseState:
-    return replace(state, query_code=new_query_code())
+def _query_code(fold: CaseFold, before: Mapping[str, Any] | None) -> str | None:
+    """The code the case keeps; a new one on first acceptance when the event brings none."""
+    kept: str | None = before["query_code"] if before else None
+    if kept is None and fold.accepted is not None and not fold.accepted.query_code:
+        return new_query_code()
+    return kept
 
 
 def _version(before: Mapping[str, Any] | None, due_at: datetime | None) -> int:
