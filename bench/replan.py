@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -165,6 +166,11 @@ async def main(cases: int, url: str | None) -> None:
             await moving_rows.start()
             await conn.execute(BARE_SQL)
             await moving_rows.rollback()  # the writes are done; the re-plans start from the seed
+    # As `cuiban serve` does once it serves (hub/heap.py), done here so that an older
+    # tree measured with this script (A/B) runs with the same collector settings.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])
     official = calendar.official.with_year(parse_year_file(OFFICIAL_2027))
     calendar.swap(official, revision=1)
     rules = rules_from_policy(settings.policy)

@@ -216,45 +216,70 @@ _NODE_COLUMNS = (
 
 @dataclass(kw_only=True)
 class ChunkPlan:
-    """What a chunk's re-plan writes: one column list per ``UPDATE … FROM unnest`` parameter,
-    and the cases whose applicant hears of a new date (with the date they had)."""
+    """What a chunk's re-plan writes: one column list per ``UPDATE … FROM unnest`` parameter
+    (only rows whose deadlines changed), and the cases whose applicant hears of a new date
+    (with the date they had)."""
 
     cases: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _CASE_COLUMNS})
     nodes: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _NODE_COLUMNS})
     moved: list[tuple[str, date | None]] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    case_nos: list[str] = field(default_factory=list)  # every case computed, written or not
+    node_count: int = 0  # every open node computed
 
     def add_case(self, case: Mapping[str, Any], found: CaseDeadlines) -> None:
+        self.case_nos.append(case["case_no"])
         due_date, due_at, warn_at = _due(found.deadline)
+        deadline = found.deadline.as_json() if found.deadline else None
+        unknown = found.deadline is None and case["limit_value"] is not None
+        provisional = bool(found.deadline and found.deadline.provisional)
+        promised = case["completed_at"] is None and case["applicant"]
+        if promised and due_date is not None and due_date != case["due_date"]:
+            self.moved.append((case["case_no"], case["due_date"]))
+        if (deadline, unknown, provisional, found.stages, found.exceeds) == (
+            case["deadline"],
+            case["deadline_unknown"],
+            case["provisional"],
+            case["stages"],
+            case["exceeds_statutory"],
+        ):
+            return  # nothing to write: most cases when an import moves few dates
         row = (
             case["case_no"],
             due_date,
             due_at,
             warn_at,
-            encode_json(found.deadline.as_json()) if found.deadline else None,
-            found.deadline is None and case["limit_value"] is not None,
-            bool(found.deadline and found.deadline.provisional),
+            encode_json(deadline) if deadline is not None else None,
+            unknown,
+            provisional,
             encode_json(found.stages),
             found.exceeds,
         )
         for column, value in zip(self.cases.values(), row, strict=True):
             column.append(value)
-        promised = case["completed_at"] is None and case["applicant"]
-        if promised and due_date is not None and due_date != case["due_date"]:
-            self.moved.append((case["case_no"], case["due_date"]))
 
     def add_node(
         self, node: Mapping[str, Any], case: Mapping[str, Any], found: Deadline | None
     ) -> None:
+        self.node_count += 1
         due_date, due_at, warn_at = _due(found)
+        unknown = found is None and bool(node["limit_value"] is not None or case["limit_value"])
+        provisional = bool(found and found.provisional)
+        if (due_at, warn_at, unknown, provisional) == (
+            node["due_at"],
+            node["warn_at"],
+            node["deadline_unknown"],
+            node["provisional"],
+        ):
+            return
         row = (
             node["case_no"],
             node["node_id"],
             due_date,
             due_at,
             warn_at,
-            found is None and (node["limit_value"] is not None or case["limit_value"]),
-            bool(found and found.provisional),
+            unknown,
+            provisional,
         )
         for column, value in zip(self.nodes.values(), row, strict=True):
             column.append(value)
@@ -402,16 +427,18 @@ async def _replan_chunk(
     # remembered per acceptance day on the calendar (core.deadlines), so a centre's
     # 100,000 cases cost a few hundred computations.
     plan = plan_chunk(cases, nodes, routing.calendar, rules_for)
-    await conn.execute(Q["replan_update_cases"], *plan.cases.values(), now)
+    if plan.cases["case_no"]:
+        await conn.execute(Q["replan_update_cases"], *plan.cases.values(), now)
     if plan.nodes["case_no"]:
         await conn.execute(Q["replan_update_nodes"], *plan.nodes.values())
-    await timers.replan(conn, routing, plan.cases["case_no"])
+    # Every case's timers: the first working day after an unchanged due date can move too.
+    await timers.replan(conn, routing, plan.case_nos)
     notices = 0
     if plan.moved:
         notices = await _tell_applicants(conn, routing, plan.moved, years=years, now=now)
     return ReplanResult(
-        cases=len(plan.cases["case_no"]),
-        nodes=len(plan.nodes["case_no"]),
+        cases=len(plan.case_nos),
+        nodes=plan.node_count,
         moved=len(plan.moved),
         notices=notices,
         failed=len(plan.failed),

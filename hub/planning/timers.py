@@ -67,7 +67,7 @@ def desired_timers(
     if c["closed_at"] and not c["withdrawn_at"] and c["rating"] is None:
         wanted.append(
             PlannedTimer(
-                kind=NoticeKind.EVALUATION_PROMPT,
+                kind=NoticeKind.EVALUATION_PROMPT.value,
                 case_no=case_no,
                 node_id="",
                 step=0,
@@ -123,7 +123,7 @@ def _pair(
     late_at = overdue(source["due_at"], unit)
     return [
         PlannedTimer(
-            kind=kind,
+            kind=kind.value,  # plain text: an enum member hashes in Python, batches hash many
             case_no=case["case_no"],
             node_id=node_id,
             step=0,
