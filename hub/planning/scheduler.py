@@ -134,6 +134,11 @@ class ManualSchedule:
         self.services = services
         self._project_hour: datetime | None = None
         self._digest_seen: int | None = None  # the last event the digest looked at
+        # What next_due last saw (the first pending timer, the latest event), for the run
+        # at the stop it named; None when not known (claim and look anyway).
+        self._agenda: asyncpg.Record | None = None
+        self._digest_day: date | None = None  # ... on this local day
+        self._report_day: date | None = None  # the monthly report was looked at today
         self._retention = RetentionJob()  # once a local day, at the first stop of the day
 
     @property
@@ -143,13 +148,30 @@ class ManualSchedule:
     async def run(self, now: datetime) -> TickResult:
         """Fire every timer due by ``now``, then the periodic notices that are due."""
         s = self.services
-        result = await s.planner.fire_due(s.pool, now)
+        agenda, self._agenda = self._agenda, None
+        result = TickResult()
+        # Every timer due by the last stop fired there, so the one next_due found is the
+        # first pending: when it lies ahead, no claim (a transaction) at this stop.
+        if agenda is None or (agenda["timer"] is not None and agenda["timer"] <= now):
+            result = await s.planner.fire_due(s.pool, now)
         _count_fired(s.metrics, result)
+        today = now.astimezone(self._tz).date()
         if self._in_digest_window(now):
-            async with s.pool.acquire() as conn:
-                self._digest_seen = await conn.fetchval(Q["latest_event_seq"])
-            await s.planner.daily_digest(s.pool, now)
-        await monthly_report_job(s, now)
+            if agenda is not None:
+                latest = agenda["latest_event"]
+            else:
+                async with s.pool.acquire() as conn:
+                    latest = await conn.fetchval(Q["latest_event_seq"])
+            # What a digest says changes with events (new nodes, completions) and with the
+            # timers that move a node's level; otherwise it would only be computed again.
+            if (latest, today) != (self._digest_seen, self._digest_day) or result.fired:
+                self._digest_seen, self._digest_day = latest, today
+                await s.planner.daily_digest(s.pool, now)
+        if self._report_day != today:
+            # Once a local day is enough: the clock stops at each month's first working
+            # day, and the report is once a month (its dedupe key) however often asked.
+            await monthly_report_job(s, now)
+            self._report_day = today
         await weekly_calendar_warning(s, now)
         hour = now.replace(minute=0, second=0, microsecond=0)
         if self._project_hour is None or hour > self._project_hour:
@@ -162,15 +184,13 @@ class ManualSchedule:
         """The next timer, digest, first working day of a month or project hour."""
         now = self.services.clock.now()
         async with self.services.pool.acquire() as conn:
-            if after is None:
-                timer: datetime | None = await conn.fetchval(Q["next_timer"])
-                if self._in_digest_window(now):
-                    latest = await conn.fetchval(Q["latest_event_seq"])
-                    if latest != self._digest_seen:
-                        return now  # new work came in since the digest last looked
-            else:
-                timer = await conn.fetchval(Q["next_timer_after"], after)
-            projects = bool(await conn.fetchval(Q["any_project_case"]))
+            agenda = await conn.fetchrow(Q["manual_schedule_agenda"], after)
+        self._agenda = agenda
+        timer: datetime | None = agenda["timer"]
+        window = after is None and self._in_digest_window(now)
+        if window and agenda["latest_event"] != self._digest_seen:
+            return now  # new work came in since the digest last looked
+        projects = bool(agenda["projects"])
         since = after or now
         instants = [
             timer,

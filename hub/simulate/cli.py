@@ -11,6 +11,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hub.logging import configure_logging
 from hub.settings import Settings
@@ -18,6 +19,13 @@ from hub.simulate.scenario import Scenario, load_events, synthetic
 from hub.simulate.session import simulate, summary, write_outputs
 from hub.store import db
 from hub.store.calendars import load_calendar
+
+
+def with_server_settings(url: str, **settings: str) -> str:
+    """``url`` with PostgreSQL settings for its sessions (asyncpg reads extra parameters so)."""
+    parts = urlsplit(url)
+    query = urlencode([*parse_qsl(parts.query), *settings.items()])
+    return urlunsplit(parts._replace(query=query))
 
 
 def _progress(fraction: float, note: str) -> None:
@@ -29,7 +37,8 @@ async def _run(args: argparse.Namespace, settings: Settings, scenario: Scenario)
     folder = Path(tempfile.mkdtemp(prefix="cuiban-simulate-"))
     began = time.monotonic()
     try:
-        url = await db.resolve_url("", folder)
+        # A throwaway database: a commit need not wait for its WAL to reach the disk.
+        url = with_server_settings(await db.resolve_url("", folder), synchronous_commit="off")
         outcome = await simulate(
             settings,
             scenario,

@@ -100,6 +100,14 @@ SELECT id, kind, case_no, node_id, step, fire_at, error, set_aside_at FROM timer
 -- The manual test clock's next stop: the first pending timer strictly after $1.
 SELECT min(fire_at) FROM timers WHERE status = 'pending' AND fire_at > $1;
 
+-- name: manual_schedule_agenda
+-- The manual test clock's question to the scheduler in one round trip: the first pending
+-- timer (strictly after $1 when given), the latest event, whether any case has a project.
+SELECT (SELECT min(fire_at) FROM timers
+         WHERE status = 'pending' AND ($1::timestamptz IS NULL OR fire_at > $1)) AS timer,
+       (SELECT max(seq) FROM events) AS latest_event,
+       EXISTS (SELECT 1 FROM cases WHERE project_id IS NOT NULL) AS projects;
+
 -- name: any_project_case
 SELECT EXISTS (SELECT 1 FROM cases WHERE project_id IS NOT NULL);
 
