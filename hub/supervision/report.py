@@ -19,13 +19,11 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import jinja2
 import structlog
 
 from core.calendar import WorkingCalendar
@@ -35,6 +33,7 @@ from hub.rectifications import listing as rectification_listing
 from hub.services import Services
 from hub.store.queries import Q
 from hub.supervision import charts, stats
+from hub.supervision.templates import environment
 
 __all__ = [
     "CASE_COLUMNS",
@@ -43,10 +42,10 @@ __all__ = [
     "Report",
     "build_report",
     "chart_label",
+    "group_label",
     "monthly_report_job",
     "previous_month",
     "svg_uri",
-    "templates",
     "write_report",
 ]
 
@@ -85,21 +84,6 @@ RECTIFICATION_COLUMNS: tuple[tuple[str, str], ...] = (
 CSV_COLUMNS: tuple[tuple[str, str], ...] = CASE_COLUMNS + RECTIFICATION_COLUMNS
 
 
-@cache
-def templates() -> jinja2.Environment:
-    """The supervision pages' templates (``templates/supervise``), HTML-escaped."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("templates", "supervise"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["pct"] = lambda v: "—" if v is None else f"{100 * v:.1f}%"
-    env.filters["num"] = lambda v: "—" if v is None else v
-    return env
-
-
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
@@ -124,13 +108,14 @@ def previous_month(day: date) -> str:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def _label(group: stats.Group) -> str:
+def group_label(group: stats.Group) -> str:
+    """A group's name on the page, the report and the CSV; else its code, else （未关联办件）."""
     return group.name or group.key or stats.UNLINKED
 
 
 def chart_label(group: stats.Group) -> charts.Label:
     """A department's name on a chart; its code where no Chinese font draws the name."""
-    return charts.Label(_label(group), group.key or "unlinked")
+    return charts.Label(group_label(group), group.key or "unlinked")
 
 
 def _charts(month: str, groups: Sequence[stats.Group]) -> dict[str, charts.Chart]:
@@ -170,7 +155,7 @@ def _csv(report_stats: stats.Stats) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["部门代码", "部门", *(title for _, title in CSV_COLUMNS)])
-    rows = [(g.key or "", _label(g), g.figures.as_json()) for g in report_stats.groups]
+    rows = [(g.key or "", group_label(g), g.figures.as_json()) for g in report_stats.groups]
     rows.append(("", "合计", report_stats.total.as_json()))
     for code, name, figures in rows:
         writer.writerow(
@@ -189,7 +174,7 @@ async def build_report(
     opened = await rectification_listing.opened_between(conn, lo, hi, now=now, tz=tz)
     pngs, svgs = await asyncio.to_thread(_draw, month, figures.groups)
     html = (
-        templates()
+        environment()
         .get_template("report.html.j2")
         .render(
             month=month,
@@ -197,7 +182,7 @@ async def build_report(
             columns=CASE_COLUMNS,
             rectification_columns=RECTIFICATION_COLUMNS,
             rectifications=opened,
-            label=_label,
+            label=group_label,
             charts={name: svg_uri(svg) for name, svg in svgs.items()},
             generated=now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             as_of=figures.as_of.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
@@ -238,7 +223,7 @@ def _first_working_day(calendar: WorkingCalendar, day: date) -> date:
 
 def _summary(report: Report) -> str:
     total = report.figures.total.as_json()
-    pct = templates().filters["pct"]
+    pct = environment().filters["pct"]
     lines = [
         f"受理 {total['accepted']} 件，办结 {total['closed']} 件，"
         f"办结率 {pct(total['closed_rate'])}，按时办结率 {pct(total['on_time_rate'])}；"
@@ -248,7 +233,7 @@ def _summary(report: Report) -> str:
     for group in report.figures.groups:
         f = group.figures.as_json()
         lines.append(
-            f"{_label(group)}：办结 {f['closed']}，按时 {pct(f['on_time_rate'])}，"
+            f"{group_label(group)}：办结 {f['closed']}，按时 {pct(f['on_time_rate'])}，"
             f"超期办结 {f['late']}，在办超期 {f['open_overdue']}"
         )
     return "\n".join(lines)

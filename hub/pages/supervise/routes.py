@@ -37,7 +37,7 @@ from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
 from hub.store import attempts
 from hub.store.queries import Q
-from hub.supervision import charts, report, stats
+from hub.supervision import charts, report, stats, templates
 from hub.supervision.calendar_status import calendar_status
 from hub.supervision.urges import NothingToUrge, urge_case, urge_confirmation
 
@@ -94,7 +94,7 @@ def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _login_page(message: str | None, status: int) -> web.Response:
-    page = report.templates().get_template("login.html.j2").render(message=message)
+    page = templates.environment().get_template("login.html.j2").render(message=message)
     return _html(page, status)
 
 
@@ -170,7 +170,7 @@ def _not_found(text: str) -> web.Response:
 
 
 def _render(template: str, **context: Any) -> web.Response:
-    return _html(report.templates().get_template(template).render(**context))
+    return _html(templates.environment().get_template(template).render(**context))
 
 
 @routes.get("/supervise/login")
@@ -270,7 +270,7 @@ async def page(request: web.Request, role: str) -> web.Response:
         stats=figures,
         columns=report.CASE_COLUMNS,
         rectification_columns=report.RECTIFICATION_COLUMNS,
-        label=report._label,
+        label=report.group_label,
         warnings=views.warning_lists(warning_rows, now=now),
         rectifications=rectifications,
         trend_chart=report.svg_uri(trend_svg),
