@@ -54,6 +54,7 @@ from hub.metrics import Metrics
 from hub.notices.outbox import NOTIFY_CHANNEL, fall_back
 from hub.services import Services
 from hub.settings import DispatchSettings
+from hub.store.db import acquire_untouched
 from hub.store.queries import Q
 
 __all__ = ["DispatchSettings", "Dispatcher", "open_dispatcher"]
@@ -190,7 +191,7 @@ class Dispatcher:
     async def claim(self, now: datetime, limit: int) -> list[Mapping[str, Any]]:
         """Lease up to ``limit`` due rows to this worker, best first."""
         lease_until = now + timedelta(seconds=self.settings.lease_seconds)
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             while True:
                 rows = await conn.fetch(
                     Q["dispatch_claim"],
@@ -209,7 +210,7 @@ class Dispatcher:
 
     async def reap(self, now: datetime, *, limit: int = 1000) -> int:
         """Return rows whose lease expired to the queue (or settle them); return how many."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with acquire_untouched(self.pool) as conn, conn.transaction():
             rows = await conn.fetch(Q["dispatch_reap"], now, limit)
             for row in rows:
                 self._log.warning(
@@ -232,18 +233,18 @@ class Dispatcher:
         if not ids:
             return
         until = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             await conn.execute(Q["dispatch_heartbeat"], ids, self.owner, until)
 
     async def _release(self, row: Mapping[str, Any], not_before: datetime) -> None:
         ids = [row["id"], *(r["id"] for r in self._merged.pop(row["id"], ()))]
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             await conn.execute(Q["dispatch_release"], ids, self.owner, not_before, self.clock.now())
 
     async def _delay_provider(self, provider: str, until: datetime) -> None:
         """Push the waiting rows of every channel ``provider`` serves past ``until``."""
         now = self.clock.now()
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             for kind in ChannelKind:
                 if self.channels.provider(kind) == provider:
                     await conn.execute(Q["dispatch_delay_channel"], kind.value, until, now)
@@ -268,7 +269,7 @@ class Dispatcher:
             result.status is not MessageStatus.DEAD
         ):  # nothing to fall back to: share a statement with others
             return await self._outcomes.finish((args[0], *args[2:8], *args[9:]))
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with acquire_untouched(self.pool) as conn, conn.transaction():
             attempt: int | None = await conn.fetchval(Q["dispatch_finish"], *args)
             if attempt is not None and result.status is MessageStatus.DEAD:
                 reason = result.error or "dead"
@@ -553,7 +554,7 @@ class Dispatcher:
 
     async def next_due(self, after: datetime | None) -> datetime | None:
         """The manual clock's next stop for sends: the first waiting row or expiring lease."""
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             due: datetime | None = await conn.fetchval(Q["dispatch_next_work"], after)
         return due
 
@@ -596,7 +597,7 @@ class Dispatcher:
         return len(rows) >= limit
 
     async def _next_due(self) -> datetime | None:
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             next_due: datetime | None = await conn.fetchval(Q["dispatch_next_due"])
         return next_due
 
@@ -649,7 +650,7 @@ class Dispatcher:
                 await asyncio.wait(late)
         await _cancel(self._background)
         self._background.clear()
-        async with self.pool.acquire() as conn:
+        async with acquire_untouched(self.pool) as conn:
             released = await conn.execute(Q["dispatch_release_owner"], self.owner, self.clock.now())
         self._log.info("dispatcher_stopped", released=released)
 

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from hub.store.db import acquire_untouched
 from hub.store.queries import Q
 
 __all__ = ["CONNECTION_LOST", "OutcomeBatcher"]
@@ -109,7 +110,7 @@ class OutcomeBatcher:
         gave_up_at = time.monotonic() + self.outage_grace
         while True:
             try:
-                async with self.pool.acquire() as conn:
+                async with acquire_untouched(self.pool) as conn:
                     rows = await conn.fetch(
                         Q["dispatch_finish_many"],
                         columns[0],

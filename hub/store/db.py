@@ -10,6 +10,7 @@ each exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.resources
 import itertools
 import json
@@ -18,6 +19,8 @@ import re
 import subprocess
 import time
 import warnings
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,10 +183,47 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+# Set while a connection is used by code that leaves its session as it found it.
+_SESSION_UNTOUCHED: ContextVar[bool] = ContextVar("cuiban_session_untouched", default=False)
+
+
+async def _reset_connection(conn: asyncpg.Connection) -> None:
+    """asyncpg's reset on release (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL``), skipped for :func:`acquire_untouched`: one round trip fewer each time.
+
+    asyncpg has already rolled back an open transaction and dropped the listener
+    callbacks before this runs, whichever way it goes.
+    """
+    if _SESSION_UNTOUCHED.get():
+        return
+    query = conn.get_reset_query()
+    if query:
+        await conn.execute(query)
+
+
+@contextlib.asynccontextmanager
+async def acquire_untouched(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """``pool.acquire()`` for statements that change no session state — no ``SET``,
+    ``LISTEN``, session advisory lock or open cursor (transaction-scoped locks are fine):
+    the connection goes back to the pool without the reset round trip. The dispatcher's
+    claims, heartbeats and outcome writes take one per batch (issue 18)."""
+    token = _SESSION_UNTOUCHED.set(True)
+    try:
+        async with pool.acquire() as conn:
+            yield conn
+    finally:
+        _SESSION_UNTOUCHED.reset(token)
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     try:
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=60
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            init=_init_connection,
+            reset=_reset_connection,
+            command_timeout=60,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc

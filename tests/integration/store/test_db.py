@@ -39,3 +39,27 @@ def test_embedded_server_is_reused_for_the_same_data_dir(pg_data_dir: Path) -> N
     second = db.embedded_url(pgdata)
     assert first == second
     assert (pgdata / "PG_VERSION").is_file()
+
+
+async def test_a_release_resets_the_session_unless_it_was_left_untouched(
+    database_url: str,
+) -> None:
+    """A plain release undoes a SET; acquire_untouched skips that round trip (the SET made
+    here on purpose survives), and an open transaction is rolled back either way."""
+    pool = await db.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("SET application_name = 'changed'")
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") != "changed"
+        async with db.acquire_untouched(pool) as conn:
+            await conn.execute("SET application_name = 'kept'")
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") == "kept"
+        async with db.acquire_untouched(pool) as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TABLE left_open (x int)")
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT to_regclass('left_open')") is None
+    finally:
+        await pool.close()
