@@ -8,10 +8,11 @@ person's next channel in the same transaction. Nothing is dropped silently.
 
 How one process works (``Dispatcher.start``)::
 
-    claim loop   ──claim batch (FOR UPDATE SKIP LOCKED, lease)──▶ one task per row
+    claim loop   ──claim batch (FOR UPDATE SKIP LOCKED, lease)──▶ the channel's lane
       ▲  wakes on LISTEN cuiban_outbox, else polls (≤ poll_seconds, or the next not_before)
-    task         channel semaphore → circuit gate → provider rate limit → adapter.send
-                 → one short transaction: status + attempt row (+ fallback row)
+    lane         [dispatch.concurrency] workers per channel (hub/delivery/lanes.py), each:
+                 circuit gate → provider rate limit → adapter.send
+                 → the outcome, written with others that finished meanwhile (finisher.py)
     heartbeat    extends the leases of rows this process holds
     reaper       rows whose lease expired (a worker died) go back to the queue
 
@@ -47,6 +48,7 @@ from hub.delivery import wecom_limits
 from hub.delivery.backoff import Backoff, Jitter
 from hub.delivery.circuit import CircuitBreaker, CircuitState
 from hub.delivery.finisher import OutcomeBatcher
+from hub.delivery.lanes import Lanes, work_through
 from hub.delivery.recheck import recheck
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.delivery.worker import QueueLoop
@@ -127,11 +129,16 @@ class Dispatcher:
         self.jitter = jitter
         self.metrics = metrics or Metrics()
         self.owner = owner or _owner_id()
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._limiters: dict[str, AsyncLimiter | None] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._phase: dict[int, Phase] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._held: dict[int, Mapping[str, Any]] = {}  # claimed, not yet done with
+        self._lanes: Lanes[Mapping[str, Any]] = Lanes(
+            name="dispatch",
+            work=self.deliver,
+            width=self.settings.concurrency_for,
+            done=self._done,
+        )
         self._background: list[asyncio.Task[None]] = []
         self.backoff = Backoff(
             base_seconds=self.settings.backoff_base_seconds,
@@ -157,11 +164,6 @@ class Dispatcher:
         )
 
     # --- pacing ------------------------------------------------------------------------
-
-    def _semaphore(self, channel: str) -> asyncio.Semaphore:
-        if channel not in self._semaphores:
-            self._semaphores[channel] = asyncio.Semaphore(self.settings.concurrency_for(channel))
-        return self._semaphores[channel]
 
     def _limiter(self, provider: str) -> AsyncLimiter | None:
         if provider not in self._limiters:
@@ -229,7 +231,7 @@ class Dispatcher:
         return len(rows)
 
     async def _heartbeat_once(self) -> None:
-        ids = [i for i in self._tasks]
+        ids = list(self._held)
         if not ids:
             return
         until = self.clock.now() + timedelta(seconds=self.settings.lease_seconds)
@@ -338,58 +340,57 @@ class Dispatcher:
                 return
             message = held
 
-        async with self._semaphore(channel):
-            breaker = self.breaker(provider)
-            while True:
-                now = self.clock.now()
-                state = breaker.state(now)
-                if state is CircuitState.OPEN:
-                    assert breaker.open_until is not None
-                    # Delay, do not burn an attempt: the provider is down for everyone.
-                    await self._release(row, breaker.open_until)
-                    bound.info("notice_delayed", provider=provider, until=str(breaker.open_until))
-                    return
-                if state is CircuitState.HALF_OPEN:
-                    if breaker.probing:
-                        await breaker.probe_done()
-                        continue
-                    breaker.start_probe()
-                break
-            limiter = self._limiter(provider)
-            if limiter is not None:
-                await limiter.acquire()
-            started = self.clock.now()
-            self._phase[row["id"]] = Phase.SENDING
-            try:
-                receipt = await adapter.send(message)
-            except TransientError as exc:  # DeliveryUnknown too: _failed tells them apart
-                await self._failed(row, bound, provider, started, exc)
-            except PermanentError as exc:
-                self._phase[row["id"]] = Phase.FINISHING
-                # A refusal for this message says nothing about the provider's health.
-                breaker.record_success()
-                refusal = str(exc) or type(exc).__name__
-                code = getattr(exc, "code", None)
-                await self._refuse(row, bound, provider, refusal, code, started)
-            except Exception as exc:  # an adapter bug must not lose the message: retry it
-                bound.exception("adapter_error", provider=provider)
-                error = TransientError(f"{type(exc).__name__}: {exc}")
-                await self._failed(row, bound, provider, started, error)
-            else:
-                self._phase[row["id"]] = Phase.FINISHING
-                if breaker.record_success():
-                    bound.info("circuit_closed", provider=provider)
-                await self._settle(
-                    row,
-                    bound,
-                    Outcome(
-                        status=MessageStatus.SENT,
-                        outcome="sent",
-                        provider=provider,
-                        started_at=started,
-                        provider_message_id=receipt.provider_message_id,
-                    ),
-                )
+        breaker = self.breaker(provider)
+        while True:
+            now = self.clock.now()
+            state = breaker.state(now)
+            if state is CircuitState.OPEN:
+                assert breaker.open_until is not None
+                # Delay, do not burn an attempt: the provider is down for everyone.
+                await self._release(row, breaker.open_until)
+                bound.info("notice_delayed", provider=provider, until=str(breaker.open_until))
+                return
+            if state is CircuitState.HALF_OPEN:
+                if breaker.probing:
+                    await breaker.probe_done()
+                    continue
+                breaker.start_probe()
+            break
+        limiter = self._limiter(provider)
+        if limiter is not None:
+            await limiter.acquire()
+        started = self.clock.now()
+        self._phase[row["id"]] = Phase.SENDING
+        try:
+            receipt = await adapter.send(message)
+        except TransientError as exc:  # DeliveryUnknown too: _failed tells them apart
+            await self._failed(row, bound, provider, started, exc)
+        except PermanentError as exc:
+            self._phase[row["id"]] = Phase.FINISHING
+            # A refusal for this message says nothing about the provider's health.
+            breaker.record_success()
+            refusal = str(exc) or type(exc).__name__
+            code = getattr(exc, "code", None)
+            await self._refuse(row, bound, provider, refusal, code, started)
+        except Exception as exc:  # an adapter bug must not lose the message: retry it
+            bound.exception("adapter_error", provider=provider)
+            error = TransientError(f"{type(exc).__name__}: {exc}")
+            await self._failed(row, bound, provider, started, error)
+        else:
+            self._phase[row["id"]] = Phase.FINISHING
+            if breaker.record_success():
+                bound.info("circuit_closed", provider=provider)
+            await self._settle(
+                row,
+                bound,
+                Outcome(
+                    status=MessageStatus.SENT,
+                    outcome="sent",
+                    provider=provider,
+                    started_at=started,
+                    provider_message_id=receipt.provider_message_id,
+                ),
+            )
 
     async def _refuse(
         self,
@@ -569,7 +570,12 @@ class Dispatcher:
             instant = now or self.clock.now()
             await self.reap(instant)
             rows = await self.claim(instant, self.settings.batch_size)
-            await asyncio.gather(*(self.deliver(row) for row in rows))
+            await work_through(
+                rows,
+                lane=_channel_of,
+                width=self.settings.concurrency_for,
+                work=self.deliver,
+            )
             return len(rows)
 
         return await self._loop.drain(one_batch)
@@ -585,7 +591,7 @@ class Dispatcher:
 
     async def _claim_step(self) -> bool:
         """Claim what fits in the free slots and start sending it; True if more may wait."""
-        free = self.settings.max_in_flight - len(self._tasks)
+        free = self.settings.max_in_flight - len(self._held)
         if free <= 0:
             self._slot_free.clear()
             await self._slot_free.wait()
@@ -593,7 +599,8 @@ class Dispatcher:
         limit = min(self.settings.batch_size, free)
         rows = await self.claim(self.clock.now(), limit)
         for row in rows:
-            self._spawn(row)
+            self._held[row["id"]] = row
+            self._lanes.put(row["channel"], row)
         return len(rows) >= limit
 
     async def _next_due(self) -> datetime | None:
@@ -601,16 +608,10 @@ class Dispatcher:
             next_due: datetime | None = await conn.fetchval(Q["dispatch_next_due"])
         return next_due
 
-    def _spawn(self, row: asyncpg.Record) -> None:
-        message_id: int = row["id"]
-        task = asyncio.create_task(self.deliver(row), name=f"dispatch:message:{message_id}")
-        self._tasks[message_id] = task
-
-        def done(_: asyncio.Task[None]) -> None:
-            self._tasks.pop(message_id, None)
-            self._slot_free.set()
-
-        task.add_done_callback(done)
+    def _done(self, row: Mapping[str, Any]) -> None:
+        """A claimed row is done with (sent, settled, or handed back on stop): a slot is free."""
+        self._held.pop(row["id"], None)
+        self._slot_free.set()
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -636,18 +637,13 @@ class Dispatcher:
         """Stop claiming; let sends in progress finish (bounded); give the rest back."""
         grace = self.settings.stop_timeout_seconds if grace is None else grace
         await self._loop.stop()
-        # Rows still waiting for a channel slot were never sent: cancel them now.
-        await _cancel(
-            [t for i, t in list(self._tasks.items()) if self._phase.get(i) is Phase.WAITING]
+        # Rows still waiting for a channel slot were never sent: they go back at once; a
+        # send at the provider gets ``grace``; an outcome being written is awaited.
+        await self._lanes.stop(
+            grace=grace,
+            started=lambda row: self._phase.get(row["id"], Phase.WAITING) is not Phase.WAITING,
+            at_provider=lambda row: self._phase.get(row["id"]) is Phase.SENDING,
         )
-        pending = list(self._tasks.values())
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=grace)
-            await _cancel(
-                [t for i, t in list(self._tasks.items()) if self._phase.get(i) is Phase.SENDING]
-            )
-            if late:
-                await asyncio.wait(late)
         await _cancel(self._background)
         self._background.clear()
         async with acquire_untouched(self.pool) as conn:
@@ -669,6 +665,11 @@ class _MessageLog:
         if self._bound is None:
             self._bound = self._base.bind(**self._fields)
         return getattr(self._bound, name)
+
+
+def _channel_of(row: Mapping[str, Any]) -> str:
+    channel: str = row["channel"]
+    return channel
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
