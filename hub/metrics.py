@@ -90,11 +90,22 @@ class Metrics:
             buckets=LATENESS_BUCKETS,
             registry=self.registry,
         )
+        # prometheus_client checks and looks up the labels on every .labels() call: a
+        # send's outcome (three series) cost more than its database write. Children kept.
+        self._children: dict[tuple[str, tuple[tuple[str, str], ...]], Counter] = {}
+        self._outcome: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
+        self._lateness: dict[tuple[str, str], Histogram] = {}  # made on a first send that left
 
     def inc(self, name: str, by: float = 1, **labels: str) -> None:
         """Add ``by`` to the counter ``name`` (one of :data:`COUNTERS`) with its labels."""
-        counter = self._counters[name]
-        (counter.labels(**labels) if labels else counter).inc(by)
+        if not labels:
+            self._counters[name].inc(by)
+            return
+        key = (name, tuple(labels.items()))
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._counters[name].labels(**labels)
+        child.inc(by)
 
     def value(self, name: str, **labels: str) -> float:
         """A counter's current value (summed over the labels not given)."""
@@ -118,12 +129,25 @@ class Metrics:
     ) -> None:
         """One send's outcome: its counters, how long the provider took and, once it left,
         how late (``late_by``: sent_at − not_before)."""
-        self.inc(
-            "cuiban_notices_total", channel=channel, provider=provider, kind=kind, status=status
-        )
-        self.send_seconds.labels(channel=channel, provider=provider).observe(max(0.0, seconds))
+        key = (channel, provider, kind, status)
+        series = self._outcome.get(key)
+        if series is None:
+            series = self._outcome[key] = (
+                self._counters["cuiban_notices_total"].labels(
+                    channel=channel, provider=provider, kind=kind, status=status
+                ),
+                self.send_seconds.labels(channel=channel, provider=provider),
+            )
+        total, send_seconds = series
+        total.inc()
+        send_seconds.observe(max(0.0, seconds))
         if late_by is not None:
-            self.lateness_seconds.labels(channel=channel, kind=kind).observe(max(0.0, late_by))
+            lateness = self._lateness.get((channel, kind))
+            if lateness is None:
+                lateness = self._lateness[channel, kind] = self.lateness_seconds.labels(
+                    channel=channel, kind=kind
+                )
+            lateness.observe(max(0.0, late_by))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
