@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from channels.render import compose
 from core.notices import ChannelKind, NoticeKind, is_mandatory
@@ -47,7 +48,13 @@ class Notice:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    # Cast to jsonb in SQL, so only the value counts: orjson (decision 0017), datetimes as
+    # str() spells them like the standard library; what orjson refuses (a key that is not
+    # a string, an integer beyond 64 bits) goes through the standard library.
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def message_row(
