@@ -23,7 +23,12 @@ if str(ROOT) not in sys.path:  # the loopback fakes live in tests/fakes; appende
 
 import asyncpg  # noqa: E402 -- after the path is set
 
+from hub.privacy.vault import DataKey, Vault  # noqa: E402
 from hub.store import db  # noqa: E402
+
+BENCH_DATA_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#: The key of every benchmark's hub: what a benchmark queues is sealed as the hub seals it.
+BENCH_VAULT = Vault(DataKey.from_hex(BENCH_DATA_KEY))
 
 PLOTS = ROOT / "docs" / "bench"
 
@@ -207,7 +212,7 @@ link_secret = "bench-link-secret-0001"
 mode = "system"
 
 [privacy]
-data_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # a system clock needs one
+data_key = "{BENCH_DATA_KEY}"  # a system clock needs one
 
 [logging]
 level = "warning"

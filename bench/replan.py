@@ -153,7 +153,10 @@ async def main(cases: int, url: str | None) -> None:
         await conn.execute(SEED_NODES)
     calendar = LiveCalendar(load_calendar(data_dir), provisional_next_year=True)
     routing = Routing(
-        settings=settings, calendar=calendar, links=LinkSigner(keys=Keyring.from_secret(b"bench"))
+        settings=settings,
+        calendar=calendar,
+        links=LinkSigner(keys=Keyring.from_secret(b"bench")),
+        vault=_common.BENCH_VAULT,
     )
     async with pool.acquire() as conn:
         names = [r["case_no"] for r in await conn.fetch("SELECT case_no FROM cases")]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import statistics
 import sys
@@ -31,7 +30,6 @@ from hub.app import rules_from_policy
 from hub.notices.links import LinkSigner
 from hub.notices.recipients import Routing
 from hub.planning.planner import Planner
-from hub.privacy.vault import DataKey, Vault
 from hub.settings import load_settings
 from hub.signing import Keyring
 from hub.store import db
@@ -84,7 +82,7 @@ async def seed_due_work(conn: asyncpg.Connection, planner: Planner, settings: ob
         now=ACCEPTED,
         calendar=planner.routing.calendar,
         rules_for=rules_from_policy(planner.routing.settings.policy),
-        vault=Vault(DataKey.from_material(os.urandom(32))),
+        vault=_common.BENCH_VAULT,
         after=planner.after_ingest,
     )
     await conn.execute("DELETE FROM messages")
@@ -142,6 +140,7 @@ async def main(sizes: list[int], repeats: int, url: str | None, plot: str = "") 
             settings=settings,
             calendar=calendar,
             links=LinkSigner(keys=Keyring.from_secret(b"bench")),
+            vault=_common.BENCH_VAULT,
         )
     )
     async with pool.acquire() as conn:

@@ -151,6 +151,7 @@ async def cuiban_side(url: str, count: int, due: int, window: float) -> dict[str
             settings=settings,
             calendar=load_calendar(Path(tempfile.mkdtemp(prefix="cuiban-bench-"))),
             links=LinkSigner(keys=Keyring.from_secret(b"bench")),
+            vault=_common.BENCH_VAULT,
         )
     )
     async with pool.acquire() as conn:

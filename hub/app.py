@@ -187,6 +187,7 @@ def create_app(
         settings=settings,
         calendar=app[CALENDAR],
         links=LinkSigner(keys=app[KEYRING], lifetime=timedelta(days=settings.auth.link_days)),
+        vault=vault,
     )
     app[PLANNER] = Planner(app[ROUTING])
 

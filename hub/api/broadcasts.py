@@ -8,7 +8,7 @@ from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
 from hub.broadcasts import service
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 
 routes = web.RouteTableDef()
 
@@ -51,7 +51,8 @@ async def post_broadcast(request: web.Request) -> web.Response:
     async with app[POOL].acquire() as conn:
         await service.known_lists(conn, list(body.audience.lists))
         if dry_run in ("true", "1"):
-            return respond(await service.preview(conn, body, channels, parts, settings, now))
+            preview = await service.preview(conn, body, channels, parts, settings, now, app[VAULT])
+            return respond(preview)
         broadcast_id, new = await service.create(
             conn,
             body,
@@ -62,7 +63,7 @@ async def post_broadcast(request: web.Request) -> web.Response:
             now=now,
             actor=(request[ROLE_KEY], request[ACTOR_KEY]),
         )
-        await service.expand(conn, broadcast_id, settings, now)
+        await service.expand(conn, broadcast_id, settings, now, app[VAULT])
         view = await service.progress(conn, broadcast_id, settings, app[CLOCK].now())
     assert view is not None
     view["warnings"] = service.warnings_for(parts, settings)

@@ -32,6 +32,7 @@ from hub.keys import (
 )
 from hub.lifecycle import advance_test_clock as advance_clock
 from hub.privacy.access import record_case_read
+from hub.privacy.records import open_applicant
 from hub.store import ingest as store
 from hub.supervision.calendar_status import calendar_status
 
@@ -140,9 +141,10 @@ async def get_case(request: web.Request) -> web.Response:
             department=row["department_code"],
             via="api",
         )
+    opened = {**row, "applicant": open_applicant(app[VAULT], row["applicant"])}
     return respond(
         views.case_json(
-            row,
+            opened,
             nodes,
             now=app[CLOCK].now(),
             tz=app[SETTINGS].calendar.tz,

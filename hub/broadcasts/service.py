@@ -31,6 +31,8 @@ from core.events import Instant, is_mobile, mobile_digits
 from core.notices import WAITING_STATUSES, ChannelKind, MessageStatus, NoticeKind
 from core.reminders import QuietHours
 from hub.notices.outbox import NOTIFY_CHANNEL
+from hub.privacy.records import open_applicant
+from hub.privacy.vault import Vault
 from hub.settings import Settings
 from hub.store.queries import Q
 from hub.supervision import audit
@@ -174,6 +176,36 @@ def _quiet(settings: Settings) -> tuple[Any, Any]:
     return (quiet.start, quiet.end) if quiet else (None, None)
 
 
+async def sealed_applicants(
+    conn: asyncpg.Connection, audience: AudienceIn, channels: list[ChannelKind], vault: Vault
+) -> tuple[list[str], list[str]]:
+    """The (channels, addresses) of the audience's applicants whose record is sealed.
+
+    SQL cannot open them, so they are opened here and handed to ``broadcast_audience``
+    ($13, $14), which de-duplicates them with everyone else. Like the applicants stored
+    in clear, each is reached by SMS, else by e-mail, among the broadcast's channels.
+    """
+    applicants = audience.applicants
+    if applicants is None:
+        return [], []
+    wanted = [c for c in (ChannelKind.SMS, ChannelKind.EMAIL) if c in channels]
+    found: tuple[list[str], list[str]] = ([], [])
+    rows = await conn.fetch(
+        Q["broadcast_sealed_applicants"], list(applicants.matters), list(applicants.departments)
+    )
+    for row in rows:
+        applicant = open_applicant(vault, row["applicant"])
+        if not isinstance(applicant, Mapping):
+            continue
+        for channel in wanted:
+            address = applicant.get("mobile" if channel is ChannelKind.SMS else "email")
+            if isinstance(address, str) and address:
+                found[0].append(channel.value)
+                found[1].append(address)
+                break
+    return found
+
+
 def _audience_args(
     audience: AudienceIn,
     channels: list[ChannelKind],
@@ -181,6 +213,7 @@ def _audience_args(
     since: datetime,
     cursor: tuple[str, str],
     limit: int | None,
+    sealed: tuple[list[str], list[str]],
 ) -> list[Any]:
     applicants = audience.applicants
     return [
@@ -196,6 +229,8 @@ def _audience_args(
         cursor[0],
         cursor[1],
         limit,
+        sealed[0],
+        sealed[1],
     ]
 
 
@@ -231,6 +266,7 @@ async def preview(
     parts: Mapping[str, Mapping[str, Any]],
     settings: Settings,
     now: datetime,
+    vault: Vault,
 ) -> dict[str, Any]:
     """The dry run: recipients per channel, SMS segments, cost in messages, a sample."""
     rows = await conn.fetch(
@@ -241,6 +277,7 @@ async def preview(
             since=_member_since(settings, now),
             cursor=("", ""),
             limit=None,
+            sealed=await sealed_applicants(conn, body.audience, channels, vault),
         ),
     )
     per_channel = {r["channel"]: r["recipients"] - r["opted_out"] for r in rows}
@@ -330,7 +367,7 @@ async def create(
 
 
 async def expand(
-    conn: asyncpg.Connection, broadcast_id: int, settings: Settings, now: datetime
+    conn: asyncpg.Connection, broadcast_id: int, settings: Settings, now: datetime, vault: Vault
 ) -> int:
     """Turn the audience into outbox rows, a page per transaction; return the rows added.
 
@@ -355,6 +392,7 @@ async def expand(
                     since=_member_since(settings, b["created_at"]),
                     cursor=(b["cursor_channel"], b["cursor_recipient"]),
                     limit=cfg.batch_size,
+                    sealed=await sealed_applicants(conn, audience, channels, vault),
                 ),
                 b["positions"],
                 broadcast_id,

@@ -15,6 +15,7 @@ from core.notices import ChannelKind, NoticeKind
 from core.reminders import QuietHours, on_working_day
 from hub.notices.links import LinkSigner
 from hub.notices.outbox import Address, Notice
+from hub.privacy.vault import Vault
 from hub.settings import Settings
 
 # A reviewer who set no preference is tried on WeCom first, then SMS, then e-mail.
@@ -38,11 +39,12 @@ class Recipient:
 
 @dataclass(frozen=True, kw_only=True)
 class Routing:
-    """What the planner needs to address notices: settings, calendar, links."""
+    """What the planner needs to address notices: settings, calendar, links, the vault."""
 
     settings: Settings
     calendar: WorkingCalendar
     links: LinkSigner
+    vault: Vault  # seals what the notices say as they enter the outbox
 
     @property
     def tz(self) -> ZoneInfo:

@@ -20,6 +20,7 @@ from hub.notices.notify import case_context, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
 from hub.notices.words import limit_words, suspension_reason
+from hub.privacy.records import open_applicant
 from hub.store.queries import Q
 
 
@@ -65,7 +66,7 @@ def applicant_notice(
     now: datetime,
 ) -> list[Notice]:
     """A notice to the case's applicant (none if the case names none), outside quiet hours."""
-    applicant = case["applicant"]
+    applicant = open_applicant(routing.vault, case["applicant"])
     if not applicant:
         return []
     return [

@@ -54,6 +54,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("appointments", "mobile", APPOINTMENTS_MOBILE, ("case_no",)),
     SealedColumn("wap_codes", "mobile", WAP_CODES_MOBILE, ("id",), "mobile_index"),
     SealedColumn("wap_sessions", "mobile", WAP_SESSIONS_MOBILE, ("sid_mac",)),
+    # jsonb: the sealed applicant object is stored as a JSON string.
+    SealedColumn("cases", "applicant", CASES_APPLICANT, ("case_no",), "applicant_mobile_index"),
     SealedColumn("events", "payload", EVENTS_APPLICANT, ("seq",), paths=("applicant",)),
     SealedColumn(
         "case_folds",

@@ -13,6 +13,7 @@ from core.notices import NoticeKind
 from hub.notices.outbox import Notice
 from hub.notices.recipients import Recipient, Routing
 from hub.notices.words import mask_mobile, mask_mobiles_in, mask_name
+from hub.privacy.records import open_applicant
 from hub.rectifications.errors import ReplyTooLong
 from hub.rectifications.model import OUTCOME_WORDS, POOR_RATING_WORDS, Rectification
 
@@ -41,14 +42,15 @@ def base_context(rect: Rectification, routing: Routing, now: datetime) -> dict[s
 
 def poor_rating_notice(
     rect: Rectification,
-    applicant: Mapping[str, Any] | None,
+    applicant: Any,
     who: Recipient,
     routing: Routing,
     now: datetime,
 ) -> Notice:
     """To the head (or deputy) at once: the case, the rating and comment, masked who and a link
-    to the case page (not the inbox: the page shows the rating and the case's timeline)."""
-    applicant = applicant or {}
+    to the case page (not the inbox: the page shows the rating and the case's timeline).
+    ``applicant`` is the case row's, sealed or not."""
+    applicant = open_applicant(routing.vault, applicant) or {}
     context = base_context(rect, routing, now) | {
         "rating": rating_text(rect.rating),
         "comment": mask_mobiles_in(rect.comment or ""),
@@ -98,12 +100,14 @@ def check_reply_fits(routing: Routing, context: Mapping[str, Any]) -> None:
 
 def reply_notices(
     rect: Rectification,
-    applicant: Mapping[str, Any] | None,
+    applicant: Any,
     context: Mapping[str, Any],
     routing: Routing,
     now: datetime,
 ) -> list[Notice]:
-    """The answer, mandatory, on every channel the applicant has (not just the first)."""
+    """The answer, mandatory, on every channel the applicant has (not just the first).
+    ``applicant`` is the case row's, sealed or not."""
+    applicant = open_applicant(routing.vault, applicant)
     if not applicant:
         return []
     return [

@@ -51,6 +51,7 @@ from hub.privacy.fields import (
     mobile_index,
     mobile_lookup,
 )
+from hub.privacy.records import is_applicants_number
 from hub.privacy.vault import Vault
 from hub.replies.evaluations import rate_case
 from hub.settings import AppointmentSettings
@@ -279,8 +280,7 @@ class Replies:
         if command.verb in ("query", "book"):
             assert command.case_no is not None
             case = await conn.fetchrow(Q["case_for_reply"], command.case_no)
-            applicant = (case["applicant"] or {}) if case else {}
-            if case is None or mobile_digits(applicant.get("mobile") or "") != mobile:
+            if case is None or not is_applicants_number(self.vault, case, mobile):
                 # Never say whether the case exists to a number that is not its applicant's.
                 return Handled(
                     handled_as=f"{command.verb}_refused",

@@ -20,6 +20,7 @@ from core.cases import CaseFold, CaseState, NodeState, RulesFor, fold_events, pr
 from core.deadlines import Deadline
 from core.errors import CuibanError
 from core.events import EVENT_ADAPTER, Event, NodeStarted
+from hub.privacy.fields import mobile_index
 from hub.privacy.records import (
     ApplicantSealer,
     opened_fold,
@@ -232,6 +233,7 @@ async def _reproject(
         for row in await conn.fetch(Q["node_keys"], list(case_nos))
     }
 
+    sealer = ApplicantSealer(vault)  # one seal of each applicant for its case row and fold
     case_rows = []
     node_rows = []
     for case_no in case_nos:
@@ -242,13 +244,12 @@ async def _reproject(
             rules_for=rules_for,
             query_code=_query_code(folds[case_no], before),
         )
-        case_rows.append(_case_row(state, before, now))
+        case_rows.append(_case_row(state, before, now, sealer))
         for node in state.nodes:
             node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
     await conn.executemany(Q["upsert_case"], case_rows)
     if node_rows:
         await conn.execute(Q["upsert_node"], *map(list, zip(*node_rows, strict=True)))
-    sealer = ApplicantSealer(vault)
     await conn.execute(
         Q["save_case_folds"],
         list(case_nos),
@@ -293,8 +294,11 @@ def _deadline_json(deadline: Deadline | None) -> dict[str, object] | None:
 
 
 # One value per column of ``upsert_case``, in its order: long because the row is wide.
-def _case_row(state: CaseState, before: Mapping[str, Any] | None, now: datetime) -> tuple[Any, ...]:
+def _case_row(
+    state: CaseState, before: Mapping[str, Any] | None, now: datetime, sealer: ApplicantSealer
+) -> tuple[Any, ...]:
     d = state.deadline
+    applicant = state.applicant
     return (
         state.case_no,
         state.status,
@@ -302,7 +306,7 @@ def _case_row(state: CaseState, before: Mapping[str, Any] | None, now: datetime)
         state.matter.name if state.matter else None,
         state.department.code if state.department else None,
         state.department.name if state.department else None,
-        state.applicant.model_dump(mode="json") if state.applicant else None,
+        sealer.seal(applicant.model_dump(mode="json")) if applicant else None,
         state.query_code,
         state.project.id if state.project else None,
         state.project.model_dump(mode="json") if state.project else None,
@@ -354,6 +358,7 @@ def _case_row(state: CaseState, before: Mapping[str, Any] | None, now: datetime)
         ],
         now,
         bool(d and d.provisional),
+        mobile_index(sealer.vault, applicant.mobile) if applicant else None,
     )
 
 

@@ -89,7 +89,7 @@ async def request_code(
         )
         await conn.execute(Q["wap_code_purge"], now - timedelta(days=1))
         await wap_limits.purge(conn, now=now)
-        known = bool(await conn.fetchval(Q["wap_has_cases"], mobile))
+        known = bool(await conn.fetchval(Q["wap_has_cases"], mobile_lookup(vault, mobile), mobile))
         settings = app[SETTINGS]
         notice = Notice(
             kind=NoticeKind.VERIFICATION_CODE,

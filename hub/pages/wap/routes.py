@@ -36,7 +36,7 @@ from aiohttp import web
 from core.events import normalize_mobile
 from core.jsontext import storable
 from core.notices import NoticeKind
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.links import LinkKind
 from hub.notices.notify import case_context, notify_reviewers
 from hub.notices.recipients import unique
@@ -46,6 +46,8 @@ from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_midd
 from hub.pages.wap import login as wap_login
 from hub.pages.wap import views as wap_views
 from hub.privacy.access import fingerprint, record_case_read
+from hub.privacy.fields import mobile_lookup
+from hub.privacy.records import open_applicant
 from hub.rectifications import listing as rectification_listing
 from hub.replies.evaluations import RATING_WORDS, rate_case
 from hub.store import attempts as wap_limits
@@ -274,7 +276,8 @@ async def my_cases(request: web.Request) -> web.Response:
         mobile = await wap_login.session_mobile(request.app, conn, sid, now=now)
         if mobile is None:
             return _lookup_page(request, error="登录已过期，请重新获取验证码。", status=401)
-        rows = await conn.fetch(Q["wap_cases_of_mobile"], mobile)
+        lookup = mobile_lookup(request.app[VAULT], mobile)
+        rows = await conn.fetch(Q["wap_cases_of_mobile"], lookup, mobile)
     cases = [
         wap_views.case_list_item(row, now=now) | {"link": _case_link(request, row["case_no"])}
         for row in rows
@@ -315,6 +318,7 @@ async def case_page(request: web.Request) -> web.Response:
         events = await conn.fetch(Q["wap_case_events"], case_no)
         notices = await conn.fetch(Q["wap_applicant_notices"], case_no)
         evaluation = await conn.fetchrow(Q["wap_evaluation"], case_no)
+    case = {**case, "applicant": open_applicant(request.app[VAULT], case["applicant"])}
     view = wap_views.case_view(case, nodes, events, notices, evaluation, now=now, tz=_tz(request))
     return page(
         "case.html.j2",

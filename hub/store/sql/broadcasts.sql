@@ -9,7 +9,10 @@
 --   $2  departments whose heads hear it ('*': every department);
 --   $3  applicants of open cases (not completed), if true, narrowed to matters $4 and
 --       departments $5 when those are not empty;
---   $6  subscriber lists.
+--   $6  subscriber lists;
+--   $13, $14 the (channel, address) of applicants whose record is sealed: opened by the
+--       caller (hub/broadcasts/service.py), chosen as below; the SQL reads only the
+--       applicants stored in clear before sealing.
 -- People are reached on their first channel (their own order, else WeCom, SMS, e-mail,
 -- WeChat) among $7, the push channels this broadcast uses; with $8 each also gets an entry
 -- in their WAP inbox (channel 'wap', recipient = person id). Applicants: SMS, else e-mail.
@@ -58,9 +61,11 @@ candidates AS (
             WHERE v.channel = ANY($7::text[]) AND coalesce(v.address, '') <> ''
             ORDER BY v.pos
             LIMIT 1) AS pick
-     WHERE $3 AND c.completed_at IS NULL AND c.applicant IS NOT NULL
+     WHERE $3 AND c.completed_at IS NULL AND jsonb_typeof(c.applicant) = 'object'
        AND (cardinality($4::text[]) = 0 OR c.matter_code = ANY($4::text[]))
        AND (cardinality($5::text[]) = 0 OR c.department_code = ANY($5::text[]))
+    UNION ALL
+    SELECT a.channel, a.address FROM unnest($13::text[], $14::text[]) AS a (channel, address)
     UNION ALL
     SELECT s.channel, s.address
       FROM subscribers AS s
@@ -86,14 +91,14 @@ SELECT DISTINCT channel, recipient,
 
 -- name: broadcast_insert_page
 -- Appended to ``WITH page AS (<broadcast_audience>)``: the page becomes outbox rows in one
--- statement. Each channel's rows take consecutive slots after $13 (channel -> slots used)
--- and leave at base ($20: channel -> instant) + slot / rate ($16), skipping the quiet
--- window ($17, $18 in zone $19); numbers that opted out (SMS TD) take no slot, and the
+-- statement. Each channel's rows take consecutive slots after $15 (channel -> slots used)
+-- and leave at base ($22: channel -> instant) + slot / rate ($18), skipping the quiet
+-- window ($19, $20 in zone $21); numbers that opted out (SMS TD) take no slot, and the
 -- opt-out trigger stores them as cancelled. WAP inbox entries appear at the send time.
 -- Returns the page's size, its last key (the next cursor) and the slots now used.
 , slotted AS (
     SELECT p.channel, p.recipient, p.opted_out,
-           coalesce(($13::jsonb ->> p.channel)::bigint, 0)
+           coalesce(($15::jsonb ->> p.channel)::bigint, 0)
              + sum(CASE WHEN p.opted_out THEN 0 ELSE 1 END)
                  OVER (PARTITION BY p.channel ORDER BY p.recipient) AS slot
       FROM page AS p
@@ -103,23 +108,23 @@ inserted AS (
         dedupe_key, kind, channel, person_id, recipient, context, subject, body, html, link,
         params, mandatory, fallbacks, priority, not_before, max_attempts, created_at,
         updated_at, content_hash, broadcast_id)
-    SELECT 'broadcast:' || $14::bigint || ':' || s.channel || ':' || s.recipient,
+    SELECT 'broadcast:' || $16::bigint || ':' || s.channel || ':' || s.recipient,
            'announcement', s.channel,
            CASE WHEN s.channel = 'wap' THEN s.recipient END,
-           s.recipient, $15::jsonb,
+           s.recipient, $17::jsonb,
            r.part ->> 'subject', r.part ->> 'body', r.part ->> 'html', r.part ->> 'link',
-           coalesce(r.part -> 'params', '{}'::jsonb), false, '[]'::jsonb, $21::smallint,
-           CASE WHEN s.channel = 'wap' THEN $22::timestamptz
-                ELSE cuiban_awake_after(($20::jsonb ->> s.channel)::timestamptz,
-                                        greatest(s.slot - 1, 0) / $16::double precision,
-                                        $17::time, $18::time, $19::text)
+           coalesce(r.part -> 'params', '{}'::jsonb), false, '[]'::jsonb, $23::smallint,
+           CASE WHEN s.channel = 'wap' THEN $24::timestamptz
+                ELSE cuiban_awake_after(($22::jsonb ->> s.channel)::timestamptz,
+                                        greatest(s.slot - 1, 0) / $18::double precision,
+                                        $19::time, $20::time, $21::text)
            END,
-           $23::integer, $24::timestamptz, $24::timestamptz,
+           $25::integer, $26::timestamptz, $26::timestamptz,
            sha256(convert_to(coalesce(r.part ->> 'subject', '') || E'\n' || (r.part ->> 'body'),
                              'UTF8')),
-           $14::bigint
+           $16::bigint
       FROM slotted AS s
-     CROSS JOIN LATERAL (SELECT $25::jsonb -> s.channel AS part) AS r
+     CROSS JOIN LATERAL (SELECT $27::jsonb -> s.channel AS part) AS r
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING 1
 )
@@ -128,7 +133,7 @@ SELECT (SELECT count(*) FROM slotted) AS fetched,
        (SELECT channel FROM slotted ORDER BY channel DESC, recipient DESC LIMIT 1) AS last_channel,
        (SELECT recipient FROM slotted ORDER BY channel DESC, recipient DESC LIMIT 1)
            AS last_recipient,
-       $13::jsonb || coalesce((SELECT jsonb_object_agg(channel, used)
+       $15::jsonb || coalesce((SELECT jsonb_object_agg(channel, used)
                                  FROM (SELECT channel, max(slot) AS used
                                          FROM slotted GROUP BY channel) AS u), '{}'::jsonb)
            AS positions;
@@ -223,3 +228,12 @@ SELECT l.name, l.description, l.updated_at,
   LEFT JOIN subscribers AS s ON s.list_name = l.name
  WHERE l.name = $1
  GROUP BY l.name;
+
+-- name: broadcast_sealed_applicants
+-- The sealed applicants of open cases, narrowed to matters $1 and departments $2 when those
+-- are not empty (broadcast_audience's $3–$5): the caller opens them.
+SELECT applicant
+  FROM cases
+ WHERE completed_at IS NULL AND jsonb_typeof(applicant) = 'string'
+   AND (cardinality($1::text[]) = 0 OR matter_code = ANY($1::text[]))
+   AND (cardinality($2::text[]) = 0 OR department_code = ANY($2::text[]));

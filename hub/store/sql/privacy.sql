@@ -4,7 +4,9 @@
 SELECT case_no, status, applicant FROM cases WHERE case_no = $1 FOR UPDATE;
 
 -- name: privacy_case_deidentified
-UPDATE cases SET applicant = $2, deidentified_at = $3 WHERE case_no = $1;
+-- The masked applicant is no one's number any more: the case is no longer found by it.
+UPDATE cases SET applicant = $2, applicant_mobile_index = NULL, deidentified_at = $3
+ WHERE case_no = $1;
 
 -- name: privacy_case_events
 SELECT seq, payload FROM events WHERE case_no = $1 ORDER BY seq;

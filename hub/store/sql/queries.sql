@@ -44,14 +44,15 @@ INSERT INTO cases (
     applied_at, accepted_at, decided_at, decision, ready_at, pickup, picked_up_at, closed_at,
     withdrawn_at, completed_at, suspended_since, suspensions, extensions, due_date, due_at,
     warn_at, deadline, deadline_unknown, deadline_version, exceeds_statutory, stages,
-    created_at, updated_at, provisional)
+    created_at, updated_at, provisional, applicant_mobile_index)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
         $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $36,
-        $37)
+        $37, $38)
 ON CONFLICT (case_no) DO UPDATE SET
     status = EXCLUDED.status, matter_code = EXCLUDED.matter_code,
     matter_name = EXCLUDED.matter_name, department_code = EXCLUDED.department_code,
     department_name = EXCLUDED.department_name, applicant = EXCLUDED.applicant,
+    applicant_mobile_index = EXCLUDED.applicant_mobile_index,
     query_code = EXCLUDED.query_code, project_id = EXCLUDED.project_id,
     project = EXCLUDED.project, green_channel = EXCLUDED.green_channel,
     co_departments = EXCLUDED.co_departments, limit_value = EXCLUDED.limit_value,

@@ -367,3 +367,22 @@ async def test_texts_are_stored_sealed_and_found_by_number(api: Api, database_ur
     assert [(i["mobile"], i["text"]) for i in page["items"]] == [(MOBILE, "窗口人员态度很好，谢谢")]
     _, page = await api.get(f"/v1/inbound-sms?mobile={OTHER}")
     assert [i["text"] for i in page["items"]] == ["办事很快"]
+
+
+async def test_a_case_stored_before_sealing_answers_its_applicants_clear_number(
+    api: Api, database_url: str
+) -> None:
+    """A case whose applicant was stored in clear (no blind index) still answers CX from
+    the applicant's number, and only from it."""
+    await api.post("/v1/events", {"events": [ev.accepted("Q-9", "2026-03-02T09:00:00+08:00")]})
+    await query(
+        database_url,
+        "UPDATE cases SET applicant = $1::jsonb, applicant_mobile_index = NULL",
+        json.dumps({"name": "张三丰", "mobile": MOBILE}),
+    )
+    await text(api, "CX Q-9")
+    await text(api, "CX Q-9", mobile=OTHER)
+    assert await inbound(api) == [
+        ("CX Q-9", "status_query", "Q-9"),
+        ("CX Q-9", "query_refused", "Q-9"),
+    ]

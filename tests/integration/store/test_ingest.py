@@ -109,8 +109,8 @@ async def test_events_and_folds_hold_no_applicant_or_contact_in_clear(
     assert (await api.post("/v1/events", {"events": _history("P-1")}))[0] == 202
     conn = await asyncpg.connect(database_url)
     try:
-        assert await _clear_text_in(conn, "events", "payload") == []
-        assert await _clear_text_in(conn, "case_folds", "fold") == []
+        assert await _clear_text_in(conn, "events", "events") == []
+        assert await _clear_text_in(conn, "case_folds", "case_folds") == []
         sealed = await conn.fetchval(
             "SELECT payload ->> 'applicant' FROM events WHERE type = 'case.accepted'"
         )
@@ -166,3 +166,32 @@ async def test_a_batch_tells_each_assignee_once_with_what_its_events_say(
     finally:
         await conn.close()
     assert dict(person) == {"name": "赵六", "mobile": "13900001111", "email": "zhao@example.gov.cn"}
+
+
+async def test_the_case_row_holds_the_applicant_sealed_and_a_blind_index(
+    api: Api, database_url: str
+) -> None:
+    """cases.applicant is one sealed value with the number's blind index beside it; the API
+    still shows the masked name and number, and a row stored in clear before sealing too."""
+    assert (await api.post("/v1/events", {"events": _history("C-1")[:2]}))[0] == 202
+    assert (await api.post("/v1/events", {"events": _history("C-2")[:2]}))[0] == 202
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await _clear_text_in(conn, "cases", "cases") == []
+        rows = await conn.fetch(
+            "SELECT applicant #>> '{}' AS sealed, applicant_mobile_index FROM cases"
+        )
+        # As a hub before sealing stored it: the object in clear, no index.
+        await conn.execute(
+            "UPDATE cases SET applicant = $1::jsonb, applicant_mobile_index = NULL"
+            " WHERE case_no = 'C-2'",
+            json.dumps({"name": "王五", "mobile": "13700001234"}),
+        )
+    finally:
+        await conn.close()
+    assert all(r["sealed"].startswith("sm4:") for r in rows)
+    assert len({bytes(r["applicant_mobile_index"]) for r in rows}) == 1  # one number, one index
+    _, sealed = await api.get("/v1/cases/C-1")
+    _, clear = await api.get("/v1/cases/C-2")
+    assert sealed["applicant"] == {"name": "张*", "mobile": "138****5678"}
+    assert clear["applicant"] == {"name": "王*", "mobile": "137****1234"}
