@@ -377,6 +377,7 @@ async def expand(
     cfg = settings.broadcasts
     quiet_from, quiet_to = _quiet(settings)
     total = 0
+    sealed: tuple[list[str], list[str]] | None = None  # opened once, not once per page
     while True:
         async with conn.transaction():
             b = await conn.fetchrow(Q["broadcast_lock"], broadcast_id)
@@ -384,6 +385,8 @@ async def expand(
                 return total
             audience = AudienceIn.model_validate(b["request"]["audience"])
             channels = [ChannelKind(c) for c in b["channels"]]
+            if sealed is None:
+                sealed = await sealed_applicants(conn, audience, channels, vault)
             page = await conn.fetchrow(
                 INSERT_PAGE,
                 *_audience_args(
@@ -392,7 +395,7 @@ async def expand(
                     since=_member_since(settings, b["created_at"]),
                     cursor=(b["cursor_channel"], b["cursor_recipient"]),
                     limit=cfg.batch_size,
-                    sealed=await sealed_applicants(conn, audience, channels, vault),
+                    sealed=sealed,
                 ),
                 b["positions"],
                 broadcast_id,
