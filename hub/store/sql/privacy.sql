@@ -138,7 +138,8 @@ SELECT case_no, status, matter_code, matter_name, department_code, department_na
        EXISTS (SELECT 1 FROM rectifications r
                 WHERE r.case_no = c.case_no AND r.status <> 'closed') AS rectification_open
   FROM cases c
- WHERE applicant ->> 'mobile' = $2 AND $1::bytea[] IS NOT NULL
+ WHERE applicant_mobile_index = ANY($1::bytea[])
+    OR (applicant_mobile_index IS NULL AND applicant ->> 'mobile' = $2)
  ORDER BY case_no;
 
 -- name: subject_case_events
