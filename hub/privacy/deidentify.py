@@ -65,7 +65,11 @@ def replacements(applicant: Mapping[str, Any]) -> list[tuple[str, str]]:
 def scrub(text: str, known: Replacements) -> str:
     """A text with the applicant's strings masked, and any other mobile number too."""
     for clear, masked in known:
-        text = text.replace(clear, masked)
+        # Again until none is left: inside a longer run of digits one pass can leave a
+        # second, overlapping occurrence (…113131111111113…). Each pass shortens the
+        # clear text, so this ends.
+        while clear in text and clear not in masked:
+            text = text.replace(clear, masked)
     return mask_mobiles_in(text)
 
 
