@@ -110,7 +110,11 @@ def _depth_exceeds(raw: bytes, max_depth: int) -> bool:
     brackets, then whole strings; each pass of :data:`_LEAF` then removes one level.
     """
     skeleton = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
-    skeleton = _STRING.sub(b"", skeleton)
+    # Most strings hold no bracket and are now "" — gone in one C-speed pass. Removing a
+    # "" that closes one string and opens the next merges the two, which is as good.
+    skeleton = skeleton.replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = _STRING.sub(b"", skeleton)
     for _ in range(max_depth):
         if not skeleton:
             return False
