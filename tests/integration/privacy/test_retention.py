@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
 import pytest
 from aiohttp import web
 
-from hub.keys import POOL, ROUTING
+from hub.keys import POOL, ROUTING, VAULT
+from hub.privacy.fields import CASES_APPLICANT
+from hub.privacy.retention import apply_retention
+from hub.privacy.vault import DataKey, Vault
 from hub.replies.evaluations import rate_case
 from hub.settings import Settings
 from tests.conftest import START, Api
@@ -112,3 +117,24 @@ async def test_a_case_closed_within_retention_is_kept(api: Api, app: web.Applica
     assert after == before
     _, log = await api.get("/v1/audit?action=case.deidentified")
     assert log["items"] == []
+
+
+async def test_a_case_that_will_not_open_is_set_aside_and_the_others_done(
+    api: Api, app: web.Application
+) -> None:
+    """A value sealed under a key no longer configured fails its case alone, not the run."""
+    await _seed(api, app)
+    stranger = Vault(DataKey.from_hex("33" * 32))
+    async with app[POOL].acquire() as conn:
+        await conn.execute(
+            "UPDATE cases SET applicant = to_jsonb($2::text) WHERE case_no = $1",
+            WITHDRAWN,
+            stranger.seal('{"name": "某人"}', field=CASES_APPLICANT),
+        )
+    result = await apply_retention(
+        app[POOL], app[VAULT], now=START + timedelta(days=3), retain_days=1
+    )
+    assert result.failed == [WITHDRAWN]
+    assert result.cases == 1
+    _, log = await api.get("/v1/audit?action=case.deidentified")
+    assert [r["subject"] for r in log["items"]] == [OLD]
