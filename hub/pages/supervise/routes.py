@@ -373,3 +373,33 @@ async def monthly_report(request: web.Request, role: str) -> web.Response:
             conn, month, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz
         )
     return _html(built.html)
+
+
+ACCESS_LOG_ROWS = 200
+
+
+@routes.get("/supervise/access-log")
+@_signed_in
+async def access_log(request: web.Request, role: str) -> web.Response:
+    """Who read which case's personal data, newest first, of one department or all."""
+    app = request.app
+    department = request.query.get("department", "").strip()[:64] or None
+    tz = app[SETTINGS].calendar.tz
+    async with app[POOL].acquire() as conn:
+        rows = await conn.fetch(Q["access_log_page"], department, ACCESS_LOG_ROWS)
+    return _render(
+        "access_log.html.j2",
+        department=department,
+        limit=ACCESS_LOG_ROWS,
+        rows=[
+            {
+                "at": r["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+                "case_no": r["subject"],
+                "department": r["department"] or "",
+                "via": {"api": "接口", "wap": "手机页面"}.get(r["via"] or "", r["via"] or ""),
+                "actor": r["actor"],
+                "role": r["actor_role"],
+            }
+            for r in rows
+        ],
+    )

@@ -13,3 +13,11 @@ SELECT id, at, actor_role, actor, action, subject, detail FROM audit_log
    AND ($7::text IS NULL OR detail->>'department' = $7)
  ORDER BY id
  LIMIT $6;
+
+-- name: access_log_page
+-- The newest reads of cases' personal data, of one department ($1) or all (NULL).
+SELECT at, actor_role, actor, subject, detail->>'via' AS via, detail->>'department' AS department
+  FROM audit_log
+ WHERE action = 'case.read' AND ($1::text IS NULL OR detail->>'department' = $1)
+ ORDER BY id DESC
+ LIMIT $2;
