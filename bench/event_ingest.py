@@ -7,7 +7,10 @@ from a client in this process (``--in-flight`` requests at a time, bodies
 serialised beforehand). Each case arrives in one batch as four events —
 ``case.accepted``, ``node.started`` n1, ``node.completed`` n1, ``node.started`` n2 —
 so every batch re-projects 250 cases, plans their reminder timers and writes
-the applicant's acceptance SMS into the outbox, all in one transaction.
+the applicant's acceptance SMS into the outbox, all in one transaction. With
+``--split`` a case's last two events come two batches after its first two, so
+half of every batch continues a case already stored (its stored fold, sealed
+applicant and nodes read back) — the path of a centre's day-to-day traffic.
 
 The baseline, measured in the same run against the same database, is a bare
 aiohttp server in its own process that parses the same JSON bodies and stores
@@ -103,6 +106,37 @@ def bodies(tag: str, batches: int, size: int) -> list[bytes]:
     return out
 
 
+#: With ``--split``, a case's second half comes this many batches after its first.
+SPLIT_LAG = 2
+
+
+def split_bodies(tag: str, batches: int, size: int) -> tuple[list[bytes], list[bytes]]:
+    """Warm-up bodies, then batches in which every case is one already stored.
+
+    Batch ``b`` holds the first two events of group ``b + SPLIT_LAG`` and the last two
+    of group ``b`` (whose first two went ``SPLIT_LAG`` batches earlier, or in the
+    warm-up): half of each batch continues a case's stored fold.
+    """
+    at = datetime.now(TZ).replace(microsecond=0) - timedelta(hours=1)
+    groups = [
+        [case_events(f"{tag}-{g:04d}-{c:04d}", at) for c in range(size // 4)]
+        for g in range(batches + SPLIT_LAG)
+    ]
+
+    def body(events: list[dict[str, Any]]) -> bytes:
+        return json.dumps({"events": events}, ensure_ascii=False).encode()
+
+    warm_up = [body([e for case in groups[g] for e in case[:2]]) for g in range(SPLIT_LAG)]
+    timed = [
+        body(
+            [e for case in groups[b + SPLIT_LAG] for e in case[:2]]
+            + [e for case in groups[b] for e in case[2:]]
+        )
+        for b in range(batches)
+    ]
+    return warm_up, timed
+
+
 async def post_all(url: str, payloads: list[bytes], per_batch: int, in_flight: int) -> float:
     """POST every payload, ``in_flight`` at a time; return events per second."""
     ticker = Ticker(url.rsplit("/", 1)[-1] or "post", len(payloads) * per_batch)
@@ -185,6 +219,15 @@ async def timed(
     return rate, len(payloads) * per_batch / used if used else float("inf")
 
 
+async def _prepared(url: str, tag: str, args: argparse.Namespace) -> list[bytes]:
+    """The timed bodies; with ``--split`` their cases' first halves are posted first, untimed."""
+    if not args.split:
+        return bodies(tag, args.batches, args.batch_size)
+    warm_up, payloads = split_bodies(tag, args.batches, args.batch_size)
+    await post_all(url + "/v1/events", warm_up, args.batch_size // 4 * 2, 1)
+    return payloads
+
+
 async def main(args: argparse.Namespace) -> dict[str, float]:
     ours, base, ours_cpu, base_cpu = [], [], [], []
     per_batch = args.batch_size // 4 * 4
@@ -198,13 +241,13 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
                 progress(f"hub pid {hub.pid} at {hub_url}")
                 for r in range(args.repeats):
                     progress(f"round {r + 1}/{args.repeats}")
-                    payloads = bodies(f"B{r}", args.batches, args.batch_size)
+                    payloads = await _prepared(base_url, f"B{r}", args)
                     rate, per_cpu = await timed(
                         base_proc.pid, base_url + "/v1/events", payloads, per_batch, args.in_flight
                     )
                     base.append(rate)
                     base_cpu.append(per_cpu)
-                    payloads = bodies(f"C{r}", args.batches, args.batch_size)
+                    payloads = await _prepared(hub_url, f"C{r}", args)
                     async with profiled(hub.pid, args.profile if r == 0 else ""):
                         rate, per_cpu = await timed(
                             hub.pid, hub_url + "/v1/events", payloads, per_batch, args.in_flight
@@ -253,6 +296,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--in-flight", type=int, default=2, help="requests at a time")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--uvloop", action="store_true", help="run the hub on uvloop")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="each case's last two events two batches later (half of each batch continues one)",
+    )
     parser.add_argument("--database-url", default="", help="a scratch database (tables dropped)")
     parser.add_argument("--plot", default="", help="PNG path; 'none' for no plot")
     parser.add_argument("--profile", default="", help="py-spy the hub's first round to this file")
