@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.store.calendars import load_calendar, statutory_festivals, with_provisional_next_year
+from core.calendar import CalendarYear
+from core.deadlines import Limit, Unit, compute_deadline
+from hub.store.calendars import (
+    LiveCalendar,
+    load_calendar,
+    statutory_festivals,
+    with_provisional_next_year,
+)
 
 
 def _named(year: int, name: str) -> list[date]:
@@ -56,3 +64,23 @@ def test_only_the_year_after_the_last_official_one_is_provisional(tmp_path: Path
     assert not calendar.knows(date(2028, 1, 1))
     again = with_provisional_next_year(calendar)
     assert again.provisional_years == (2027,)
+
+
+def test_an_imported_year_drops_the_deadlines_kept_for_the_old_years(tmp_path: Path) -> None:
+    """A deadline computed before a swap is computed again on the new years, not reused:
+    2027's provisional calendar and an official one with a make-up Saturday differ."""
+    official = load_calendar(tmp_path)
+    live = LiveCalendar(official, provisional_next_year=True)
+    start = datetime(2027, 1, 4, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    limit = Limit(value=20, unit=Unit.WORKING_DAYS)
+    provisional = compute_deadline(start, limit, live)
+    assert provisional.provisional and live.memo
+    # The official 2027 as the provisional one plus a make-up workday on Saturday 9 January.
+    year_2027 = with_provisional_next_year(official).year(2027)
+    imported = CalendarYear(
+        year=2027, holidays=year_2027.holidays, make_up_workdays={date(2027, 1, 9): "调休"}
+    )
+    live.swap(official.with_year(imported), revision=1)
+    official_deadline = compute_deadline(start, limit, live)
+    assert not official_deadline.provisional
+    assert official_deadline.due_date < provisional.due_date  # one more working day on the way
