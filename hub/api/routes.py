@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, get_args
@@ -32,6 +33,7 @@ from hub.keys import (
 )
 from hub.lifecycle import advance_test_clock as advance_clock
 from hub.privacy.access import record_case_read
+from hub.privacy.people import opened_person
 from hub.privacy.records import open_applicant
 from hub.store import ingest as store
 from hub.supervision.calendar_status import calendar_status
@@ -232,14 +234,15 @@ async def put_person(request: web.Request) -> web.Response:
         raise Problem(422, "person_id must be 1 to 128 characters")
     fields = PersonIn.model_validate(await read_json(request)).stored_fields()
     tz = request.app[SETTINGS].calendar.tz
+    vault = request.app[VAULT]
     return await _replace(
         request,
         action="person.put",
         key=person_id,
         fields=fields,
-        put=store.put_person,
+        put=functools.partial(store.put_person, vault=vault),
         get=store.get_person,
-        view=lambda row: views.person_json(row, tz),
+        view=lambda row: views.person_json(opened_person(vault, row), tz),
     )
 
 

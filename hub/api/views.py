@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from core.instants import plausible
 from core.levels import LEVEL_WORDS, Level, level_for
-from hub.notices.words import mask_mobile, mask_name
+from hub.notices.words import mask_address, mask_mobile, mask_name
 
 
 def local(instant: datetime | None, tz: ZoneInfo) -> str | None:
@@ -220,7 +220,7 @@ def person_json(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
         "person_id": row["person_id"],
         "name": row["name"],
         "mobile": mask_mobile(row["mobile"]) if row["mobile"] else None,
-        "email": row["email"],
+        "email": mask_address("email", row["email"]),
         "wecom_userid": row["wecom_userid"],
         "wechat_openid": row["wechat_openid"],
         "channels": list(row["channels"]),

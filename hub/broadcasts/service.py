@@ -31,6 +31,8 @@ from core.events import Instant, is_mobile, mobile_digits
 from core.notices import WAITING_STATUSES, ChannelKind, MessageStatus, NoticeKind
 from core.reminders import QuietHours
 from hub.notices.outbox import NOTIFY_CHANNEL
+from hub.notices.recipients import DEFAULT_ORDER
+from hub.privacy.people import opened_person
 from hub.privacy.records import open_applicant
 from hub.privacy.vault import Vault
 from hub.settings import Settings
@@ -176,32 +178,62 @@ def _quiet(settings: Settings) -> tuple[Any, Any]:
     return (quiet.start, quiet.end) if quiet else (None, None)
 
 
-async def sealed_applicants(
-    conn: asyncpg.Connection, audience: AudienceIn, channels: list[ChannelKind], vault: Vault
+#: The ``people`` column of each push channel's address (as broadcast_audience reads them).
+CONTACT_COLUMN = {
+    "sms": "mobile",
+    "email": "email",
+    "wecom": "wecom_userid",
+    "wechat_mp": "wechat_openid",
+}
+
+
+async def sealed_candidates(
+    conn: asyncpg.Connection,
+    audience: AudienceIn,
+    channels: list[ChannelKind],
+    vault: Vault,
+    *,
+    since: datetime,
 ) -> tuple[list[str], list[str]]:
-    """The (channels, addresses) of the audience's applicants whose record is sealed.
+    """The (channels, addresses) of the audience's applicants and people whose contacts
+    are sealed.
 
     SQL cannot open them, so they are opened here and handed to ``broadcast_audience``
-    ($13, $14), which de-duplicates them with everyone else. Like the applicants stored
-    in clear, each is reached by SMS, else by e-mail, among the broadcast's channels.
+    ($13, $14), which de-duplicates them with everyone else. Each is reached as the SQL
+    reaches those stored in clear: an applicant by SMS, else e-mail; a person on the
+    first of their channels (else WeCom, SMS, e-mail, WeChat) that the broadcast uses.
     """
-    applicants = audience.applicants
-    if applicants is None:
-        return [], []
-    wanted = [c for c in (ChannelKind.SMS, ChannelKind.EMAIL) if c in channels]
     found: tuple[list[str], list[str]] = ([], [])
+
+    def add(channel: str, address: Any) -> bool:
+        if isinstance(address, str) and address:
+            found[0].append(channel)
+            found[1].append(address)
+            return True
+        return False
+
+    applicants = audience.applicants
+    if applicants is not None:
+        wanted = [c for c in (ChannelKind.SMS, ChannelKind.EMAIL) if c in channels]
+        rows = await conn.fetch(
+            Q["broadcast_sealed_applicants"], list(applicants.matters), list(applicants.departments)
+        )
+        for row in rows:
+            applicant = open_applicant(vault, row["applicant"])
+            if isinstance(applicant, Mapping):
+                for channel in wanted:
+                    key = "mobile" if channel is ChannelKind.SMS else "email"
+                    if add(channel.value, applicant.get(key)):
+                        break
+    push = [c.value for c in channels if c is not ChannelKind.WAP]
     rows = await conn.fetch(
-        Q["broadcast_sealed_applicants"], list(applicants.matters), list(applicants.departments)
+        Q["broadcast_sealed_people"], list(audience.departments), audience.heads(), since
     )
     for row in rows:
-        applicant = open_applicant(vault, row["applicant"])
-        if not isinstance(applicant, Mapping):
-            continue
-        for channel in wanted:
-            address = applicant.get("mobile" if channel is ChannelKind.SMS else "email")
-            if isinstance(address, str) and address:
-                found[0].append(channel.value)
-                found[1].append(address)
+        person = opened_person(vault, row)
+        order = list(person["channels"]) or [c.value for c in DEFAULT_ORDER]
+        for channel in order:
+            if channel in push and add(channel, person.get(CONTACT_COLUMN.get(channel, ""))):
                 break
     return found
 
@@ -277,7 +309,9 @@ async def preview(
             since=_member_since(settings, now),
             cursor=("", ""),
             limit=None,
-            sealed=await sealed_applicants(conn, body.audience, channels, vault),
+            sealed=await sealed_candidates(
+                conn, body.audience, channels, vault, since=_member_since(settings, now)
+            ),
         ),
     )
     per_channel = {r["channel"]: r["recipients"] - r["opted_out"] for r in rows}
@@ -386,7 +420,8 @@ async def expand(
             audience = AudienceIn.model_validate(b["request"]["audience"])
             channels = [ChannelKind(c) for c in b["channels"]]
             if sealed is None:
-                sealed = await sealed_applicants(conn, audience, channels, vault)
+                since = _member_since(settings, b["created_at"])
+                sealed = await sealed_candidates(conn, audience, channels, vault, since=since)
             page = await conn.fetchrow(
                 INSERT_PAGE,
                 *_audience_args(

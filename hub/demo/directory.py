@@ -9,6 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
+from hub.privacy.vault import Vault
 from hub.store import ingest as store
 
 DEPARTMENTS = {
@@ -53,12 +54,11 @@ APPLICANTS = [
 ]
 
 
-async def seed_directory(conn: asyncpg.Connection, now: datetime) -> None:
+async def seed_directory(conn: asyncpg.Connection, now: datetime, vault: Vault) -> None:
     """Put the demo people and departments (the escalation ladder) in place."""
     for person_id, (name, mobile) in PEOPLE.items():
-        await store.put_person(
-            conn, person_id, {"name": name, "mobile": mobile, "channels": ["sms"]}, now=now
-        )
+        fields = {"name": name, "mobile": mobile, "channels": ["sms"]}
+        await store.put_person(conn, person_id, fields, now=now, vault=vault)
     for code, (name, head, supervisor) in DEPARTMENTS.items():
         await store.put_department(
             conn, code, {"name": name, "head": head, "supervisors": [supervisor]}, now=now

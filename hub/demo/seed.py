@@ -103,7 +103,7 @@ async def seed_demo(services: Services) -> str:
     async with services.pool.acquire() as conn:
         if await store.get_case(conn, CASES[0][0]) is not None:
             return "demo: data from an earlier start is already there"
-        await seed_directory(conn, now)
+        await seed_directory(conn, now, services.vault)
     past = await seed_history(services, now)
     async with services.pool.acquire() as conn:
         result = await ingest_raw(conn, services, demo_events(now, services.calendar), now=now)

@@ -283,7 +283,7 @@ async def _walk(
     step_pause: float,
 ) -> None:
     async with services.pool.acquire() as conn:
-        await seed_directory(conn, clock.now())
+        await seed_directory(conn, clock.now(), services.vault)
     # February lived through: the monthly report that goes out on the first morning has figures.
     past = await seed_history(services, clock.now())
     pending = script()

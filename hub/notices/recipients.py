@@ -15,6 +15,7 @@ from core.notices import ChannelKind, NoticeKind
 from core.reminders import QuietHours, on_working_day
 from hub.notices.links import LinkSigner
 from hub.notices.outbox import Address, Notice
+from hub.privacy.people import opened_person
 from hub.privacy.vault import Vault
 from hub.settings import Settings
 
@@ -121,6 +122,7 @@ class Routing:
         """The person's reachable channels in their order; the WAP inbox always last."""
         found: list[Address] = []
         if person is not None:
+            person = opened_person(self.vault, person)
             order = [ChannelKind(c) for c in person["channels"]] or list(DEFAULT_ORDER)
             for channel in order:
                 if channel is ChannelKind.WAP or channel not in self.enabled:

@@ -19,6 +19,10 @@ CASES_APPLICANT = "cases.applicant"
 EVENTS_APPLICANT = "events.applicant"
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
+PEOPLE_EMAIL = "people.email"
+PEOPLE_MOBILE = "people.mobile"
+PEOPLE_WECHAT_OPENID = "people.wechat_openid"
+PEOPLE_WECOM_USERID = "people.wecom_userid"
 WAP_CODES_MOBILE = "wap_codes.mobile"
 WAP_SESSIONS_MOBILE = "wap_sessions.mobile"
 
@@ -57,6 +61,10 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     # jsonb: the sealed applicant object is stored as a JSON string.
     SealedColumn("cases", "applicant", CASES_APPLICANT, ("case_no",), "applicant_mobile_index"),
     SealedColumn("events", "payload", EVENTS_APPLICANT, ("seq",), paths=("applicant",)),
+    SealedColumn("people", "mobile", PEOPLE_MOBILE, ("person_id",), "mobile_index"),
+    SealedColumn("people", "email", PEOPLE_EMAIL, ("person_id",)),
+    SealedColumn("people", "wecom_userid", PEOPLE_WECOM_USERID, ("person_id",)),
+    SealedColumn("people", "wechat_openid", PEOPLE_WECHAT_OPENID, ("person_id",)),
     SealedColumn(
         "case_folds",
         "fold",

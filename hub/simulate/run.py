@@ -63,7 +63,7 @@ async def replay(
     async with app.pool.acquire() as conn:
         for person_id, body in scenario.people.items():
             fields = PersonIn.model_validate(body).stored_fields()
-            await store.put_person(conn, person_id, fields, now=clock.now())
+            await store.put_person(conn, person_id, fields, now=clock.now(), vault=app.vault)
         for code, body in scenario.departments.items():
             await store.put_department(conn, code, body, now=clock.now())
     hooks = workers

@@ -21,6 +21,7 @@ from core.deadlines import Deadline
 from core.errors import CuibanError
 from core.events import EVENT_ADAPTER, Event, NodeStarted
 from hub.privacy.fields import mobile_index
+from hub.privacy.people import sealed_contacts
 from hub.privacy.records import (
     ApplicantSealer,
     opened_fold,
@@ -125,7 +126,7 @@ async def ingest(
                 vault=vault,
                 known={i.event.event_id: i.event for i in fresh},
             )
-            await _remember_assignees(conn, [i.event for i in fresh], now=now)
+            await _remember_assignees(conn, [i.event for i in fresh], now=now, vault=vault)
             if after is not None:
                 await after(conn, touched, [i.event for i in fresh], now=now)
     return IngestResult(accepted=len(fresh), duplicates=duplicates, cases=tuple(touched))
@@ -388,7 +389,7 @@ def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -
 
 
 async def _remember_assignees(
-    conn: asyncpg.Connection, events: Sequence[Event], *, now: datetime
+    conn: asyncpg.Connection, events: Sequence[Event], *, now: datetime, vault: Vault
 ) -> None:
     # One row per person: what the batch's later events say about a contact wins, as
     # one upsert per event in order would leave it (a missing value erases nothing).
@@ -402,11 +403,29 @@ async def _remember_assignees(
                 now_told if now_told is not None else earlier
                 for earlier, now_told in zip(before, told, strict=True)
             ]
-    if merged:
-        await conn.executemany(
-            Q["upsert_person_contact"],
-            [(person_id, *contact, now) for person_id, contact in merged.items()],
+    rows = []
+    for person_id, (name, mobile, email, wecom_userid, wechat_openid) in merged.items():
+        told_contacts = {
+            "mobile": mobile,
+            "email": email,
+            "wecom_userid": wecom_userid,
+            "wechat_openid": wechat_openid,
+        }
+        sealed = sealed_contacts(vault, told_contacts)
+        rows.append(
+            (
+                person_id,
+                name,
+                sealed["mobile"],
+                sealed["email"],
+                sealed["wecom_userid"],
+                sealed["wechat_openid"],
+                now,
+                sealed["mobile_index"],
+            )
         )
+    if rows:
+        await conn.executemany(Q["upsert_person_contact"], rows)
 
 
 # --- reads -----------------------------------------------------------------
@@ -442,22 +461,30 @@ async def list_cases(
 
 
 async def put_person(
-    conn: asyncpg.Connection, person_id: str, fields: Mapping[str, Any], *, now: datetime
+    conn: asyncpg.Connection,
+    person_id: str,
+    fields: Mapping[str, Any],
+    *,
+    now: datetime,
+    vault: Vault,
 ) -> bool:
+    """Create or replace a person; their contacts are stored sealed (hub/privacy/people.py)."""
+    contacts = sealed_contacts(vault, fields)
     created: bool = await conn.fetchval(
         Q["put_person"],
         person_id,
         fields.get("name"),
-        fields.get("mobile"),
-        fields.get("email"),
-        fields.get("wecom_userid"),
-        fields.get("wechat_openid"),
+        contacts["mobile"],
+        contacts["email"],
+        contacts["wecom_userid"],
+        contacts["wechat_openid"],
         list(fields.get("channels") or []),
         fields.get("quiet_hours"),
         fields.get("away_from"),
         fields.get("away_to"),
         fields.get("away_deputy"),
         now,
+        contacts["mobile_index"],
     )
     return created
 

@@ -10,9 +10,9 @@
 --   $3  applicants of open cases (not completed), if true, narrowed to matters $4 and
 --       departments $5 when those are not empty;
 --   $6  subscriber lists;
---   $13, $14 the (channel, address) of applicants whose record is sealed: opened by the
---       caller (hub/broadcasts/service.py), chosen as below; the SQL reads only the
---       applicants stored in clear before sealing.
+--   $13, $14 the (channel, address) of applicants and people whose contacts are sealed:
+--       opened and chosen as below by the caller (hub/broadcasts/service.py); the SQL
+--       reads only the applicants and people stored in clear before sealing.
 -- People are reached on their first channel (their own order, else WeCom, SMS, e-mail,
 -- WeChat) among $7, the push channels this broadcast uses; with $8 each also gets an entry
 -- in their WAP inbox (channel 'wap', recipient = person id). Applicants: SMS, else e-mail.
@@ -37,6 +37,8 @@ candidates AS (
     SELECT pick.channel, pick.recipient
       FROM people AS p
       JOIN member_ids AS m ON m.person_id = p.person_id
+           AND NOT coalesce(p.mobile LIKE 'sm4:%' OR p.email LIKE 'sm4:%'
+                            OR p.wecom_userid LIKE 'sm4:%' OR p.wechat_openid LIKE 'sm4:%', false)
      CROSS JOIN LATERAL (
            SELECT o.channel,
                   CASE o.channel WHEN 'sms' THEN p.mobile WHEN 'email' THEN p.email
@@ -237,3 +239,23 @@ SELECT applicant
  WHERE completed_at IS NULL AND jsonb_typeof(applicant) = 'string'
    AND (cardinality($1::text[]) = 0 OR matter_code = ANY($1::text[]))
    AND (cardinality($2::text[]) = 0 OR department_code = ANY($2::text[]));
+
+-- name: broadcast_sealed_people
+-- The members of an audience (broadcast_audience's $1, $2, $9 here $1, $2, $3) whose
+-- contacts are sealed, with their channel order: the caller opens them.
+WITH member_ids AS (
+    SELECT d.head AS person_id FROM departments AS d
+     WHERE d.code = ANY($1::text[]) OR d.code = ANY($2::text[]) OR '*' = ANY($2::text[])
+    UNION
+    SELECT d.deputy FROM departments AS d WHERE d.code = ANY($1::text[])
+    UNION
+    SELECT unnest(d.supervisors) FROM departments AS d WHERE d.code = ANY($1::text[])
+    UNION
+    SELECT n.assignee_id FROM nodes AS n
+     WHERE n.department_code = ANY($1::text[]) AND n.started_at >= $3
+)
+SELECT p.person_id, p.channels, p.mobile, p.email, p.wecom_userid, p.wechat_openid
+  FROM people AS p
+  JOIN member_ids AS m ON m.person_id = p.person_id
+ WHERE coalesce(p.mobile LIKE 'sm4:%' OR p.email LIKE 'sm4:%'
+                OR p.wecom_userid LIKE 'sm4:%' OR p.wechat_openid LIKE 'sm4:%', false);

@@ -92,22 +92,28 @@ ON CONFLICT (case_no, node_id) DO UPDATE SET
 -- name: upsert_person_contact
 -- What a node.started event tells about its assignee fills gaps; it never erases
 -- what PUT /v1/people set.
-INSERT INTO people (person_id, name, mobile, email, wecom_userid, wechat_openid, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+-- Contacts arrive sealed, $8 the mobile's blind index (hub/privacy/people.py).
+INSERT INTO people (person_id, name, mobile, email, wecom_userid, wechat_openid, updated_at,
+                    mobile_index)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (person_id) DO UPDATE SET
     name = COALESCE(EXCLUDED.name, people.name),
     mobile = COALESCE(EXCLUDED.mobile, people.mobile),
+    mobile_index = CASE WHEN EXCLUDED.mobile IS NULL THEN people.mobile_index
+                        ELSE EXCLUDED.mobile_index END,
     email = COALESCE(EXCLUDED.email, people.email),
     wecom_userid = COALESCE(EXCLUDED.wecom_userid, people.wecom_userid),
     wechat_openid = COALESCE(EXCLUDED.wechat_openid, people.wechat_openid),
     updated_at = EXCLUDED.updated_at;
 
 -- name: put_person
+-- Contacts arrive sealed, $13 the mobile's blind index (hub/privacy/people.py).
 INSERT INTO people (person_id, name, mobile, email, wecom_userid, wechat_openid, channels,
-                    quiet_hours, away_from, away_to, away_deputy, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    quiet_hours, away_from, away_to, away_deputy, updated_at, mobile_index)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (person_id) DO UPDATE SET
-    name = EXCLUDED.name, mobile = EXCLUDED.mobile, email = EXCLUDED.email,
+    name = EXCLUDED.name, mobile = EXCLUDED.mobile, mobile_index = EXCLUDED.mobile_index,
+    email = EXCLUDED.email,
     wecom_userid = EXCLUDED.wecom_userid, wechat_openid = EXCLUDED.wechat_openid,
     channels = EXCLUDED.channels, quiet_hours = EXCLUDED.quiet_hours,
     away_from = EXCLUDED.away_from, away_to = EXCLUDED.away_to,

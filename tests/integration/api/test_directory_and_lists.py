@@ -223,3 +223,48 @@ async def test_test_clock_route_does_not_exist_on_a_system_clock(
         assert resp.status == 404
     finally:
         await client.close()
+
+
+async def test_people_contacts_are_stored_sealed_and_still_reach_them(
+    api: Api, database_url: str
+) -> None:
+    """PUT /v1/people and node.started store no contact in clear (names stay), the answer
+    masks them, and a 催办 still reaches the assignee's number; a person stored in clear
+    before sealing is reached too."""
+    person = {"name": "李四", "mobile": "13900001111", "email": "li@example.gov.cn"}
+    status, body = await api.put("/v1/people/p-li", {**person, "channels": ["sms"]})
+    assert status == 201
+    assert (body["mobile"], body["email"]) == ("139****1111", "l***@example.gov.cn")
+    zhao = {"id": "p-zhao", "name": "赵六", "mobile": "13700002222", "email": "zhao@x.gov.cn"}
+    events = [
+        ev.accepted("S-1", MON),
+        ev.node_started("S-1", "n1", MON),
+        {**ev.node_started("S-2", "n1", MON), "assignee": zhao},
+        ev.accepted("S-2", MON),
+    ]
+    assert (await api.post("/v1/events", {"events": events}))[0] == 202
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = [r["row"] for r in await conn.fetch("SELECT people::text AS row FROM people")]
+        audit = await conn.fetchval("SELECT string_agg(detail::text, ' ') FROM audit_log")
+        # p-wang as a hub before sealing stored him: in clear, no index.
+        await conn.execute(
+            "INSERT INTO people (person_id, name, mobile, channels, updated_at)"
+            " VALUES ('p-wang', '王五', '13600003333', '{sms}', now())"
+        )
+    finally:
+        await conn.close()
+    clear = ("13900001111", "li@example", "13700002222", "zhao@x")
+    assert [r for r in rows if any(c in r for c in clear)] == []
+    assert any("赵六" in r for r in rows) and any("李四" in r for r in rows)
+    assert not any(c in (audit or "") for c in clear)
+    assert (await api.post("/v1/cases/S-1/urge", {"by": "sup", "note": "请加快"}))[0] == 202
+    assert (await api.post("/v1/cases/S-2/urge", {"by": "sup", "note": "请加快"}))[0] == 202
+    wang = {**ev.node_started("S-3", "n1", MON), "assignee": {"id": "p-wang", "name": "王五"}}
+    assert (await api.post("/v1/events", wang))[0] == 202
+    assert (await api.post("/v1/cases/S-3/urge", {"by": "sup", "note": "请加快"}))[0] == 202
+    _, log = await api.get("/v1/messages?kind=urge")
+    reached = {(m["case_no"], m["channel"], m["recipient"]) for m in log["items"]}
+    assert ("S-1", "sms", "13900001111") in reached
+    assert ("S-3", "sms", "13600003333") in reached
+    assert any(case == "S-2" and r in ("13700002222", "zhao@x.gov.cn") for case, _, r in reached)
