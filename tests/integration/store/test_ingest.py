@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 import asyncpg
+from aiohttp import web
 
+from hub.keys import VAULT
+from hub.privacy.people import opened_person
+from hub.privacy.vault import Vault
 from tests.conftest import Api
 from tests.integration import events as ev
 
@@ -148,10 +152,10 @@ async def test_events_stored_before_sealing_still_replay(api: Api, database_url:
 
 
 async def test_a_batch_tells_each_assignee_once_with_what_its_events_say(
-    api: Api, database_url: str
+    api: Api, app: web.Application, database_url: str
 ) -> None:
     """Several node.started of one person in a batch leave what one upsert per event would:
-    a later value wins, a missing one erases nothing."""
+    a later value wins, a missing one erases nothing (the contacts stored sealed)."""
     first = ev.node_started("P-1", "n1", MON, assignee="p-zhao")
     later = {
         **ev.node_started("P-2", "n1", MON, assignee="p-zhao"),
@@ -165,7 +169,9 @@ async def test_a_batch_tells_each_assignee_once_with_what_its_events_say(
         )
     finally:
         await conn.close()
-    assert dict(person) == {"name": "赵六", "mobile": "13900001111", "email": "zhao@example.gov.cn"}
+    opened = opened_person(app[VAULT], person)
+    assert opened == {"name": "赵六", "mobile": "13900001111", "email": "zhao@example.gov.cn"}
+    assert Vault.is_sealed(person["mobile"]) and Vault.is_sealed(person["email"])
 
 
 async def test_the_case_row_holds_the_applicant_sealed_and_a_blind_index(
