@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncpg
+from aiohttp import web
 
 from hub.clock import ManualClock
+from hub.keys import VAULT
+from hub.privacy.people import opened_person
 from tests.conftest import Api
 from tests.integration import events as ev
 
@@ -212,17 +215,22 @@ async def test_a_limit_beyond_the_statutory_one_is_flagged(api: Api) -> None:
     assert case["exceeds_statutory"] is True
 
 
-async def test_assignee_contact_from_events_fills_people(api: Api, database_url: str) -> None:
-    """A node's assignee becomes a person Cuiban can reach, without erasing what was PUT."""
+async def test_assignee_contact_from_events_fills_people(
+    api: Api, app: web.Application, database_url: str
+) -> None:
+    """A node's assignee becomes a person Cuiban can reach, without erasing what was PUT
+    (the contacts stored sealed)."""
     await api.put(
         "/v1/people/p-li", {"name": "李四", "email": "li@example.gov.cn", "channels": ["email"]}
     )
     await api.post("/v1/events", ev.node_started("A-12", "n1", MON))
     conn = await asyncpg.connect(database_url)
     try:
-        row = await conn.fetchrow("SELECT * FROM people WHERE person_id = 'p-li'")
+        stored = await conn.fetchrow("SELECT * FROM people WHERE person_id = 'p-li'")
     finally:
         await conn.close()
+    row = opened_person(app[VAULT], stored)
+    assert not {stored["email"], stored["mobile"]} & {"li@example.gov.cn", "13900001111"}
     assert row["email"] == "li@example.gov.cn"
     assert row["mobile"] == "13900001111"
     assert row["channels"] == ["email"]
