@@ -48,7 +48,7 @@ from hub.delivery import wecom_limits
 from hub.delivery.backoff import Backoff, Jitter
 from hub.delivery.circuit import CircuitBreaker, CircuitState
 from hub.delivery.finisher import OutcomeBatcher
-from hub.delivery.lanes import Lanes, work_through
+from hub.delivery.lanes import Lanes, cancel_and_wait, work_through
 from hub.delivery.recheck import recheck
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.delivery.worker import QueueLoop
@@ -644,7 +644,7 @@ class Dispatcher:
             started=lambda row: self._phase.get(row["id"], Phase.WAITING) is not Phase.WAITING,
             at_provider=lambda row: self._phase.get(row["id"]) is Phase.SENDING,
         )
-        await _cancel(self._background)
+        await cancel_and_wait(self._background)
         self._background.clear()
         async with acquire_untouched(self.pool) as conn:
             released = await conn.execute(Q["dispatch_release_owner"], self.owner, self.clock.now())
@@ -670,14 +670,6 @@ class _MessageLog:
 def _channel_of(row: Mapping[str, Any]) -> str:
     channel: str = row["channel"]
     return channel
-
-
-async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 # --- start-up ------------------------------------------------------------------------

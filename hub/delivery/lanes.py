@@ -29,7 +29,7 @@ from typing import Generic, TypeVar
 
 import structlog
 
-__all__ = ["Lanes", "work_through"]
+__all__ = ["Lanes", "cancel_and_wait", "work_through"]
 
 log = structlog.get_logger(__name__)
 
@@ -89,12 +89,12 @@ class Lanes(Generic[T]):
             while not queue.empty():
                 self._done(queue.get_nowait())
         idle = [t for t, item in self._current.items() if item is None or not started(item)]
-        await _cancel(idle)
+        await cancel_and_wait(idle)
         busy = [t for t in self._current if not t.done()]
         if busy:
             _, late = await asyncio.wait(busy, timeout=grace)
             sending = [t for t in late if (item := self._current.get(t)) and at_provider(item)]
-            await _cancel(sending)
+            await cancel_and_wait(sending)
             if late:
                 await asyncio.wait(late)
         self._current.clear()
@@ -125,7 +125,8 @@ async def work_through(
     await asyncio.gather(*workers)
 
 
-async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until each has ended."""
     for task in tasks:
         task.cancel()
     for task in tasks:
