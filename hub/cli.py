@@ -14,7 +14,7 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from itertools import groupby
 from pathlib import Path
@@ -393,22 +393,8 @@ async def _serve(settings: Settings, *, role: str, demo: bool) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    with asyncio.Runner(loop_factory=serve_loop_factory(args.role)) as runner:
-        runner.run(_serve(settings, role=args.role, demo=args.demo))
+    asyncio.run(_serve(settings, role=args.role, demo=args.demo))
     return 0
-
-
-def serve_loop_factory(role: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop for a process that sends (``--role all`` or ``worker``), where it is installed:
-    ~10% more sends per CPU-second (docs/benchmarks.md, issue 18). ``--role api`` keeps
-    asyncio's loop: ingest measured no gain from uvloop."""
-    if role == "api":
-        return None
-    try:
-        import uvloop
-    except ImportError:  # not built for this platform: asyncio's loop does the same work
-        return None
-    return uvloop.new_event_loop
 
 
 async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
