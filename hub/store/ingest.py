@@ -160,21 +160,19 @@ async def _store_events(
 
     Raises EventConflict if a stored event_id had another body.
     """
-    ids, case_nos, types, instants, hashes, payloads = [], [], [], [], [], []
-    for i in items:  # one pass: a column each, as insert_events takes them
-        ids.append(i.event.event_id)
-        case_nos.append(i.event.case_no)
-        types.append(i.event.type)
-        instants.append(i.event.occurred_at)
-        hashes.append(i.body_hash)
-        # The body as sent, its personal parts sealed; replay validates it again.
-        payloads.append(sealed_payload(vault, i.raw))
-    inserted = {
-        row["event_id"]
-        for row in await conn.fetch(
-            Q["insert_events"], ids, case_nos, types, instants, [now] * len(items), hashes, payloads
-        )
-    }
+    rows = [
+        {
+            "event_id": i.event.event_id,
+            "case_no": i.event.case_no,
+            "type": i.event.type,
+            "occurred_at": i.event.occurred_at.isoformat(),
+            "body_hash": i.body_hash.hex(),
+            # The body as sent, its personal parts sealed; replay validates it again.
+            "payload": sealed_payload(vault, i.raw),
+        }
+        for i in items
+    ]
+    inserted = {row["event_id"] for row in await conn.fetch(Q["insert_events"], rows, now)}
     repeated = [i for i in items if i.event.event_id not in inserted]
     if repeated:
         stored = {
@@ -250,7 +248,7 @@ async def _reproject(
             node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
     await conn.executemany(Q["upsert_case"], case_rows)
     if node_rows:
-        await conn.execute(Q["upsert_node"], *map(list, zip(*node_rows, strict=True)))
+        await conn.execute(Q["upsert_node"], node_rows)
     await conn.execute(
         Q["save_case_folds"],
         list(case_nos),
@@ -363,29 +361,30 @@ def _case_row(
     )
 
 
-def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -> tuple[Any, ...]:
+def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One row of ``upsert_node``, by column name (the query reads a JSON array of these)."""
     d = node.deadline
-    return (
-        case_no,
-        node.node_id,
-        node.name,
-        node.department.code,
-        node.department.name,
-        node.assignee.id,
-        node.assignee.name,
-        node.limit.value if node.limit else None,
-        str(node.limit.unit) if node.limit else None,
-        node.started_at,
-        node.completed_at,
-        node.outcome,
-        node.comment,
-        d.due_date if d else None,
-        d.due_at if d else None,
-        d.warn_at if d else None,
-        node.deadline_unknown,
-        _version(before, d.due_at if d else None),
-        bool(d and d.provisional),
-    )
+    return {
+        "case_no": case_no,
+        "node_id": node.node_id,
+        "name": node.name,
+        "department_code": node.department.code,
+        "department_name": node.department.name,
+        "assignee_id": node.assignee.id,
+        "assignee_name": node.assignee.name,
+        "limit_value": node.limit.value if node.limit else None,
+        "limit_unit": str(node.limit.unit) if node.limit else None,
+        "started_at": node.started_at,
+        "completed_at": node.completed_at,
+        "outcome": node.outcome,
+        "comment": node.comment,
+        "due_date": d.due_date if d else None,
+        "due_at": d.due_at if d else None,
+        "warn_at": d.warn_at if d else None,
+        "deadline_unknown": node.deadline_unknown,
+        "deadline_version": _version(before, d.due_at if d else None),
+        "provisional": bool(d and d.provisional),
+    }
 
 
 async def _remember_assignees(

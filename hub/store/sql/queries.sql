@@ -6,9 +6,13 @@ SELECT pg_advisory_xact_lock(k)
   FROM (SELECT DISTINCT hashtextextended(c, 0) AS k FROM unnest($1::text[]) AS c ORDER BY 1) AS keys;
 
 -- name: insert_events
+-- $1: the batch as one JSON array of rows (hub.store.ingest._store_events): one value to
+-- encode instead of seven arrays checked element by element by the driver.
 INSERT INTO events (event_id, case_no, type, occurred_at, received_at, body_hash, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[],
-                     $5::timestamptz[], $6::bytea[], $7::jsonb[])
+SELECT r.event_id, r.case_no, r.type, r.occurred_at, $2, decode(r.body_hash, 'hex'), r.payload
+  FROM jsonb_to_recordset($1::jsonb)
+       AS r(event_id text, case_no text, type text, occurred_at timestamptz, body_hash text,
+            payload jsonb)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id;
 
@@ -73,12 +77,13 @@ INSERT INTO nodes (
     case_no, node_id, name, department_code, department_name, assignee_id, assignee_name,
     limit_value, limit_unit, started_at, completed_at, outcome, comment, due_date, due_at,
     warn_at, deadline_unknown, deadline_version, provisional)
--- One statement for a batch's nodes: one array per column (hub.store.ingest._node_columns).
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::integer[], $9::text[], $10::timestamptz[],
-                     $11::timestamptz[], $12::text[], $13::text[], $14::date[],
-                     $15::timestamptz[], $16::timestamptz[], $17::boolean[], $18::integer[],
-                     $19::boolean[])
+-- One statement for a batch's nodes, sent as one JSON array of rows (ingest._node_row).
+SELECT * FROM jsonb_to_recordset($1::jsonb)
+    AS r(case_no text, node_id text, name text, department_code text, department_name text,
+         assignee_id text, assignee_name text, limit_value integer, limit_unit text,
+         started_at timestamptz, completed_at timestamptz, outcome text, comment text,
+         due_date date, due_at timestamptz, warn_at timestamptz, deadline_unknown boolean,
+         deadline_version integer, provisional boolean)
 ON CONFLICT (case_no, node_id) DO UPDATE SET
     name = EXCLUDED.name, department_code = EXCLUDED.department_code,
     department_name = EXCLUDED.department_name, assignee_id = EXCLUDED.assignee_id,
