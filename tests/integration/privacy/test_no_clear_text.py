@@ -33,7 +33,6 @@ TEXTUAL = ("text", "jsonb", "json", "character varying", "ARRAY")
 #: (docs/decisions/0016-personal-data.md, "Not yet"). Only these may hold clear data.
 NOT_SEALED_YET = {
     "messages.recipient",  # sealing in progress (privacy-messages)
-    "people.mobile",  # sealing in progress (privacy-people)
 }
 
 
