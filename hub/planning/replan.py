@@ -392,7 +392,9 @@ async def _replan_chunk_or_cases(
     """The chunk in one transaction; should the database refuse it, each case in its own."""
     try:
         async with pool.acquire() as conn, conn.transaction():
-            done = await _replan_chunk(conn, routing, rules_for, case_nos, years=years, now=now)
+            done = await _replan_chunk(
+                conn, routing, rules_for, case_nos, years=years, now=now, move_versions=True
+            )
         result.add(done)
         return
     except Exception as exc:  # a row the database (or a template) refuses: find it
@@ -400,8 +402,9 @@ async def _replan_chunk_or_cases(
     for case_no in case_nos:
         try:
             async with pool.acquire() as conn, conn.transaction():
+                # The plain way, row by row: the case's old timers cancelled, new ones added.
                 done = await _replan_chunk(
-                    conn, routing, rules_for, [case_no], years=years, now=now
+                    conn, routing, rules_for, [case_no], years=years, now=now, move_versions=False
                 )
         except Exception:  # this case keeps its old dates; the others go on
             log.exception("replan_case_failed", case_no=case_no)
@@ -418,6 +421,7 @@ async def _replan_chunk(
     *,
     years: Sequence[int],
     now: datetime,
+    move_versions: bool,
 ) -> ReplanResult:
     """Re-plan ``case_nos`` inside the caller's transaction: deadlines, timers, applicants."""
     await conn.execute(Q["lock_cases"], case_nos)
@@ -432,7 +436,7 @@ async def _replan_chunk(
     if plan.nodes["case_no"]:
         await conn.execute(Q["replan_update_nodes"], *plan.nodes.values())
     # Every case's timers: the first working day after an unchanged due date can move too.
-    await timers.replan(conn, routing, plan.case_nos)
+    await timers.replan(conn, routing, plan.case_nos, move_versions=move_versions)
     notices = 0
     if plan.moved:
         notices = await _tell_applicants(conn, routing, plan.moved, years=years, now=now)

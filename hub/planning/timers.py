@@ -10,6 +10,7 @@ planned here too (:func:`next_step`), for the tick and for a resumed case.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -134,8 +135,18 @@ def _pair(
     ]
 
 
-async def replan(conn: asyncpg.Connection, routing: Routing, case_nos: Sequence[str]) -> None:
-    """Make the timers of ``case_nos`` match their current state."""
+async def replan(
+    conn: asyncpg.Connection,
+    routing: Routing,
+    case_nos: Sequence[str],
+    *,
+    move_versions: bool = False,
+) -> None:
+    """Make the timers of ``case_nos`` match their current state.
+
+    ``move_versions`` (the bulk re-plan): a pending timer whose deadline moved is given
+    its new version and instant in place, instead of being cancelled beside a new row.
+    """
     cases = await conn.fetch(Q["cases_for_planning"], list(case_nos))
     nodes: dict[str, list[asyncpg.Record]] = {}
     for row in await conn.fetch(Q["nodes_for_planning"], list(case_nos)):
@@ -146,37 +157,77 @@ async def replan(conn: asyncpg.Connection, routing: Routing, case_nos: Sequence[
     ]
     units = {c["case_no"]: c["limit_unit"] for c in cases}
     wanted = await _resume_escalations(conn, routing, case_nos, wanted, nodes, units)
-    keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
     pending = await conn.fetch(Q["pending_timers_of_cases"], list(case_nos))
+    writes = timer_writes(pending, wanted, move_versions=move_versions)
+    if writes.cancel:
+        await conn.execute(Q["cancel_timers"], writes.cancel)
+    if writes.move:
+        await conn.execute(Q["move_timers"], *map(list, zip(*writes.move, strict=True)))
+    if writes.retime:
+        await conn.execute(Q["retime_timers"], *map(list, zip(*writes.retime, strict=True)))
+    await upsert_timers(conn, writes.new)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerWrites:
+    """What makes the stored timers of some cases the wanted ones."""
+
+    cancel: list[int]  # ids of pending (or set-aside) timers that no longer apply
+    move: list[tuple[int, int, datetime]]  # (id, new deadline version, fire_at), in place
+    retime: list[tuple[int, datetime]]  # (id, fire_at): same version, another instant
+    new: list[PlannedTimer]  # inserted, or a cancelled / set-aside one brought back
+
+
+def timer_writes(
+    pending: Sequence[Mapping[str, Any]],
+    wanted: Sequence[PlannedTimer],
+    *,
+    move_versions: bool = False,
+) -> TimerWrites:
+    """Only what differs: a re-plan that moved nothing (most of a calendar import's cases,
+    or a case's next event) writes nothing for its pending timers."""
+    keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
     stale = [
-        r["id"]
+        r
         for r in pending
         if (r["case_no"], r["node_id"], r["kind"], r["deadline_version"]) not in keep
     ]
-    if stale:
-        await conn.execute(Q["cancel_timers"], stale)
-    # Write only what differs: a re-plan that moved nothing (most of a calendar import's
-    # cases, or a case's next event) leaves its pending timers alone.
     waiting = {
         (r["case_no"], r["node_id"], r["kind"], r["step"], r["deadline_version"]): r
         for r in pending
         if r["status"] == "pending"
     }
-    retimed: list[tuple[int, datetime]] = []
+    stored = {
+        (r["case_no"], r["node_id"], r["kind"], r["step"], r["deadline_version"]) for r in pending
+    }
+    movable = {
+        (r["case_no"], r["node_id"], r["kind"], r["step"]): r
+        for r in stale
+        if move_versions and r["status"] == "pending"
+    }
+    move: list[tuple[int, int, datetime]] = []
+    retime: list[tuple[int, datetime]] = []
     new: list[PlannedTimer] = []
     for timer in wanted:
-        found = waiting.get(
-            (timer.case_no, timer.node_id, timer.kind, timer.step, timer.deadline_version)
-        )
-        if found is None:
+        key = (timer.case_no, timer.node_id, timer.kind, timer.step, timer.deadline_version)
+        found = waiting.get(key)
+        if found is not None:
+            if found["fire_at"] != timer.fire_at:
+                # Same deadline version, another instant: the calendar or the policy moved
+                # the warning or the first working day after the due date.
+                retime.append((found["id"], timer.fire_at))
+            continue
+        # A set-aside row of the wanted version is brought back by the upsert; moving
+        # another row onto its version would collide with it.
+        old = None if key in stored else movable.pop(key[:4], None)
+        if old is not None:
+            move.append((old["id"], timer.deadline_version, timer.fire_at))
+        else:
             new.append(timer)
-        elif found["fire_at"] != timer.fire_at:
-            # Same deadline version, another instant: the calendar or the policy moved the
-            # warning or the first working day after the due date.
-            retimed.append((found["id"], timer.fire_at))
-    if retimed:
-        await conn.execute(Q["retime_timers"], [i for i, _ in retimed], [at for _, at in retimed])
-    await upsert_timers(conn, new)
+    moved = {i for i, _, _ in move}
+    return TimerWrites(
+        cancel=[r["id"] for r in stale if r["id"] not in moved], move=move, retime=retime, new=new
+    )
 
 
 async def _resume_escalations(

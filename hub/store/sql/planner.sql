@@ -24,6 +24,13 @@ SELECT id, case_no, node_id, kind, step, deadline_version, fire_at, status FROM 
 -- name: cancel_timers
 UPDATE timers SET status = 'cancelled' WHERE id = ANY($1::bigint[]);
 
+-- name: move_timers
+-- The bulk re-plan: a pending timer whose deadline moved takes its new version and instant
+-- in place (one write instead of a cancel and an insert).
+UPDATE timers AS t SET deadline_version = u.deadline_version, fire_at = u.fire_at
+  FROM unnest($1::bigint[], $2::integer[], $3::timestamptz[]) AS u (id, deadline_version, fire_at)
+ WHERE t.id = u.id AND t.status = 'pending';
+
 -- name: retime_timers
 -- A pending timer whose deadline version stayed but whose instant moved (a calendar import).
 UPDATE timers AS t SET fire_at = u.fire_at
