@@ -278,6 +278,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu(pgdata: Path) -> float:
+    """CPU seconds of an embedded PostgreSQL (``pgdata``): the postmaster, its live children,
+    and the children it has reaped (a backend whose connection closed)."""
+    import os
+
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[1]) == postmaster:
+                    total += cpu_seconds(int(entry.name))
+            except (OSError, ValueError):
+                continue  # a backend that ended meanwhile
+    return total
+
+
 async def _drain(stream: asyncio.StreamReader) -> None:
     """Read a child's stdout so a full pipe never blocks it."""
     while await stream.read(65536):

@@ -106,21 +106,6 @@ UPDATE timers SET fire_at = fire_at + interval '1 day' WHERE status = 'pending';
 """
 
 
-def postgres_cpu(pgdata: Path) -> float:
-    """CPU seconds of the embedded PostgreSQL: the postmaster and its children."""
-    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
-    total = _common.cpu_seconds(postmaster)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == postmaster:
-                total += _common.cpu_seconds(int(entry.name))
-    return total
-
-
 class Meter:
     """Wall, own-CPU and PostgreSQL-CPU seconds of one measured block."""
 
@@ -130,13 +115,13 @@ class Meter:
 
     def __enter__(self) -> Meter:
         self._wall, self._cpu = time.perf_counter(), time.process_time()
-        self._db = postgres_cpu(self.pgdata) if self.pgdata else 0.0
+        self._db = _common.postgres_cpu(self.pgdata) if self.pgdata else 0.0
         return self
 
     def __exit__(self, *_: object) -> None:
         self.seconds = time.perf_counter() - self._wall
         self.cpu = time.process_time() - self._cpu
-        self.db_cpu = postgres_cpu(self.pgdata) - self._db if self.pgdata else float("nan")
+        self.db_cpu = _common.postgres_cpu(self.pgdata) - self._db if self.pgdata else float("nan")
 
 
 async def main(cases: int, url: str | None) -> None:
