@@ -31,6 +31,7 @@ from hub.planning.project_digest import project_digest_job
 from hub.planning.tick import TickResult
 from hub.privacy.retention import RetentionJob
 from hub.services import Services
+from hub.store.db import acquire_untouched
 from hub.store.queries import Q
 from hub.supervision.calendar_status import weekly_calendar_warning
 from hub.supervision.report import monthly_report_job
@@ -160,7 +161,7 @@ class ManualSchedule:
             if agenda is not None:
                 latest = agenda["latest_event"]
             else:
-                async with s.pool.acquire() as conn:
+                async with acquire_untouched(s.pool) as conn:
                     latest = await conn.fetchval(Q["latest_event_seq"])
             # What a digest says changes with events (new nodes, completions) and with the
             # timers that move a node's level; otherwise it would only be computed again.
@@ -183,7 +184,7 @@ class ManualSchedule:
     async def next_due(self, after: datetime | None) -> datetime | None:
         """The next timer, digest, first working day of a month or project hour."""
         now = self.services.clock.now()
-        async with self.services.pool.acquire() as conn:
+        async with acquire_untouched(self.services.pool) as conn:  # a read: no reset needed
             agenda = await conn.fetchrow(Q["manual_schedule_agenda"], after)
         self._agenda = agenda
         timer: datetime | None = agenda["timer"]

@@ -34,6 +34,7 @@ from hub.notices.words import overdue_for
 from hub.planning.event_notices import applicant_notice
 from hub.planning.timers import PlannedTimer, first_overdue_day, next_step_from, upsert_timers
 from hub.rectifications import timers as rectification_timers
+from hub.store.db import acquire_untouched
 from hub.store.queries import Q
 
 log = structlog.get_logger(__name__)
@@ -73,6 +74,9 @@ class TickResult:
 
     fired: int = 0
     set_aside: list[SetAside] = field(default_factory=list)
+    # The batch chained an escalation that is itself due already (the clock jumped past
+    # it): claim again. Otherwise a batch smaller than TICK_BATCH was the last one.
+    more_due: bool = field(default=False, compare=False)
 
     def add(self, other: TickResult) -> None:
         self.fired += other.fired
@@ -97,14 +101,20 @@ async def fire_due(pool: asyncpg.Pool, routing: Routing, now: datetime) -> TickR
     result = TickResult()
     while True:
         timers: Sequence[asyncpg.Record] = ()
-        async with pool.acquire() as conn:
+        # Claims, notices and chained timers change no session state: no reset on release.
+        async with acquire_untouched(pool) as conn:
             try:
                 async with conn.transaction():
                     timers = await conn.fetch(Q["claim_due_timers"], now, TICK_BATCH)
                     if not timers:
                         return result
-                    result.add(await _fire(conn, routing, timers, now))
-                    continue
+                    batch = await _fire(conn, routing, timers, now)
+                    result.add(batch)
+                # A short batch took every due timer no other process holds: no empty
+                # claim (a transaction) to find that out.
+                if len(timers) < TICK_BATCH and not batch.more_due:
+                    return result
+                continue
             except Exception as exc:
                 if not timers:
                     raise  # nothing claimed: the database itself failed
@@ -240,7 +250,9 @@ async def _fire(
     if aside:
         await _record_set_aside(conn, aside, now)
     await upsert_timers(conn, chained)
-    return TickResult(fired=len(fired), set_aside=aside)
+    return TickResult(
+        fired=len(fired), set_aside=aside, more_due=any(t.fire_at <= now for t in chained)
+    )
 
 
 def _tell_supervisors(
