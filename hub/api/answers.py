@@ -549,6 +549,7 @@ class SubjectExport(_Answer):
     inbound_sms: list[dict[str, Any]]
     opted_out_at: Instant | None
     lists: list[str]
+    people: list[dict[str, Any]]  # officials in the directory with this number
 
 
 class Erasure(_Answer):

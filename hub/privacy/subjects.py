@@ -9,7 +9,9 @@ Erasure is refused while the number has a case still open, or a rectification
 still open: the data is needed to handle them (Art. 47 (1) — the purpose is not yet
 achieved). Otherwise each of its cases is de-identified as retention would
 (:mod:`hub.privacy.deidentify`), messages and texts outside its cases are masked,
-sign-in codes and sessions and list subscriptions are deleted. The opt-out (``TD``)
+sign-in codes and sessions and list subscriptions are deleted. An official's entry in
+the directory (``people``) is reported and kept: it routes notices, and is changed with
+``PUT /v1/people``. The opt-out (``TD``)
 is kept: it is what stops announcements to the number, and erasing it would
 start them again. Both are audit rows (``subject.exported``, ``subject.erased``).
 """
@@ -119,6 +121,7 @@ async def export_subject(
         r["list_name"]
         for r in await conn.fetch(Q["subject_lists"], who.indexes, who.digits, emails)
     ]
+    people = [dict(r) for r in await conn.fetch(Q["subject_people"], who.indexes, who.digits)]
     found = {
         "mobile": who.digits,
         "exported_at": now,
@@ -127,6 +130,7 @@ async def export_subject(
         "inbound_sms": texts,
         "opted_out_at": opt_out,
         "lists": lists,
+        "people": people,
     }
     await record(
         conn,
@@ -233,6 +237,11 @@ async def erase_subject(
         done.rows["subscribers"] += _count(
             await conn.execute(Q["subject_drop_subscriptions"], who.indexes, who.digits, emails)
         )
+        for person in await conn.fetch(Q["subject_people"], who.indexes, who.digits):
+            done.kept.append(
+                f"people: {person['person_id']} is an official in the directory with this "
+                "number; change or remove it with PUT /v1/people/{person_id}"
+            )
         if await conn.fetchval(Q["subject_opt_out"], who.indexes, who.digits) is not None:
             done.kept.append(
                 "opt_outs: the TD opt-out stays, so announcements stay stopped for this number"

@@ -203,3 +203,9 @@ DELETE FROM wap_sessions WHERE sid_mac = $1;
 UPDATE messages SET recipient = $2, subject = $3, body = $4, html = NULL, context = '{}',
        params = '{}', fallbacks = '[]'
  WHERE id = $1;
+
+-- name: subject_people
+-- People (officials) in the directory with this number ($1 its blind indexes, $2 its digits).
+SELECT person_id, name FROM people
+ WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2)
+ ORDER BY person_id;

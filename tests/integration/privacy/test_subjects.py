@@ -60,13 +60,20 @@ async def test_the_export_holds_everything_about_the_number_in_clear(
     assert all(m["recipient"] == "13812345678" and "SJ-" in m["body"] for m in sms)
     assert [t["text"] for t in found["inbound_sms"]] == ["CX SJ-DONE 我是张三丰"]
     assert found["lists"] == ["news"]
+    assert found["people"] == []
+    await api.put("/v1/people/p-li", {"name": "李四", "mobile": "13900001111"})
+    _, official = await api.get("/v1/privacy/subjects/13900001111")  # 李四, a reviewer
+    assert official["people"] == [{"person_id": "p-li", "name": "李四"}]
     assert "SJ-LI" not in str(found)
 
     assert (await api.get(SUBJECT, key=SUPERVISOR_KEY))[0] == 403
     status, problem = await api.get("/v1/privacy/subjects/12345")
     assert status == 422 and problem["errors"][0]["field"] == "mobile"
     _, log = await api.get("/v1/audit?action=subject.exported")
-    assert [(r["subject"], r["detail"]["cases"]) for r in log["items"]] == [("138****5678", 2)]
+    assert [(r["subject"], r["detail"]["cases"]) for r in log["items"]] == [
+        ("138****5678", 2),
+        ("139****1111", 0),
+    ]
 
 
 async def test_erasure_waits_for_open_cases_then_leaves_nothing_to_find(
