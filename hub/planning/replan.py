@@ -348,7 +348,14 @@ async def replan_years(
             await _replan_chunk_or_cases(pool, routing, rules_for, case_nos, years, now, result)
             progress.done(len(case_nos), result)
 
-    await asyncio.gather(*(one(chunk) for chunk in chunks))
+    tasks = [asyncio.create_task(one(chunk)) for chunk in chunks]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:  # the database went away: no chunk goes on alone
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     async with pool.acquire() as conn:
         # The cause of a set-aside timer can have changed: the next tick tries them again.
         await conn.execute(Q["retry_set_aside_timers"])
@@ -380,6 +387,10 @@ class _Progress:
             )
 
 
+# Failures of the connection, not of a row: retrying case by case would only repeat them.
+_UNREACHABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+
+
 async def _replan_chunk_or_cases(
     pool: asyncpg.Pool,
     routing: Routing,
@@ -397,6 +408,8 @@ async def _replan_chunk_or_cases(
             )
         result.add(done)
         return
+    except _UNREACHABLE:
+        raise  # the database itself is gone: no row is to blame, the import is retried
     except Exception as exc:  # a row the database (or a template) refuses: find it
         log.warning("replan_chunk_failed", cases=len(case_nos), error=str(exc))
     for case_no in case_nos:
@@ -406,6 +419,8 @@ async def _replan_chunk_or_cases(
                 done = await _replan_chunk(
                     conn, routing, rules_for, [case_no], years=years, now=now, move_versions=False
                 )
+        except _UNREACHABLE:
+            raise
         except Exception:  # this case keeps its old dates; the others go on
             log.exception("replan_case_failed", case_no=case_no)
             result.failed += 1

@@ -114,3 +114,40 @@ async def test_bulk_replan_matches_the_per_case_projection(
                     ), (case_no, node.node_id)
     finally:
         await conn.close()
+
+
+async def test_a_case_the_engine_refuses_is_skipped_not_the_import(
+    api: Api, database_url: str
+) -> None:
+    """One case whose stored inputs cannot be computed keeps its dates and is counted as
+    failed; every other case is re-planned and its applicant told."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-12-20T10:00")})
+    status, body = await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.accepted("G-1", at("2026-12-20T10:00"), limit=20),
+                ev.accepted("G-2", at("2026-12-20T10:00"), limit=20),
+            ]
+        },
+    )
+    assert status == 202, body
+    conn = await asyncpg.connect(database_url)
+    try:
+        # A row damaged by hand (or by a bug): its suspension no longer reads as an instant.
+        await conn.execute(
+            'UPDATE cases SET suspensions = \'[{"start": "not a time", "end": null}]\''
+            " WHERE case_no = 'G-2'"
+        )
+        status, body = await api.put("/v1/calendar/years/2027", {"file": OFFICIAL_2027})
+        assert status == 200, body
+        assert (body["replanned"]["cases"], body["replanned"]["failed"]) == (1, 1)
+        dates = dict(await conn.fetch("SELECT case_no, due_date::text FROM cases ORDER BY 1"))
+        assert dates == {"G-1": "2027-01-19", "G-2": "2027-01-18"}  # G-2 kept its date
+        told = await conn.fetch(
+            "SELECT DISTINCT case_no FROM messages WHERE kind = 'promised_date_changed'"
+        )
+        assert [r["case_no"] for r in told] == ["G-1"]
+    finally:
+        await conn.close()
