@@ -409,7 +409,7 @@ async def _report(settings: Settings, month: str, out: Path) -> list[Path]:
         async with pool.acquire() as conn:
             # The configured clock, as the hub itself uses (a manual or accelerated demo).
             now = clock_from_settings(settings).now()
-            built = await build_report(conn, month, now=now, tz=tz)
+            built = await build_report(conn, month, now=now, tz=tz, vault=_vault(settings))
     finally:
         await pool.close()
     try:

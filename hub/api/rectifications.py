@@ -24,7 +24,7 @@ from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
 from hub.api.views import local
-from hub.keys import CLOCK, POOL, ROUTING, SETTINGS
+from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.rectifications import service
 from hub.rectifications.model import OUTCOME_WORDS, STATUSES, Rectification
 from hub.store.queries import Q
@@ -109,7 +109,7 @@ async def list_rectifications(request: web.Request) -> web.Response:
         rows = await conn.fetch(Q["list_rectifications"], status, department, before, limit + 1)
     return respond(
         paging.items_page(
-            [Rectification.from_row(r) for r in rows],
+            [Rectification.from_row(r, app[VAULT]) for r in rows],
             limit,
             lambda r: rectification_json(r, now=now, tz=tz),
             prefix="r",
@@ -124,7 +124,7 @@ async def get_rectification(request: web.Request) -> web.Response:
     rect_id = _id(request)
     app = request.app
     async with app[POOL].acquire() as conn:
-        rect = await service.get(conn, rect_id)  # NotFound: 404 (problems middleware)
+        rect = await service.get(conn, rect_id, app[VAULT])  # NotFound: 404 (problems middleware)
     return respond(rectification_json(rect, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz))
 
 
@@ -142,6 +142,7 @@ async def verify(request: web.Request) -> web.Response:
             by=body.by,
             finding=body.finding,
             now=now,
+            vault=app[VAULT],
             audit_as=(request[ROLE_KEY], request[ACTOR_KEY]),
         )
     return respond(rectification_json(rect, now=now, tz=app[SETTINGS].calendar.tz))

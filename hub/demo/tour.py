@@ -354,7 +354,12 @@ async def _poor_rating_step(services: Services, action: dict[str, Any], now: dat
             return
         if "verify" in action:
             await rectifications.verify(
-                conn, rect_id, by="p-scjg-head", finding="电话回访属实：材料清单未一次告知", now=now
+                conn,
+                rect_id,
+                by="p-scjg-head",
+                finding="电话回访属实：材料清单未一次告知",
+                now=now,
+                vault=routing.vault,
             )
         else:
             await rectifications.close(

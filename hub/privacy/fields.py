@@ -23,6 +23,8 @@ PEOPLE_EMAIL = "people.email"
 PEOPLE_MOBILE = "people.mobile"
 PEOPLE_WECHAT_OPENID = "people.wechat_openid"
 PEOPLE_WECOM_USERID = "people.wecom_userid"
+RECTIFICATIONS_COMMENT = "rectifications.comment"
+RECTIFICATIONS_REPLY = "rectifications.reply"
 WAP_CODES_MOBILE = "wap_codes.mobile"
 WAP_SESSIONS_MOBILE = "wap_sessions.mobile"
 
@@ -61,6 +63,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     # jsonb: the sealed applicant object is stored as a JSON string.
     SealedColumn("cases", "applicant", CASES_APPLICANT, ("case_no",), "applicant_mobile_index"),
     SealedColumn("events", "payload", EVENTS_APPLICANT, ("seq",), paths=("applicant",)),
+    SealedColumn("rectifications", "comment", RECTIFICATIONS_COMMENT, ("id",)),
+    SealedColumn("rectifications", "reply", RECTIFICATIONS_REPLY, ("id",)),
     SealedColumn("people", "mobile", PEOPLE_MOBILE, ("person_id",), "mobile_index"),
     SealedColumn("people", "email", PEOPLE_EMAIL, ("person_id",)),
     SealedColumn("people", "wecom_userid", PEOPLE_WECOM_USERID, ("person_id",)),

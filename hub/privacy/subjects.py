@@ -181,7 +181,14 @@ async def _case(
         "events": events,
         "evaluation": extras["evaluation"],
         "complaints": extras["complaints"],
-        "rectifications": extras["rectifications"],
+        "rectifications": [
+            {
+                **r,
+                "comment": form.read_text("rectifications", "comment", r.get("comment")),
+                "reply": form.read_text("rectifications", "reply", r.get("reply")),
+            }
+            for r in extras["rectifications"] or []
+        ],
         "appointment": extras["appointment"],
     }
 

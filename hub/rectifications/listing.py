@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from core.levels import LEVEL_WORDS, Level
+from hub.privacy.vault import Vault
 from hub.rectifications.model import OUTCOME_WORDS, POOR_RATING_WORDS, Rectification
 from hub.rectifications.notices import day
 from hub.store.queries import Q
@@ -55,30 +56,39 @@ def row(rect: Rectification, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _rows(records: Sequence[asyncpg.Record], now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    return [row(Rectification.from_row(r), now=now, tz=tz) for r in records]
+def _rows(
+    records: Sequence[asyncpg.Record], now: datetime, tz: ZoneInfo, vault: Vault
+) -> list[dict[str, Any]]:
+    return [row(Rectification.from_row(r, vault), now=now, tz=tz) for r in records]
 
 
 async def live(
-    conn: asyncpg.Connection, *, now: datetime, tz: ZoneInfo
+    conn: asyncpg.Connection, *, now: datetime, tz: ZoneInfo, vault: Vault
 ) -> dict[str, list[dict[str, Any]]]:
     """Open rectifications by level (red, yellow, green), soonest due first."""
     found: dict[str, list[dict[str, Any]]] = {"red": [], "yellow": [], "green": []}
-    for item in _rows(await conn.fetch(Q["open_rectifications"]), now, tz):
+    for item in _rows(await conn.fetch(Q["open_rectifications"]), now, tz, vault):
         found.setdefault(item["level"] or "green", []).append(item)
     return found
 
 
 async def opened_between(
-    conn: asyncpg.Connection, lo: datetime, hi: datetime, *, now: datetime, tz: ZoneInfo
+    conn: asyncpg.Connection,
+    lo: datetime,
+    hi: datetime,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    vault: Vault,
 ) -> list[dict[str, Any]]:
     """Every rectification opened in ``[lo, hi)``, oldest first (the monthly report)."""
-    return _rows(await conn.fetch(Q["rectifications_opened_between"], lo, hi), now, tz)
+    return _rows(await conn.fetch(Q["rectifications_opened_between"], lo, hi), now, tz, vault)
 
 
 async def of_head(
-    conn: asyncpg.Connection, person_id: str, *, now: datetime, tz: ZoneInfo
+    conn: asyncpg.Connection, person_id: str, *, now: datetime, tz: ZoneInfo, vault: Vault
 ) -> list[dict[str, Any]]:
     """A head's (or deputy's) open rectifications, most urgent first."""
-    items = _rows(await conn.fetch(Q["open_rectifications_of_head"], person_id), now, tz)
+    rows = await conn.fetch(Q["open_rectifications_of_head"], person_id)
+    items = _rows(rows, now, tz, vault)
     return sorted(items, key=lambda i: _URGENCY.get(Level(i["level"]), 3) if i["level"] else 3)

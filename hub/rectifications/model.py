@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from core.deadlines import require_aware
 from core.levels import Level, level_for
+from hub.privacy.fields import RECTIFICATIONS_COMMENT, RECTIFICATIONS_REPLY, reveal
+from hub.privacy.vault import Vault
 
 __all__ = [
     "OUTCOMES",
@@ -77,8 +79,19 @@ class Rectification:
                 require_aware(name, value)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Rectification:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+    def from_row(cls, row: Mapping[str, Any], vault: Vault | None = None) -> Rectification:
+        """The row's rectification. The applicant's comment and the reply are stored sealed:
+        with ``vault`` they are opened; without, they stay as stored, which is enough for
+        what reads only statuses and instants (reminder timers, re-checks before a send)."""
+        fields = {name: row[name] for name in cls.__dataclass_fields__}
+        if vault is not None:
+            for name, field in (
+                ("comment", RECTIFICATIONS_COMMENT),
+                ("reply", RECTIFICATIONS_REPLY),
+            ):
+                if isinstance(fields[name], str):
+                    fields[name] = reveal(vault, fields[name], field=field)
+        return cls(**fields)
 
     def level(self, now: datetime) -> Level | None:
         """Done once closed; else the worse of the pending steps (verify while open, answer).

@@ -20,6 +20,8 @@ import structlog
 from core.errors import InputError
 from hub.notices.outbox import enqueue
 from hub.notices.recipients import People, Routing, unique
+from hub.privacy.fields import RECTIFICATIONS_COMMENT, RECTIFICATIONS_REPLY
+from hub.privacy.vault import Vault
 from hub.rectifications import notices, timers
 from hub.rectifications.deadlines import Deadlines, deadlines_for
 from hub.rectifications.errors import RectificationConflict, RectificationNotFound
@@ -68,7 +70,7 @@ async def open_for_rating(
         conn,
         case,
         rating=rating,
-        comment=comment,
+        comment=routing.vault.seal_optional(comment, field=RECTIFICATIONS_COMMENT),
         source=source,
         head=who.person_id if who else None,
         due=deadlines_for(now, routing.settings.policy, routing.calendar, routing.tz),
@@ -77,7 +79,7 @@ async def open_for_rating(
     if row is None:
         log.info("rectification_already_open", case_no=case_no)
         return None
-    rect = Rectification.from_row({**row, "matter_name": case["matter_name"]})
+    rect = Rectification.from_row({**row, "matter_name": case["matter_name"]}, routing.vault)
     await timers.plan(conn, rect, routing)
     # No head or deputy on file: the supervisors hear of it instead; nothing is dropped.
     recipients = [who] if who else [people.recipient(p, now) for p in supervisors]
@@ -150,11 +152,11 @@ async def _audit(
     )
 
 
-async def get(conn: asyncpg.Connection, rectification_id: int) -> Rectification:
+async def get(conn: asyncpg.Connection, rectification_id: int, vault: Vault) -> Rectification:
     row = await conn.fetchrow(Q["get_rectification"], rectification_id)
     if row is None:
         raise RectificationNotFound(f"no rectification {rectification_id}")
-    return Rectification.from_row(row)
+    return Rectification.from_row(row, vault)
 
 
 async def _locked(conn: asyncpg.Connection, rectification_id: int) -> Mapping[str, Any]:
@@ -171,6 +173,7 @@ async def verify(
     by: str,
     finding: str,
     now: datetime,
+    vault: Vault,
     audit_as: AuditAs | None = None,
 ) -> Rectification:
     """回访核实 done: record who called the applicant back and what they found."""
@@ -198,7 +201,7 @@ async def verify(
                 rectification_id,
                 {"case_no": row["case_no"], "by": by, "finding": finding},
             )
-        return await get(conn, rectification_id)
+        return await get(conn, rectification_id, vault)
 
 
 async def close(
@@ -226,10 +229,13 @@ async def close(
                 f"rectification {rectification_id} was closed at "
                 f"{row['closed_at'].astimezone(routing.tz).isoformat()}; its reply has gone out"
             )
-        rect = Rectification.from_row(row)
+        rect = Rectification.from_row(row, routing.vault)
         context = notices.reply_context(rect, outcome, reply, routing, now)
         notices.check_reply_fits(routing, context)
-        await conn.execute(Q["close_rectification"], rectification_id, now, by, outcome, reply)
+        sealed_reply = routing.vault.seal(reply, field=RECTIFICATIONS_REPLY)
+        await conn.execute(
+            Q["close_rectification"], rectification_id, now, by, outcome, sealed_reply
+        )
         await timers.cancel(
             conn,
             rectification_id,
@@ -250,6 +256,9 @@ async def close(
                 audit_as,
                 "rectification.close",
                 rectification_id,
-                {"case_no": rect.case_no, "by": by, "outcome": outcome, "reply": reply},
+                # The reply is kept sealed (rectifications, the message log), not copied here.
+                {"case_no": rect.case_no, "by": by, "outcome": outcome, "reply_chars": len(reply)},
             )
-        return Closed(rectification=await get(conn, rectification_id), notices=queued)
+        return Closed(
+            rectification=await get(conn, rectification_id, routing.vault), notices=queued
+        )

@@ -29,6 +29,7 @@ import structlog
 from core.calendar import WorkingCalendar
 from core.notices import NoticeKind
 from hub.notices.notify import notify_reviewers
+from hub.privacy.vault import Vault
 from hub.rectifications import listing as rectification_listing
 from hub.services import Services
 from hub.store.queries import Q
@@ -165,13 +166,13 @@ def _csv(report_stats: stats.Stats) -> str:
 
 
 async def build_report(
-    conn: asyncpg.Connection, month: str, *, now: datetime, tz: ZoneInfo
+    conn: asyncpg.Connection, month: str, *, now: datetime, tz: ZoneInfo, vault: Vault
 ) -> Report:
     """The report of ``month`` (``YYYY-MM``); raises ValueError for a malformed month."""
     period = stats.month_period(month)
     figures = await stats.compute(conn, period, group_by="department", now=now, tz=tz)
     lo, hi = period.bounds(tz)
-    opened = await rectification_listing.opened_between(conn, lo, hi, now=now, tz=tz)
+    opened = await rectification_listing.opened_between(conn, lo, hi, now=now, tz=tz, vault=vault)
     pngs, svgs = await asyncio.to_thread(_draw, month, figures.groups)
     html = (
         environment()
@@ -259,7 +260,7 @@ async def monthly_report_job(services: Services, now: datetime) -> int:
         supervisors = [r["person_id"] for r in await conn.fetch(Q["report_supervisors"])]
         if not supervisors and (folder / f"report-{month}.html").exists():
             return 0
-        report = await build_report(conn, month, now=now, tz=tz)
+        report = await build_report(conn, month, now=now, tz=tz, vault=services.vault)
         await asyncio.to_thread(write_report, report, folder)
         routing = services.routing
         link = f"{settings.http.public_base_url}/supervise/reports/{month}"

@@ -30,7 +30,7 @@ import structlog
 from aiohttp import web
 
 from hub.api.auth import actor_of, key_for
-from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS
+from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
 from hub.pages.supervise import errors, views
 from hub.rectifications import listing as rectification_listing
@@ -261,7 +261,7 @@ async def page(request: web.Request, role: str) -> web.Response:
         complaint_rows = await conn.fetch(Q["stats_complaints"], lo, hi, MAX_LIST)
         projects = await conn.fetch(Q["project_list"], 100)
         calendar = await calendar_status(conn, app[CALENDAR], app[SETTINGS].calendar, now)
-        rectifications = await rectification_listing.live(conn, now=now, tz=tz)
+        rectifications = await rectification_listing.live(conn, now=now, tz=tz, vault=app[VAULT])
     trend_svg = await asyncio.to_thread(_trend_svg, trend.groups)
     return _render(
         "index.html.j2",
@@ -370,7 +370,7 @@ async def monthly_report(request: web.Request, role: str) -> web.Response:
         return _not_found("月份应为 YYYY-MM。")
     async with app[POOL].acquire() as conn:
         built = await report.build_report(
-            conn, month, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz
+            conn, month, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz, vault=app[VAULT]
         )
     return _html(built.html)
 

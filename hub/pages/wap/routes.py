@@ -458,7 +458,7 @@ async def inbox(request: web.Request) -> web.Response:
         nodes = await conn.fetch(Q["wap_open_nodes_of"], person_id, now)
         notices = await conn.fetch(Q["wap_notices_of"], person_id, INBOX_NOTICES)
         rectifications = await rectification_listing.of_head(
-            conn, person_id, now=now, tz=_tz(request)
+            conn, person_id, now=now, tz=_tz(request), vault=request.app[VAULT]
         )
     items = [wap_views.inbox_notice(row, tz=_tz(request)) for row in notices]
     links = {n["case_no"]: _case_link(request, n["case_no"]) for n in [*nodes, *items]}

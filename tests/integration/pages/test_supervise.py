@@ -16,7 +16,7 @@ from aiohttp import web
 
 from core.notices import ChannelKind, NoticeKind
 from hub.cli import main
-from hub.keys import POOL, SERVICES
+from hub.keys import POOL, SERVICES, VAULT
 from hub.notices.outbox import Address, Notice, enqueue
 from hub.pages.supervise.routes import COOKIE
 from hub.planning.project_digest import project_digest_job
@@ -164,7 +164,9 @@ async def test_the_monthly_report_files_hold_the_figures_and_charts(
     plans = sm.generate(80, seed=5)
     await sm.load_month(api, plans)
     async with app[POOL].acquire() as conn:
-        built = await report.build_report(conn, "2026-03", now=sm.NOW_AFTER, tz=sm.TZ)
+        built = await report.build_report(
+            conn, "2026-03", now=sm.NOW_AFTER, tz=sm.TZ, vault=app[VAULT]
+        )
     paths = report.write_report(built, tmp_path)
     assert {p.name for p in paths} == {
         "report-2026-03.html",

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.keys import CLOCK, POOL, ROUTING
+from hub.privacy.vault import Vault
 from hub.rectifications.service import open_for_rating
 from hub.replies.evaluations import rate_case
 from hub.store.calendars import with_provisional_next_year
@@ -256,3 +257,30 @@ async def test_a_merged_reminder_held_by_quiet_hours_is_narrowed_when_it_leaves(
     [left] = await messages(api, "rectification_overdue")
     assert left["status"] in ("sent", "delivered")
     assert "R-2" in left["body"] and "R-1" not in left["body"]
+
+
+async def test_the_comment_and_the_reply_are_stored_sealed_and_shown_in_clear(
+    api: Api, app: web.Application
+) -> None:
+    """The applicant's comment and the department's reply are sealed in the table and the
+    audit trail holds no copy; the API, the listing and a rectification stored in clear
+    before sealing all read as written."""
+    await centre(api)
+    await rated(api, app, "R-7", 1, "张三丰说窗口让他跑了两趟")
+    _, body = await api.get("/v1/rectifications")
+    rid = body["items"][0]["id"]
+    reply = {"by": "p-head", "outcome": "rectified", "reply": "张三丰先生：已改为一次告知。"}
+    status, closed = await api.post(f"/v1/rectifications/{rid}/close", reply)
+    assert status == 200, closed
+    assert (closed["comment"], closed["reply"]) == ("张三丰说窗口让他跑了两趟", reply["reply"])
+    async with app[POOL].acquire() as conn:
+        stored = await conn.fetchrow("SELECT comment, reply FROM rectifications WHERE id = $1", rid)
+        audit = await conn.fetchval("SELECT string_agg(detail::text, ' ') FROM audit_log")
+        # As a hub before sealing stored them: in clear.
+        await conn.execute(
+            "UPDATE rectifications SET comment = '太慢', reply = '已整改' WHERE id = $1", rid
+        )
+    assert Vault.is_sealed(stored["comment"]) and Vault.is_sealed(stored["reply"])
+    assert "张三丰" not in (audit or "")
+    _, listed = await api.get(f"/v1/rectifications/{rid}")
+    assert (listed["comment"], listed["reply"]) == ("太慢", "已整改")
