@@ -7,6 +7,7 @@ Plain rows for templates (local dates, level words, outcome words); the pages
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,9 +58,17 @@ def row(rect: Rectification, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def _rows(
-    records: Sequence[asyncpg.Record], now: datetime, tz: ZoneInfo, vault: Vault
+    records: Sequence[asyncpg.Record], now: datetime, tz: ZoneInfo, vault: Vault | None
 ) -> list[dict[str, Any]]:
-    return [row(Rectification.from_row(r, vault), now=now, tz=tz) for r in records]
+    return [row(_opened(r, vault), now=now, tz=tz) for r in records]
+
+
+def _opened(record: asyncpg.Record, vault: Vault | None) -> Rectification:
+    """The rectification with its comment opened; without the key (``cuiban report`` on a
+    configuration that has none) the comment and the reply are left out, never shown sealed."""
+    if vault is not None:
+        return Rectification.from_row(record, vault)
+    return replace(Rectification.from_row(record), comment=None, reply=None)
 
 
 async def live(
@@ -79,7 +88,7 @@ async def opened_between(
     *,
     now: datetime,
     tz: ZoneInfo,
-    vault: Vault,
+    vault: Vault | None,
 ) -> list[dict[str, Any]]:
     """Every rectification opened in ``[lo, hi)``, oldest first (the monthly report)."""
     return _rows(await conn.fetch(Q["rectifications_opened_between"], lo, hi), now, tz, vault)

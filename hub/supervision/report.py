@@ -166,9 +166,11 @@ def _csv(report_stats: stats.Stats) -> str:
 
 
 async def build_report(
-    conn: asyncpg.Connection, month: str, *, now: datetime, tz: ZoneInfo, vault: Vault
+    conn: asyncpg.Connection, month: str, *, now: datetime, tz: ZoneInfo, vault: Vault | None
 ) -> Report:
-    """The report of ``month`` (``YYYY-MM``); raises ValueError for a malformed month."""
+    """The report of ``month`` (``YYYY-MM``); raises ValueError for a malformed month.
+
+    Without ``vault`` the rectifications' comments, stored sealed, are left out."""
     period = stats.month_period(month)
     figures = await stats.compute(conn, period, group_by="department", now=now, tz=tz)
     lo, hi = period.bounds(tz)
