@@ -126,6 +126,7 @@ async def dispatcher_run(
             pool=pool,
             clock=clock,
             channels=channels,
+            vault=_common.BENCH_VAULT,
             settings=DispatchSettings(rates={"http": 0}),
         )
         now = datetime.now(UTC)
@@ -143,7 +144,7 @@ async def dispatcher_run(
             for i in range(count)
         ]
         async with pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, notices, now=now, max_attempts=8)
+            await enqueue(conn, notices, now=now, max_attempts=8, vault=_common.BENCH_VAULT)
         await dispatcher.start()
         try:
             await asyncio.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds() + spread))

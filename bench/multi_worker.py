@@ -92,7 +92,7 @@ async def one_round(
             batch = notices(count, now, tag)
             started = time.perf_counter()
             async with conn.transaction():
-                await enqueue(conn, batch, now=now, max_attempts=8)
+                await enqueue(conn, batch, now=now, max_attempts=8, vault=_common.BENCH_VAULT)
             ticker = Ticker(f"{workers} worker(s)", count)
             while True:
                 sent = await conn.fetchval("SELECT count(*) FROM messages WHERE status = 'sent'")

@@ -176,12 +176,15 @@ async def run_cuiban(
         now = datetime.now(UTC)
         started = time.perf_counter()
         async with pool.acquire() as conn, conn.transaction():
-            stored = await enqueue(conn, notices(count, now, tag), now=now, max_attempts=8)
+            stored = await enqueue(
+                conn, notices(count, now, tag), now=now, max_attempts=8, vault=_common.BENCH_VAULT
+            )
         enqueue_rate = stored / (time.perf_counter() - started)
         dispatcher = Dispatcher(
             pool=pool,
             clock=clock,
             channels=channels,
+            vault=_common.BENCH_VAULT,
             settings=DispatchSettings(
                 rates={"aliyun": 0},  # [dispatch.rates] aliyun = 0: no provider limit
                 concurrency={"sms": concurrency},

@@ -61,6 +61,7 @@ from hub.pages.wap import text_size
 from hub.planning.calendar_sync import CalendarSync
 from hub.planning.planner import Planner
 from hub.privacy.keys import load_vault
+from hub.replies import opt_outs
 from hub.services import Services
 from hub.settings import PolicySettings, Settings
 from hub.signing import Keyring
@@ -199,6 +200,7 @@ def create_app(
         try:
             async with pool.acquire() as conn:
                 await db.migrate(conn)
+                await opt_outs.index_stored(conn, vault)  # opt-outs from before sealing
             app[POOL] = pool
             app[SERVICES] = Services(
                 pool=pool,

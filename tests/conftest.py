@@ -11,9 +11,10 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,6 +24,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hub.app import create_app
 from hub.clock import ManualClock
+from hub.keys import VAULT
+from hub.notices.sealing import opened
+from hub.privacy.keys import load_vault
+from hub.privacy.vault import DataKey, Vault
 from hub.settings import Settings, load_settings
 from hub.store import db
 
@@ -119,6 +124,17 @@ SUPERVISOR_KEY = "supervisor-key-0001"
 START = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
 
 
+#: The data key of every test hub built from ``settings``: tests that read the database
+#: directly open what it sealed with :data:`TEST_VAULT` (:func:`opened_rows`).
+TEST_DATA_KEY = "7e57" * 16
+TEST_VAULT = Vault(DataKey.from_hex(TEST_DATA_KEY))
+
+
+def opened_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` rows as the hub reads them: recipient, body, fallbacks... in clear."""
+    return [opened(TEST_VAULT, row) for row in rows]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(_write_config(tmp_path), environ={})
@@ -138,10 +154,19 @@ api_keys = ["{ADMIN_KEY}", {{key = "{INGEST_KEY}", role = "ingest"}},
 [clock]
 mode = "manual"
 start = "{START.isoformat()}"
+
+[privacy]
+data_key = "{TEST_DATA_KEY}"
 """,
         "utf-8",
     )
     return path
+
+
+@pytest.fixture
+def vault(settings: Settings) -> Vault:
+    """The key the app of ``settings`` seals with (``[privacy] data_key`` of the test config)."""
+    return load_vault(settings.privacy, data_dir=settings.database.data_dir, allow_generated=True)
 
 
 @pytest.fixture
@@ -159,6 +184,11 @@ class Api:
 
     def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
         self.client = client
+
+    @property
+    def vault(self) -> Vault:
+        """The app's vault: rows a test writes directly are sealed as the hub seals them."""
+        return self.client.server.app[VAULT]
 
     def _headers(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}

@@ -120,7 +120,7 @@ async def _receipts(
     reports = parse(await _body(request))
     now = request.app[CLOCK].now()
     async with request.app[POOL].acquire() as conn, conn.transaction():
-        outcome = await apply_receipts(conn, reports, now=now)
+        outcome = await apply_receipts(conn, reports, now=now, vault=request.app[VAULT])
     return _json(retry if outcome.waiting else ack)
 
 

@@ -21,9 +21,12 @@ from hub.api import paging
 from hub.api.auth import ROLE_KEY, allow
 from hub.api.jsonio import respond
 from hub.api.views import local
-from hub.keys import POOL, SETTINGS
+from hub.keys import POOL, SETTINGS, VAULT
 from hub.notices.links import TOKEN_IN_TEXT
+from hub.notices.sealing import opened
 from hub.notices.words import mask_address, mask_mobiles_in
+from hub.privacy.fields import address_lookup
+from hub.privacy.vault import Vault
 from hub.store.queries import Q
 
 __all__ = ["REDACTED", "STATUSES", "message_json", "redacted", "routes"]
@@ -117,6 +120,17 @@ def redacted(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _recipient_indexes(
+    vault: Vault, recipient: str | None, channel: str | None
+) -> list[bytes] | None:
+    """The blind indexes ``recipient=`` may mean: as a mobile and as any other address,
+    under every configured key (a rotation may be half way)."""
+    if recipient is None:
+        return None
+    channels = [channel] if channel else ["sms", "email"]
+    return sorted({index for c in channels for index in address_lookup(vault, c, recipient)})
+
+
 @routes.get("/v1/messages")
 @allow("supervisor")
 async def list_messages(request: web.Request) -> web.Response:
@@ -133,21 +147,25 @@ async def list_messages(request: web.Request) -> web.Response:
     limit = paging.page_size(q, errors, maximum=MAX_PAGE)
     paging.check(errors)
     after = paging.decode_id_cursor("m", q["cursor"]) if q.get("cursor") else 0
+    vault = request.app[VAULT]
+    recipient = values["recipient"]
 
     async with request.app[POOL].acquire() as conn:
         rows = await conn.fetch(
             Q["messages_list"],
             values["case_no"],
-            values["recipient"],
+            _recipient_indexes(vault, recipient, values["channel"]),
             values["kind"],
             values["status"],
             values["person_id"],
             values["channel"],
             after,
             limit + 1,
+            recipient,
         )
-        page = rows[:limit]
-        attempt_rows = await conn.fetch(Q["message_attempts_for"], [r["id"] for r in page])
+        # Opened only to be shown: recipients and bodies are sealed at rest (issue 19).
+        shown = [opened(vault, r) for r in rows]
+        attempt_rows = await conn.fetch(Q["message_attempts_for"], [r["id"] for r in shown[:limit]])
     tz = request.app[SETTINGS].calendar.tz
     view = _as_stored if request[ROLE_KEY] == "admin" else redacted
     by_message: dict[int, list[dict[str, Any]]] = {}
@@ -155,7 +173,7 @@ async def list_messages(request: web.Request) -> web.Response:
         by_message.setdefault(a["message_id"], []).append(_attempt_json(a, tz))
     return respond(
         paging.items_page(
-            rows,
+            shown,
             limit,
             lambda r: view(message_json(r, tz, by_message.get(r["id"]))),
             prefix="m",

@@ -32,7 +32,7 @@ import random
 import secrets
 import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,10 @@ from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry, open_channels
 from hub.delivery.worker import QueueLoop
 from hub.metrics import Metrics
 from hub.notices.outbox import NOTIFY_CHANNEL, fall_back
+from hub.notices.sealing import opened
+from hub.notices.words import mask_address, mask_mobiles_in
+from hub.privacy.fields import address_index
+from hub.privacy.vault import Vault
 from hub.services import Services
 from hub.settings import DispatchSettings
 from hub.store.db import acquire_untouched
@@ -102,6 +106,18 @@ def outbound_message(row: Mapping[str, Any]) -> OutboundMessage:
     )
 
 
+def without_address(error: str, row: Mapping[str, Any]) -> str:
+    """``error`` with the row's recipient masked, and any mobile number in it too.
+
+    SMTP names the refused address, WeCom the userid it does not know: stored or logged as
+    they come, a message log kept sealed would still spell out whom it was for.
+    """
+    recipient = str(row.get("recipient") or "")
+    if recipient and recipient in error:
+        error = error.replace(recipient, mask_address(row.get("channel"), recipient) or "***")
+    return mask_mobiles_in(error)
+
+
 def _owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -117,6 +133,7 @@ class Dispatcher:
         pool: asyncpg.Pool,
         clock: Clock,
         channels: ChannelRegistry,
+        vault: Vault,
         settings: DispatchSettings | None = None,
         jitter: Jitter = random.random,
         metrics: Metrics | None = None,
@@ -125,6 +142,7 @@ class Dispatcher:
         self.pool = pool
         self.clock = clock
         self.channels = channels
+        self.vault = vault  # opens the recipient and what is said, only to send them
         self.settings = settings or DispatchSettings()
         self.jitter = jitter
         self.metrics = metrics or Metrics()
@@ -204,11 +222,12 @@ class Dispatcher:
                     self._open_channels(now),
                 )
                 # Held back for hours, perhaps: what is no longer true is cancelled, not sent.
-                kept = await recheck(conn, rows, owner=self.owner, now=now)
+                kept = await recheck(conn, rows, owner=self.owner, now=now, vault=self.vault)
                 # A batch that was all cancelled says nothing about what is still due.
                 if kept or not rows:
                     break
-        return sorted(kept, key=lambda r: (r["priority"], r["not_before"], r["id"]))
+        sending = [opened(self.vault, row) for row in kept]
+        return sorted(sending, key=lambda r: (r["priority"], r["not_before"], r["id"]))
 
     async def reap(self, now: datetime, *, limit: int = 1000) -> int:
         """Return rows whose lease expired to the queue (or settle them); return how many."""
@@ -225,7 +244,11 @@ class Dispatcher:
                 )
                 if row["status"] == MessageStatus.DEAD:
                     await fall_back(
-                        conn, dict(row), now=now, reason="dead: lease expired on the last attempt"
+                        conn,
+                        dict(row),
+                        now=now,
+                        reason="dead: lease expired on the last attempt",
+                        vault=self.vault,
                     )
         self.metrics.inc("cuiban_leases_reaped_total", len(rows))
         return len(rows)
@@ -275,7 +298,7 @@ class Dispatcher:
             attempt: int | None = await conn.fetchval(Q["dispatch_finish"], *args)
             if attempt is not None and result.status is MessageStatus.DEAD:
                 reason = result.error or "dead"
-                new_id = await fall_back(conn, dict(row), now=now, reason=reason)
+                new_id = await fall_back(conn, dict(row), now=now, reason=reason, vault=self.vault)
                 if new_id is not None:
                     self._log.info(
                         "notice_fallback",
@@ -483,6 +506,8 @@ class Dispatcher:
             await self._delay_provider(provider, breaker.open_until)
 
     async def _settle(self, row: Mapping[str, Any], bound: Any, result: Outcome) -> None:
+        if result.error:  # a provider's words may name the address: kept and logged masked
+            result = replace(result, error=without_address(result.error, row))
         for merged in self._merged.pop(row["id"], ()):  # sent as one WeCom digest: same fate
             await self._settle(merged, bound.bind(merged_message_id=merged["id"]), result)
         attempt = await self._finish(row, result)
@@ -541,15 +566,18 @@ class Dispatcher:
             now=self.clock.now(),
             owner=self.owner,
             lease=timedelta(seconds=self.settings.lease_seconds),
+            index=bytes(row["recipient_index"] or b"")
+            or address_index(self.vault, ChannelKind.WECOM, row["recipient"]),
         )
         if verdict.held_until is not None:
             bound.info("notice_delayed", reason="wecom_member_limit", until=str(verdict.held_until))
             return None
         if not verdict.merged:
             return message
-        self._merged[row["id"]] = verdict.merged
-        bound.info("wecom_digest", merged=[r["id"] for r in verdict.merged])
-        return wecom_limits.digest(message, verdict.merged)
+        merged = [opened(self.vault, r) for r in verdict.merged]
+        self._merged[row["id"]] = merged
+        bound.info("wecom_digest", merged=[r["id"] for r in merged])
+        return wecom_limits.digest(message, merged)
 
     # --- manual clock -----------------------------------------------------------------
 
@@ -691,6 +719,7 @@ async def open_dispatcher(
             pool=services.pool,
             clock=services.clock,
             channels=registry,
+            vault=services.vault,
             settings=settings or services.settings.dispatch,
             jitter=jitter,
             metrics=services.metrics,

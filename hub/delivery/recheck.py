@@ -11,7 +11,6 @@ reminders (好差评) are checked against their rectifications the same way
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +21,9 @@ import structlog
 from channels.render import compose
 from core.notices import NoticeKind
 from hub.notices.merge import merge_contexts
+from hub.notices.sealing import seal_rendering
 from hub.notices.truth import RECHECKED, untrue_because
+from hub.privacy.vault import Vault
 from hub.rectifications import truth as rectification_truth
 from hub.rectifications.model import Rectification
 from hub.store.queries import Q
@@ -67,12 +68,13 @@ async def _rectification_facts(
     }
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
 async def recheck(
-    conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], *, owner: str, now: datetime
+    conn: asyncpg.Connection,
+    rows: Sequence[asyncpg.Record],
+    *,
+    owner: str,
+    now: datetime,
+    vault: Vault,
 ) -> list[Mapping[str, Any]]:
     """The claimed ``rows`` still worth sending (some re-rendered); the others cancelled."""
     checked = [r for r in rows if r["kind"] in RECHECKED]
@@ -111,7 +113,7 @@ async def recheck(
                 for item, reason in zip(row["context"]["merged_items"], reasons, strict=True)
                 if reason is None
             ]
-            keep.append(await _rewrite(conn, row, true_items, owner=owner, now=now))
+            keep.append(await _rewrite(conn, row, true_items, owner=owner, now=now, vault=vault))
     return keep
 
 
@@ -122,8 +124,9 @@ async def _rewrite(
     *,
     owner: str,
     now: datetime,
+    vault: Vault,
 ) -> Mapping[str, Any]:
-    """A merged reminder re-merged from the items that are still true."""
+    """A merged reminder re-merged from the items that are still true (stored sealed)."""
     if len(items) == 1:
         context = dict(items[0])
         node_id: str | None = str(context.pop("node_id", "")) or None
@@ -138,10 +141,13 @@ async def _rewrite(
         message_id=str(row["id"]),
         kind=NoticeKind(row["kind"]),
         channel=row["channel"],
-        recipient=row["recipient"],
+        recipient=row["recipient"],  # sealed: not part of the words, and not stored again
         context=context,
         person_id=row["person_id"],
         case_no=case_no,
+    )
+    body, html, stored_context, params, personal = seal_rendering(
+        vault, body=message.body, html=message.html, context=context, params=message.params
     )
     updated = await conn.fetchrow(
         Q["recheck_rewrite"],
@@ -149,12 +155,13 @@ async def _rewrite(
         owner,
         case_no,
         node_id,
-        _json(context),
+        stored_context,
         message.subject,
-        message.body,
-        message.html,
-        _json(dict(message.params)),
+        body,
+        html,
+        params,
         now,
+        personal,
     )
     log.info("notice_narrowed", message_id=row["id"], kind=row["kind"], cases=case_no)
     return updated if updated is not None else row

@@ -37,7 +37,9 @@ from hub.clock import Clock
 from hub.delivery.backoff import Backoff, Jitter
 from hub.delivery.worker import QueueLoop
 from hub.metrics import Metrics
+from hub.notices.sealing import opened
 from hub.notices.words import mask_address, mask_mobiles_in
+from hub.privacy.vault import Vault
 from hub.services import Services
 from hub.signing import webhook_signature
 from hub.store.queries import Q
@@ -104,11 +106,13 @@ class WebhookWorker:
         secret: bytes,
         tz: ZoneInfo,
         max_attempts: int,
+        vault: Vault,
         backoff: Backoff | None = None,
         jitter: Jitter = random.random,
         metrics: Metrics | None = None,
     ) -> None:
         self.pool, self.clock, self.session = pool, clock, session
+        self.vault = vault  # opens the recipient, to mask it
         self.urls, self.secret, self.tz = urls, secret, tz
         self.max_attempts = max_attempts
         self.backoff = backoff or Backoff()
@@ -139,7 +143,7 @@ class WebhookWorker:
         return len(rows)
 
     async def _deliver(self, row: Mapping[str, Any]) -> None:
-        body = payload(row, self.tz)
+        body = payload(opened(self.vault, row), self.tz)
         timestamp = int(self.clock.now().timestamp())
         headers = {
             "Content-Type": "application/json; charset=utf-8",
@@ -265,6 +269,7 @@ async def open_webhooks(
             secret=secret.encode(),
             tz=settings.calendar.tz,
             max_attempts=settings.policy.max_attempts,
+            vault=services.vault,
             backoff=Backoff(
                 base_seconds=settings.dispatch.backoff_base_seconds,
                 cap_seconds=settings.dispatch.backoff_cap_seconds,

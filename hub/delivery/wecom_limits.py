@@ -47,13 +47,24 @@ class Verdict:
 
 
 async def check(
-    pool: asyncpg.Pool, row: Mapping[str, Any], *, now: datetime, owner: str, lease: timedelta
+    pool: asyncpg.Pool,
+    row: Mapping[str, Any],
+    *,
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    index: bytes,
 ) -> Verdict:
-    """Take a slot for ``row`` (a claimed WeCom message), or hold it as the member's digest."""
-    recipient: str = row["recipient"]
+    """Take a slot for ``row`` (a claimed WeCom message, opened), or hold it as the digest.
+
+    The member is found by ``index``, the blind index of the userid (messages.recipient is
+    sealed); rows stored before sealing by their clear userid.
+    """
+    recipient = index
+    userid = str(row["recipient"])
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(Q["wecom_member_lock"], recipient)
-        usage = await conn.fetchrow(Q["wecom_member_usage"], recipient, now, row["id"])
+        usage = await conn.fetchrow(Q["wecom_member_usage"], recipient, now, row["id"], userid)
         free_at: datetime | None = None
         if usage["hour"] >= PER_HOUR:
             free_at = usage["hour_oldest"] + timedelta(hours=1)
@@ -63,14 +74,21 @@ async def check(
             await conn.execute(Q["wecom_take_slot"], row["id"], now)
             merged = await conn.fetch(Q["wecom_claim_merged"], row["id"], owner, now + lease, now)
             return Verdict(merged=merged)
-        waiting = await conn.fetchrow(Q["wecom_waiting_digest"], recipient, row["id"])
+        waiting = await conn.fetchrow(Q["wecom_waiting_digest"], recipient, row["id"], userid)
         if waiting is not None:  # join the digest already waiting for this member
             digest_id, until = waiting["id"], waiting["not_before"]
         else:  # this row becomes the digest
             digest_id, until = row["id"], free_at
             await conn.execute(Q["wecom_hold"], row["id"], owner, free_at, now)
         await conn.execute(
-            Q["wecom_merge_into"], row["id"], digest_id, until + MERGE_GRACE, recipient, now, owner
+            Q["wecom_merge_into"],
+            row["id"],
+            digest_id,
+            until + MERGE_GRACE,
+            recipient,
+            now,
+            owner,
+            userid,
         )
         return Verdict(held_until=until)
 

@@ -37,7 +37,13 @@ async def notify(
     notices: Sequence[Notice] = list(build(people))
     if merge:
         notices = collapse(notices)
-    return await enqueue(conn, notices, now=now, max_attempts=routing.settings.policy.max_attempts)
+    return await enqueue(
+        conn,
+        notices,
+        now=now,
+        max_attempts=routing.settings.policy.max_attempts,
+        vault=routing.vault,
+    )
 
 
 async def notify_reviewers(

@@ -9,17 +9,17 @@ key makes writing it twice harmless.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from channels.render import compose
 from core.notices import ChannelKind, NoticeKind, is_mandatory
+from hub.notices.sealing import content_hash, opened, seal_message
+from hub.privacy.vault import Vault
 from hub.store.queries import Q
 
 NOTIFY_CHANNEL = "cuiban_outbox"
@@ -47,16 +47,6 @@ class Notice:
     priority: int = 0
 
 
-def _json(value: object) -> str:
-    # Cast to jsonb in SQL, so only the value counts: orjson (decision 0017), datetimes as
-    # str() spells them like the standard library; what orjson refuses (a key that is not
-    # a string, an integer beyond 64 bits) goes through the standard library.
-    try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
 def message_row(
     notice: Notice,
     address: Address,
@@ -64,8 +54,9 @@ def message_row(
     *,
     now: datetime,
     max_attempts: int,
+    vault: Vault,
 ) -> tuple[Any, ...]:
-    """The ``insert_message`` parameters for ``notice`` rendered for ``address``."""
+    """The ``insert_messages`` parameters for ``notice`` rendered for ``address``, sealed."""
     rendered = compose(
         message_id="unsent",  # the row's id becomes the message id once stored
         kind=notice.kind,
@@ -75,32 +66,50 @@ def message_row(
         person_id=notice.person_id,
         case_no=notice.case_no,
     )
+    sealed = seal_message(
+        vault,
+        channel=address.channel.value,
+        recipient=address.recipient,
+        body=rendered.body,
+        html=rendered.html,
+        fallbacks=[{"channel": a.channel.value, "recipient": a.recipient} for a in fallbacks],
+        context=notice.context,
+        params=rendered.params,
+    )
     return (
         f"{notice.dedupe_key}|{address.channel.value}",
         notice.kind.value,
         address.channel.value,
         notice.person_id,
-        address.recipient,
+        sealed.recipient,
         notice.case_no,
         notice.node_id,
-        _json(dict(notice.context)),
+        sealed.context,
         rendered.subject,
-        rendered.body,
-        rendered.html,
+        sealed.body,
+        sealed.html,
         rendered.link,
-        _json(dict(rendered.params)),
+        sealed.params,
         is_mandatory(notice.kind),
-        _json([{"channel": a.channel.value, "recipient": a.recipient} for a in fallbacks]),
+        sealed.fallbacks,
         notice.note,
         notice.priority,
         notice.not_before,
         max_attempts,
         now,
+        sealed.recipient_index,
+        sealed.personal,
+        content_hash(rendered.subject, rendered.body),
     )
 
 
 async def enqueue(
-    conn: asyncpg.Connection, notices: Sequence[Notice], *, now: datetime, max_attempts: int
+    conn: asyncpg.Connection,
+    notices: Sequence[Notice],
+    *,
+    now: datetime,
+    max_attempts: int,
+    vault: Vault,
 ) -> int:
     """Store each notice (once, whatever retries happen); return how many rows are new.
 
@@ -108,7 +117,9 @@ async def enqueue(
     decides whom to tell instead (the planner falls back to the WAP inbox).
     """
     rows = [
-        message_row(n, n.addresses[0], n.addresses[1:], now=now, max_attempts=max_attempts)
+        message_row(
+            n, n.addresses[0], n.addresses[1:], now=now, max_attempts=max_attempts, vault=vault
+        )
         for n in notices
         if n.addresses
     ]
@@ -122,14 +133,20 @@ async def enqueue(
 
 
 async def fall_back(
-    conn: asyncpg.Connection, message: Mapping[str, Any], *, now: datetime, reason: str
+    conn: asyncpg.Connection,
+    message: Mapping[str, Any],
+    *,
+    now: datetime,
+    reason: str,
+    vault: Vault,
 ) -> int | None:
     """Queue ``message`` again on its next fallback channel; return the new row's id, if any.
 
     Called when a channel has failed for good for this person (dead letter, a
     permanent provider error, an undelivered SMS receipt). Optional notices are
-    not chased across channels.
+    not chased across channels. ``message`` may be the row as stored or as opened.
     """
+    message = opened(vault, message)
     fallbacks = list(message["fallbacks"])
     if not message["mandatory"] or not fallbacks:
         return None
@@ -152,6 +169,7 @@ async def fall_back(
         [Address(channel=ChannelKind(a["channel"]), recipient=a["recipient"]) for a in rest],
         now=now,
         max_attempts=message["max_attempts"],
+        vault=vault,
     )
     inserted = await conn.fetch(Q["insert_messages"], *([value] for value in row))
     if not inserted:

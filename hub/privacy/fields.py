@@ -19,6 +19,11 @@ CASES_APPLICANT = "cases.applicant"
 EVENTS_APPLICANT = "events.applicant"
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
+MESSAGES_BODY = "messages.body"
+MESSAGES_FALLBACKS = "messages.fallbacks"
+MESSAGES_HTML = "messages.html"
+MESSAGES_PERSONAL = "messages.personal"
+MESSAGES_RECIPIENT = "messages.recipient"
 PEOPLE_EMAIL = "people.email"
 PEOPLE_MOBILE = "people.mobile"
 PEOPLE_WECHAT_OPENID = "people.wechat_openid"
@@ -26,6 +31,7 @@ PEOPLE_WECOM_USERID = "people.wecom_userid"
 RECTIFICATIONS_COMMENT = "rectifications.comment"
 RECTIFICATIONS_REPLY = "rectifications.reply"
 WAP_CODES_MOBILE = "wap_codes.mobile"
+WAP_COMPLAINTS_CONTENT = "wap_complaints.content"
 WAP_SESSIONS_MOBILE = "wap_sessions.mobile"
 
 
@@ -77,6 +83,13 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         paths=("accepted.applicant", "applied.applicant"),
         derived=True,
     ),
+    # messages.fallbacks is jsonb: a sealed list is stored as a JSON string ('[]' stays plain).
+    SealedColumn("messages", "recipient", MESSAGES_RECIPIENT, ("id",), "recipient_index"),
+    SealedColumn("messages", "body", MESSAGES_BODY, ("id",)),
+    SealedColumn("messages", "html", MESSAGES_HTML, ("id",)),
+    SealedColumn("messages", "fallbacks", MESSAGES_FALLBACKS, ("id",)),
+    SealedColumn("messages", "personal", MESSAGES_PERSONAL, ("id",)),
+    SealedColumn("wap_complaints", "content", WAP_COMPLAINTS_CONTENT, ("id",)),
 )
 
 
@@ -93,6 +106,30 @@ def mobile_lookup(vault: Vault, mobile: str) -> list[bytes]:
     reached yet still carry the previous key's index.
     """
     return vault.blind_indexes(mobile_digits(mobile))
+
+
+def address_key(channel: str, address: str) -> str:
+    """An address as Cuiban compares it: a mobile's digits, anything else trimmed, lower case.
+
+    E-mail domains and WeCom userids are case-insensitive; a WeChat openid or a person id
+    differing only in case from another is not a real case, so one rule serves them all.
+    """
+    if channel == "sms":
+        return mobile_digits(address)
+    return address.strip().lower()
+
+
+def address_index(vault: Vault, channel: str, address: str) -> bytes:
+    """The blind index of a message's recipient; for SMS the same as :func:`mobile_index`.
+
+    hub/privacy/rotate.py INDEX_RULES["messages.recipient_index"] makes it the same way.
+    """
+    return vault.blind_index(address_key(channel, address))
+
+
+def address_lookup(vault: Vault, channel: str, address: str) -> list[bytes]:
+    """The indexes a stored message to this address may carry, one per configured key."""
+    return vault.blind_indexes(address_key(channel, address))
 
 
 def reveal(vault: Vault, stored: str, *, field: str) -> str:

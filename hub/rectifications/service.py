@@ -93,6 +93,7 @@ async def open_for_rating(
         [notices.poor_rating_notice(rect, case["applicant"], r, routing, now) for r in recipients],
         now=now,
         max_attempts=routing.settings.policy.max_attempts,
+        vault=routing.vault,
     )
     log.info("rectification_opened", rectification_id=rect.id, case_no=case_no, notices=queued)
     return rect
@@ -248,6 +249,7 @@ async def close(
             notices.reply_notices(rect, row["applicant"], context, routing, now),
             now=now,
             max_attempts=routing.settings.policy.max_attempts,
+            vault=routing.vault,
         )
         if audit_as is not None:
             await _audit(

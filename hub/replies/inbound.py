@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -48,12 +48,15 @@ from hub.privacy.fields import (
     APPOINTMENTS_MOBILE,
     INBOUND_SMS_MOBILE,
     INBOUND_SMS_TEXT,
+    MESSAGES_RECIPIENT,
     mobile_index,
     mobile_lookup,
+    reveal,
 )
 from hub.privacy.records import is_applicants_number
 from hub.privacy.vault import Vault
 from hub.replies.evaluations import rate_case
+from hub.replies.opt_outs import opt_out
 from hub.settings import AppointmentSettings
 from hub.store.queries import Q
 
@@ -63,7 +66,6 @@ __all__ = [
     "Replies",
     "apply_receipts",
     "inbound_key",
-    "opted_out",
     "parse_command",
 ]
 
@@ -134,8 +136,14 @@ class ReceiptOutcome:
     waiting: int = 0
 
 
+def _sent_to(vault: Vault, row: Mapping[str, Any], mobile: str) -> bool:
+    """Whether the SMS ``row`` went to ``mobile`` (its recipient opened; clear if stored so)."""
+    recipient = reveal(vault, row["recipient"], field=MESSAGES_RECIPIENT)
+    return mobile_digits(recipient) == mobile_digits(mobile)
+
+
 async def apply_receipts(
-    conn: asyncpg.Connection, reports: Sequence[DeliveryReport], *, now: datetime
+    conn: asyncpg.Connection, reports: Sequence[DeliveryReport], *, now: datetime, vault: Vault
 ) -> ReceiptOutcome:
     """Apply delivery reports (idempotent: a report for a settled message changes nothing)."""
     counts = dict.fromkeys(("delivered", "undelivered", "fallbacks", "unknown"), 0)
@@ -144,7 +152,7 @@ async def apply_receipts(
         echoed = report.message_id or ""
         our_id = int(echoed) if echoed.isdigit() else None
         row = await conn.fetchrow(Q["receipt_target"], report.provider_message_id, our_id)
-        if row is not None and mobile_digits(row["recipient"]) != mobile_digits(report.mobile):
+        if row is not None and not _sent_to(vault, row, report.mobile):
             row = None  # an echoed id for someone else's message: not ours to settle
         fields = {
             "provider": report.provider,
@@ -181,7 +189,11 @@ async def apply_receipts(
             Q["receipt_undelivered"], row["id"], reason, code, report.provider_message_id, now
         )
         counts["undelivered"] += 1
-        new_id = await fall_back(conn, dict(failed), now=now, reason=reason) if failed else None
+        new_id = (
+            await fall_back(conn, dict(failed), now=now, reason=reason, vault=vault)
+            if failed
+            else None
+        )
         if new_id is not None:
             counts["fallbacks"] += 1
         log.warning(
@@ -191,20 +203,6 @@ async def apply_receipts(
 
 
 # --- replies -------------------------------------------------------------------------
-
-
-async def opted_out(conn: asyncpg.Connection, mobiles: Iterable[str]) -> set[str]:
-    """The numbers among ``mobiles`` that replied TD (as given, ``+86`` or not).
-
-    The ``messages_opt_out_filter`` trigger already cancels optional SMS to these
-    numbers as they are queued; call this to leave such notices out beforehand.
-    """
-    given = {m: mobile_digits(m) for m in mobiles if m}
-    if not given:
-        return set()
-    rows = await conn.fetch(Q["opted_out_among"], sorted(set(given.values())))
-    found = {r["mobile"] for r in rows}
-    return {original for original, plain in given.items() if plain in found}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,8 +269,7 @@ class Replies:
         command = parse_command(sms.text)
         mobile = mobile_digits(sms.mobile)
         if command.verb == "opt_out":
-            await conn.execute(Q["insert_opt_out"], mobile, now, inbound_id)
-            cancelled = await conn.execute(Q["cancel_optional_to"], mobile, now)
+            cancelled = await opt_out(conn, self.vault, mobile, now=now, inbound_id=inbound_id)
             return Handled(handled_as="opt_out", detail=f"queued optional SMS: {cancelled}")
         if command.verb == "number":
             assert command.number is not None
@@ -342,7 +339,13 @@ class Replies:
             not_before=not_before,
             case_no=case["case_no"],
         )
-        await enqueue(conn, [notice], now=now or not_before, max_attempts=self.max_attempts)
+        await enqueue(
+            conn,
+            [notice],
+            now=now or not_before,
+            max_attempts=self.max_attempts,
+            vault=self.vault,
+        )
 
     # --- YY and the number that books ------------------------------------------------
 
@@ -421,7 +424,9 @@ class Replies:
         offer = await conn.fetchrow(
             Q["latest_open_offer"], mobile_lookup(self.vault, mobile), now, mobile
         )
-        prompt = await conn.fetchrow(Q["latest_evaluation_prompt"], mobile)
+        prompt = await conn.fetchrow(
+            Q["latest_evaluation_prompt"], mobile_lookup(self.vault, mobile), mobile
+        )
         if offer is not None and (prompt is None or offer["offered_at"] >= prompt["sent_at"]):
             return await self._book(conn, inbound_id, offer, mobile, number, now)
         if prompt is None or not 1 <= number <= 5:

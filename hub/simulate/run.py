@@ -23,6 +23,7 @@ from hub.clock import ManualClock
 from hub.delivery.registry import WAP_PROVIDER, ChannelRegistry
 from hub.keys import ClockWorker
 from hub.lifecycle import advance_test_clock
+from hub.notices.sealing import opened
 from hub.replies.evaluations import rate_case
 from hub.services import Services
 from hub.simulate.scenario import Scenario
@@ -153,11 +154,12 @@ async def _rows(app: Services, sql: LiteralString) -> list[dict[str, Any]]:
 
 async def message_log(app: Services) -> list[dict[str, Any]]:
     """Every message the hub wrote, oldest first."""
-    return await _rows(
+    rows = await _rows(
         app,
         "SELECT id, kind, channel, person_id, recipient, case_no, node_id, status, subject,"
         " body, created_at, not_before, sent_at, error FROM messages ORDER BY id",
     )
+    return [opened(app.vault, r) for r in rows]
 
 
 async def nodes(app: Services) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from hub.clock import ManualClock
-from tests.conftest import Api
+from tests.conftest import Api, opened_rows
 from tests.integration import wap_data as data
 from tests.integration.wap_data import CLOSED_CASE, MOBILE, OPEN_CASE, QUERY_CODE
 
@@ -215,9 +215,13 @@ async def test_pages_fit_a_360px_screen_load_nothing_else_and_stay_small(
     await phone.submit("获取短信验证码")
     conn = await asyncpg.connect(database_url)
     try:
-        code = await conn.fetchval(
-            "SELECT context ->> 'code' FROM messages WHERE kind = 'verification_code'"
-        )
+        code = opened_rows(
+            [
+                await conn.fetchrow(
+                    "SELECT context, personal FROM messages WHERE kind = 'verification_code'"
+                )
+            ]
+        )[0]["context"]["code"]
     finally:
         await conn.close()
     await phone.page.fill("#code", code)
@@ -293,9 +297,13 @@ async def test_every_wap_page_passes_an_axe_audit_in_both_text_sizes(
     await audit("code form")
     conn = await asyncpg.connect(database_url)
     try:
-        code = await conn.fetchval(
-            "SELECT context ->> 'code' FROM messages WHERE kind = 'verification_code'"
-        )
+        code = opened_rows(
+            [
+                await conn.fetchrow(
+                    "SELECT context, personal FROM messages WHERE kind = 'verification_code'"
+                )
+            ]
+        )[0]["context"]["code"]
     finally:
         await conn.close()
     await auditor.page.fill("#code", code)

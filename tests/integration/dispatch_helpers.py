@@ -13,6 +13,7 @@ from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind
 from hub.api import messages as messages_api
 from hub.notices.outbox import Address, Notice, enqueue
+from hub.privacy.vault import DataKey, Vault
 from hub.settings import ChannelsSettings, Settings
 
 ALIYUN_KEY_ID = "LTAI-dispatch"
@@ -25,6 +26,8 @@ TEMPLATES = {
     "node_overdue": "SMS_0004",
 }
 MOBILE = "13812345678"
+#: For dispatchers built without an app: the rows they send are sealed with this key.
+TEST_VAULT = Vault(DataKey.from_hex("5a" * 32))
 
 
 def with_channels(settings: Settings, **channels: Any) -> Settings:
@@ -77,7 +80,13 @@ def notice(
 
 
 async def put(
-    pool: asyncpg.Pool, notices: Sequence[Notice], *, now: datetime, max_attempts: int = 8
+    pool: asyncpg.Pool,
+    notices: Sequence[Notice],
+    *,
+    now: datetime,
+    max_attempts: int = 8,
+    vault: Vault = TEST_VAULT,
 ) -> int:
+    """Queue ``notices`` sealed with ``vault`` (the app's, when an app's dispatcher sends)."""
     async with pool.acquire() as conn, conn.transaction():
-        return await enqueue(conn, notices, now=now, max_attempts=max_attempts)
+        return await enqueue(conn, notices, now=now, max_attempts=max_attempts, vault=vault)

@@ -18,6 +18,7 @@ import pytest
 from core.notices import ChannelKind
 from hub.clock import ManualClock
 from hub.notices.outbox import enqueue
+from hub.privacy.vault import Vault
 from tests.conftest import START, Api
 from tests.integration import events as ev
 from tests.integration.dispatch_helpers import MOBILE, notice
@@ -85,7 +86,7 @@ async def test_a_full_database_refuses_events_with_503_and_stores_nothing_of_the
 
 
 async def test_a_full_database_while_sending_loses_no_notice(
-    api: Api, conn: asyncpg.Connection, clock: ManualClock
+    api: Api, conn: asyncpg.Connection, clock: ManualClock, vault: Vault
 ) -> None:
     """When the outcome of a send cannot be written, the row stays leased, then is sent again."""
     now = clock.now()
@@ -95,6 +96,7 @@ async def test_a_full_database_while_sending_loses_no_notice(
             [notice("full", (ChannelKind.SMS, MOBILE), not_before=now)],
             now=now,
             max_attempts=8,
+            vault=vault,
         )
     await _fill_up(conn, "message_attempts")
     status, body = await api.post("/v1/test-clock/advance", {"by": "PT1S"})

@@ -27,7 +27,7 @@ from core.notices import ChannelKind, NoticeKind
 from hub.clock import ManualClock
 from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import ChannelRegistry
-from hub.keys import POOL
+from hub.keys import POOL, VAULT
 from hub.settings import DispatchSettings
 from tests.conftest import Api
 from tests.fakes.aliyun import FakeAliyun
@@ -111,6 +111,7 @@ class Rig:
             channels=ChannelRegistry(adapters={SMS: sms}, providers={SMS: "aliyun"}),
             settings=settings,
             jitter=lambda: 0.5,
+            vault=self.app[VAULT],
         )
         return self.dispatcher
 
@@ -149,6 +150,7 @@ async def test_each_kind_of_provider_fault_is_classified_and_nothing_is_sent_twi
         dispatcher.pool,
         [notice(f"f{i}", (SMS, m), not_before=now) for i, m in enumerate(mobiles)],
         now=now,
+        vault=dispatcher.vault,
     )
     provider.queue("unavailable", "hang", "reset", "slow:0.1")
     await rig.advance(1)
@@ -198,6 +200,7 @@ async def test_minutes_of_outage_open_the_circuit_dead_letter_and_fall_back(
             for i in range(total)
         ],
         now=now,
+        vault=dispatcher.vault,
         max_attempts=3,
     )
     provider.down = True
@@ -224,6 +227,7 @@ async def test_minutes_of_outage_open_the_circuit_dead_letter_and_fall_back(
         dispatcher.pool,
         [notice("after", (SMS, "13900000099"), kind=NoticeKind.URGE, not_before=later)],
         now=later,
+        vault=dispatcher.vault,
     )
     await rig.advance(61)  # past the open window: the probe goes out and succeeds
     (after,) = [m for m in await rig.messages() if m["person_id"] == "p-after"]

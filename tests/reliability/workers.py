@@ -23,6 +23,7 @@ import asyncpg
 from channels.render import EXAMPLES
 from core.notices import ChannelKind, NoticeKind
 from hub.notices.outbox import Address, Notice, enqueue
+from hub.privacy.vault import DataKey, Vault
 from hub.store.db import _init_connection
 
 SENT_LINE = re.compile(r"^── \S+ → sms:\S+.* \[(\d+)\]$", re.MULTILINE)
@@ -32,6 +33,11 @@ READY = "is serving on"
 # A system clock needs real secrets: no shipped default, at least 16 bytes each.
 ADMIN_KEY = "reliability-admin-key-0001"
 CALLBACK_TOKEN = "reliability-callback-token-0001"
+
+
+WORKER_DATA_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#: What the worker processes seal and open with: notices queued here are sealed with it.
+WORKER_VAULT = Vault(DataKey.from_hex(WORKER_DATA_KEY))
 
 
 def worker_config(folder: Path, database_url: str, extra: str = "") -> Path:
@@ -55,7 +61,7 @@ link_secret = "reliability-link-secret-0001"
 mode = "system"
 
 [privacy]
-data_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # a system clock needs one
+data_key = "{WORKER_DATA_KEY}"  # a system clock needs one
 
 [logging]
 level = "warning"
@@ -142,7 +148,11 @@ async def enqueue_due(database_url: str, count: int) -> None:
         await _init_connection(conn)
         async with conn.transaction():
             stored = await enqueue(
-                conn, notices(count, datetime.now(UTC)), now=datetime.now(UTC), max_attempts=8
+                conn,
+                notices(count, datetime.now(UTC)),
+                now=datetime.now(UTC),
+                max_attempts=8,
+                vault=WORKER_VAULT,
             )
         assert stored == count
     finally:

@@ -33,6 +33,7 @@ from hub.api.auth import actor_of, key_for
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
 from hub.pages.supervise import errors, views
+from hub.privacy.fields import WAP_COMPLAINTS_CONTENT, reveal
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
 from hub.store import attempts
@@ -274,7 +275,12 @@ async def page(request: web.Request, role: str) -> web.Response:
         warnings=views.warning_lists(warning_rows, now=now),
         rectifications=rectifications,
         trend_chart=report.svg_uri(trend_svg),
-        complaints=[views.complaint(r, tz) for r in complaint_rows],
+        complaints=[
+            views.complaint(
+                {**r, "content": reveal(app[VAULT], r["content"], field=WAP_COMPLAINTS_CONTENT)}, tz
+            )
+            for r in complaint_rows
+        ],
         projects=projects,
         calendar_banner=calendar.banner(),
         last_month=report.previous_month(local_now.date()),

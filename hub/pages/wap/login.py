@@ -37,6 +37,7 @@ from hub.privacy.fields import (
     mobile_lookup,
     reveal,
 )
+from hub.privacy.vault import Vault
 from hub.settings import Settings
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
@@ -104,7 +105,7 @@ async def request_code(
             not_before=now,
             priority=-1,
         )
-        await _send_if_known(conn, notice, known, now=now, settings=settings)
+        await _send_if_known(conn, notice, known, now=now, settings=settings, vault=vault)
     return CodeIssued(login=login)
 
 
@@ -131,7 +132,13 @@ async def _refusal(
 
 
 async def _send_if_known(
-    conn: asyncpg.Connection, notice: Notice, known: bool, *, now: datetime, settings: Settings
+    conn: asyncpg.Connection,
+    notice: Notice,
+    known: bool,
+    *,
+    now: datetime,
+    settings: Settings,
+    vault: Vault,
 ) -> None:
     """Store the code's SMS for a number with cases; do the same work and undo it otherwise.
 
@@ -141,7 +148,9 @@ async def _send_if_known(
     savepoint = conn.transaction()
     await savepoint.start()
     try:
-        await enqueue(conn, [notice], now=now, max_attempts=settings.policy.max_attempts)
+        await enqueue(
+            conn, [notice], now=now, max_attempts=settings.policy.max_attempts, vault=vault
+        )
     except BaseException:
         await savepoint.rollback()
         raise

@@ -40,13 +40,14 @@ from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.links import LinkKind
 from hub.notices.notify import case_context, notify_reviewers
 from hub.notices.recipients import unique
+from hub.notices.sealing import opened
 from hub.notices.words import mask_mobile
 from hub.pages.render import message_page, page, stylesheet
 from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_middleware
 from hub.pages.wap import login as wap_login
 from hub.pages.wap import views as wap_views
 from hub.privacy.access import fingerprint, record_case_read
-from hub.privacy.fields import mobile_lookup
+from hub.privacy.fields import WAP_COMPLAINTS_CONTENT, mobile_lookup
 from hub.privacy.records import open_applicant
 from hub.rectifications import listing as rectification_listing
 from hub.replies.evaluations import RATING_WORDS, rate_case
@@ -407,7 +408,8 @@ async def complain(request: web.Request) -> web.Response:
             return message_page(
                 "提交过于频繁", "该办件今天已提交多次投诉，请明天再试。", status=429
             )
-        complaint_id = await conn.fetchval(Q["wap_complaint_insert"], case_no, content, now)
+        sealed = request.app[VAULT].seal(content, field=WAP_COMPLAINTS_CONTENT)
+        complaint_id = await conn.fetchval(Q["wap_complaint_insert"], case_no, sealed, now)
         sent = await _tell_supervisors(request, conn, case, complaint_id, content, now)
     log.info("wap_complaint", case_no=case_no, complaint_id=complaint_id, notices=sent)
     return _see_other(f"/wap/c/{request.match_info['token']}?m=complained")
@@ -460,7 +462,8 @@ async def inbox(request: web.Request) -> web.Response:
         rectifications = await rectification_listing.of_head(
             conn, person_id, now=now, tz=_tz(request), vault=request.app[VAULT]
         )
-    items = [wap_views.inbox_notice(row, tz=_tz(request)) for row in notices]
+    vault = request.app[VAULT]
+    items = [wap_views.inbox_notice(opened(vault, row), tz=_tz(request)) for row in notices]
     links = {n["case_no"]: _case_link(request, n["case_no"]) for n in [*nodes, *items]}
     links.pop("", None)  # a notice about no case (a digest, an announcement)
     context: dict[str, Any] = {

@@ -161,10 +161,13 @@ SELECT count(*) FROM messages WHERE status IN ('queued', 'failed') AND not_befor
 
 -- name: messages_list
 -- The message log, oldest first; each filter applies when given. Keyset on id.
+-- $2 the recipient's blind indexes (as a mobile, as an address), $9 as given: rows
+-- stored before sealing have no index and are found by their clear recipient.
 SELECT *
   FROM messages
  WHERE ($1::text IS NULL OR case_no = $1)
-   AND ($2::text IS NULL OR recipient = $2)
+   AND ($2::bytea[] IS NULL OR recipient_index = ANY($2::bytea[])
+        OR (recipient_index IS NULL AND recipient = $9))
    AND ($3::text IS NULL OR kind = $3)
    AND ($4::text IS NULL OR status = $4)
    AND ($5::text IS NULL OR person_id = $5)

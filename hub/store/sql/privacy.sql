@@ -22,10 +22,11 @@ SELECT id, channel, recipient, subject, body, html, context, params
   FROM messages WHERE case_no = $1 ORDER BY id;
 
 -- name: privacy_message_deidentified
--- fallbacks go: the other addresses of a message long finished.
+-- fallbacks go: the other addresses of a message long finished; so do its sealed
+-- template secrets (codes, a complaint's words) and the index of the real address.
 UPDATE messages
    SET recipient = $2, subject = $3, body = $4, html = $5, context = $6, params = $7,
-       fallbacks = '[]'
+       fallbacks = '[]', personal = NULL, recipient_index = NULL
  WHERE id = $1;
 
 -- name: privacy_case_inbound_sms

@@ -16,10 +16,11 @@ UPDATE messages
  WHERE id = $1 AND status = 'sending' AND lease_owner = $2;
 
 -- name: recheck_rewrite
--- A merged reminder narrowed to the cases still due: its words are rendered again.
+-- A merged reminder narrowed to the cases still due: its words are rendered again
+-- (body, html and $11 personal arrive sealed).
 UPDATE messages
    SET case_no = $3, node_id = $4, context = $5::text::jsonb, subject = $6, body = $7,
-       html = $8, params = $9::text::jsonb,
+       html = $8, params = $9::text::jsonb, personal = $11,
        note = coalesce(note || '; ', '') || 'narrowed at send time to the cases still due',
        updated_at = $10
  WHERE id = $1 AND status = 'sending' AND lease_owner = $2

@@ -68,7 +68,9 @@ SELECT name FROM nodes WHERE case_no = $1 AND completed_at IS NULL ORDER BY star
 SELECT case_no, sent_at
   FROM messages
  WHERE channel = 'sms' AND kind = 'evaluation_prompt' AND status IN ('sent', 'delivered')
-   AND regexp_replace(recipient, '^(\+86|0086)', '') = $1
+   -- $1 the number's blind indexes (one per key), $2 its digits (rows sent before sealing)
+   AND (recipient_index = ANY($1::bytea[])
+        OR (recipient_index IS NULL AND regexp_replace(recipient, '^(\+86|0086)', '') = $2))
  ORDER BY sent_at DESC, id DESC
  LIMIT 1;
 
@@ -123,16 +125,25 @@ UPDATE messages
  WHERE dedupe_key LIKE $1 || '|%' AND status IN ('queued', 'failed');
 
 -- name: insert_opt_out
-INSERT INTO opt_outs (mobile, at, inbound_sms_id) VALUES ($1, $2, $3)
-ON CONFLICT (mobile) DO NOTHING;
+-- $4 the number's blind index (what the opt-out filter compares)
+INSERT INTO opt_outs (mobile, at, inbound_sms_id, mobile_index) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING;
 
 -- name: cancel_optional_to
 -- Optional SMS already queued for a number that just opted out are not sent either.
+-- $1 the number's blind indexes (one per key), $3 its digits (rows queued before sealing)
 UPDATE messages
    SET status = 'cancelled', updated_at = $2, error_code = 'opted_out',
        error = 'not sent: the number opted out of optional notices (SMS reply TD)'
  WHERE channel = 'sms' AND NOT mandatory AND status IN ('queued', 'failed')
-   AND regexp_replace(recipient, '^(\+86|0086)', '') = $1;
+   AND (recipient_index = ANY($1::bytea[])
+        OR (recipient_index IS NULL AND regexp_replace(recipient, '^(\+86|0086)', '') = $3));
 
 -- name: opted_out_among
-SELECT mobile FROM opt_outs WHERE mobile = ANY($1::text[]);
+SELECT mobile_index FROM opt_outs WHERE mobile_index = ANY($1::bytea[]);
+
+-- name: opt_outs_without_index
+SELECT mobile FROM opt_outs WHERE mobile_index IS NULL;
+
+-- name: opt_out_set_index
+UPDATE opt_outs SET mobile_index = $2 WHERE mobile = $1 AND mobile_index IS NULL;

@@ -135,14 +135,12 @@ SELECT case_no, status, matter_code, matter_name, department_code, department_na
  LIMIT $2;
 
 -- name: stats_complaints
--- Complaints received: one row per complaint (the messages to each supervisor share it).
-SELECT DISTINCT ON (coalesce(case_no, ''), context->>'content', date_trunc('minute', created_at))
-       case_no, context->>'matter' AS matter, context->>'content' AS content, created_at,
-       count(*) OVER (PARTITION BY coalesce(case_no, ''), context->>'content',
-                                   date_trunc('minute', created_at)) AS recipients
-  FROM messages
- WHERE kind = 'complaint' AND created_at >= $1 AND created_at < $2
- ORDER BY coalesce(case_no, ''), context->>'content', date_trunc('minute', created_at), id
+-- Complaints received in [$1, $2), newest last; content is sealed (opened by the page).
+SELECT w.case_no, c.matter_name AS matter, w.content, w.created_at
+  FROM wap_complaints AS w
+  JOIN cases AS c USING (case_no)
+ WHERE w.created_at >= $1 AND w.created_at < $2
+ ORDER BY w.created_at, w.id
  LIMIT $3;
 
 -- name: project_cases

@@ -114,6 +114,7 @@ SELECT rating, comment, rated_at FROM evaluations WHERE case_no = $1;
 SELECT count(*) FROM wap_complaints WHERE case_no = $1 AND created_at > $2;
 
 -- name: wap_complaint_insert
+-- $2 the content sealed (hub/privacy/fields.py)
 INSERT INTO wap_complaints (case_no, content, created_at) VALUES ($1, $2, $3) RETURNING id;
 
 -- name: wap_open_nodes_of

@@ -16,6 +16,7 @@ import pytest
 
 from core.notices import ChannelKind, NoticeKind
 from hub.notices.outbox import Address, Notice, enqueue
+from hub.notices.sealing import opened
 from tests.conftest import START, Api
 
 TOKEN = "change-me-too"  # the default auth.callback_token of the test settings
@@ -23,6 +24,7 @@ MOBILE = "13812345678"
 
 
 async def sent_sms(
+    api: Api,
     database_url: str,
     key: str,
     biz_id: str,
@@ -58,6 +60,7 @@ async def sent_sms(
                 ],
                 now=START,
                 max_attempts=8,
+                vault=api.vault,
             )
         message_id: int = await conn.fetchval(
             "UPDATE messages SET status = 'sent', attempts = 1, provider = 'aliyun',"
@@ -72,7 +75,8 @@ async def sent_sms(
     return message_id
 
 
-async def rows(database_url: str) -> list[dict[str, Any]]:
+async def rows(api: Api, database_url: str) -> list[dict[str, Any]]:
+    """The message log's rows, recipients opened with the app's key."""
     conn = await asyncpg.connect(database_url)
     try:
         found = await conn.fetch(
@@ -81,7 +85,7 @@ async def rows(database_url: str) -> list[dict[str, Any]]:
         )
     finally:
         await conn.close()
-    return [dict(r) for r in found]
+    return [opened(api.vault, r) for r in found]
 
 
 def aliyun_report(biz_id: str, out_id: int | None, *, success: bool, code: str) -> dict[str, Any]:
@@ -123,8 +127,8 @@ async def test_a_callback_without_the_right_token_is_refused_and_changes_nothing
     api: Api, database_url: str, path: str, token: str | None
 ) -> None:
     """A missing or wrong ?token= gets 403 problem+json and leaves every table as it was."""
-    message_id = await sent_sms(database_url, "t1", "900001^0")
-    before = await rows(database_url)
+    message_id = await sent_sms(api, database_url, "t1", "900001^0")
+    before = await rows(api, database_url)
     body: Any = [aliyun_report("900001^0", message_id, success=True, code="DELIVERED")]
     if path.endswith("reply"):
         body = {"mobile": MOBILE, "nationcode": "86", "text": "TD", "sign": "", "time": 1}
@@ -135,7 +139,7 @@ async def test_a_callback_without_the_right_token_is_refused_and_changes_nothing
     )
     assert resp.status == 403
     assert resp.content_type == "application/problem+json"
-    assert await rows(database_url) == before
+    assert await rows(api, database_url) == before
     conn = await asyncpg.connect(database_url)
     try:
         assert await conn.fetchval("SELECT count(*) FROM inbound_sms") == 0
@@ -148,14 +152,14 @@ async def test_an_aliyun_delivery_report_marks_the_message_delivered(
     api: Api, database_url: str
 ) -> None:
     """A successful SmsReport item, matched by BizId, moves the SMS to delivered at report_time."""
-    message_id = await sent_sms(database_url, "d1", "900002^0")
+    message_id = await sent_sms(api, database_url, "d1", "900002^0")
     status, body = await push(
         api,
         "/v1/callbacks/sms/aliyun/report",
         [aliyun_report("900002^0", message_id, success=True, code="DELIVERED")],
     )
     assert (status, body) == (200, {"code": 0, "msg": "成功"})
-    [row] = await rows(database_url)
+    [row] = await rows(api, database_url)
     assert row["status"] == "delivered"
     assert row["delivered_at"] == datetime.fromisoformat("2026-03-02T09:00:05+08:00")
     _, log = await api.get("/v1/messages?case_no=C-1&status=delivered")
@@ -166,7 +170,7 @@ async def test_a_report_is_matched_by_out_id_when_the_biz_id_is_not_yet_known(
     api: Api, database_url: str
 ) -> None:
     """Aliyun echoes OutId (our message id): a report still finds the message by it."""
-    message_id = await sent_sms(database_url, "o1", "unused")
+    message_id = await sent_sms(api, database_url, "o1", "unused")
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("UPDATE messages SET provider_message_id = NULL")
@@ -191,12 +195,12 @@ async def test_an_undelivered_mandatory_sms_fails_and_falls_back_once(
 ) -> None:
     """An undelivered receipt leaves the SMS failed with the carrier code, parked, and queues
     the notice on the next channel — once, however often Aliyun pushes the report."""
-    message_id = await sent_sms(database_url, "f1", "900004^0", email="zhang@example.cn")
+    message_id = await sent_sms(api, database_url, "f1", "900004^0", email="zhang@example.cn")
     report = [aliyun_report("900004^0", message_id, success=False, code="MK:0001")]
     for _ in range(3):  # Aliyun retries a push it thinks failed: the same effect each time
         status, body = await push(api, "/v1/callbacks/sms/aliyun/report", report)
         assert (status, body) == (200, {"code": 0, "msg": "成功"})
-    sms, email = await rows(database_url)
+    sms, email = await rows(api, database_url)
     assert (sms["status"], sms["error_code"]) == ("failed", "MK:0001")
     assert sms["not_before"] == datetime.fromisoformat("9999-01-01T00:00:00+00:00")  # parked
     assert (email["channel"], email["recipient"], email["status"]) == (
@@ -213,34 +217,38 @@ async def test_an_undelivered_mandatory_sms_fails_and_falls_back_once(
 async def test_an_undelivered_optional_sms_is_not_chased(api: Api, database_url: str) -> None:
     """An optional notice (evaluation prompt) that did not arrive fails without a fallback."""
     message_id = await sent_sms(
-        database_url, "e1", "900005^0", kind=NoticeKind.EVALUATION_PROMPT, email="z@example.cn"
+        api, database_url, "e1", "900005^0", kind=NoticeKind.EVALUATION_PROMPT, email="z@example.cn"
     )
     await push(
         api,
         "/v1/callbacks/sms/aliyun/report",
         [aliyun_report("900005^0", message_id, success=False, code="IC:0015")],
     )
-    assert [(r["channel"], r["status"]) for r in await rows(database_url)] == [("sms", "failed")]
+    assert [(r["channel"], r["status"]) for r in await rows(api, database_url)] == [
+        ("sms", "failed")
+    ]
 
 
 async def test_a_late_failure_report_does_not_undo_a_delivery(api: Api, database_url: str) -> None:
     """Once delivered, a message stays delivered whatever report comes after."""
-    message_id = await sent_sms(database_url, "l1", "900006^0", email="z@example.cn")
+    message_id = await sent_sms(api, database_url, "l1", "900006^0", email="z@example.cn")
     for success, code in [(True, "DELIVERED"), (False, "MK:0001")]:
         await push(
             api,
             "/v1/callbacks/sms/aliyun/report",
             [aliyun_report("900006^0", message_id, success=success, code=code)],
         )
-    assert [(r["channel"], r["status"]) for r in await rows(database_url)] == [("sms", "delivered")]
+    assert [(r["channel"], r["status"]) for r in await rows(api, database_url)] == [
+        ("sms", "delivered")
+    ]
 
 
 async def test_unknown_ids_are_acknowledged_so_the_provider_stops(
     api: Api, database_url: str
 ) -> None:
     """A report for no message of ours is answered with the ack and changes nothing."""
-    message_id = await sent_sms(database_url, "u1", "900007^0")
-    before = await rows(database_url)
+    message_id = await sent_sms(api, database_url, "u1", "900007^0")
+    before = await rows(api, database_url)
     status, body = await push(
         api,
         "/v1/callbacks/sms/aliyun/report",
@@ -251,14 +259,14 @@ async def test_unknown_ids_are_acknowledged_so_the_provider_stops(
     other = aliyun_report("123457^0", message_id, success=True, code="DELIVERED")
     other["phone_number"] = "13900000000"
     assert (await push(api, "/v1/callbacks/sms/aliyun/report", [other]))[0] == 200
-    assert await rows(database_url) == before
+    assert await rows(api, database_url) == before
 
 
 async def test_a_report_overtaking_the_send_record_is_pushed_again(
     api: Api, database_url: str
 ) -> None:
     """While our row is still 'sending', Aliyun is told to retry; the retry then applies."""
-    message_id = await sent_sms(database_url, "s1", "unused")
+    message_id = await sent_sms(api, database_url, "s1", "unused")
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("UPDATE messages SET status = 'sending', provider_message_id = NULL")
@@ -276,8 +284,8 @@ async def test_a_report_overtaking_the_send_record_is_pushed_again(
 
 async def test_tencent_status_callbacks_settle_by_serial_no(api: Api, database_url: str) -> None:
     """Tencent's status array (sid = SerialNo) delivers one message and fails another."""
-    ok = await sent_sms(database_url, "tc1", "2019:6789^0")
-    bad = await sent_sms(database_url, "tc2", "2019:6790^0", email="z@example.cn")
+    ok = await sent_sms(api, database_url, "tc1", "2019:6789^0")
+    bad = await sent_sms(api, database_url, "tc2", "2019:6790^0", email="z@example.cn")
     body = [
         {
             "user_receive_time": "2026-03-02 09:00:07",
@@ -300,7 +308,7 @@ async def test_tencent_status_callbacks_settle_by_serial_no(api: Api, database_u
     ]
     status, answer = await push(api, "/v1/callbacks/sms/tencent/status", body)
     assert (status, answer) == (200, {"result": 0, "errmsg": "OK"})
-    by_id = {r["id"]: r for r in await rows(database_url)}
+    by_id = {r["id"]: r for r in await rows(api, database_url)}
     assert by_id[ok]["status"] == "delivered"
     assert (by_id[bad]["status"], by_id[bad]["error_code"]) == ("failed", "MN:0001")
     assert [r["channel"] for r in by_id.values()] == ["sms", "sms", "email"]

@@ -14,7 +14,7 @@ from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import ChannelRegistry
 from hub.settings import DispatchSettings
 from hub.store import db
-from tests.integration.dispatch_helpers import MOBILE, notice, put
+from tests.integration.dispatch_helpers import MOBILE, TEST_VAULT, notice, put
 
 SMS = ChannelKind.SMS
 
@@ -56,8 +56,12 @@ async def test_heartbeat_keeps_a_slow_send_leased_and_a_notify_wakes_the_loop(
     clock = SystemClock()
     registry = ChannelRegistry(adapters={SMS: slow}, providers={SMS: "slow"})
     settings = DispatchSettings(lease_seconds=0.5, heartbeat_seconds=0.15, poll_seconds=30)
-    worker = Dispatcher(pool=pool, clock=clock, channels=registry, settings=settings)
-    reaper = Dispatcher(pool=pool, clock=clock, channels=registry, settings=settings)
+    worker = Dispatcher(
+        pool=pool, clock=clock, channels=registry, settings=settings, vault=TEST_VAULT
+    )
+    reaper = Dispatcher(
+        pool=pool, clock=clock, channels=registry, settings=settings, vault=TEST_VAULT
+    )
     try:
         await worker.start()
         await asyncio.sleep(0.2)  # the loop is idle now, waiting up to 30 s
@@ -83,7 +87,9 @@ async def test_graceful_stop_lets_a_send_finish_and_returns_the_rest(database_ur
     clock = SystemClock()
     registry = ChannelRegistry(adapters={SMS: slow}, providers={SMS: "slow"})
     settings = DispatchSettings(concurrency={"sms": 1}, stop_timeout_seconds=5)
-    worker = Dispatcher(pool=pool, clock=clock, channels=registry, settings=settings)
+    worker = Dispatcher(
+        pool=pool, clock=clock, channels=registry, settings=settings, vault=TEST_VAULT
+    )
     try:
         now = clock.now()
         await put(pool, [notice(f"n{i}", (SMS, MOBILE), not_before=now) for i in range(3)], now=now)

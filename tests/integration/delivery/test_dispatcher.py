@@ -8,7 +8,7 @@ fake provider received.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,8 @@ from hub.app import create_app
 from hub.clock import ManualClock
 from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import ChannelRegistry
-from hub.keys import DISPATCH_SETTINGS, DISPATCHER, JITTER, POOL
+from hub.keys import DISPATCH_SETTINGS, DISPATCHER, JITTER, POOL, VAULT
+from hub.notices.outbox import Notice
 from hub.settings import DispatchSettings, Settings
 from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.fakes.aliyun import FakeAliyun
@@ -83,6 +84,12 @@ class Hub:
     def pool(self) -> Any:
         return self.app[POOL]
 
+    async def put(self, notices: Sequence[Notice], *, now: datetime, max_attempts: int = 8) -> int:
+        """Queue ``notices`` as the app would (sealed with its key)."""
+        return await put(
+            self.pool, notices, now=now, max_attempts=max_attempts, vault=self.app[VAULT]
+        )
+
     async def advance(self, by: str) -> None:
         status, body = await self.api.post("/v1/test-clock/advance", {"by": by})
         assert status == 200, body
@@ -130,7 +137,7 @@ async def test_sms_is_sent_once_with_our_id_as_out_id(
     """A due SMS goes to Aliyun exactly once, with the message id as OutId, and the log shows it."""
     hub = await make_hub(aliyun_channels(aliyun.url))
     now = hub.clock.now()
-    assert await put(hub.pool, [notice("a", (SMS, MOBILE), not_before=now)], now=now) == 1
+    assert await hub.put([notice("a", (SMS, MOBILE), not_before=now)], now=now) == 1
     await hub.advance("PT1S")
     await hub.advance("PT1H")  # nothing more goes out later
     (msg,) = await hub.messages()
@@ -153,7 +160,7 @@ async def test_nothing_goes_out_before_not_before(make_hub: HubFactory, aliyun: 
     """A message waits until its not_before and goes out on the advance that reaches it."""
     hub = await make_hub(aliyun_channels(aliyun.url))
     now = hub.clock.now()
-    await put(hub.pool, [notice("a", (SMS, MOBILE), not_before=now + timedelta(hours=2))], now=now)
+    await hub.put([notice("a", (SMS, MOBILE), not_before=now + timedelta(hours=2))], now=now)
     await hub.advance("PT1H59M59S")
     assert aliyun.requests == []
     assert (await hub.messages())[0]["status"] == "queued"
@@ -168,7 +175,7 @@ async def test_transient_failure_is_retried_after_full_jitter_backoff(
     """A 503 marks it failed with not_before = now + jitter·base; the retry then succeeds."""
     hub = await make_hub(aliyun_channels(aliyun.url), jitter=0.5)
     now = hub.clock.now()
-    await put(hub.pool, [notice("a", (SMS, MOBILE), not_before=now)], now=now)
+    await hub.put([notice("a", (SMS, MOBILE), not_before=now)], now=now)
     aliyun.fail("unavailable")
     await hub.dispatcher.drain(now)
     (msg,) = await hub.messages()
@@ -196,7 +203,7 @@ async def test_dead_after_max_attempts_keeps_the_last_error(
     """After max_attempts transient failures the message is dead with the last error and code."""
     hub = await make_hub(aliyun_channels(aliyun.url))
     now = hub.clock.now()
-    await put(hub.pool, [notice("a", (SMS, MOBILE), not_before=now)], now=now, max_attempts=3)
+    await hub.put([notice("a", (SMS, MOBILE), not_before=now)], now=now, max_attempts=3)
     aliyun.fail("unavailable", "unavailable", "unavailable")
     for _ in range(4):
         await hub.advance("PT1H")
@@ -219,8 +226,7 @@ async def test_permanent_error_dies_and_falls_back_to_email(
     }
     hub = await make_hub(channels)
     now = hub.clock.now()
-    await put(
-        hub.pool,
+    await hub.put(
         [notice("a", (SMS, MOBILE), (ChannelKind.EMAIL, "zhang@example.com"), not_before=now)],
         now=now,
     )
@@ -247,8 +253,7 @@ async def test_dead_sms_falls_back_to_the_wap_inbox(
     """A mandatory SMS that dies is stored for the WAP inbox and counts as delivered at once."""
     hub = await make_hub(aliyun_channels(aliyun.url))
     now = hub.clock.now()
-    await put(
-        hub.pool,
+    await hub.put(
         [notice("a", (SMS, MOBILE), (ChannelKind.WAP, "p-a"), not_before=now)],
         now=now,
         max_attempts=1,
@@ -267,7 +272,7 @@ async def test_wap_message_is_delivered_when_stored(make_hub: HubFactory) -> Non
     """A WAP-medium message needs no provider: it is delivered as soon as it is due."""
     hub = await make_hub({})
     now = hub.clock.now()
-    await put(hub.pool, [notice("a", (ChannelKind.WAP, "p-a"), not_before=now)], now=now)
+    await hub.put([notice("a", (ChannelKind.WAP, "p-a"), not_before=now)], now=now)
     await hub.advance("PT1S")
     (msg,) = await hub.messages()
     assert msg["status"] == "delivered"
@@ -281,8 +286,7 @@ async def test_disabled_channel_is_a_permanent_failure_with_fallback(
     """A message for a channel the centre has not enabled dies and moves to the next channel."""
     hub = await make_hub({})
     now = hub.clock.now()
-    await put(
-        hub.pool,
+    await hub.put(
         [notice("a", (ChannelKind.WECOM, "wangwei"), (SMS, MOBILE), not_before=now)],
         now=now,
     )
@@ -302,7 +306,7 @@ async def test_open_circuit_delays_instead_of_burning_attempts(
     )
     hub = await make_hub(aliyun_channels(aliyun.url), dispatch=dispatch, jitter=0.5)
     now = hub.clock.now()
-    await put(hub.pool, [notice(f"n{i}", (SMS, MOBILE), not_before=now) for i in range(6)], now=now)
+    await hub.put([notice(f"n{i}", (SMS, MOBILE), not_before=now) for i in range(6)], now=now)
     aliyun.fail("unavailable", "unavailable", "unavailable")
     await hub.dispatcher.drain(now)
     msgs = await hub.messages()
@@ -326,7 +330,7 @@ async def test_failed_probe_reopens_the_circuit(make_hub: HubFactory, aliyun: Fa
     )
     hub = await make_hub(aliyun_channels(aliyun.url), dispatch=dispatch, jitter=0.0)
     now = hub.clock.now()
-    await put(hub.pool, [notice(f"n{i}", (SMS, MOBILE), not_before=now) for i in range(3)], now=now)
+    await hub.put([notice(f"n{i}", (SMS, MOBILE), not_before=now) for i in range(3)], now=now)
     aliyun.fail("unavailable", "unavailable", "unavailable")
     await hub.advance("PT1S")
     assert [m["attempts"] for m in await hub.messages()] == [1, 1, 0]
@@ -345,9 +349,13 @@ async def test_reaper_returns_an_expired_lease_and_the_message_is_sent(
     """A row leased by a worker that died goes back to the queue after its lease and is sent."""
     hub = await make_hub(aliyun_channels(aliyun.url))
     now = hub.clock.now()
-    await put(hub.pool, [notice("a", (SMS, MOBILE), not_before=now)], now=now)
+    await hub.put([notice("a", (SMS, MOBILE), not_before=now)], now=now)
     crashed = Dispatcher(
-        pool=hub.pool, clock=hub.clock, channels=hub.dispatcher.channels, owner="crashed-worker"
+        pool=hub.pool,
+        clock=hub.clock,
+        channels=hub.dispatcher.channels,
+        owner="crashed-worker",
+        vault=hub.app[VAULT],
     )
     (claimed,) = await crashed.claim(now, 10)  # ... and never comes back
     assert claimed["status"] == "sending"
@@ -385,12 +393,13 @@ async def test_unknown_outcome_is_not_resent(clock: ManualClock, make_hub: HubFa
     """A send that may have reached the provider is kept as sent, with the doubt on record."""
     hub = await make_hub({})
     now = clock.now()
-    await put(hub.pool, [notice("a", (SMS, MOBILE), not_before=now)], now=now)
+    await hub.put([notice("a", (SMS, MOBILE), not_before=now)], now=now)
     unsure = _UnsureChannel()
     dispatcher = Dispatcher(
         pool=hub.pool,
         clock=clock,
         channels=ChannelRegistry(adapters={SMS: unsure}, providers={SMS: "aliyun"}),
+        vault=hub.app[VAULT],
     )
     assert await dispatcher.drain(now) == 1
     clock.advance_by(timedelta(hours=3))
@@ -407,8 +416,7 @@ async def test_priority_goes_first_within_a_batch(make_hub: HubFactory, aliyun: 
     dispatch = DispatchSettings(concurrency={"sms": 1})
     hub = await make_hub(aliyun_channels(aliyun.url), dispatch=dispatch)
     now = hub.clock.now()
-    await put(
-        hub.pool,
+    await hub.put(
         [
             notice("late", (SMS, "13800000001"), not_before=now - timedelta(hours=1), priority=5),
             notice("urgent", (SMS, "13800000002"), not_before=now, priority=0),
@@ -423,13 +431,11 @@ async def test_message_log_filters_paginates_and_checks_roles(make_hub: HubFacto
     """GET /v1/messages filters, pages by cursor, and is for admins and supervisors only."""
     hub = await make_hub({})
     now = hub.clock.now()
-    await put(
-        hub.pool,
+    await hub.put(
         [notice(f"n{i}", (SMS, f"1380000000{i}"), not_before=now) for i in range(5)],
         now=now,
     )
-    await put(
-        hub.pool,
+    await hub.put(
         [notice("later", (SMS, MOBILE), not_before=now + timedelta(days=1))],
         now=now,
     )

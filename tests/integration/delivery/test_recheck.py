@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from hub.app import create_app
 from hub.clock import ManualClock
 from hub.keys import DISPATCH_SETTINGS
+from hub.notices.sealing import opened
 from hub.settings import DispatchSettings, Settings
 from tests.conftest import Api
 from tests.integration import events as ev
@@ -38,13 +40,15 @@ async def reviewer_with_late_mornings(api: Api) -> None:
     await api.put("/v1/departments/SCJG", {"name": "市场监督管理局"})
 
 
-async def overdue_sms(database_url: str) -> list[asyncpg.Record]:
+async def overdue_sms(api: Api, database_url: str) -> list[dict[str, Any]]:
+    """The overdue SMS reminders, bodies opened with the app's key."""
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetch(
+        found = await conn.fetch(
             "SELECT status, error, error_code, body, case_no, sent_at FROM messages"
             " WHERE kind = 'node_overdue' AND channel = 'sms' ORDER BY id"
         )
+        return [opened(api.vault, r) for r in found]
     finally:
         await conn.close()
 
@@ -59,11 +63,11 @@ async def test_an_overdue_reminder_held_by_quiet_hours_is_cancelled_once_the_nod
         "/v1/events", ev.node_started("Q-1", "n1", at("2026-03-02T10:00").isoformat(), limit=1)
     )
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
-    (held,) = await overdue_sms(database_url)
+    (held,) = await overdue_sms(api, database_url)
     assert held["status"] == "queued"
     await api.post("/v1/events", ev.node_completed("Q-1", "n1", at("2026-03-04T09:30").isoformat()))
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
-    (cancelled,) = await overdue_sms(database_url)
+    (cancelled,) = await overdue_sms(api, database_url)
     assert cancelled["status"] == "cancelled" and cancelled["sent_at"] is None
     assert cancelled["error_code"] == "no_longer_true"
     assert "the node was completed" in cancelled["error"]
@@ -88,11 +92,11 @@ async def test_a_merged_reminder_is_narrowed_to_the_cases_still_overdue(
         },
     )
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
-    (held,) = await overdue_sms(database_url)
+    (held,) = await overdue_sms(api, database_url)
     assert "M-0、M-1等3件" in held["body"]
     await api.post("/v1/events", ev.node_completed("M-0", "n1", at("2026-03-04T09:30").isoformat()))
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
-    (sent,) = await overdue_sms(database_url)
+    (sent,) = await overdue_sms(api, database_url)
     assert sent["status"] == "sent"
     assert sent["body"].startswith("超期提醒：M-1、M-2（食品经营许可）")
     assert "M-0" not in sent["body"]
@@ -117,7 +121,7 @@ async def test_a_suspension_cancels_the_case_reminders_waiting_in_the_outbox(
     suspended = ev.simple("case.suspended", "Q-2", at("2026-03-04T09:20").isoformat(), reason="x")
     await api.post("/v1/events", suspended)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
-    (cancelled,) = await overdue_sms(database_url)
+    (cancelled,) = await overdue_sms(api, database_url)
     assert cancelled["status"] == "cancelled"
     assert "suspended" in cancelled["error"]
 
@@ -162,7 +166,7 @@ async def test_a_batch_of_cancelled_reminders_does_not_hold_up_the_next(
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
     await api.post("/v1/events", ev.node_completed("B-1", "n1", at("2026-03-04T09:30").isoformat()))
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T10:05").isoformat()})
-    rows = await overdue_sms(database_url)
+    rows = await overdue_sms(one_at_a_time, database_url)
     assert sorted((r["case_no"], r["status"]) for r in rows) == [
         ("B-1", "cancelled"),
         ("B-2", "sent"),

@@ -18,8 +18,10 @@ from core.notices import ChannelKind, NoticeKind
 from hub.cli import main
 from hub.keys import POOL, SERVICES, VAULT
 from hub.notices.outbox import Address, Notice, enqueue
+from hub.notices.sealing import opened
 from hub.pages.supervise.routes import COOKIE
 from hub.planning.project_digest import project_digest_job
+from hub.privacy.fields import WAP_COMPLAINTS_CONTENT
 from hub.supervision import report
 from tests.conftest import ADMIN_KEY, INGEST_KEY, SUPERVISOR_KEY, Api
 from tests.integration import stats_month as sm
@@ -31,9 +33,16 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-async def _complaint(database_url: str, case_no: str, content: str, at: datetime) -> None:
+async def _complaint(api: Api, database_url: str, case_no: str, content: str, at: datetime) -> None:
+    """A complaint as the WAP form stores it (content sealed), and its notice to each supervisor."""
     conn = await asyncpg.connect(database_url)
     try:
+        await conn.execute(
+            "INSERT INTO wap_complaints (case_no, content, created_at) VALUES ($1, $2, $3)",
+            case_no,
+            api.vault.seal(content, field=WAP_COMPLAINTS_CONTENT),
+            at,
+        )
         for supervisor in ("p-jc", "p-jc2"):
             notice = Notice(
                 kind=NoticeKind.COMPLAINT,
@@ -49,7 +58,7 @@ async def _complaint(database_url: str, case_no: str, content: str, at: datetime
                 case_no=case_no,
                 person_id=supervisor,
             )
-            await enqueue(conn, [notice], now=at, max_attempts=3)
+            await enqueue(conn, [notice], now=at, max_attempts=3, vault=api.vault)
     finally:
         await conn.close()
 
@@ -67,7 +76,11 @@ async def test_a_supervisor_signs_in_and_sees_lists_table_trend_and_complaints(
     plans = sm.generate(60, seed=3)
     await sm.load_month(api, plans)
     await _complaint(
-        database_url, plans[0].case_no, "<script>alert(1)</script>窗口推诿", sm.LO.replace(day=20)
+        api,
+        database_url,
+        plans[0].case_no,
+        "<script>alert(1)</script>窗口推诿",
+        sm.LO.replace(day=20),
     )
 
     resp = await api.client.get("/supervise/", allow_redirects=False)
@@ -144,10 +157,10 @@ async def test_a_project_page_and_digest_cover_every_approval_across_departments
     assert await project_digest_job(app[SERVICES], now) == 0
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(
-            "SELECT context FROM messages WHERE dedupe_key LIKE 'project_digest:XM-1:%'"
+            "SELECT context, personal FROM messages WHERE dedupe_key LIKE 'project_digest:XM-1:%'"
         )
     assert rows
-    content = "\n".join(r["context"]["content"] for r in rows)
+    content = "\n".join(opened(app[VAULT], r)["context"]["content"] for r in rows)
     assert all(p.case_no in content for p in members)
     await api.post(
         "/v1/events",

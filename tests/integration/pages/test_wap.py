@@ -13,7 +13,8 @@ from aiohttp import ClientResponse, web
 from structlog.testing import capture_logs
 
 from hub.clock import ManualClock
-from tests.conftest import Api
+from hub.privacy.fields import mobile_index
+from tests.conftest import TEST_VAULT, Api, opened_rows
 from tests.integration import wap_data as data
 from tests.integration.wap_data import (
     CLOSED_CASE,
@@ -67,10 +68,12 @@ async def wap(api: Api) -> Wap:
     return Wap(api)
 
 
-async def fetch(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+async def fetch(database_url: str, sql: str, *args: Any) -> list[Any]:
+    """Rows as the hub reads them (a message's sealed fields opened)."""
     conn = await asyncpg.connect(database_url)
     try:
-        return list(await conn.fetch(sql, *args))
+        rows = await conn.fetch(sql, *args)
+        return opened_rows(rows) if "FROM messages" in sql else list(rows)
     finally:
         await conn.close()
 
@@ -319,11 +322,11 @@ async def test_the_inbox_sorts_open_nodes_by_urgency_and_marks_notices_read(
 async def sms_code(database_url: str, mobile: str = MOBILE) -> str:
     rows = await fetch(
         database_url,
-        "SELECT context ->> 'code' AS code FROM messages"
-        " WHERE kind = 'verification_code' AND recipient = $1 ORDER BY id DESC LIMIT 1",
-        mobile,
+        "SELECT context, personal FROM messages"
+        " WHERE kind = 'verification_code' AND recipient_index = $1 ORDER BY id DESC LIMIT 1",
+        mobile_index(TEST_VAULT, mobile),
     )
-    return str(rows[0]["code"])
+    return str(rows[0]["context"]["code"])
 
 
 async def test_an_sms_code_lists_the_numbers_cases(

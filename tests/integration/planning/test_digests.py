@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from tests.conftest import Api
+from tests.conftest import Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import at, put_li_away, setup_department
 
@@ -12,9 +12,11 @@ from tests.integration.planning.test_planner import at, put_li_away, setup_depar
 async def digests(database_url: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetch(
-            "SELECT person_id, body, note, created_at FROM messages"
-            " WHERE kind = 'daily_digest' AND channel = 'sms' ORDER BY id"
+        return opened_rows(
+            await conn.fetch(
+                "SELECT person_id, body, note, created_at FROM messages"
+                " WHERE kind = 'daily_digest' AND channel = 'sms' ORDER BY id"
+            )
         )
     finally:
         await conn.close()
@@ -74,10 +76,14 @@ async def test_the_digest_e_mail_lists_each_case_with_its_date(api: Api, databas
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T08:40").isoformat()})
     conn = await asyncpg.connect(database_url)
     try:
-        body = await conn.fetchval(
-            "SELECT body FROM messages WHERE kind = 'daily_digest' AND channel = 'sms'"
-            " ORDER BY id DESC LIMIT 1"
-        )
+        body = opened_rows(
+            [
+                await conn.fetchrow(
+                    "SELECT body FROM messages WHERE kind = 'daily_digest' AND channel = 'sms'"
+                    " ORDER BY id DESC LIMIT 1"
+                )
+            ]
+        )[0]["body"]
     finally:
         await conn.close()
     assert "超期3件：L-0（03-03到期）等" in body

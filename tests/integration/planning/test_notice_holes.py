@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from tests.conftest import SUPERVISOR_KEY, Api
+from tests.conftest import SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import at, setup_department
 
@@ -12,8 +12,10 @@ from tests.integration.planning.test_planner import at, setup_department
 async def bodies(database_url: str, kind: str) -> list[str]:
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch(
-            "SELECT body FROM messages WHERE kind = $1 AND channel = 'sms' ORDER BY id", kind
+        rows = opened_rows(
+            await conn.fetch(
+                "SELECT body FROM messages WHERE kind = $1 AND channel = 'sms' ORDER BY id", kind
+            )
         )
     finally:
         await conn.close()

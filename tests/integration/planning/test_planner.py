@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from tests.conftest import SUPERVISOR_KEY, Api
+from tests.conftest import SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -210,9 +209,11 @@ async def test_away_reviewer_reminders_go_to_the_deputy(api: Api, database_url: 
     await advance_hourly(api, at("2026-03-04T08:00"), at("2026-03-04T10:00"))
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch(
-            "SELECT kind, person_id, recipient, note, body FROM messages"
-            " WHERE channel = 'sms' AND kind <> 'monthly_report' ORDER BY id"
+        rows = opened_rows(
+            await conn.fetch(
+                "SELECT kind, person_id, recipient, note, body FROM messages"
+                " WHERE channel = 'sms' AND kind <> 'monthly_report' ORDER BY id"
+            )
         )
         urges = await conn.fetchval("SELECT urges FROM nodes WHERE case_no = 'R-5'")
     finally:
@@ -252,10 +253,14 @@ async def test_supervisors_hear_of_a_deadline_the_calendar_cannot_compute(
     await api.post("/v1/events", ev.accepted("R-7", at("2027-12-20T10:00").isoformat()))
     conn = await asyncpg.connect(database_url)
     try:
-        row = await conn.fetchrow(
-            "SELECT person_id, body FROM messages"
-            " WHERE kind = 'deadline_unknown' AND channel = 'sms'"
-        )
+        row = opened_rows(
+            [
+                await conn.fetchrow(
+                    "SELECT person_id, body FROM messages"
+                    " WHERE kind = 'deadline_unknown' AND channel = 'sms'"
+                )
+            ]
+        )[0]
     finally:
         await conn.close()
     assert row["person_id"] == "p-sup"
@@ -280,16 +285,18 @@ async def test_a_busy_reviewer_gets_one_message_for_nodes_overdue_together(
     await advance_hourly(api, at("2026-03-03T08:00"), at("2026-03-04T10:00"))
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch(
-            "SELECT kind, body, note, context FROM messages"
-            " WHERE channel = 'sms' AND kind IN ('node_due_soon', 'node_overdue') ORDER BY id"
+        rows = opened_rows(
+            await conn.fetch(
+                "SELECT kind, body, note, context FROM messages"
+                " WHERE channel = 'sms' AND kind IN ('node_due_soon', 'node_overdue') ORDER BY id"
+            )
         )
     finally:
         await conn.close()
     assert [r["kind"] for r in rows] == ["node_due_soon", "node_overdue"]
     overdue = rows[1]
     assert "B-0、B-1等3件" in overdue["body"]
-    assert json.loads(overdue["context"])["merged_case_nos"] == ["B-0", "B-1", "B-2"]
+    assert overdue["context"]["merged_case_nos"] == ["B-0", "B-1", "B-2"]
     assert overdue["note"].startswith("3 notices merged")
 
 
@@ -352,8 +359,8 @@ async def test_a_provisional_promise_reads_so_on_every_channel_and_the_wap_page(
     try:
         bodies = {
             r["channel"]: r["body"]
-            for r in await conn.fetch(
-                "SELECT channel, body FROM messages WHERE kind = 'case_accepted'"
+            for r in opened_rows(
+                await conn.fetch("SELECT channel, body FROM messages WHERE kind = 'case_accepted'")
             )
         }
     finally:

@@ -7,7 +7,7 @@ from aiohttp import web
 from hub.clock import ManualClock
 from hub.keys import POOL, SERVICES
 from hub.planning.project_digest import project_digest_job
-from tests.conftest import Api
+from tests.conftest import Api, opened_rows
 from tests.integration import events as ev
 
 PROJECT = {"id": "XM-9", "name": "新能源产业园", "manager": "p-pm"}
@@ -16,10 +16,10 @@ PROJECT = {"id": "XM-9", "name": "新能源产业园", "manager": "p-pm"}
 async def _digests(app: web.Application) -> list[str]:
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(
-            "SELECT context->>'content' AS content FROM messages"
+            "SELECT context, personal FROM messages"
             " WHERE kind = 'project_digest' AND channel = 'sms' ORDER BY id"
         )
-    return [r["content"] for r in rows]
+    return [str(r["context"]["content"]) for r in opened_rows(rows)]
 
 
 async def test_a_second_digest_lists_only_what_changed_since_the_first(

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.conftest import Api
+from tests.conftest import Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import TZ, advance_hourly, at, setup_department
 
@@ -21,10 +21,12 @@ async def sms_log(database_url: str, *kinds: str) -> list[tuple[str, str, dateti
     """(kind, person, when it was due to leave, body) of reviewer SMS of ``kinds``."""
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch(
-            "SELECT kind, person_id, not_before, body FROM messages"
-            " WHERE channel = 'sms' AND kind = ANY($1::text[]) ORDER BY id",
-            list(kinds),
+        rows = opened_rows(
+            await conn.fetch(
+                "SELECT kind, person_id, not_before, body FROM messages"
+                " WHERE channel = 'sms' AND kind = ANY($1::text[]) ORDER BY id",
+                list(kinds),
+            )
         )
     finally:
         await conn.close()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from tests.conftest import SUPERVISOR_KEY, Api
+from tests.conftest import SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import setup_department
 
@@ -74,9 +74,11 @@ async def test_an_imported_year_moves_dates_and_tells_each_applicant_once(
 
     conn = await asyncpg.connect(database_url)
     try:
-        sms = await conn.fetch(
-            "SELECT case_no, body FROM messages WHERE kind = 'promised_date_changed'"
-            " AND channel = 'sms'"
+        sms = opened_rows(
+            await conn.fetch(
+                "SELECT case_no, body FROM messages WHERE kind = 'promised_date_changed'"
+                " AND channel = 'sms'"
+            )
         )
         assert [r["case_no"] for r in sms] == ["Y-1"]
         assert "2027-01-19" in sms[0]["body"] and "2027-01-18" in sms[0]["body"]

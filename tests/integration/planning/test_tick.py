@@ -17,7 +17,7 @@ from hub.app import create_app
 from hub.clock import ManualClock
 from hub.settings import Settings
 from hub.store.calendars import bundled_years
-from tests.conftest import Api
+from tests.conftest import Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import setup_department
 
@@ -97,9 +97,11 @@ async def test_ten_uncomputable_timers_of_a_thousand_are_set_aside_and_990_fire(
             "SELECT count(*) FROM timers WHERE kind = 'node_overdue' AND step = 1"
         )
         assert chained == CASES - BAD
-        told = await conn.fetch(
-            "SELECT person_id, case_no, body FROM messages WHERE kind = 'deadline_unknown'"
-            " AND channel = 'sms' ORDER BY case_no"
+        told = opened_rows(
+            await conn.fetch(
+                "SELECT person_id, case_no, body FROM messages WHERE kind = 'deadline_unknown'"
+                " AND channel = 'sms' ORDER BY case_no"
+            )
         )
         assert {r["person_id"] for r in told} == {"p-sup"}
         assert [r["case_no"] for r in told] == bad  # once per case

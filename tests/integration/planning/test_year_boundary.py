@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from tests.conftest import Api
+from tests.conftest import Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import setup_department
 
@@ -100,9 +100,11 @@ async def test_a_hub_crosses_new_year_and_the_spring_festival(api: Api, database
 
     conn = await asyncpg.connect(database_url)
     try:
-        changed = await conn.fetch(
-            "SELECT case_no, body FROM messages WHERE kind = 'promised_date_changed'"
-            " AND channel = 'sms'"
+        changed = opened_rows(
+            await conn.fetch(
+                "SELECT case_no, body FROM messages WHERE kind = 'promised_date_changed'"
+                " AND channel = 'sms'"
+            )
         )
         # S-1's date moved (two more days off, two Saturdays worked): told once; N-1's
         # 14 January date did not move: not told.
@@ -123,15 +125,21 @@ async def test_a_hub_crosses_new_year_and_the_spring_festival(api: Api, database
         )
         assert overdue is not None and overdue > due_node
         assert await conn.fetchval("SELECT count(*) FROM timers WHERE status = 'set_aside'") == 0
-        accepted = await conn.fetchval(
-            "SELECT body FROM messages WHERE case_no = 'S-1' AND kind = 'case_accepted'"
-            " AND channel = 'sms'"
-        )
+        accepted = opened_rows(
+            [
+                await conn.fetchrow(
+                    "SELECT body FROM messages WHERE case_no = 'S-1' AND kind = 'case_accepted'"
+                    " AND channel = 'sms'"
+                )
+            ]
+        )[0]["body"]
         assert "暂按法定节假日推算" in accepted
         # Supervisors heard once a week that 2027 was missing, until it was imported.
-        warned = await conn.fetch(
-            "SELECT person_id, created_at, body FROM messages WHERE kind = 'calendar_missing'"
-            " AND channel = 'sms' ORDER BY created_at"
+        warned = opened_rows(
+            await conn.fetch(
+                "SELECT person_id, created_at, body FROM messages WHERE kind = 'calendar_missing'"
+                " AND channel = 'sms' ORDER BY created_at"
+            )
         )
         assert {r["person_id"] for r in warned} == {"p-sup"}
         weeks = [r["created_at"].astimezone(TZ).isocalendar()[:2] for r in warned]

@@ -14,7 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from hub.replies.inbound import Command, opted_out, parse_command
+from hub.notices.sealing import opened
+from hub.privacy.fields import mobile_index
+from hub.replies.inbound import Command, parse_command
+from hub.replies.opt_outs import opted_out
 from hub.settings import AppointmentSettings, Settings
 from tests.conftest import SUPERVISOR_KEY, Api
 from tests.conftest import _write_config as write_config
@@ -68,6 +71,11 @@ async def query(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]
         return await conn.fetch(sql, *args)
     finally:
         await conn.close()
+
+
+async def sealed_rows(api: Api, database_url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Messages rows as the hub reads them: recipient and body opened with its key."""
+    return [opened(api.vault, r) for r in await query(database_url, sql, *args)]
 
 
 async def inbound(api: Api) -> list[tuple[str, str, str | None]]:
@@ -152,8 +160,8 @@ async def test_cx_answers_only_the_applicants_own_number(api: Api, database_url:
         },
     )
     assert (resp.status, await resp.json()) == (200, {"result": 0, "errmsg": "OK"})
-    replies = await query(
-        database_url, "SELECT recipient, body FROM messages WHERE kind = 'status_reply'"
+    replies = await sealed_rows(
+        api, database_url, "SELECT recipient, body FROM messages WHERE kind = 'status_reply'"
     )
     assert [r["recipient"] for r in replies] == [MOBILE, MOBILE]
     assert "Q-1（食品经营许可）当前状态：办理中，办理环节：审查" in replies[0]["body"]
@@ -196,7 +204,8 @@ async def test_td_stops_optional_notices_but_never_mandatory_ones(
     ]
     conn = await asyncpg.connect(database_url)
     try:
-        assert await opted_out(conn, [MOBILE, "+86" + MOBILE, OTHER]) == {MOBILE, "+86" + MOBILE}
+        given = [MOBILE, "+86" + MOBILE, OTHER]
+        assert await opted_out(conn, api.vault, given) == {MOBILE, "+86" + MOBILE}
         assert await conn.fetchval("SELECT count(*) FROM opt_outs") == 1
     finally:
         await conn.close()
@@ -227,7 +236,9 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
         },
     )
     await text(api, "YY Y-1")
-    offers = await query(database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots'")
+    offers = await sealed_rows(
+        api, database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots'"
+    )
     assert (
         offers[0]["body"]
         == "Y-1可预约领证时段：1.3月3日上午 2.3月3日下午 3.3月4日上午。回复序号即可预约。"
@@ -241,7 +252,8 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     assert [(r["case_no"], r["day"].isoformat(), r["slot"]) for r in booked] == [
         ("Y-1", "2026-03-04", "09:00-12:00")
     ]
-    confirmed = await query(
+    confirmed = await sealed_rows(
+        api,
         database_url,
         "SELECT recipient, body, not_before, created_at FROM messages"
         " WHERE kind = 'appointment_confirmed'",
@@ -254,7 +266,8 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
         "预约成功：您已预约3月4日上午（09:00-12:00）领取Y-1证照，地点：市民中心B区3号窗口。"
         "前一个工作日将再提醒您。"
     )
-    reminder = await query(
+    reminder = await sealed_rows(
+        api,
         database_url,
         "SELECT recipient, body, not_before FROM messages WHERE kind = 'appointment_reminder'",
     )
@@ -265,8 +278,8 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     assert reminder[0]["not_before"].isoformat() == "2026-03-03T01:00:00+00:00"  # 09:00 +08
     # Capacity 1: Y-2's applicant is not offered 3月4日上午.
     await text(api, "YY Y-2", mobile=OTHER)
-    offers = await query(
-        database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots' ORDER BY id"
+    offers = await sealed_rows(
+        api, database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots' ORDER BY id"
     )
     assert "1.3月3日上午 2.3月3日下午 3.3月4日下午" in offers[1]["body"]
     assert await inbound(api) == [
@@ -303,10 +316,12 @@ async def test_two_applicants_racing_for_the_last_place_one_gets_a_new_offer(
         "booked",
         "book_full",
     ]
-    offers = await query(
+    offers = await sealed_rows(
+        api,
         database_url,
-        "SELECT body FROM messages WHERE kind = 'appointment_slots' AND recipient = $1 ORDER BY id",
-        OTHER,
+        "SELECT body FROM messages WHERE kind = 'appointment_slots' AND recipient_index = $1"
+        " ORDER BY id",
+        mobile_index(api.vault, OTHER),
     )
     assert "1.3月3日下午" in offers[-1]["body"]
     await text(api, "1", mobile=OTHER)

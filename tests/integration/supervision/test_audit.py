@@ -7,7 +7,7 @@ import hashlib
 import asyncpg
 import pytest
 
-from tests.conftest import INGEST_KEY, SUPERVISOR_KEY, Api
+from tests.conftest import INGEST_KEY, SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 
 
@@ -57,7 +57,7 @@ async def test_every_notice_carries_the_hash_of_what_it_said(api: Api, database_
     await api.post("/v1/events", ev.accepted("AU-2", "2026-03-02T09:00:00+08:00"))
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT subject, body, content_hash FROM messages")
+        rows = opened_rows(await conn.fetch("SELECT subject, body, content_hash FROM messages"))
     finally:
         await conn.close()
     assert rows

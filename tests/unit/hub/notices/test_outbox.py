@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.notices.outbox import _json
+from hub.notices.sealing import _json
 
 leaves = st.one_of(
     st.none(),
