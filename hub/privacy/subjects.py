@@ -105,8 +105,11 @@ async def export_subject(
             "recipient": _opened(form, "messages", "recipient", m["recipient"]),
             "subject": _opened(form, "messages", "subject", m["subject"]),
             "body": _opened(form, "messages", "body", m["body"]),
+            "personal": _personal(form, m["personal"]),
         }
-        for m in await conn.fetch(Q["subject_messages"], who.indexes, who.digits, emails)
+        for m in await conn.fetch(
+            Q["subject_messages"], _addresses(vault, who, emails), who.digits, emails
+        )
     ]
     texts = [
         {
@@ -146,6 +149,17 @@ async def export_subject(
         },
     )
     return found
+
+
+def _addresses(vault: Vault, who: Subject, emails: list[str]) -> list[bytes]:
+    """The recipient indexes a message to the number or the e-mails may carry, every key."""
+    return who.indexes + [index for email in emails for index in vault.blind_indexes(email)]
+
+
+def _personal(form: StoredForm, stored: str | None) -> Any:
+    """A message's sealed template variables (codes, a complaint's words), opened."""
+    text = _opened(form, "messages", "personal", stored)
+    return orjson.loads(text) if text else None
 
 
 def _opened(form: StoredForm, table: str, column: str, stored: str | None) -> str | None:
@@ -278,7 +292,9 @@ async def _loose_messages(
     done: Erased,
 ) -> None:
     """Messages to the number outside its cases (replies, announcements), masked."""
-    for m in await conn.fetch(Q["subject_messages"], who.indexes, who.digits, emails):
+    for m in await conn.fetch(
+        Q["subject_messages"], _addresses(form.vault, who, emails), who.digits, emails
+    ):
         recipient = _opened(form, "messages", "recipient", m["recipient"]) or ""
         body = _opened(form, "messages", "body", m["body"]) or ""
         title = _opened(form, "messages", "subject", m["subject"])

@@ -157,14 +157,16 @@ SELECT (SELECT to_jsonb(e) - 'case_no' FROM evaluations e WHERE e.case_no = $1) 
        (SELECT to_jsonb(a) - 'case_no' FROM appointments a WHERE a.case_no = $1) AS appointment;
 
 -- name: subject_messages
--- Messages to this number ($1 its blind indexes, $2 its digits) or to the e-mail
--- addresses $3 of its cases' applicant.
-SELECT id, case_no, kind, channel, recipient, subject, body, status, created_at, sent_at,
-       delivered_at
+-- Messages to this number or to the e-mail addresses of its cases' applicant: $1 the
+-- blind indexes of both (every configured key); rows stored before sealing (no index)
+-- by the number's digits $2 and the addresses $3.
+SELECT id, case_no, kind, channel, recipient, subject, body, personal, status, created_at,
+       sent_at, delivered_at
   FROM messages
- WHERE (channel = 'sms' AND regexp_replace(recipient, '^(\+86|0086)', '') = $2
-        AND $1::bytea[] IS NOT NULL)
-    OR (channel = 'email' AND lower(recipient) = ANY($3::text[]))
+ WHERE recipient_index = ANY($1::bytea[])
+    OR (recipient_index IS NULL
+        AND ((channel = 'sms' AND regexp_replace(recipient, '^(\+86|0086)', '') = $2)
+             OR (channel = 'email' AND lower(recipient) = ANY($3::text[]))))
  ORDER BY id;
 
 -- name: subject_inbound_sms
@@ -174,7 +176,8 @@ SELECT id, mobile, text, handled_as, case_no, received_at
  ORDER BY id;
 
 -- name: subject_opt_out
-SELECT at FROM opt_outs WHERE mobile = $2 AND $1::bytea[] IS NOT NULL;
+SELECT at FROM opt_outs
+ WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2);
 
 -- name: subject_lists
 SELECT list_name FROM subscribers
@@ -202,7 +205,7 @@ DELETE FROM wap_sessions WHERE sid_mac = $1;
 
 -- name: subject_message_deidentified
 UPDATE messages SET recipient = $2, subject = $3, body = $4, html = NULL, context = '{}',
-       params = '{}', fallbacks = '[]'
+       params = '{}', fallbacks = '[]', personal = NULL, recipient_index = NULL
  WHERE id = $1;
 
 -- name: subject_people

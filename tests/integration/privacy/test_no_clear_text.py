@@ -29,12 +29,6 @@ MOBILE = r"(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)"
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+"
 TEXTUAL = ("text", "jsonb", "json", "character varying", "ARRAY")
 
-#: Columns still written in clear while issue 19's sealing is under way; each is a gap
-#: (docs/decisions/0016-personal-data.md, "Not yet"). Only these may hold clear data.
-NOT_SEALED_YET = {
-    "messages.recipient",  # sealing in progress (privacy-messages)
-}
-
 
 async def _clear_columns(url: str) -> dict[str, str]:
     """Each ``table.column`` holding clear personal data, with one example value."""
@@ -87,8 +81,7 @@ async def test_the_demo_leaves_no_personal_data_in_clear(
         configure_logging("info", "console", stream=io.StringIO())
     assert "notice_sent" in logs.getvalue()  # the hub did log what it did
 
-    found = await _clear_columns(database_url)
-    clear = {column: example for column, example in found.items() if column not in NOT_SEALED_YET}
+    clear = await _clear_columns(database_url)
     lines = _clear_log_lines(logs.getvalue())
     assert (clear, lines) == ({}, []), (
         "clear personal data in:\n"
