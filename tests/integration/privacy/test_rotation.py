@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from hub.app import create_app
+from hub.clock import ManualClock
 from hub.keys import POOL
 from hub.privacy.fields import (
     INBOUND_SMS_MOBILE,
@@ -27,6 +32,7 @@ from hub.settings import Settings
 from hub.store import db
 from hub.store.queries import Q
 from tests.conftest import START, SUPERVISOR_KEY, Api
+from tests.integration import events as ev
 
 OLD = "11" * 32
 NEW = "22" * 32
@@ -216,3 +222,77 @@ async def test_a_rotation_killed_mid_way_resumes_and_every_value_opens(
         assert f"current key: {DataKey.from_hex(NEW).key_id}" in out and "finished" in out
     finally:
         await pool.close()
+
+
+def _with_keys(settings: Settings, current: str, *previous: str) -> Settings:
+    privacy = settings.privacy.model_copy(
+        update={"data_key": SecretStr(current), "previous_keys": [SecretStr(k) for k in previous]}
+    )
+    return settings.model_copy(update={"privacy": privacy})
+
+
+async def test_every_sealed_column_of_a_working_hub_rotates_and_reads_with_the_new_key_alone(
+    settings: Settings, clock: ManualClock, database_url: str
+) -> None:
+    """Cases, events, folds, people, messages and texts written under the old key are all
+    re-sealed; a hub that knows only the new key reads and finds every one of them."""
+    old_hub = create_app(_with_keys(settings, OLD), clock=clock, database_url=database_url)
+    async with _client(old_hub) as api:
+        await api.put("/v1/people/p-li", {"name": "李四", "mobile": "13900001111"})
+        applicant = {"name": "张三丰", "mobile": "13812345678", "email": "zsf@example.cn"}
+        batch = [
+            ev.accepted("RK-1", "2026-03-02T09:00:00+08:00", applicant=applicant),
+            ev.node_started("RK-1", "n1", "2026-03-02T09:05:00+08:00"),
+        ]
+        assert (await api.post("/v1/events", {"events": batch}))[0] == 202
+        assert (await api.post("/v1/test-clock/advance", {"by": "PT1H"}))[0] == 200
+    pool = await db.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        result = await rotate_keys(
+            pool, Vault(DataKey.from_hex(NEW), [DataKey.from_hex(OLD)]), now=lambda: START
+        )
+        assert result.finished and result.resealed > 0
+        stale = await _values_under(pool, DataKey.from_hex(OLD).key_id)
+        assert stale == {}, stale
+    finally:
+        await pool.close()
+
+    new_hub = create_app(_with_keys(settings, NEW), clock=clock, database_url=database_url)
+    async with _client(new_hub) as api:
+        status, case = await api.get("/v1/cases/RK-1")
+        assert status == 200 and case["applicant"]["name"] == "张*"
+        _, sent = await api.get("/v1/messages?recipient=13812345678")
+        assert sent["items"] and all("RK-1" in m["body"] for m in sent["items"])
+        _, found = await api.get("/v1/privacy/subjects/13812345678")
+        assert found["cases"][0]["applicant"]["email"] == "zsf@example.cn"
+        assert found["cases"][0]["events"][0]["payload"]["applicant"]["name"] == "张三丰"
+        _, official = await api.get("/v1/privacy/subjects/13900001111")
+        assert official["people"] == [{"person_id": "p-li", "name": "李四"}]
+
+
+async def _values_under(pool: asyncpg.Pool, key_id: str) -> dict[str, int]:
+    """How many values of each text or JSON column are still sealed under ``key_id``."""
+    found = {}
+    async with pool.acquire() as conn:
+        columns = await conn.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb')"
+        )
+        for table, column in columns:
+            count = await conn.fetchval(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE $1',  # noqa: S608 - catalogue names
+                f"%sm4:{key_id}:%",
+            )
+            if count:
+                found[f"{table}.{column}"] = count
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _client(app: web.Application) -> AsyncIterator[Api]:
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield Api(client)
+    finally:
+        await client.close()
