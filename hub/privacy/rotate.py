@@ -35,7 +35,7 @@ import structlog
 
 from core.errors import ConfigError, CuibanError
 from core.events import mobile_digits
-from hub.privacy.fields import SEALED_COLUMNS, SealedColumn
+from hub.privacy.fields import SEALED_COLUMNS, SealedColumn, address_key
 from hub.privacy.vault import SealedValueError, Vault
 from hub.store.queries import Q
 
@@ -58,8 +58,7 @@ def _applicant_mobile(clear: str, _row: Mapping[str, Any]) -> str | None:
 
 
 def _address(clear: str, row: Mapping[str, Any]) -> str:
-    # hub/privacy/fields.py address_key (issue 19, messages): digits for SMS, else lower case.
-    return mobile_digits(clear) if row["channel"] == "sms" else clear.strip().lower()
+    return address_key(row["channel"], clear)
 
 
 INDEX_RULES: dict[str, IndexRule] = {
