@@ -32,6 +32,7 @@ from core.notices import WAITING_STATUSES, ChannelKind, MessageStatus, NoticeKin
 from core.reminders import QuietHours
 from hub.notices.outbox import NOTIFY_CHANNEL
 from hub.notices.recipients import DEFAULT_ORDER
+from hub.notices.sealing import content_hash, seal_message
 from hub.privacy.people import opened_person
 from hub.privacy.records import open_applicant
 from hub.privacy.vault import Vault
@@ -46,7 +47,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # The audience page with something appended: the insert of a page, or the dry run's counts.
 AUDIENCE: LiteralString = "WITH page AS (\n" + Q["broadcast_audience"] + "\n)\n"
-INSERT_PAGE: LiteralString = AUDIENCE + Q["broadcast_insert_page"]
+SLOT_PAGE: LiteralString = AUDIENCE + Q["broadcast_slot_page"]
 AUDIENCE_COUNTS: LiteralString = AUDIENCE + Q["broadcast_audience_counts"]
 
 
@@ -400,6 +401,67 @@ async def create(
     return int(new_id), True
 
 
+async def _insert_page(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    broadcast: Mapping[str, Any],
+    rows: list[asyncpg.Record],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Write one page's outbox rows with each address, body and variables sealed.
+
+    The dedupe key names the address by its blind index, never in clear.
+    """
+    if not rows:
+        return 0
+    renders: Mapping[str, Mapping[str, Any]] = broadcast["renders"]
+    columns: list[list[Any]] = [[] for _ in range(14)]
+    opted_out = [bool(row["opted_out"]) for row in rows]
+    for row in rows:
+        channel, recipient = row["channel"], row["recipient"]
+        part = renders[channel]
+        sealed = seal_message(
+            vault,
+            channel=channel,
+            recipient=recipient,
+            body=part["body"],
+            html=part.get("html"),
+            fallbacks=(),
+            context=broadcast["context"],
+            params=part.get("params") or {},
+        )
+        values = (
+            f"broadcast:{broadcast['id']}:{channel}:{sealed.recipient_index.hex()}",
+            channel,
+            recipient if channel == ChannelKind.WAP.value else None,  # a person id
+            sealed.recipient,
+            sealed.recipient_index,
+            sealed.context,
+            part.get("subject"),
+            sealed.body,
+            sealed.html,
+            part.get("link"),
+            sealed.params,
+            sealed.personal,
+            row["not_before"],
+            content_hash(part.get("subject"), part["body"]),
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    done = await conn.fetch(
+        Q["broadcast_insert_messages"],
+        *columns,
+        broadcast["id"],
+        broadcast["priority"],
+        settings.policy.max_attempts,
+        now,
+        opted_out,
+    )
+    return len(done)
+
+
 async def expand(
     conn: asyncpg.Connection, broadcast_id: int, settings: Settings, now: datetime, vault: Vault
 ) -> int:
@@ -422,8 +484,8 @@ async def expand(
             if sealed is None:
                 since = _member_since(settings, b["created_at"])
                 sealed = await sealed_candidates(conn, audience, channels, vault, since=since)
-            page = await conn.fetchrow(
-                INSERT_PAGE,
+            rows = await conn.fetch(
+                SLOT_PAGE,
                 *_audience_args(
                     audience,
                     channels,
@@ -446,23 +508,24 @@ async def expand(
                 now,
                 b["renders"],
             )
-            assert page is not None
-            done = page["fetched"] < cfg.batch_size
+            inserted = await _insert_page(conn, vault, b, rows, settings=settings, now=now)
+            done = len(rows) < cfg.batch_size
+            positions = dict(b["positions"] or {})
+            for row in rows:
+                positions[row["channel"]] = max(int(positions.get(row["channel"], 0)), row["slot"])
             await conn.execute(
                 Q["broadcast_advance"],
                 broadcast_id,
-                page["last_channel"] or b["cursor_channel"],
-                page["last_recipient"] or b["cursor_recipient"],
-                page["positions"],
-                page["fetched"],
+                rows[-1]["channel"] if rows else b["cursor_channel"],
+                rows[-1]["recipient"] if rows else b["cursor_recipient"],
+                positions,
+                len(rows),
                 done,
                 now,
             )
-            if page["inserted"]:
-                await conn.execute(
-                    "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(page["inserted"])
-                )
-            total += int(page["inserted"])
+            if inserted:
+                await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(inserted))
+            total += inserted
         if done:
             return total
 

@@ -91,54 +91,56 @@ SELECT DISTINCT channel, recipient,
  ORDER BY channel, recipient
  LIMIT $12::bigint
 
--- name: broadcast_insert_page
--- Appended to ``WITH page AS (<broadcast_audience>)``: the page becomes outbox rows in one
--- statement. Each channel's rows take consecutive slots after $15 (channel -> slots used)
--- and leave at base ($22: channel -> instant) + slot / rate ($18), skipping the quiet
--- window ($19, $20 in zone $21); numbers that opted out (SMS TD) take no slot, and the
--- opt-out trigger stores them as cancelled. WAP inbox entries appear at the send time.
--- Returns the page's size, its last key (the next cursor) and the slots now used.
+-- name: broadcast_slot_page
+-- Appended to ``WITH page AS (<broadcast_audience>)``: each address of the page with its
+-- send time, in key order (the last one is the next cursor). Each channel's rows take
+-- consecutive slots after $15 (channel -> slots used) and leave at base ($22: channel ->
+-- instant) + slot / rate ($18), skipping the quiet window ($19, $20 in zone $21); numbers
+-- that opted out (SMS TD) take no slot, and the opt-out trigger stores them as cancelled.
+-- WAP inbox entries appear at the send time ($24). The caller seals each address and
+-- writes the rows (broadcast_insert_messages): addresses are stored sealed (issue 19).
+-- $16, $17, $23, $25, $26, $27 are not read here (kept so the parameters stay numbered).
 , slotted AS (
     SELECT p.channel, p.recipient, p.opted_out,
            coalesce(($15::jsonb ->> p.channel)::bigint, 0)
              + sum(CASE WHEN p.opted_out THEN 0 ELSE 1 END)
                  OVER (PARTITION BY p.channel ORDER BY p.recipient) AS slot
       FROM page AS p
-),
-inserted AS (
-    INSERT INTO messages (
-        dedupe_key, kind, channel, person_id, recipient, context, subject, body, html, link,
-        params, mandatory, fallbacks, priority, not_before, max_attempts, created_at,
-        updated_at, content_hash, broadcast_id)
-    SELECT 'broadcast:' || $16::bigint || ':' || s.channel || ':' || s.recipient,
-           'announcement', s.channel,
-           CASE WHEN s.channel = 'wap' THEN s.recipient END,
-           s.recipient, $17::jsonb,
-           r.part ->> 'subject', r.part ->> 'body', r.part ->> 'html', r.part ->> 'link',
-           coalesce(r.part -> 'params', '{}'::jsonb), false, '[]'::jsonb, $23::smallint,
-           CASE WHEN s.channel = 'wap' THEN $24::timestamptz
-                ELSE cuiban_awake_after(($22::jsonb ->> s.channel)::timestamptz,
-                                        greatest(s.slot - 1, 0) / $18::double precision,
-                                        $19::time, $20::time, $21::text)
-           END,
-           $25::integer, $26::timestamptz, $26::timestamptz,
-           sha256(convert_to(coalesce(r.part ->> 'subject', '') || E'\n' || (r.part ->> 'body'),
-                             'UTF8')),
-           $16::bigint
-      FROM slotted AS s
-     CROSS JOIN LATERAL (SELECT $27::jsonb -> s.channel AS part) AS r
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING 1
 )
-SELECT (SELECT count(*) FROM slotted) AS fetched,
-       (SELECT count(*) FROM inserted) AS inserted,
-       (SELECT channel FROM slotted ORDER BY channel DESC, recipient DESC LIMIT 1) AS last_channel,
-       (SELECT recipient FROM slotted ORDER BY channel DESC, recipient DESC LIMIT 1)
-           AS last_recipient,
-       $15::jsonb || coalesce((SELECT jsonb_object_agg(channel, used)
-                                 FROM (SELECT channel, max(slot) AS used
-                                         FROM slotted GROUP BY channel) AS u), '{}'::jsonb)
-           AS positions;
+SELECT s.channel, s.recipient, s.slot, s.opted_out,
+       CASE WHEN s.channel = 'wap' THEN $24::timestamptz
+            ELSE cuiban_awake_after(($22::jsonb ->> s.channel)::timestamptz,
+                                    greatest(s.slot - 1, 0) / $18::double precision,
+                                    $19::time, $20::time, $21::text)
+       END AS not_before,
+       $16::bigint AS broadcast_id, $17::jsonb AS context, $23::smallint AS priority,
+       $25::integer AS max_attempts, $26::timestamptz AS now, $27::jsonb AS renders
+  FROM slotted AS s
+ ORDER BY s.channel, s.recipient;
+
+-- name: broadcast_insert_messages
+-- One page of a broadcast's outbox rows, sealed by the caller: $1 dedupe keys, $2 channels,
+-- $3 person ids, $4 recipients (sealed), $5 their blind indexes, $6 contexts, $7 subjects,
+-- $8 bodies (sealed), $9 html (sealed), $10 links, $11 params, $12 personal (sealed),
+-- $13 send times, $14 content hashes, $19 whether the number opted out (the audience's
+-- flag: stored as cancelled, like the opt-out trigger does, whichever way the opt-out was
+-- stored); $15 the broadcast, $16 priority, $17 max attempts, $18 now.
+INSERT INTO messages (
+    dedupe_key, kind, channel, person_id, recipient, recipient_index, context, subject, body,
+    html, link, params, personal, mandatory, fallbacks, priority, not_before, max_attempts,
+    created_at, updated_at, content_hash, broadcast_id, status, error, error_code)
+SELECT d, 'announcement', ch, p, r, ri, ctx::jsonb, su, b, h, l, pa::jsonb, pe, false,
+       '[]'::jsonb, $16::smallint, nb, $17::integer, $18::timestamptz, $18::timestamptz, hsh,
+       $15::bigint,
+       CASE WHEN oo THEN 'cancelled' ELSE 'queued' END,
+       CASE WHEN oo THEN 'not sent: the number opted out of optional notices (SMS reply TD)' END,
+       CASE WHEN oo THEN 'opted_out' END
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
+              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+              $13::timestamptz[], $14::bytea[], $19::boolean[])
+       AS t(d, ch, p, r, ri, ctx, su, b, h, l, pa, pe, nb, hsh, oo)
+ON CONFLICT (dedupe_key) DO NOTHING
+RETURNING 1;
 
 -- name: broadcast_audience_counts
 -- Appended to ``WITH page AS (<broadcast_audience>)``: the dry run's counts per channel.

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.conftest import START, SUPERVISOR_KEY, Api
+from tests.conftest import START, SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 
 
@@ -36,12 +36,16 @@ async def seed_applicants(
         await conn.close()
 
 
-async def sql(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+async def sql(database_url: str, query: str, *args: Any) -> list[Any]:
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetch(query, *args)
+        rows = await conn.fetch(query, *args)
     finally:
         await conn.close()
+    if "FROM messages" not in query or "recipient" not in query.split("FROM")[0]:
+        return list(rows)
+    # Recipients are sealed: opened, then in the order the query's ORDER BY meant.
+    return sorted(opened_rows(rows), key=lambda r: (r["channel"], r["recipient"]))
 
 
 async def directory(api: Api) -> None:
@@ -125,6 +129,12 @@ async def test_department_announcement_reaches_people_once_and_their_wap_inbox(
         ("wap", "p-other", "p-other"),
         ("wap", "p-sup", "p-sup"),
     ]
+    # Stored sealed (issue 19): no number, in the address or the dedupe key, in clear.
+    for raw in await sql(
+        database_url, "SELECT * FROM messages WHERE broadcast_id = $1", view["id"]
+    ):
+        assert raw["recipient"].startswith("sm4:") and raw["recipient_index"] is not None
+        assert "139000" not in " ".join(str(v) for v in dict(raw).values())
     assert {r["priority"] for r in rows} == {10}
     assert view["recipients"] == 9
     await api.post("/v1/test-clock/advance", {"by": "PT1M"})
@@ -163,7 +173,7 @@ async def test_subscriber_list_is_kept_and_a_number_is_texted_once(
         view["id"],
     )
     # email is not enabled in this centre's settings: SMS only.
-    assert [tuple(r) for r in rows] == [
+    assert [(r["channel"], r["recipient"]) for r in rows] == [
         ("sms", "13600000001"),
         ("sms", "13600000002"),
         ("sms", "13700000002"),
