@@ -2,6 +2,7 @@
 
     python bench/send_throughput.py        # --count 20000 --repeats 3 --apprise-count 2000
     python bench/send_throughput.py --uvloop
+    python bench/send_throughput.py --compare-plain   # each round again with sealing off
     python bench/send_throughput.py --profile /tmp/send.txt   # py-spy on the dispatcher's run
 
 The fake Aliyun (tests/fakes/aliyun.py, checking every signature and nonce) runs
@@ -59,6 +60,7 @@ from hub.delivery.dispatcher import Dispatcher
 from hub.delivery.registry import open_channels
 from hub.logging import configure_logging
 from hub.notices.outbox import Address, Notice, enqueue
+from hub.privacy.vault import DataKey, Vault
 from hub.settings import ChannelsSettings, DispatchSettings
 from hub.store import db
 
@@ -163,8 +165,35 @@ def run_apprise(base: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+class PlainVault(Vault):
+    """Encryption off, for the comparison: values stored as they are, indexes unkeyed.
+
+    Readers pass values without the ``sm4:`` prefix through (rows from before sealing),
+    so the hub runs unchanged on what this stores.
+    """
+
+    def seal(self, value: str, *, field: str) -> str:
+        return value
+
+    def open(self, sealed: str, *, field: str) -> str:
+        return sealed
+
+    def blind_index(self, normalised: str, *, key: DataKey | None = None) -> bytes:
+        return normalised.encode()
+
+
+PLAIN_VAULT = PlainVault(_common.BENCH_VAULT.current)
+
+
 async def run_cuiban(
-    url: str, base: str, count: int, concurrency: int, batch: int, tag: str, profile: str = ""
+    url: str,
+    base: str,
+    count: int,
+    concurrency: int,
+    batch: int,
+    tag: str,
+    profile: str = "",
+    vault: Vault = _common.BENCH_VAULT,
 ) -> tuple[float, float, float]:
     """Return (sends/s from dispatcher start to all sent, rows enqueued/s, sends/CPU-s)."""
     pool = await db.create_pool(url, min_size=4, max_size=12)
@@ -177,14 +206,14 @@ async def run_cuiban(
         started = time.perf_counter()
         async with pool.acquire() as conn, conn.transaction():
             stored = await enqueue(
-                conn, notices(count, now, tag), now=now, max_attempts=8, vault=_common.BENCH_VAULT
+                conn, notices(count, now, tag), now=now, max_attempts=8, vault=vault
             )
         enqueue_rate = stored / (time.perf_counter() - started)
         dispatcher = Dispatcher(
             pool=pool,
             clock=clock,
             channels=channels,
-            vault=_common.BENCH_VAULT,
+            vault=vault,
             settings=DispatchSettings(
                 rates={"aliyun": 0},  # [dispatch.rates] aliyun = 0: no provider limit
                 concurrency={"sms": concurrency},
@@ -223,6 +252,7 @@ async def run_cuiban(
 async def main(args: argparse.Namespace) -> dict[str, float]:
     configure_logging("warning")  # a log line per send would be part of the measurement
     limits, appr, ours, enq, limit_cpu, ours_cpu = [], [], [], [], [], []
+    plain, plain_enq, plain_cpu = [], [], []
     async with _common.scratch_database(args.database_url) as url:
         await _common.fresh_schema(url)
         async with fake_server(uvloop=args.uvloop_fake) as base:
@@ -245,6 +275,19 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
                 ours.append(rate)
                 enq.append(enqueue_rate)
                 ours_cpu.append(per_cpu)
+                if args.compare_plain:  # the same round with personal data not sealed
+                    rate, enqueue_rate, per_cpu = await run_cuiban(
+                        url,
+                        base,
+                        args.count,
+                        args.concurrency,
+                        args.batch,
+                        f"p{r}",
+                        vault=PLAIN_VAULT,
+                    )
+                    plain.append(rate)
+                    plain_enq.append(enqueue_rate)
+                    plain_cpu.append(per_cpu)
     limit, cuiban = median(limits), median(ours)
     apprise_rate = median(appr) if appr else float("nan")
     loop = "uvloop" if args.uvloop else "asyncio"
@@ -269,6 +312,19 @@ async def main(args: argparse.Namespace) -> dict[str, float]:
         f"| **{cuiban / limit:.2f}** | ≥ 0.50 (stretch 0.70) | {ccpu:,.0f} | {ccpu / lcpu:.2f} |"
     )
     print(f"\n(enqueue of the {args.count:,} rows: {median(enq):,.0f} rows/s, not in the figure)")
+    if plain:
+        pcpu = median(plain_cpu)
+        print(
+            "\nEncryption on and off, same rounds (issue 19: the sealed path may cost ≤ 10%)\n\n"
+            "| Cuiban | sends/s (median) | runs | sends per CPU-second | enqueue rows/s |\n"
+            "|---|---:|---:|---:|---:|\n"
+            f"| personal data sealed (SM4-GCM, HMAC-SM3) | {cuiban:,.0f} | {spread(ours)} "
+            f"| {ccpu:,.0f} | {median(enq):,.0f} |\n"
+            f"| not sealed | {median(plain):,.0f} | {spread(plain)} | {pcpu:,.0f} "
+            f"| {median(plain_enq):,.0f} |\n\n"
+            f"sealed / not sealed: sends/s {cuiban / median(plain):.3f}, "
+            f"sends per CPU-second {ccpu / pcpu:.3f}, enqueue {median(enq) / median(plain_enq):.3f}"
+        )
     labels = ["limit\n(bare aiohttp)", "Apprise\njson://", "Cuiban\nend to end"]
     values = [limit, apprise_rate if appr else 0.0, cuiban]
     bar_plot(
@@ -297,6 +353,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     parser.add_argument("--batch", type=int, default=500, help="[dispatch] batch_size")
     parser.add_argument("--uvloop", action="store_true", help="run the hub side on uvloop")
+    parser.add_argument(
+        "--compare-plain", action="store_true", help="also run each round with sealing off"
+    )
     parser.add_argument("--uvloop-fake", action="store_true", help="run the fake on uvloop")
     parser.add_argument("--database-url", default="", help="a scratch database (tables dropped)")
     parser.add_argument("--plot", default="", help="PNG path; 'none' for no plot")
