@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -245,6 +246,33 @@ async def test_permanent_error_dies_and_falls_back_to_email(
     assert len(smtp.requests) == 1
     assert str(smtp.requests[0]["Message-ID"]).startswith(f"<{mail['id']}@")
     assert aliyun.requests == []
+
+
+async def test_a_refused_address_is_stored_and_logged_masked(
+    make_hub: HubFactory, smtp: FakeSmtp, database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SMTP names the address it refuses: the log, the attempt and the row keep it masked."""
+    channels = {"email": {"enabled": True, "host": "127.0.0.1", "port": smtp.port, "tls": "none"}}
+    hub = await make_hub(channels)
+    now = hub.clock.now()
+    await hub.put([notice("m", (ChannelKind.EMAIL, "zhang@example.com"), not_before=now)], now=now)
+    smtp.fail("reject_recipient")
+    capsys.readouterr()
+    await hub.advance("PT1S")
+    logged = capsys.readouterr()
+    [mail] = await hub.messages()
+    assert mail["status"] == "dead" and "Recipient address rejected" in mail["error"]
+    assert mail["recipient"] == "zhang@example.com"  # the admin still sees whom it was for
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = await conn.fetch(
+            "SELECT error FROM messages UNION ALL SELECT error FROM message_attempts"
+        )
+    finally:
+        await conn.close()
+    assert stored and all("zhang@example.com" not in (r["error"] or "") for r in stored)
+    assert "notice_dead" in logged.out + logged.err
+    assert "zhang@example.com" not in logged.out + logged.err
 
 
 async def test_dead_sms_falls_back_to_the_wap_inbox(
