@@ -327,8 +327,24 @@ class Dispatcher:
     # Long on purpose: one send's states (WAP, no adapter, circuit, limits, send, outcome)
     # read in order; each branch ends in _settle or a release.
     async def _deliver(self, row: Mapping[str, Any], bound: Any) -> None:
+        """One claimed message: ready it, pass the provider's circuit, send, record."""
         channel: str = row["channel"]
         provider = self.channels.provider(channel)
+        message = await self._ready(row, bound, channel, provider)
+        if message is None:
+            return
+        breaker = self.breaker(provider)
+        if not await self._circuit_admits(row, bound, breaker, provider):
+            return
+        limiter = self._limiter(provider)
+        if limiter is not None:
+            await limiter.acquire()
+        await self._send(row, bound, message, breaker, provider)
+
+    async def _ready(
+        self, row: Mapping[str, Any], bound: Any, channel: str, provider: str
+    ) -> OutboundMessage | None:
+        """The message to hand the adapter, or None when the row was settled here instead."""
         if channel == ChannelKind.WAP.value:
             # A WAP message is delivered by being stored: the person's inbox page shows it.
             await self._settle(
@@ -341,9 +357,8 @@ class Dispatcher:
                     started_at=self.clock.now(),
                 ),
             )
-            return
-        adapter = self.channels.adapter(channel)
-        if adapter is None:
+            return None
+        if self.channels.adapter(channel) is None:
             await self._refuse(
                 row,
                 bound,
@@ -351,19 +366,20 @@ class Dispatcher:
                 f"the {channel} channel is not enabled in this centre's configuration",
                 "channel_disabled",
             )
-            return
+            return None
         try:
             message = outbound_message(row)
         except CuibanError as exc:
             await self._refuse(row, bound, provider, str(exc), "invalid_message")
-            return
+            return None
         if channel == ChannelKind.WECOM.value:
-            held = await self._wecom_member_limit(row, message, bound)
-            if held is None:
-                return
-            message = held
+            return await self._wecom_member_limit(row, message, bound)
+        return message
 
-        breaker = self.breaker(provider)
+    async def _circuit_admits(
+        self, row: Mapping[str, Any], bound: Any, breaker: CircuitBreaker, provider: str
+    ) -> bool:
+        """False when the provider's circuit is open: the row is released until it may close."""
         while True:
             now = self.clock.now()
             state = breaker.state(now)
@@ -372,16 +388,24 @@ class Dispatcher:
                 # Delay, do not burn an attempt: the provider is down for everyone.
                 await self._release(row, breaker.open_until)
                 bound.info("notice_delayed", provider=provider, until=str(breaker.open_until))
-                return
+                return False
             if state is CircuitState.HALF_OPEN:
                 if breaker.probing:
                     await breaker.probe_done()
                     continue
                 breaker.start_probe()
-            break
-        limiter = self._limiter(provider)
-        if limiter is not None:
-            await limiter.acquire()
+            return True
+
+    async def _send(
+        self,
+        row: Mapping[str, Any],
+        bound: Any,
+        message: OutboundMessage,
+        breaker: CircuitBreaker,
+        provider: str,
+    ) -> None:
+        adapter = self.channels.adapter(row["channel"])
+        assert adapter is not None  # _ready refused the row otherwise
         started = self.clock.now()
         self._phase[row["id"]] = Phase.SENDING
         try:
