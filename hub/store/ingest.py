@@ -208,25 +208,8 @@ async def _reproject(
     cases; with none, the folds are projected again (e.g. on a new calendar).
     """
     known = known or {}
-    new: dict[str, list[Event]] = defaultdict(list)
-    for event in known.values():
-        new[event.case_no].append(event)
     previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
-    # A case seen for the first time has no events but these: every ingest writes the
-    # case row in the transaction that stores its events.
-    folds = {
-        case_no: fold_events(CaseFold(case_no=case_no), new[case_no])
-        for case_no in case_nos
-        if case_no not in previous
-    }
-    seen_before = [case_no for case_no in case_nos if case_no in previous]
-    for row in await conn.fetch(Q["case_folds"], seen_before) if seen_before else ():
-        fold = CaseFold.from_snapshot(opened_fold(vault, row["fold"]))
-        if fold is not None and fold.continues_with(new[row["case_no"]]):
-            folds[row["case_no"]] = fold_events(fold, new[row["case_no"]])
-    replay = [case_no for case_no in case_nos if case_no not in folds]
-    if replay:
-        folds.update(await _replayed(conn, replay, known, vault))
+    folds = await _folded(conn, case_nos, previous, known, vault)
     previous_nodes = {
         (row["case_no"], row["node_id"]): row
         for row in await conn.fetch(Q["node_keys"], list(case_nos))
@@ -254,6 +237,35 @@ async def _reproject(
         list(case_nos),
         [sealed_fold(sealer, folds[case_no].snapshot()) for case_no in case_nos],
     )
+
+
+async def _folded(
+    conn: asyncpg.Connection,
+    case_nos: Sequence[str],
+    previous: Mapping[str, Any],
+    known: Mapping[str, Event],
+    vault: Vault,
+) -> dict[str, CaseFold]:
+    """Each case's fold with its new events: continued where it can be, else replayed."""
+    new: dict[str, list[Event]] = defaultdict(list)
+    for event in known.values():
+        new[event.case_no].append(event)
+    # A case seen for the first time has no events but these: every ingest writes the
+    # case row in the transaction that stores its events.
+    folds = {
+        case_no: fold_events(CaseFold(case_no=case_no), new[case_no])
+        for case_no in case_nos
+        if case_no not in previous
+    }
+    seen_before = [case_no for case_no in case_nos if case_no in previous]
+    for row in await conn.fetch(Q["case_folds"], seen_before) if seen_before else ():
+        fold = CaseFold.from_snapshot(opened_fold(vault, row["fold"]))
+        if fold is not None and fold.continues_with(new[row["case_no"]]):
+            folds[row["case_no"]] = fold_events(fold, new[row["case_no"]])
+    replay = [case_no for case_no in case_nos if case_no not in folds]
+    if replay:
+        folds.update(await _replayed(conn, replay, known, vault))
+    return folds
 
 
 async def _replayed(
