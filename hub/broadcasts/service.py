@@ -36,6 +36,7 @@ from hub.notices.sealing import content_hash, seal_message
 from hub.privacy.people import opened_person
 from hub.privacy.records import open_applicant
 from hub.privacy.vault import Vault
+from hub.replies.opt_outs import opted_out_numbers
 from hub.settings import Settings
 from hub.store.queries import Q
 from hub.supervision import audit
@@ -247,6 +248,7 @@ def _audience_args(
     cursor: tuple[str, str],
     limit: int | None,
     sealed: tuple[list[str], list[str]],
+    opted_out: list[str],
 ) -> list[Any]:
     applicants = audience.applicants
     return [
@@ -264,6 +266,7 @@ def _audience_args(
         limit,
         sealed[0],
         sealed[1],
+        opted_out,
     ]
 
 
@@ -313,6 +316,7 @@ async def preview(
             sealed=await sealed_candidates(
                 conn, body.audience, channels, vault, since=_member_since(settings, now)
             ),
+            opted_out=await opted_out_numbers(conn, vault),
         ),
     )
     per_channel = {r["channel"]: r["recipients"] - r["opted_out"] for r in rows}
@@ -474,6 +478,7 @@ async def expand(
     quiet_from, quiet_to = _quiet(settings)
     total = 0
     sealed: tuple[list[str], list[str]] | None = None  # opened once, not once per page
+    opted_out: list[str] | None = None
     while True:
         async with conn.transaction():
             b = await conn.fetchrow(Q["broadcast_lock"], broadcast_id)
@@ -484,6 +489,8 @@ async def expand(
             if sealed is None:
                 since = _member_since(settings, b["created_at"])
                 sealed = await sealed_candidates(conn, audience, channels, vault, since=since)
+            if opted_out is None:
+                opted_out = await opted_out_numbers(conn, vault)
             rows = await conn.fetch(
                 SLOT_PAGE,
                 *_audience_args(
@@ -493,6 +500,7 @@ async def expand(
                     cursor=(b["cursor_channel"], b["cursor_recipient"]),
                     limit=cfg.batch_size,
                     sealed=sealed,
+                    opted_out=opted_out,
                 ),
                 b["positions"],
                 broadcast_id,

@@ -16,6 +16,7 @@ from hub.privacy.vault import Vault
 APPOINTMENT_OFFERS_MOBILE = "appointment_offers.mobile"
 APPOINTMENTS_MOBILE = "appointments.mobile"
 CASES_APPLICANT = "cases.applicant"
+EVALUATIONS_COMMENT = "evaluations.comment"
 EVENTS_APPLICANT = "events.applicant"
 INBOUND_SMS_MOBILE = "inbound_sms.mobile"
 INBOUND_SMS_TEXT = "inbound_sms.text"
@@ -24,6 +25,7 @@ MESSAGES_FALLBACKS = "messages.fallbacks"
 MESSAGES_HTML = "messages.html"
 MESSAGES_PERSONAL = "messages.personal"
 MESSAGES_RECIPIENT = "messages.recipient"
+OPT_OUTS_MOBILE = "opt_outs.mobile"
 PEOPLE_EMAIL = "people.email"
 PEOPLE_MOBILE = "people.mobile"
 PEOPLE_WECHAT_OPENID = "people.wechat_openid"
@@ -90,6 +92,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("messages", "fallbacks", MESSAGES_FALLBACKS, ("id",)),
     SealedColumn("messages", "personal", MESSAGES_PERSONAL, ("id",)),
     SealedColumn("wap_complaints", "content", WAP_COMPLAINTS_CONTENT, ("id",)),
+    SealedColumn("opt_outs", "mobile", OPT_OUTS_MOBILE, ("id",), "mobile_index"),
+    SealedColumn("evaluations", "comment", EVALUATIONS_COMMENT, ("case_no",)),
 )
 
 

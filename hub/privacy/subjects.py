@@ -193,7 +193,11 @@ async def _case(
         "withdrawn_at": case["withdrawn_at"],
         "deidentified_at": case["deidentified_at"],
         "events": events,
-        "evaluation": extras["evaluation"],
+        "evaluation": extras["evaluation"]
+        and {
+            **extras["evaluation"],
+            "comment": _opened(form, "evaluations", "comment", extras["evaluation"].get("comment")),
+        },
         "complaints": extras["complaints"],
         "rectifications": [
             {

@@ -1,6 +1,7 @@
 """An applicant's 1–5 evaluation of a closed case, by SMS reply or on the WAP page.
 
-A rating of 1 or 2 opens a rectification (差评整改) in the same transaction.
+A rating of 1 or 2 opens a rectification (差评整改) in the same transaction. The
+comment is stored sealed (``evaluations.comment``); rows from before stay readable.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Literal
 import asyncpg
 
 from hub.notices.recipients import Routing
+from hub.privacy.fields import EVALUATIONS_COMMENT
 from hub.rectifications.service import open_for_rating
 from hub.store.queries import Q
 
@@ -32,7 +34,8 @@ async def rate_case(
     if rating not in RATING_WORDS:
         raise ValueError(f"a rating is 1 to 5, not {rating!r}")
     async with conn.transaction():
-        rated = await conn.fetchval(Q["insert_evaluation"], case_no, rating, comment, source, now)
+        sealed = routing.vault.seal_optional(comment, field=EVALUATIONS_COMMENT)
+        rated = await conn.fetchval(Q["insert_evaluation"], case_no, rating, sealed, source, now)
         if rated is not None:
             # A prompt still waiting (the applicant rated first) is no longer needed.
             await conn.execute(Q["cancel_evaluation_prompt"], case_no)

@@ -1,5 +1,7 @@
 """``TD`` / ``退订``: a number opts out of optional SMS, found by its blind index.
 
+The number is stored sealed (``opt_outs.mobile``, migration 0030) next to its index.
+
 The ``messages_opt_out_filter`` trigger (migrations 0005, 0029) cancels an optional SMS
 as it is queued when its ``recipient_index`` is an opted-out number's ``mobile_index``;
 :func:`opt_out` also cancels the ones already waiting. The number itself is never compared.
@@ -13,7 +15,7 @@ from datetime import datetime
 import asyncpg
 
 from core.events import mobile_digits
-from hub.privacy.fields import mobile_index, mobile_lookup
+from hub.privacy.fields import OPT_OUTS_MOBILE, mobile_index, mobile_lookup, reveal
 from hub.privacy.vault import Vault
 from hub.store.queries import Q
 
@@ -23,7 +25,8 @@ async def opt_out(
 ) -> str:
     """Record the opt-out (once) and cancel the number's queued optional SMS; the status."""
     digits = mobile_digits(mobile)
-    await conn.execute(Q["insert_opt_out"], digits, now, inbound_id, mobile_index(vault, mobile))
+    sealed = vault.seal(digits, field=OPT_OUTS_MOBILE)
+    await conn.execute(Q["insert_opt_out"], sealed, now, inbound_id, mobile_index(vault, mobile))
     lookup = mobile_lookup(vault, mobile)
     status: str = await conn.execute(Q["cancel_optional_to"], lookup, now, digits)
     return status
@@ -43,8 +46,18 @@ async def opted_out(conn: asyncpg.Connection, vault: Vault, mobiles: Iterable[st
     return {original for original, indexes in given.items() if found.intersection(indexes)}
 
 
+async def opted_out_numbers(conn: asyncpg.Connection, vault: Vault) -> list[str]:
+    """The digits of every number stored sealed that opted out, opened (a broadcast's filter).
+
+    Opt-outs are few (people who replied TD); SQL cannot open them, so the broadcast
+    audience compares its numbers with this list.
+    """
+    rows = await conn.fetch(Q["opt_outs_sealed"])
+    return [mobile_digits(reveal(vault, r["mobile"], field=OPT_OUTS_MOBILE)) for r in rows]
+
+
 async def index_stored(conn: asyncpg.Connection, vault: Vault) -> int:
-    """Give opt-outs stored before migration 0029 their blind index; how many were missing.
+    """Seal and index opt-outs stored in clear before migrations 0029/0030; how many.
 
     Run when a process with the key starts: without it the trigger, which compares
     indexes, would let optional SMS through to numbers that opted out before sealing.
@@ -52,6 +65,14 @@ async def index_stored(conn: asyncpg.Connection, vault: Vault) -> int:
     rows = await conn.fetch(Q["opt_outs_without_index"])
     if rows:
         await conn.executemany(
-            Q["opt_out_set_index"], [(r["mobile"], mobile_index(vault, r["mobile"])) for r in rows]
+            Q["opt_out_set_index"],
+            [
+                (
+                    r["mobile"],
+                    mobile_index(vault, r["mobile"]),
+                    vault.seal(mobile_digits(r["mobile"]), field=OPT_OUTS_MOBILE),
+                )
+                for r in rows
+            ],
         )
     return len(rows)

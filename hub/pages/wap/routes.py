@@ -47,7 +47,12 @@ from hub.pages.security import check_csrf, csrf_token, mac, set_cookie, wap_midd
 from hub.pages.wap import login as wap_login
 from hub.pages.wap import views as wap_views
 from hub.privacy.access import fingerprint, record_case_read
-from hub.privacy.fields import WAP_COMPLAINTS_CONTENT, mobile_lookup
+from hub.privacy.fields import (
+    EVALUATIONS_COMMENT,
+    WAP_COMPLAINTS_CONTENT,
+    mobile_lookup,
+    reveal,
+)
 from hub.privacy.records import open_applicant
 from hub.rectifications import listing as rectification_listing
 from hub.replies.evaluations import RATING_WORDS, rate_case
@@ -319,8 +324,14 @@ async def case_page(request: web.Request) -> web.Response:
         events = await conn.fetch(Q["wap_case_events"], case_no)
         notices = await conn.fetch(Q["wap_applicant_notices"], case_no)
         evaluation = await conn.fetchrow(Q["wap_evaluation"], case_no)
-    case = {**case, "applicant": open_applicant(request.app[VAULT], case["applicant"])}
-    view = wap_views.case_view(case, nodes, events, notices, evaluation, now=now, tz=_tz(request))
+    vault = request.app[VAULT]
+    case = {**case, "applicant": open_applicant(vault, case["applicant"])}
+    rated = evaluation and {
+        **evaluation,
+        "comment": evaluation["comment"]
+        and reveal(vault, evaluation["comment"], field=EVALUATIONS_COMMENT),
+    }
+    view = wap_views.case_view(case, nodes, events, notices, rated, now=now, tz=_tz(request))
     return page(
         "case.html.j2",
         {

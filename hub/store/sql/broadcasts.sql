@@ -12,7 +12,9 @@
 --   $6  subscriber lists;
 --   $13, $14 the (channel, address) of applicants and people whose contacts are sealed:
 --       opened and chosen as below by the caller (hub/broadcasts/service.py); the SQL
---       reads only the applicants and people stored in clear before sealing.
+--       reads only the applicants and people stored in clear before sealing;
+--   $15 the numbers that opted out (SMS TD), opened by the caller: opt-outs are stored
+--       sealed, only those stored in clear before sealing are compared here.
 -- People are reached on their first channel (their own order, else WeCom, SMS, e-mail,
 -- WeChat) among $7, the push channels this broadcast uses; with $8 each also gets an entry
 -- in their WAP inbox (channel 'wap', recipient = person id). Applicants: SMS, else e-mail.
@@ -84,7 +86,8 @@ normalized AS (
       FROM candidates
 )
 SELECT DISTINCT channel, recipient,
-       (channel = 'sms' AND EXISTS (SELECT 1 FROM opt_outs AS o WHERE o.mobile = recipient))
+       (channel = 'sms' AND (recipient = ANY($15::text[])
+                             OR EXISTS (SELECT 1 FROM opt_outs AS o WHERE o.mobile = recipient)))
            AS opted_out
   FROM normalized
  WHERE recipient <> '' AND (channel, recipient) > ($10::text, $11::text)
@@ -94,27 +97,27 @@ SELECT DISTINCT channel, recipient,
 -- name: broadcast_slot_page
 -- Appended to ``WITH page AS (<broadcast_audience>)``: each address of the page with its
 -- send time, in key order (the last one is the next cursor). Each channel's rows take
--- consecutive slots after $15 (channel -> slots used) and leave at base ($22: channel ->
--- instant) + slot / rate ($18), skipping the quiet window ($19, $20 in zone $21); numbers
+-- consecutive slots after $16 (channel -> slots used) and leave at base ($23: channel ->
+-- instant) + slot / rate ($19), skipping the quiet window ($20, $21 in zone $22); numbers
 -- that opted out (SMS TD) take no slot, and the opt-out trigger stores them as cancelled.
--- WAP inbox entries appear at the send time ($24). The caller seals each address and
+-- WAP inbox entries appear at the send time ($25). The caller seals each address and
 -- writes the rows (broadcast_insert_messages): addresses are stored sealed (issue 19).
--- $16, $17, $23, $25, $26, $27 are not read here (kept so the parameters stay numbered).
+-- $17, $18, $24, $26, $27, $28 are not read here (kept so the parameters stay numbered).
 , slotted AS (
     SELECT p.channel, p.recipient, p.opted_out,
-           coalesce(($15::jsonb ->> p.channel)::bigint, 0)
+           coalesce(($16::jsonb ->> p.channel)::bigint, 0)
              + sum(CASE WHEN p.opted_out THEN 0 ELSE 1 END)
                  OVER (PARTITION BY p.channel ORDER BY p.recipient) AS slot
       FROM page AS p
 )
 SELECT s.channel, s.recipient, s.slot, s.opted_out,
-       CASE WHEN s.channel = 'wap' THEN $24::timestamptz
-            ELSE cuiban_awake_after(($22::jsonb ->> s.channel)::timestamptz,
-                                    greatest(s.slot - 1, 0) / $18::double precision,
-                                    $19::time, $20::time, $21::text)
+       CASE WHEN s.channel = 'wap' THEN $25::timestamptz
+            ELSE cuiban_awake_after(($23::jsonb ->> s.channel)::timestamptz,
+                                    greatest(s.slot - 1, 0) / $19::double precision,
+                                    $20::time, $21::time, $22::text)
        END AS not_before,
-       $16::bigint AS broadcast_id, $17::jsonb AS context, $23::smallint AS priority,
-       $25::integer AS max_attempts, $26::timestamptz AS now, $27::jsonb AS renders
+       $17::bigint AS broadcast_id, $18::jsonb AS context, $24::smallint AS priority,
+       $26::integer AS max_attempts, $27::timestamptz AS now, $28::jsonb AS renders
   FROM slotted AS s
  ORDER BY s.channel, s.recipient;
 

@@ -125,7 +125,7 @@ UPDATE messages
  WHERE dedupe_key LIKE $1 || '|%' AND status IN ('queued', 'failed');
 
 -- name: insert_opt_out
--- $4 the number's blind index (what the opt-out filter compares)
+-- $1 the number sealed, $4 its blind index (what the opt-out filter compares; unique)
 INSERT INTO opt_outs (mobile, at, inbound_sms_id, mobile_index) VALUES ($1, $2, $3, $4)
 ON CONFLICT DO NOTHING;
 
@@ -143,7 +143,11 @@ UPDATE messages
 SELECT mobile_index FROM opt_outs WHERE mobile_index = ANY($1::bytea[]);
 
 -- name: opt_outs_without_index
-SELECT mobile FROM opt_outs WHERE mobile_index IS NULL;
+SELECT mobile FROM opt_outs WHERE mobile_index IS NULL AND mobile NOT LIKE 'sm4:%';
 
 -- name: opt_out_set_index
-UPDATE opt_outs SET mobile_index = $2 WHERE mobile = $1 AND mobile_index IS NULL;
+-- An opt-out stored in clear before sealing: $3 the number sealed, $2 its blind index.
+UPDATE opt_outs SET mobile_index = $2, mobile = $3 WHERE mobile = $1 AND mobile_index IS NULL;
+
+-- name: opt_outs_sealed
+SELECT mobile FROM opt_outs WHERE mobile LIKE 'sm4:%';

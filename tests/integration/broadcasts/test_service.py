@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from hub.privacy.fields import OPT_OUTS_MOBILE, mobile_index
 from tests.conftest import START, SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 
@@ -79,18 +80,25 @@ async def test_dry_run_counts_recipients_segments_and_cost_and_stores_nothing(
     """A dry run lists recipients per channel, SMS segments, cost and a sample; no row is stored."""
     await directory(api)
     await seed_applicants(database_url, 30)
+    # One opt-out stored in clear before sealing, one as TD stores it now (sealed).
     await sql(database_url, "INSERT INTO opt_outs (mobile, at) VALUES ('13600000005', now())")
+    await sql(
+        database_url,
+        "INSERT INTO opt_outs (mobile, at, mobile_index) VALUES ($1, now(), $2)",
+        api.vault.seal("13600000006", field=OPT_OUTS_MOBILE),
+        mobile_index(api.vault, "13600000006"),
+    )
     status, preview = await api.post(
         "/v1/broadcasts?dry_run=true",
         announcement(audience={"departments": ["SCJG"], "applicants": {}}),
     )
     assert status == 200, preview
-    # Applicants: 30 SMS (one opted out) + D-1's; SCJG: head, sup, li (the deputy has only an
+    # Applicants: 30 SMS (two opted out) + D-1's; SCJG: head, sup, li (the deputy has only an
     # e-mail address, and e-mail is off in this centre: the WAP inbox alone).
-    assert preview["recipients"] == {"sms": 29 + 1 + 3, "wap": 4}
-    assert preview["skipped"] == {"opted_out": 1}
+    assert preview["recipients"] == {"sms": 28 + 1 + 3, "wap": 4}
+    assert preview["skipped"] == {"opted_out": 2}
     assert preview["sms_segments"] == 1
-    assert preview["estimated_cost"]["messages"] == 33
+    assert preview["estimated_cost"]["messages"] == 32
     assert preview["sample"]["sms"]["body"].startswith("系统维护：3月15日晚网上大厅暂停服务")
     assert preview["sample"]["wap"]["subject"] == "系统维护"
     rows = await sql(database_url, "SELECT count(*) AS n FROM messages WHERE kind='announcement'")

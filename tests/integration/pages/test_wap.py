@@ -13,7 +13,7 @@ from aiohttp import ClientResponse, web
 from structlog.testing import capture_logs
 
 from hub.clock import ManualClock
-from hub.privacy.fields import mobile_index
+from hub.privacy.fields import EVALUATIONS_COMMENT, mobile_index
 from tests.conftest import TEST_VAULT, Api, opened_rows
 from tests.integration import wap_data as data
 from tests.integration.wap_data import (
@@ -253,7 +253,9 @@ async def test_a_closed_case_is_rated_once_on_the_page(
     status, _, resp = await wap.post(f"{closed}/rate", {"rating": "1"})
     assert resp.headers["Location"].endswith("?m=already")
     rows = await fetch(database_url, "SELECT rating, comment, source FROM evaluations")
-    assert [tuple(r) for r in rows] == [(4, "很快", "wap")]
+    assert [(r["rating"], r["source"]) for r in rows] == [(4, "wap")]
+    assert "很快" not in rows[0]["comment"]  # stored sealed
+    assert TEST_VAULT.open(rows[0]["comment"], field=EVALUATIONS_COMMENT) == "很快"
     assert (await wap.post(f"{closed}/rate", {"rating": "9"}))[0] == 422
     opened = data.case_link(app, OPEN_CASE)
     assert (await wap.post(f"{opened}/rate", {"rating": "5"}))[0] == 409

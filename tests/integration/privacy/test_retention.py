@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from hub.keys import POOL, ROUTING, VAULT
-from hub.privacy.fields import CASES_APPLICANT
+from hub.privacy.fields import CASES_APPLICANT, EVALUATIONS_COMMENT
 from hub.privacy.retention import apply_retention
 from hub.privacy.vault import DataKey, Vault
 from hub.replies.evaluations import rate_case
@@ -104,7 +104,8 @@ async def test_closed_cases_past_retention_keep_only_masked_data(
     finally:
         await conn.close()
     assert "张三丰" not in dump and "13812345678" not in dump and "zhangsf" not in dump
-    assert comment == "挺好，有事打138****5678找张*"
+    assert comment.startswith("sm4:")  # the masked comment is stored sealed again
+    assert app[VAULT].open(comment, field=EVALUATIONS_COMMENT) == "挺好，有事打138****5678找张*"
     assert "李小龙" in open_applicant or open_applicant.startswith('"sm4:')
 
 

@@ -207,6 +207,8 @@ async def test_td_stops_optional_notices_but_never_mandatory_ones(
         given = [MOBILE, "+86" + MOBILE, OTHER]
         assert await opted_out(conn, api.vault, given) == {MOBILE, "+86" + MOBILE}
         assert await conn.fetchval("SELECT count(*) FROM opt_outs") == 1
+        stored = await conn.fetchval("SELECT mobile FROM opt_outs")
+        assert MOBILE not in stored and stored.startswith("sm4:")  # sealed, found by index
     finally:
         await conn.close()
 
