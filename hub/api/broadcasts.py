@@ -108,6 +108,7 @@ async def put_list(request: web.Request) -> web.Response:
             request.match_info["name"],
             body,
             app[SETTINGS],
+            app[VAULT],
             now=app[CLOCK].now(),
             actor=(request[ROLE_KEY], request[ACTOR_KEY]),
         )

@@ -33,6 +33,7 @@ from core.reminders import QuietHours
 from hub.notices.outbox import NOTIFY_CHANNEL
 from hub.notices.recipients import DEFAULT_ORDER
 from hub.notices.sealing import content_hash, seal_message
+from hub.privacy.fields import SUBSCRIBERS_ADDRESS, address_index, reveal
 from hub.privacy.people import opened_person
 from hub.privacy.records import open_applicant
 from hub.privacy.vault import Vault
@@ -197,13 +198,14 @@ async def sealed_candidates(
     *,
     since: datetime,
 ) -> tuple[list[str], list[str]]:
-    """The (channels, addresses) of the audience's applicants and people whose contacts
-    are sealed.
+    """The (channels, addresses) of the audience's applicants, people and subscribers whose
+    contacts are sealed.
 
     SQL cannot open them, so they are opened here and handed to ``broadcast_audience``
     ($13, $14), which de-duplicates them with everyone else. Each is reached as the SQL
     reaches those stored in clear: an applicant by SMS, else e-mail; a person on the
-    first of their channels (else WeCom, SMS, e-mail, WeChat) that the broadcast uses.
+    first of their channels (else WeCom, SMS, e-mail, WeChat) that the broadcast uses; a
+    subscriber at the address of the list, if the broadcast uses its channel.
     """
     found: tuple[list[str], list[str]] = ([], [])
 
@@ -228,6 +230,8 @@ async def sealed_candidates(
                     if add(channel.value, applicant.get(key)):
                         break
     push = [c.value for c in channels if c is not ChannelKind.WAP]
+    for row in await conn.fetch(Q["broadcast_sealed_subscribers"], list(audience.lists), push):
+        add(row["channel"], reveal(vault, row["address"], field=SUBSCRIBERS_ADDRESS))
     rows = await conn.fetch(
         Q["broadcast_sealed_people"], list(audience.departments), audience.heads(), since
     )
@@ -654,18 +658,27 @@ async def replace_list(
     name: str,
     body: ListIn,
     settings: Settings,
+    vault: Vault,
     *,
     now: datetime,
     actor: tuple[str, str],
 ) -> dict[str, Any]:
-    """Replace a subscriber list's mobiles and e-mail addresses; its counts after."""
+    """Replace a subscriber list's mobiles and e-mail addresses (stored sealed); its counts."""
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
         raise InputError("a list name is 1–64 letters, digits, '_', '.' or '-'")
     mobiles, emails = list_addresses(body)
+    # Each address once (the blind index tells duplicates apart), stored sealed.
+    wanted = {
+        address_index(vault, channel, address): (channel, address)
+        for channel, addresses in (("sms", mobiles), ("email", emails))
+        for address in addresses
+    }
+    channels = [channel for channel, _ in wanted.values()]
+    sealed = [vault.seal(address, field=SUBSCRIBERS_ADDRESS) for _, address in wanted.values()]
     async with conn.transaction():
         await conn.execute(Q["list_upsert"], name, body.description, now)
         await conn.execute(Q["list_clear"], name)
-        await conn.execute(Q["list_fill"], name, mobiles, emails, now)
+        await conn.execute(Q["list_fill"], name, channels, sealed, now, list(wanted))
         role, who = actor
         await audit.record(
             conn,

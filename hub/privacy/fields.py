@@ -32,6 +32,7 @@ PEOPLE_WECHAT_OPENID = "people.wechat_openid"
 PEOPLE_WECOM_USERID = "people.wecom_userid"
 RECTIFICATIONS_COMMENT = "rectifications.comment"
 RECTIFICATIONS_REPLY = "rectifications.reply"
+SUBSCRIBERS_ADDRESS = "subscribers.address"
 WAP_CODES_MOBILE = "wap_codes.mobile"
 WAP_COMPLAINTS_CONTENT = "wap_complaints.content"
 WAP_SESSIONS_MOBILE = "wap_sessions.mobile"
@@ -94,6 +95,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("wap_complaints", "content", WAP_COMPLAINTS_CONTENT, ("id",)),
     SealedColumn("opt_outs", "mobile", OPT_OUTS_MOBILE, ("id",), "mobile_index"),
     SealedColumn("evaluations", "comment", EVALUATIONS_COMMENT, ("case_no",)),
+    SealedColumn("subscribers", "address", SUBSCRIBERS_ADDRESS, ("id",), "address_index"),
 )
 
 

@@ -64,6 +64,7 @@ def _address(clear: str, row: Mapping[str, Any]) -> str:
 INDEX_RULES: dict[str, IndexRule] = {
     "cases.applicant_mobile_index": ((), _applicant_mobile),
     "messages.recipient_index": (("channel",), _address),
+    "subscribers.address_index": (("channel",), _address),
 }
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -122,7 +122,9 @@ async def export_subject(
     opt_out = await conn.fetchval(Q["subject_opt_out"], who.indexes, who.digits)
     lists = [
         r["list_name"]
-        for r in await conn.fetch(Q["subject_lists"], who.indexes, who.digits, emails)
+        for r in await conn.fetch(
+            Q["subject_lists"], _addresses(vault, who, emails), who.digits, emails
+        )
     ]
     people = [dict(r) for r in await conn.fetch(Q["subject_people"], who.indexes, who.digits)]
     found = {
@@ -260,7 +262,9 @@ async def erase_subject(
         await _loose_texts(conn, form, who, known, done)
         await _sign_ins(conn, vault, who, done)
         done.rows["subscribers"] += _count(
-            await conn.execute(Q["subject_drop_subscriptions"], who.indexes, who.digits, emails)
+            await conn.execute(
+                Q["subject_drop_subscriptions"], _addresses(vault, who, emails), who.digits, emails
+            )
         )
         for person in await conn.fetch(Q["subject_people"], who.indexes, who.digits):
             done.kept.append(

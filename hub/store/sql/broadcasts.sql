@@ -10,9 +10,9 @@
 --   $3  applicants of open cases (not completed), if true, narrowed to matters $4 and
 --       departments $5 when those are not empty;
 --   $6  subscriber lists;
---   $13, $14 the (channel, address) of applicants and people whose contacts are sealed:
---       opened and chosen as below by the caller (hub/broadcasts/service.py); the SQL
---       reads only the applicants and people stored in clear before sealing;
+--   $13, $14 the (channel, address) of applicants, people and subscribers whose contacts
+--       are sealed: opened and chosen as below by the caller (hub/broadcasts/service.py);
+--       the SQL reads only the ones stored in clear before sealing;
 --   $15 the numbers that opted out (SMS TD), opened by the caller: opt-outs are stored
 --       sealed, only those stored in clear before sealing are compared here.
 -- People are reached on their first channel (their own order, else WeCom, SMS, e-mail,
@@ -74,6 +74,7 @@ candidates AS (
     SELECT s.channel, s.address
       FROM subscribers AS s
      WHERE s.list_name = ANY($6::text[]) AND s.channel = ANY($7::text[])
+       AND s.address_index IS NULL
 ),
 normalized AS (
     SELECT channel,
@@ -220,11 +221,10 @@ ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description,
 DELETE FROM subscribers WHERE list_name = $1;
 
 -- name: list_fill
-INSERT INTO subscribers (list_name, channel, address, added_at)
-SELECT $1, channel, address, $4
-  FROM (SELECT 'sms' AS channel, unnest($2::text[]) AS address
-        UNION ALL
-        SELECT 'email', unnest($3::text[])) AS a
+-- $2 channels, $3 the addresses sealed, $5 their blind indexes (an address once per list).
+INSERT INTO subscribers (list_name, channel, address, address_index, added_at)
+SELECT $1, a.channel, a.address, a.address_index, $4
+  FROM unnest($2::text[], $3::text[], $5::bytea[]) AS a (channel, address, address_index)
 ON CONFLICT DO NOTHING;
 
 -- name: list_counts
@@ -235,6 +235,13 @@ SELECT l.name, l.description, l.updated_at,
   LEFT JOIN subscribers AS s ON s.list_name = l.name
  WHERE l.name = $1
  GROUP BY l.name;
+
+-- name: broadcast_sealed_subscribers
+-- The sealed addresses of lists $1 on channels $2 (broadcast_audience's $6, $7): the caller
+-- opens them.
+SELECT channel, address
+  FROM subscribers
+ WHERE list_name = ANY($1::text[]) AND channel = ANY($2::text[]) AND address_index IS NOT NULL;
 
 -- name: broadcast_sealed_applicants
 -- The sealed applicants of open cases, narrowed to matters $1 and departments $2 when those

@@ -180,15 +180,19 @@ SELECT at FROM opt_outs
  WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2);
 
 -- name: subject_lists
-SELECT list_name FROM subscribers
- WHERE (channel = 'sms' AND address = $2 AND $1::bytea[] IS NOT NULL)
-    OR (channel = 'email' AND address = ANY($3::text[]))
+-- $1 the blind indexes of the number and the e-mail addresses; $2, $3 the number's digits
+-- and the addresses in clear (subscribers stored before sealing).
+SELECT DISTINCT list_name FROM subscribers
+ WHERE address_index = ANY($1::bytea[])
+    OR (address_index IS NULL
+        AND ((channel = 'sms' AND address = $2) OR (channel = 'email' AND address = ANY($3::text[]))))
  ORDER BY list_name;
 
 -- name: subject_drop_subscriptions
 DELETE FROM subscribers
- WHERE (channel = 'sms' AND address = $2 AND $1::bytea[] IS NOT NULL)
-    OR (channel = 'email' AND address = ANY($3::text[]));
+ WHERE address_index = ANY($1::bytea[])
+    OR (address_index IS NULL
+        AND ((channel = 'sms' AND address = $2) OR (channel = 'email' AND address = ANY($3::text[]))));
 
 -- name: subject_drop_codes
 DELETE FROM wap_codes WHERE mobile_index = ANY($1::bytea[]) OR (mobile_index IS NULL AND mobile = $2);

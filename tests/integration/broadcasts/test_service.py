@@ -170,6 +170,15 @@ async def test_subscriber_list_is_kept_and_a_number_is_texted_once(
         {"mobiles": ["13600000001", "+8613700000002", "13700000002"], "emails": ["A@B.cn"]},
     )
     assert status == 200 and (listed["mobiles"], listed["emails"]) == (2, 1)
+    stored = await sql(database_url, "SELECT address, address_index FROM subscribers")
+    assert len(stored) == 3 and all(r["address_index"] for r in stored)
+    assert not any(d in r["address"] for r in stored for d in ("1360", "1370", "b.cn"))
+    # A subscriber stored in clear before sealing is still reached.
+    await sql(
+        database_url,
+        "INSERT INTO subscribers (list_name, channel, address, added_at)"
+        " VALUES ('typhoon', 'sms', '13800000009', now())",
+    )
     await seed_applicants(database_url, 2)
     status, view = await api.post(
         "/v1/broadcasts", announcement(audience={"lists": ["typhoon"], "applicants": {}})
@@ -185,6 +194,7 @@ async def test_subscriber_list_is_kept_and_a_number_is_texted_once(
         ("sms", "13600000001"),
         ("sms", "13600000002"),
         ("sms", "13700000002"),
+        ("sms", "13800000009"),
     ]
     status, problem = await api.post("/v1/broadcasts", announcement(audience={"lists": ["nope"]}))
     assert status == 422 and "nope" in problem["detail"]
