@@ -200,7 +200,10 @@ async def _case(
             **extras["evaluation"],
             "comment": _opened(form, "evaluations", "comment", extras["evaluation"].get("comment")),
         },
-        "complaints": extras["complaints"],
+        "complaints": [
+            {**c, "content": _opened(form, "wap_complaints", "content", c.get("content"))}
+            for c in extras["complaints"] or []
+        ],
         "rectifications": [
             {
                 **r,

@@ -6,7 +6,12 @@ from aiohttp import web
 
 from hub.api.answers import Erasure, SubjectExport
 from hub.keys import POOL, VAULT
-from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_index
+from hub.privacy.fields import (
+    INBOUND_SMS_MOBILE,
+    INBOUND_SMS_TEXT,
+    WAP_COMPLAINTS_CONTENT,
+    mobile_index,
+)
 from hub.store.queries import Q
 from tests.conftest import START, SUPERVISOR_KEY, Api
 from tests.integration import events as ev
@@ -39,6 +44,12 @@ async def _seed(api: Api, app: web.Application) -> None:
             START,
             mobile_index(vault, "13812345678"),
         )
+        await conn.fetchval(
+            Q["wap_complaint_insert"],
+            "SJ-OPEN",
+            vault.seal("窗口没人", field=WAP_COMPLAINTS_CONTENT),
+            START,
+        )
     assert (await api.post("/v1/test-clock/advance", {"by": "PT1H"}))[0] == 200
 
 
@@ -59,6 +70,7 @@ async def test_the_export_holds_everything_about_the_number_in_clear(
     assert {m["case_no"] for m in sms} == {"SJ-DONE", "SJ-OPEN"}
     assert all(m["recipient"] == "13812345678" and "SJ-" in m["body"] for m in sms)
     assert [t["text"] for t in found["inbound_sms"]] == ["CX SJ-DONE 我是张三丰"]
+    assert [c["content"] for c in found["cases"][1]["complaints"]] == ["窗口没人"]
     assert found["lists"] == ["news"]
     assert found["people"] == []
     await api.put("/v1/people/p-li", {"name": "李四", "mobile": "13900001111"})
