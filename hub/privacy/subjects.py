@@ -39,7 +39,7 @@ from hub.supervision.audit import record
 
 EXPORTED = "subject.exported"
 ERASED = "subject.erased"
-OPEN = ("closed", "withdrawn")  # the statuses a case is finished in
+FINISHED = ("closed", "withdrawn")  # a case in any other status is still being handled
 
 
 class OpenCases(Conflict):
@@ -99,26 +99,8 @@ async def export_subject(
     exported_cases = []
     for case, applicant in zip(cases, applicants, strict=True):
         exported_cases.append(await _case(conn, form, case, applicant))
-    messages = [
-        {
-            **dict(m),
-            "recipient": _opened(form, "messages", "recipient", m["recipient"]),
-            "subject": _opened(form, "messages", "subject", m["subject"]),
-            "body": _opened(form, "messages", "body", m["body"]),
-            "personal": _personal(form, m["personal"]),
-        }
-        for m in await conn.fetch(
-            Q["subject_messages"], _addresses(vault, who, emails), who.digits, emails
-        )
-    ]
-    texts = [
-        {
-            **dict(r),
-            "mobile": _opened(form, "inbound_sms", "mobile", r["mobile"]),
-            "text": _opened(form, "inbound_sms", "text", r["text"]),
-        }
-        for r in await conn.fetch(Q["subject_inbound_sms"], who.indexes, who.digits)
-    ]
+    messages = await _messages(conn, vault, form, who, emails)
+    texts = await _texts(conn, form, who)
     opt_out = await conn.fetchval(Q["subject_opt_out"], who.indexes, who.digits)
     lists = [
         r["list_name"]
@@ -151,6 +133,36 @@ async def export_subject(
         },
     )
     return found
+
+
+async def _messages(
+    conn: asyncpg.Connection, vault: Vault, form: StoredForm, who: Subject, emails: list[str]
+) -> list[dict[str, Any]]:
+    """The messages sent to the number or to an e-mail address of its cases, opened."""
+    return [
+        {
+            **dict(m),
+            "recipient": _opened(form, "messages", "recipient", m["recipient"]),
+            "subject": _opened(form, "messages", "subject", m["subject"]),
+            "body": _opened(form, "messages", "body", m["body"]),
+            "personal": _personal(form, m["personal"]),
+        }
+        for m in await conn.fetch(
+            Q["subject_messages"], _addresses(vault, who, emails), who.digits, emails
+        )
+    ]
+
+
+async def _texts(conn: asyncpg.Connection, form: StoredForm, who: Subject) -> list[dict[str, Any]]:
+    """The SMS the number sent the hub, opened."""
+    return [
+        {
+            **dict(r),
+            "mobile": _opened(form, "inbound_sms", "mobile", r["mobile"]),
+            "text": _opened(form, "inbound_sms", "text", r["text"]),
+        }
+        for r in await conn.fetch(Q["subject_inbound_sms"], who.indexes, who.digits)
+    ]
 
 
 def _addresses(vault: Vault, who: Subject, emails: list[str]) -> list[bytes]:
@@ -236,14 +248,7 @@ async def erase_subject(
     done = Erased()
     async with conn.transaction():
         cases = await conn.fetch(Q["subject_cases"], who.indexes, who.digits)
-        busy = [c["case_no"] for c in cases if c["status"] not in OPEN or c["rectification_open"]]
-        if busy:
-            raise OpenCases(
-                f"{who.masked} has {len(busy)} case(s) still being handled "
-                f"({'、'.join(busy[:5])}{'…' if len(busy) > 5 else ''}): their personal data "
-                "is needed until they are closed or withdrawn and any rectification is "
-                "closed (《个人信息保护法》 Art. 47); erase again after that"
-            )
+        _refuse_while_handled(who, cases)
         applicants = [_applicant(form, c["applicant"]) for c in cases]
         known = replacements({"mobile": who.digits}) + [
             pair for a in applicants for pair in replacements(a)
@@ -269,15 +274,7 @@ async def erase_subject(
                 Q["subject_drop_subscriptions"], _addresses(vault, who, emails), who.digits, emails
             )
         )
-        for person in await conn.fetch(Q["subject_people"], who.indexes, who.digits):
-            done.kept.append(
-                f"people: {person['person_id']} is an official in the directory with this "
-                "number; change or remove it with PUT /v1/people/{person_id}"
-            )
-        if await conn.fetchval(Q["subject_opt_out"], who.indexes, who.digits) is not None:
-            done.kept.append(
-                "opt_outs: the TD opt-out stays, so announcements stay stopped for this number"
-            )
+        done.kept.extend(await _kept(conn, who))
         await record(
             conn,
             at=now,
@@ -288,6 +285,29 @@ async def erase_subject(
             detail={**dict(done.rows), "case_nos": [c["case_no"] for c in cases]},
         )
     return done
+
+
+def _refuse_while_handled(who: Subject, cases: Sequence[Mapping[str, Any]]) -> None:
+    busy = [c["case_no"] for c in cases if c["status"] not in FINISHED or c["rectification_open"]]
+    if busy:
+        raise OpenCases(
+            f"{who.masked} has {len(busy)} case(s) still being handled "
+            f"({'、'.join(busy[:5])}{'…' if len(busy) > 5 else ''}): their personal data "
+            "is needed until they are closed or withdrawn and any rectification is "
+            "closed (《个人信息保护法》 Art. 47); erase again after that"
+        )
+
+
+async def _kept(conn: asyncpg.Connection, who: Subject) -> list[str]:
+    """What erasure leaves on purpose, each with why: an official's entry, the opt-out."""
+    kept = [
+        f"people: {person['person_id']} is an official in the directory with this "
+        "number; change or remove it with PUT /v1/people/{person_id}"
+        for person in await conn.fetch(Q["subject_people"], who.indexes, who.digits)
+    ]
+    if await conn.fetchval(Q["subject_opt_out"], who.indexes, who.digits) is not None:
+        kept.append("opt_outs: the TD opt-out stays, so announcements stay stopped for this number")
+    return kept
 
 
 def _count(status: str) -> int:
