@@ -17,7 +17,7 @@ routes are in hub/api/broadcasts.py; see docs/decisions/0010-broadcasts.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, LiteralString
 
@@ -522,24 +522,36 @@ async def expand(
             )
             inserted = await _insert_page(conn, vault, b, rows, settings=settings, now=now)
             done = len(rows) < cfg.batch_size
-            positions = dict(b["positions"] or {})
-            for row in rows:
-                positions[row["channel"]] = max(int(positions.get(row["channel"], 0)), row["slot"])
-            await conn.execute(
-                Q["broadcast_advance"],
-                broadcast_id,
-                rows[-1]["channel"] if rows else b["cursor_channel"],
-                rows[-1]["recipient"] if rows else b["cursor_recipient"],
-                positions,
-                len(rows),
-                done,
-                now,
-            )
+            await _advance(conn, b, rows, done=done, now=now)
             if inserted:
                 await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(inserted))
             total += inserted
         if done:
             return total
+
+
+async def _advance(
+    conn: asyncpg.Connection,
+    b: Mapping[str, Any],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    done: bool,
+    now: datetime,
+) -> None:
+    """Commit the page's cursor and each channel's last slot with its rows (resumable)."""
+    positions = dict(b["positions"] or {})
+    for row in rows:
+        positions[row["channel"]] = max(int(positions.get(row["channel"], 0)), row["slot"])
+    await conn.execute(
+        Q["broadcast_advance"],
+        b["id"],
+        rows[-1]["channel"] if rows else b["cursor_channel"],
+        rows[-1]["recipient"] if rows else b["cursor_recipient"],
+        positions,
+        len(rows),
+        done,
+        now,
+    )
 
 
 async def progress(
