@@ -21,15 +21,7 @@
 -- Mobiles lose a +86/0086 prefix and e-mail addresses their case, so each address is
 -- counted, and texted, once whichever way it entered the audience.
 WITH member_ids AS (
-    SELECT d.head AS person_id FROM departments AS d
-     WHERE d.code = ANY($1::text[]) OR d.code = ANY($2::text[]) OR '*' = ANY($2::text[])
-    UNION
-    SELECT d.deputy FROM departments AS d WHERE d.code = ANY($1::text[])
-    UNION
-    SELECT unnest(d.supervisors) FROM departments AS d WHERE d.code = ANY($1::text[])
-    UNION
-    SELECT n.assignee_id FROM nodes AS n
-     WHERE n.department_code = ANY($1::text[]) AND n.started_at >= $9
+    SELECT person_id FROM broadcast_member_ids($1::text[], $2::text[], $9)
 ),
 candidates AS (
     SELECT 'wap' AS channel, m.person_id AS recipient
@@ -256,15 +248,7 @@ SELECT applicant
 -- The members of an audience (broadcast_audience's $1, $2, $9 here $1, $2, $3) whose
 -- contacts are sealed, with their channel order: the caller opens them.
 WITH member_ids AS (
-    SELECT d.head AS person_id FROM departments AS d
-     WHERE d.code = ANY($1::text[]) OR d.code = ANY($2::text[]) OR '*' = ANY($2::text[])
-    UNION
-    SELECT d.deputy FROM departments AS d WHERE d.code = ANY($1::text[])
-    UNION
-    SELECT unnest(d.supervisors) FROM departments AS d WHERE d.code = ANY($1::text[])
-    UNION
-    SELECT n.assignee_id FROM nodes AS n
-     WHERE n.department_code = ANY($1::text[]) AND n.started_at >= $3
+    SELECT person_id FROM broadcast_member_ids($1::text[], $2::text[], $3)
 )
 SELECT p.person_id, p.channels, p.mobile, p.email, p.wecom_userid, p.wechat_openid
   FROM people AS p
