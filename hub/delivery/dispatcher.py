@@ -40,7 +40,7 @@ import asyncpg
 import structlog
 from aiolimiter import AsyncLimiter
 
-from channels.base import DeliveryUnknown
+from channels.base import Channel, DeliveryUnknown
 from core.errors import CuibanError, PermanentError, TransientError
 from core.notices import ChannelKind, MessageStatus, OutboundMessage
 from hub.clock import Clock
@@ -330,21 +330,22 @@ class Dispatcher:
         """One claimed message: ready it, pass the provider's circuit, send, record."""
         channel: str = row["channel"]
         provider = self.channels.provider(channel)
-        message = await self._ready(row, bound, channel, provider)
-        if message is None:
+        ready = await self._ready(row, bound, channel, provider)
+        if ready is None:
             return
+        adapter, message = ready
         breaker = self.breaker(provider)
         if not await self._circuit_admits(row, bound, breaker, provider):
             return
         limiter = self._limiter(provider)
         if limiter is not None:
             await limiter.acquire()
-        await self._send(row, bound, message, breaker, provider)
+        await self._send(row, bound, adapter, message, breaker, provider)
 
     async def _ready(
         self, row: Mapping[str, Any], bound: Any, channel: str, provider: str
-    ) -> OutboundMessage | None:
-        """The message to hand the adapter, or None when the row was settled here instead."""
+    ) -> tuple[Channel, OutboundMessage] | None:
+        """The adapter and the message to hand it, or None when the row was settled here."""
         if channel == ChannelKind.WAP.value:
             # A WAP message is delivered by being stored: the person's inbox page shows it.
             await self._settle(
@@ -358,7 +359,8 @@ class Dispatcher:
                 ),
             )
             return None
-        if self.channels.adapter(channel) is None:
+        adapter = self.channels.adapter(channel)
+        if adapter is None:
             await self._refuse(
                 row,
                 bound,
@@ -373,8 +375,9 @@ class Dispatcher:
             await self._refuse(row, bound, provider, str(exc), "invalid_message")
             return None
         if channel == ChannelKind.WECOM.value:
-            return await self._wecom_member_limit(row, message, bound)
-        return message
+            held = await self._wecom_member_limit(row, message, bound)
+            return None if held is None else (adapter, held)
+        return adapter, message
 
     async def _circuit_admits(
         self, row: Mapping[str, Any], bound: Any, breaker: CircuitBreaker, provider: str
@@ -400,12 +403,11 @@ class Dispatcher:
         self,
         row: Mapping[str, Any],
         bound: Any,
+        adapter: Channel,
         message: OutboundMessage,
         breaker: CircuitBreaker,
         provider: str,
     ) -> None:
-        adapter = self.channels.adapter(row["channel"])
-        assert adapter is not None  # _ready refused the row otherwise
         started = self.clock.now()
         self._phase[row["id"]] = Phase.SENDING
         try:
