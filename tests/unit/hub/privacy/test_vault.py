@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import stat
 from pathlib import Path
 
@@ -72,6 +73,15 @@ def test_blind_index_is_stable_per_key_and_differs_between_keys() -> None:
     assert Vault(KEY_A).blind_index("13812345678") == Vault(KEY_A).blind_index("13812345678")
     assert Vault(KEY_A).blind_index("13812345678") != Vault(KEY_A).blind_index("13812345679")
     assert Vault(KEY_A).blind_index("13812345678") != Vault(KEY_B).blind_index("13812345678")
+
+
+@given(st.lists(st.text(), min_size=1, max_size=5))
+def test_the_index_is_hmac_sm3_of_each_value_alone(values: list[str]) -> None:
+    """Each index is HMAC-SM3 of its own value: the keyed MAC reused per key keeps no input."""
+    vault = Vault(KEY_A)
+    for value in values:
+        expected = hmac.digest(KEY_A.index_key, value.encode(), "sm3")
+        assert vault.blind_index(value) == expected
 
 
 def test_the_index_key_is_not_the_sealing_key() -> None:
