@@ -103,10 +103,19 @@ class HttpSettings(_Section):
 Role = Literal["admin", "ingest", "supervisor"]
 
 
+#: In a supervisor key's ``departments``: every department of the centre (电子监察).
+EVERY_DEPARTMENT = "*"
+
+
 class ApiKey(_Section):
     key: SecretStr
     role: Role = "admin"
     name: str = ""  # who holds it, for the audit trail (e.g. "纪检监察组")
+    # A supervisor key reads the access log of these departments' cases ("*": all of them,
+    # the centre's 电子监察) and of those where ``person`` is head, deputy or a supervisor
+    # (PUT /v1/departments). With neither it reads no department's (hub/privacy/access.py).
+    departments: tuple[str, ...] = ()
+    person: str = ""
 
     @field_validator("key")
     @classmethod
@@ -114,6 +123,21 @@ class ApiKey(_Section):
         if len(value.get_secret_value()) < 8:
             raise ValueError("an API key must be at least 8 characters")
         return value
+
+    @field_validator("departments")
+    @classmethod
+    def _department_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not code or len(code) > 64 for code in value):
+            raise ValueError('department codes of 1-64 characters, or "*" for every department')
+        return value
+
+    @model_validator(mode="after")
+    def _only_supervisors_are_bound(self) -> ApiKey:
+        # Admin keys read every department's log; ingest keys read none: a binding on them
+        # would promise a limit that is not there.
+        if self.role != "supervisor" and (self.departments or self.person):
+            raise ValueError(f"departments and person apply to supervisor keys, not {self.role}")
+        return self
 
 
 class AuthSettings(_Section):

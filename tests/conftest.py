@@ -120,7 +120,10 @@ async def empty_database_url(pg_server_url: str) -> AsyncIterator[str]:
 
 ADMIN_KEY = "admin-key-0001"
 INGEST_KEY = "ingest-key-0001"
-SUPERVISOR_KEY = "supervisor-key-0001"
+SUPERVISOR_KEY = "supervisor-key-0001"  # centre-wide: departments = ["*"]
+SCJG_SUPERVISOR_KEY = "supervisor-key-scjg"  # departments = ["SCJG"]
+PERSON_SUPERVISOR_KEY = "supervisor-key-zhou"  # person = "p-zhou": the departments they supervise
+UNBOUND_SUPERVISOR_KEY = "supervisor-key-none"  # neither: no department's access log
 START = datetime.fromisoformat("2026-03-02T09:00:00+08:00")
 
 
@@ -149,7 +152,10 @@ data_dir = "{tmp_path / "data"}"
 
 [auth]
 api_keys = ["{ADMIN_KEY}", {{key = "{INGEST_KEY}", role = "ingest"}},
-            {{key = "{SUPERVISOR_KEY}", role = "supervisor"}}]
+            {{key = "{SUPERVISOR_KEY}", role = "supervisor", departments = ["*"]}},
+            {{key = "{SCJG_SUPERVISOR_KEY}", role = "supervisor", departments = ["SCJG"]}},
+            {{key = "{PERSON_SUPERVISOR_KEY}", role = "supervisor", person = "p-zhou"}},
+            {{key = "{UNBOUND_SUPERVISOR_KEY}", role = "supervisor"}}]
 
 [clock]
 mode = "manual"

@@ -2,6 +2,11 @@
 
 ``?action=case.read&department=D`` is the access log of department D's cases: every
 read of a case's personal data (hub/privacy/access.py).
+
+An admin key reads the whole trail. A supervisor key reads the rows that name one of
+the departments of its scope (:func:`hub.privacy.access.scope_of`), all of them when it
+is centre-wide (``departments = ["*"]``); asking for another department, or holding a
+key bound to none, is answered 403 with the departments it may ask for.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import asyncpg
 from aiohttp import web
 
 from hub.api import paging
-from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
+from hub.api.auth import ACTOR_KEY, API_KEY, ROLE_KEY, allow
 from hub.api.jsonio import respond
 from hub.api.problems import Problem
 from hub.api.views import local
 from hub.keys import CLOCK, POOL, SETTINGS
+from hub.privacy.access import Scope, scope_of
 from hub.store.queries import Q
 from hub.supervision.audit import record
 
@@ -62,6 +68,25 @@ def _instant(request: web.Request, name: str) -> datetime | None:
     return value
 
 
+def _check_scope(scope: Scope, department: str | None) -> None:
+    """Refuse a department outside the key's scope, or a key bound to no department."""
+    if scope.everywhere:
+        return
+    if not scope.departments:
+        raise Problem(
+            403,
+            "this supervisor key is bound to no department: give it departments = [...] "
+            '(["*"] for the whole centre) or person = "<person id>" in [auth] api_keys',
+        )
+    if department is not None and not scope.allows(department):
+        raise Problem(
+            403,
+            f"this key may read the audit trail of departments {', '.join(scope.only() or [])} "
+            f"only, not {department}",
+            errors=[{"field": "department", "message": "not a department of this key"}],
+        )
+
+
 @routes.get("/v1/audit")
 @allow("supervisor")
 async def list_audit(request: web.Request) -> web.Response:
@@ -70,7 +95,10 @@ async def list_audit(request: web.Request) -> web.Response:
     limit = paging.page_size(q, errors, default=100, maximum=1000)
     paging.check(errors)
     after = paging.decode_id_cursor("a", q["cursor"]) if q.get("cursor") else None
+    department = q.get("department") or None
     async with request.app[POOL].acquire() as conn:
+        scope = await scope_of(conn, request[API_KEY])
+        _check_scope(scope, department)
         rows = await conn.fetch(
             Q["list_audit"],
             q.get("subject") or None,
@@ -79,7 +107,8 @@ async def list_audit(request: web.Request) -> web.Response:
             _instant(request, "to"),
             after,
             limit + 1,
-            q.get("department") or None,
+            department,
+            scope.only(),
         )
     tz = request.app[SETTINGS].calendar.tz
 

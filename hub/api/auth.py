@@ -20,6 +20,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ROLE_KEY = web.RequestKey("role", str)
 ACTOR_KEY = web.RequestKey("actor", str)
+API_KEY = web.RequestKey("api_key", ApiKey)  # the configured key the request carries
 _ALLOWED = "cuiban_roles"
 _PUBLIC_PREFIXES = ("/v1/callbacks/", "/v1/openapi.json")
 
@@ -80,6 +81,7 @@ def auth_middleware(keys: Collection[ApiKey]) -> Middleware:
             )
         request[ROLE_KEY] = key.role
         request[ACTOR_KEY] = actor_of(key)
+        request[API_KEY] = key
         return await handler(request)
 
     return middleware

@@ -183,6 +183,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "access log)",
         query=_query("subject", "action", "department", "from", "to", "cursor", "limit"),
         answers={200: _ok("A page of audit entries", answers.AuditPage)},
+        problems={
+            403: "The key's role may not do this; or a supervisor key asked for a department "
+            "outside its departments (auth.api_keys departments/person), or is bound to none"
+        },
     ),
     ("get", "/v1/privacy/subjects/{mobile}"): Operation(
         summary="Everything held about a mobile number, opened (《个人信息保护法》 Art. 45): its "

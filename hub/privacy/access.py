@@ -6,16 +6,26 @@ personal information. Reads are rows of the one audit trail
 (the API key's name or fingerprint, or the WAP link or session), when, which
 case, through which door, and the case's department, so a supervisor can read
 the log of a department's cases (``GET /v1/audit?action=case.read&department=``).
+
+Which departments' log a reader may see is its :class:`Scope`: an admin key every
+department; a supervisor key those it names in ``departments`` (``"*"``: the whole
+centre, 电子监察) and those where its ``person`` is head, deputy or a supervisor
+(``PUT /v1/departments/{code}``, read at each request, so a change takes effect at
+once). A supervisor key with neither sees no department's log: being centre-wide is
+said in the configuration, never assumed.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import asyncpg
 
+from hub.settings import EVERY_DEPARTMENT, ApiKey
+from hub.store.queries import Q
 from hub.supervision.audit import record
 
 CASE_READ = "case.read"
@@ -48,3 +58,37 @@ async def record_case_read(
         subject=case_no,
         detail={"via": via, "department": department},
     )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Scope:
+    """The departments whose cases' access log a reader may see; ``everywhere``: all."""
+
+    everywhere: bool = False
+    departments: frozenset[str] = frozenset()
+
+    def allows(self, department: str) -> bool:
+        return self.everywhere or department in self.departments
+
+    def only(self) -> list[str] | None:
+        """The departments to filter the log by: None when the reader sees every one."""
+        return None if self.everywhere else sorted(self.departments)
+
+
+EVERYWHERE = Scope(everywhere=True)
+
+
+async def scope_of(conn: asyncpg.Connection, key: ApiKey) -> Scope:
+    """What ``key`` may see of the access log (see the module's docstring)."""
+    if key.role == "admin" or EVERY_DEPARTMENT in key.departments:
+        return EVERYWHERE
+    if key.role != "supervisor":
+        return Scope()
+    return Scope(departments=frozenset(key.departments) | await departments_of(conn, key.person))
+
+
+async def departments_of(conn: asyncpg.Connection, person: str) -> frozenset[str]:
+    """The departments where ``person`` is head, deputy or one of the supervisors."""
+    if not person:
+        return frozenset()
+    return frozenset(r["code"] for r in await conn.fetch(Q["departments_of_person"], person))

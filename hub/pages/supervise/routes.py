@@ -33,6 +33,7 @@ from hub.api.auth import actor_of, key_for
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
 from hub.pages.supervise import errors, views
+from hub.privacy.access import Scope, scope_of
 from hub.privacy.fields import WAP_COMPLAINTS_CONTENT, reveal
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
@@ -135,33 +136,32 @@ async def _page_key(
     return key
 
 
-async def _role(request: web.Request) -> str | web.Response:
-    """The caller's role; else the response to send: a refusal (403) or the way to sign in."""
+async def _caller(request: web.Request) -> ApiKey | web.Response:
+    """The caller's key; else the response to send: a refusal (403) or the way to sign in."""
     app = request.app
     header = request.headers.get("Authorization")
     async with app[POOL].acquire() as conn:
         if header:
             async with conn.transaction():
-                found = await _page_key(request, conn, header, via="header")
-            return found if isinstance(found, web.Response) else str(found.role)
+                return await _page_key(request, conn, header, via="header")
         key = await session_key(app, conn, request.cookies.get(COOKIE), now=app[CLOCK].now())
     if key is None or key.role not in _PAGE_ROLES:
         raise web.HTTPSeeOther("/supervise/login", headers=_HEADERS)
-    return str(key.role)
+    return key
 
 
-SignedInHandler = Callable[[web.Request, str], Awaitable[web.Response]]
+SignedInHandler = Callable[[web.Request, ApiKey], Awaitable[web.Response]]
 
 
 def _signed_in(handler: SignedInHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Run ``handler`` with the caller's role; a caller without a page key gets the refusal."""
+    """Run ``handler`` with the caller's key; a caller without a page key gets the refusal."""
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.Response:
-        role = await _role(request)
-        if isinstance(role, web.Response):
-            return role
-        return await handler(request, role)
+        key = await _caller(request)
+        if isinstance(key, web.Response):
+            return key
+        return await handler(request, key)
 
     return checked
 
@@ -238,7 +238,7 @@ def _trend_svg(groups: list[stats.Group]) -> str:
 
 @routes.get("/supervise/")
 @_signed_in
-async def page(request: web.Request, role: str) -> web.Response:
+async def page(request: web.Request, key: ApiKey) -> web.Response:
     """The supervision page."""
     app = request.app
     tz = app[SETTINGS].calendar.tz
@@ -266,7 +266,7 @@ async def page(request: web.Request, role: str) -> web.Response:
     trend_svg = await asyncio.to_thread(_trend_svg, trend.groups)
     return _render(
         "index.html.j2",
-        role=role,
+        role=key.role,
         now=local_now.strftime("%Y-%m-%d %H:%M"),
         stats=figures,
         columns=report.CASE_COLUMNS,
@@ -296,7 +296,7 @@ def _csrf(request: web.Request) -> str | None:
 
 @routes.post("/supervise/cases/{case_no}/urge")
 @_signed_in
-async def urge(request: web.Request, role: str) -> web.Response:
+async def urge(request: web.Request, key: ApiKey) -> web.Response:
     """A supervisor's 催办 from the page: queued to the case's current assignees, audited."""
     form = await request.post()
     token = form.get("csrf")
@@ -315,7 +315,7 @@ async def urge(request: web.Request, role: str) -> web.Response:
                 note="",
                 now=app[CLOCK].now(),
                 max_attempts=app[SETTINGS].policy.max_attempts,
-                audit_as=(role, "supervise page"),
+                audit_as=(key.role, "supervise page"),
             )
         except NothingToUrge:
             urged = None
@@ -326,7 +326,7 @@ async def urge(request: web.Request, role: str) -> web.Response:
 
 @routes.get(r"/supervise/urges/{urge_id:\d{1,18}}")
 @_signed_in
-async def urged(request: web.Request, role: str) -> web.Response:
+async def urged(request: web.Request, key: ApiKey) -> web.Response:
     """What a 催办 queued: to whom, by which channel, and when it will be sent (and why then)."""
     app = request.app
     async with app[POOL].acquire() as conn:
@@ -338,7 +338,7 @@ async def urged(request: web.Request, role: str) -> web.Response:
 
 @routes.get("/supervise/projects/{project_id}")
 @_signed_in
-async def project(request: web.Request, role: str) -> web.Response:
+async def project(request: web.Request, key: ApiKey) -> web.Response:
     """One investment project's approvals across departments: state, dates, level."""
     app = request.app
     tz = app[SETTINGS].calendar.tz
@@ -366,7 +366,7 @@ async def project(request: web.Request, role: str) -> web.Response:
 
 @routes.get("/supervise/reports/{month}")
 @_signed_in
-async def monthly_report(request: web.Request, role: str) -> web.Response:
+async def monthly_report(request: web.Request, key: ApiKey) -> web.Response:
     """The monthly report page, computed now for ``YYYY-MM``."""
     app = request.app
     month = request.match_info["month"]
@@ -386,17 +386,30 @@ ACCESS_LOG_ROWS = 200
 
 @routes.get("/supervise/access-log")
 @_signed_in
-async def access_log(request: web.Request, role: str) -> web.Response:
-    """Who read which case's personal data, newest first, of one department or all."""
+async def access_log(request: web.Request, key: ApiKey) -> web.Response:
+    """Who read which case's personal data, newest first, of the caller's departments.
+
+    A supervisor sees the departments of its key's scope (hub/privacy/access.py); asking
+    for another one, or holding a key bound to none, gets a page that says so (403).
+    """
     app = request.app
     department = request.query.get("department", "").strip()[:64] or None
     tz = app[SETTINGS].calendar.tz
     async with app[POOL].acquire() as conn:
-        rows = await conn.fetch(Q["access_log_page"], department, ACCESS_LOG_ROWS)
-    return _render(
-        "access_log.html.j2",
+        scope = await scope_of(conn, key)
+        refusal = _access_log_refusal(scope, department)
+        rows = (
+            []
+            if refusal
+            else await conn.fetch(Q["access_log_page"], department, ACCESS_LOG_ROWS, scope.only())
+        )
+    template = templates.environment().get_template("access_log.html.j2")
+    page = template.render(
         department=department,
         limit=ACCESS_LOG_ROWS,
+        everywhere=scope.everywhere,
+        allowed=scope.only() or [],
+        refusal=refusal,
         rows=[
             {
                 "at": r["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
@@ -409,3 +422,18 @@ async def access_log(request: web.Request, role: str) -> web.Response:
             for r in rows
         ],
     )
+    return _html(page, 403 if refusal else 200)
+
+
+def _access_log_refusal(scope: Scope, department: str | None) -> str | None:
+    """Why the caller may not see this log (a sentence for the page), or None."""
+    if scope.everywhere:
+        return None
+    if not scope.departments:
+        return (
+            "此密钥未绑定任何部门，不能查看访问记录。请管理员在 [auth] api_keys 中为它设置 "
+            'departments（["*"] 为全中心）或 person。'
+        )
+    if department is not None and not scope.allows(department):
+        return f"您无权查看部门 {department} 的访问记录。"
+    return None

@@ -9,15 +9,25 @@ SELECT id, at, actor_role, actor, action, subject, detail FROM audit_log
    AND ($3::timestamptz IS NULL OR at >= $3)
    AND ($4::timestamptz IS NULL OR at < $4)
    AND ($5::bigint IS NULL OR id > $5)
-   -- $7: a department's rows (case reads name the case's department; hub/privacy/access.py)
-   AND ($7::text IS NULL OR detail->>'department' = $7)
+   -- $7: a department's rows (a case read names the case's department, a read of the
+   -- message log the departments of the cases it showed; hub/privacy/access.py)
+   AND ($7::text IS NULL OR detail->>'department' = $7 OR detail->'departments' ? $7)
+   -- $8: only rows naming one of these departments (a supervisor key's scope; NULL: all)
+   AND ($8::text[] IS NULL OR detail->>'department' = ANY($8) OR detail->'departments' ?| $8)
  ORDER BY id
  LIMIT $6;
 
 -- name: access_log_page
--- The newest reads of cases' personal data, of one department ($1) or all (NULL).
+-- The newest reads of cases' personal data, of one department ($1) or all (NULL), of the
+-- departments $3 only (a supervisor's scope; NULL: all).
 SELECT at, actor_role, actor, subject, detail->>'via' AS via, detail->>'department' AS department
   FROM audit_log
  WHERE action = 'case.read' AND ($1::text IS NULL OR detail->>'department' = $1)
+   AND ($3::text[] IS NULL OR detail->>'department' = ANY($3))
  ORDER BY id DESC
  LIMIT $2;
+
+-- name: departments_of_person
+-- The departments whose access log a person sees (hub/privacy/access.py): where they are
+-- the head, the deputy or one of the supervisors.
+SELECT code FROM departments WHERE head = $1 OR deputy = $1 OR $1 = ANY(supervisors) ORDER BY code;

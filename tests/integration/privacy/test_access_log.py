@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from tests.conftest import SUPERVISOR_KEY, Api
+from tests.conftest import (
+    ADMIN_KEY,
+    PERSON_SUPERVISOR_KEY,
+    SCJG_SUPERVISOR_KEY,
+    SUPERVISOR_KEY,
+    UNBOUND_SUPERVISOR_KEY,
+    Api,
+)
 from tests.integration import events as ev
 from tests.integration.wap_data import case_link
 
@@ -62,3 +69,114 @@ async def test_a_supervisor_reads_a_departments_access_log_on_the_page(
     assert all("AL-3" in row and "SCJG" in row for row in rows)
     other = await (await api.client.get("/supervise/access-log?department=GTZY")).text()
     assert "没有记录" in other
+
+
+async def _two_departments_read(api: Api) -> None:
+    """AL-S in SCJG and AL-G in GTZY, each read once by the admin."""
+    await api.post("/v1/events", ev.accepted("AL-S", "2026-03-02T09:00:00+08:00"))
+    other = ev.accepted("AL-G", "2026-03-02T09:00:00+08:00")
+    other["department"] = {"code": "GTZY", "name": "自然资源局"}
+    await api.post("/v1/events", other)
+    for case_no in ("AL-S", "AL-G"):
+        assert (await api.get(f"/v1/cases/{case_no}"))[0] == 200
+
+
+async def test_a_supervisor_key_reads_only_its_departments_log(api: Api) -> None:
+    """departments = ["SCJG"]: SCJG's reads, 403 for GTZY's; ["*"] and admin read both."""
+    await _two_departments_read(api)
+    read = "/v1/audit?action=case.read"
+
+    status, mine = await api.get(f"{read}&department=SCJG", key=SCJG_SUPERVISOR_KEY)
+    assert status == 200
+    assert [r["subject"] for r in mine["items"]] == ["AL-S"]
+    _, unfiltered = await api.get(read, key=SCJG_SUPERVISOR_KEY)
+    assert [r["subject"] for r in unfiltered["items"]] == ["AL-S"]
+    status, refused = await api.get(f"{read}&department=GTZY", key=SCJG_SUPERVISOR_KEY)
+    assert status == 403
+    assert "SCJG" in refused["detail"] and "GTZY" in refused["detail"]
+
+    for key in (SUPERVISOR_KEY, ADMIN_KEY):
+        _, everything = await api.get(read, key=key)
+        assert sorted(r["subject"] for r in everything["items"]) == ["AL-G", "AL-S"]
+        assert (await api.get(f"{read}&department=GTZY", key=key))[0] == 200
+
+
+async def test_a_persons_key_follows_the_departments_they_supervise(api: Api) -> None:
+    """person = "p-zhou" sees the departments where PUT /v1/departments names them, at once."""
+    await _two_departments_read(api)
+    read = "/v1/audit?action=case.read"
+    await api.put("/v1/people/p-zhou", {"name": "周监察"})
+    assert (await api.get(read, key=PERSON_SUPERVISOR_KEY))[0] == 403  # supervises nothing yet
+
+    await api.put("/v1/departments/GTZY", {"name": "自然资源局", "supervisors": ["p-zhou"]})
+    status, page = await api.get(read, key=PERSON_SUPERVISOR_KEY)
+    assert status == 200
+    assert [r["subject"] for r in page["items"]] == ["AL-G"]
+    assert (await api.get(f"{read}&department=SCJG", key=PERSON_SUPERVISOR_KEY))[0] == 403
+
+    await api.put("/v1/departments/SCJG", {"name": "市场监督管理局", "head": "p-zhou"})
+    _, both = await api.get(read, key=PERSON_SUPERVISOR_KEY)
+    assert sorted(r["subject"] for r in both["items"]) == ["AL-G", "AL-S"]
+
+
+async def test_a_supervisor_key_bound_to_nothing_is_told_how_to_bind_it(api: Api) -> None:
+    """No departments and no person: 403 naming the settings, not every department's log."""
+    await _two_departments_read(api)
+    status, refused = await api.get("/v1/audit?action=case.read", key=UNBOUND_SUPERVISOR_KEY)
+    assert status == 403
+    assert "departments" in refused["detail"] and "[auth] api_keys" in refused["detail"]
+
+
+async def _signed_in(api: Api, key: str) -> None:
+    api.client.session.cookie_jar.clear()
+    resp = await api.client.post("/supervise/login", data={"key": key}, allow_redirects=False)
+    assert resp.status == 303
+
+
+def _logged_cases(html: str) -> list[str]:
+    if '<table id="access-log">' not in html:
+        return []
+    rows = html.split('<table id="access-log">', 1)[1].split("</tbody>")[0].split("<tr>")[2:]
+    return [row.split('<td class="text">', 1)[1].split("<", 1)[0] for row in rows]
+
+
+async def test_the_access_log_page_shows_a_supervisor_their_departments_only(api: Api) -> None:
+    """Signed in with an SCJG key: SCJG's reads, a clear 403 page for GTZY; ["*"] sees both."""
+    await _two_departments_read(api)
+
+    await _signed_in(api, SCJG_SUPERVISOR_KEY)
+    resp = await api.client.get("/supervise/access-log")
+    html = await resp.text()
+    assert resp.status == 200
+    assert _logged_cases(html) == ["AL-S"]
+    assert 'href="/supervise/access-log?department=SCJG"' in html  # where they may look
+    resp = await api.client.get("/supervise/access-log?department=GTZY")
+    html = await resp.text()
+    assert resp.status == 403
+    assert "您无权查看部门 GTZY 的访问记录" in html
+    assert "AL-G" not in html
+
+    await _signed_in(api, SUPERVISOR_KEY)
+    resp = await api.client.get("/supervise/access-log")
+    assert sorted(_logged_cases(await resp.text())) == ["AL-G", "AL-S"]
+
+
+async def test_the_access_log_page_follows_the_signed_in_persons_departments(api: Api) -> None:
+    """A key naming a person shows the departments they head or supervise; none: a 403 page."""
+    await _two_departments_read(api)
+    await api.put("/v1/people/p-zhou", {"name": "周监察"})
+
+    await _signed_in(api, PERSON_SUPERVISOR_KEY)
+    resp = await api.client.get("/supervise/access-log")
+    assert resp.status == 403
+    assert "未绑定任何部门" in await resp.text()
+
+    await api.put("/v1/departments/SCJG", {"name": "市场监督管理局", "deputy": "p-zhou"})
+    resp = await api.client.get("/supervise/access-log")
+    assert resp.status == 200
+    assert _logged_cases(await resp.text()) == ["AL-S"]
+
+    await _signed_in(api, UNBOUND_SUPERVISOR_KEY)
+    resp = await api.client.get("/supervise/access-log?department=SCJG")
+    assert resp.status == 403
+    assert "AL-S" not in await resp.text()

@@ -68,6 +68,15 @@ def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.M
         ('[channels.email]\ntls = "maybe"\n', "channels.email.tls"),
         ('[auth]\napi_keys = [{key = "short"}]\n', "auth.api_keys.0.key"),
         ('[auth]\napi_keys = [{key = "long-enough-key", role = "root"}]\n', "auth.api_keys.0.role"),
+        (
+            '[auth]\napi_keys = [{key = "long-enough-key", departments = ["SCJG"]}]\n',
+            "departments and person apply to supervisor keys, not admin",
+        ),
+        (
+            '[auth]\napi_keys = [{key = "long-enough-key", role = "supervisor", '
+            'departments = [""]}]\n',
+            "auth.api_keys.0.departments",
+        ),
         ("[policy.matters.QS]\nwarn_fraction = 2.0\n", "policy.matters.QS.warn_fraction"),
         ("not toml at all [", "not valid TOML"),
     ],
