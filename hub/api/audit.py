@@ -24,7 +24,7 @@ from hub.api.jsonio import respond
 from hub.api.problems import Problem
 from hub.api.views import local
 from hub.keys import CLOCK, POOL, SETTINGS
-from hub.privacy.access import Scope, scope_of
+from hub.privacy.access import Scope, scope_of, visible_detail
 from hub.store.queries import Q
 from hub.supervision.audit import record
 
@@ -120,7 +120,7 @@ async def list_audit(request: web.Request) -> web.Response:
             "actor": r["actor"],
             "action": r["action"],
             "subject": r["subject"],
-            "detail": r["detail"],
+            "detail": visible_detail(r["detail"], scope),
         }
 
     return respond(paging.items_page(rows, limit, entry, prefix="a", key=lambda r: r["id"]))

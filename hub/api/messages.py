@@ -5,6 +5,10 @@ body that could sign someone in is redacted (:func:`redacted`): the whole body
 of a verification code or an acceptance notice (its query code), and every
 signed link token in any other body; the ``link`` field is dropped; mobile
 numbers are masked, the ``recipient`` included.
+
+Every page that shows messages is one ``messages.read`` row of the access log
+(:func:`hub.privacy.access.record_messages_read`): who, when, the filters, and the
+cases and departments of the messages shown — one row per request, not per message.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from aiohttp import web
 
 from core.notices import ChannelKind, MessageStatus, NoticeKind
 from hub.api import paging
-from hub.api.auth import ROLE_KEY, allow
+from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import respond
 from hub.api.views import local
-from hub.keys import POOL, SETTINGS, VAULT
+from hub.keys import CLOCK, POOL, SETTINGS, VAULT
 from hub.notices.links import TOKEN_IN_TEXT
 from hub.notices.sealing import opened
 from hub.notices.words import mask_address, mask_mobiles_in
+from hub.privacy.access import record_messages_read
 from hub.privacy.fields import address_lookup
 from hub.privacy.vault import Vault
 from hub.store.queries import Q
@@ -131,6 +136,16 @@ def _recipient_indexes(
     return sorted({index for c in channels for index in address_lookup(vault, c, recipient)})
 
 
+def _asked(values: Mapping[str, str | None]) -> dict[str, str]:
+    """The filters of a read for the access log, the recipient masked (the trail keeps no
+    full address)."""
+    asked = {name: value for name, value in values.items() if value is not None}
+    if recipient := asked.get("recipient"):
+        channel = asked.get("channel") or ("email" if "@" in recipient else "sms")
+        asked["recipient"] = mask_address(channel, recipient) or ""
+    return asked
+
+
 @routes.get("/v1/messages")
 @allow("supervisor")
 async def list_messages(request: web.Request) -> web.Response:
@@ -166,6 +181,15 @@ async def list_messages(request: web.Request) -> web.Response:
         # Opened only to be shown: recipients and bodies are sealed at rest (issue 19).
         shown = [opened(vault, r) for r in rows]
         attempt_rows = await conn.fetch(Q["message_attempts_for"], [r["id"] for r in shown[:limit]])
+        await record_messages_read(
+            conn,
+            at=request.app[CLOCK].now(),
+            role=request[ROLE_KEY],
+            actor=request[ACTOR_KEY],
+            subject=values["case_no"] or "messages",
+            asked=_asked(values),
+            shown=shown[:limit],
+        )
     tz = request.app[SETTINGS].calendar.tz
     view = _as_stored if request[ROLE_KEY] == "admin" else redacted
     by_message: dict[int, list[dict[str, Any]]] = {}

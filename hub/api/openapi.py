@@ -171,7 +171,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         problems={404: "No such case", 409: "The case has no open node"},
     ),
     ("get", "/v1/messages"): Operation(
-        summary="The message log: every notice, its status, attempts and body",
+        summary="The message log: every notice, its status, attempts and body; each page "
+        "shown is one access-log row (action=messages.read: who, when, the cases by department)",
         query=_query(
             "case_no", "recipient", "kind", "status", "person_id", "channel", "cursor", "limit"
         ),

@@ -18,9 +18,10 @@ said in the configuration, never assumed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -29,6 +30,9 @@ from hub.store.queries import Q
 from hub.supervision.audit import record
 
 CASE_READ = "case.read"
+MESSAGES_READ = "messages.read"
+#: What the access log shows: reads of one case, and reads of the message log.
+READS = (CASE_READ, MESSAGES_READ)
 
 Via = Literal["api", "wap", "supervise"]
 
@@ -57,6 +61,47 @@ async def record_case_read(
         action=CASE_READ,
         subject=case_no,
         detail={"via": via, "department": department},
+    )
+
+
+async def record_messages_read(
+    conn: asyncpg.Connection,
+    *,
+    at: datetime,
+    role: str,
+    actor: str,
+    subject: str,
+    asked: dict[str, str],
+    shown: Sequence[Mapping[str, Any]],
+) -> None:
+    """One ``messages.read`` row for a page of the message log ``shown`` to ``actor``.
+
+    One row per request, however many messages: how many, the filters ``asked``
+    (masked by the caller), and the cases they belong to by department
+    (``{"SCJG": ["A-1", ...]}``), so the read is in each of those departments' access
+    log and a supervisor of one is shown only its own cases (:func:`visible_detail`).
+    Nothing is recorded for an empty page: it showed no one's data.
+    """
+    if not shown:
+        return
+    numbers = sorted({str(r["case_no"]) for r in shown if r["case_no"]})
+    cases: dict[str, list[str]] = {}
+    for row in await conn.fetch(Q["departments_of_cases"], numbers):
+        cases.setdefault(row["department_code"], []).append(row["case_no"])
+    await record(
+        conn,
+        at=at,
+        role=role,
+        actor=actor,
+        action=MESSAGES_READ,
+        subject=subject,
+        detail={
+            "via": "api",
+            "asked": asked,
+            "messages": len(shown),
+            "cases": cases,
+            "departments": sorted(cases),
+        },
     )
 
 
@@ -92,3 +137,14 @@ async def departments_of(conn: asyncpg.Connection, person: str) -> frozenset[str
     if not person:
         return frozenset()
     return frozenset(r["code"] for r in await conn.fetch(Q["departments_of_person"], person))
+
+
+def visible_detail(detail: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+    """An audit row's detail as ``scope`` may see it: a read of the message log keeps only
+    the cases (and departments) of the scope's departments."""
+    out = dict(detail)
+    if scope.everywhere or not isinstance(detail.get("cases"), Mapping):
+        return out
+    out["cases"] = {d: c for d, c in detail["cases"].items() if scope.allows(d)}
+    out["departments"] = sorted(out["cases"])
+    return out

@@ -33,7 +33,7 @@ from hub.api.auth import actor_of, key_for
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
 from hub.pages.supervise import errors, views
-from hub.privacy.access import Scope, scope_of
+from hub.privacy.access import READS, Scope, scope_of, visible_detail
 from hub.privacy.fields import WAP_COMPLAINTS_CONTENT, reveal
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
@@ -401,7 +401,9 @@ async def access_log(request: web.Request, key: ApiKey) -> web.Response:
         rows = (
             []
             if refusal
-            else await conn.fetch(Q["access_log_page"], department, ACCESS_LOG_ROWS, scope.only())
+            else await conn.fetch(
+                Q["access_log_page"], department, ACCESS_LOG_ROWS, scope.only(), list(READS)
+            )
         )
     template = templates.environment().get_template("access_log.html.j2")
     page = template.render(
@@ -410,17 +412,7 @@ async def access_log(request: web.Request, key: ApiKey) -> web.Response:
         everywhere=scope.everywhere,
         allowed=scope.only() or [],
         refusal=refusal,
-        rows=[
-            {
-                "at": r["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-                "case_no": r["subject"],
-                "department": r["department"] or "",
-                "via": {"api": "接口", "wap": "手机页面"}.get(r["via"] or "", r["via"] or ""),
-                "actor": r["actor"],
-                "role": r["actor_role"],
-            }
-            for r in rows
-        ],
+        rows=[views.access_log_row(r, visible_detail(r["detail"], scope), tz) for r in rows],
     )
     return _html(page, 403 if refusal else 200)
 

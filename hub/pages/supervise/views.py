@@ -10,7 +10,7 @@ from core.levels import LEVEL_WORDS, Level
 from hub.api.views import row_level
 from hub.notices.words import status_words
 
-__all__ = ["complaint", "day", "project_case", "warning_lists"]
+__all__ = ["access_log_row", "complaint", "day", "project_case", "warning_lists"]
 
 
 def day(instant: datetime | None, tz: tzinfo) -> str | None:
@@ -64,4 +64,34 @@ def project_case(row: Mapping[str, Any], *, now: datetime, tz: tzinfo) -> dict[s
         "completed": day(row["completed_at"], tz),
         "level": str(level) if level else "",
         "level_text": LEVEL_WORDS[level] if level else "期限未知",
+    }
+
+
+#: How many case numbers a read of the message log names on the page before "等N件".
+CASES_SHOWN = 5
+_VIA = {"api": "接口", "wap": "手机页面"}
+
+
+def access_log_row(row: Mapping[str, Any], detail: Mapping[str, Any], tz: tzinfo) -> dict[str, str]:
+    """One line of the access log: a read of a case, or of the message log (its cases)."""
+    via = str(detail.get("via") or "")
+    if row["action"] == "messages.read":
+        cases = sorted(c for numbers in (detail.get("cases") or {}).values() for c in numbers)
+        shown = "、".join(cases[:CASES_SHOWN])
+        if len(cases) > CASES_SHOWN:
+            shown += f"等{len(cases)}件"
+        what = f"{shown}（消息记录 {detail.get('messages', 0)} 条）" if shown else "消息记录"
+        department = "、".join(detail.get("departments") or [])
+        via = f"消息记录（{_VIA.get(via, via)}）"
+    else:
+        what = str(row["subject"])
+        department = str(detail.get("department") or "")
+        via = _VIA.get(via, via)
+    return {
+        "at": row["at"].astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+        "case_no": what,
+        "department": department,
+        "via": via,
+        "actor": str(row["actor"]),
+        "role": str(row["actor_role"]),
     }

@@ -18,12 +18,13 @@ SELECT id, at, actor_role, actor, action, subject, detail FROM audit_log
  LIMIT $6;
 
 -- name: access_log_page
--- The newest reads of cases' personal data, of one department ($1) or all (NULL), of the
--- departments $3 only (a supervisor's scope; NULL: all).
-SELECT at, actor_role, actor, subject, detail->>'via' AS via, detail->>'department' AS department
+-- The newest reads of cases' personal data (actions $4: a case, the message log), of one
+-- department ($1) or all (NULL), of the departments $3 only (a supervisor's scope; NULL: all).
+SELECT at, actor_role, actor, action, subject, detail
   FROM audit_log
- WHERE action = 'case.read' AND ($1::text IS NULL OR detail->>'department' = $1)
-   AND ($3::text[] IS NULL OR detail->>'department' = ANY($3))
+ WHERE action = ANY($4::text[])
+   AND ($1::text IS NULL OR detail->>'department' = $1 OR detail->'departments' ? $1)
+   AND ($3::text[] IS NULL OR detail->>'department' = ANY($3) OR detail->'departments' ?| $3)
  ORDER BY id DESC
  LIMIT $2;
 
@@ -31,3 +32,9 @@ SELECT at, actor_role, actor, subject, detail->>'via' AS via, detail->>'departme
 -- The departments whose access log a person sees (hub/privacy/access.py): where they are
 -- the head, the deputy or one of the supervisors.
 SELECT code FROM departments WHERE head = $1 OR deputy = $1 OR $1 = ANY(supervisors) ORDER BY code;
+
+-- name: departments_of_cases
+-- The department of each case a read of the message log showed (hub/privacy/access.py).
+SELECT case_no, COALESCE(department_code, '') AS department_code FROM cases
+ WHERE case_no = ANY($1::text[])
+ ORDER BY case_no;

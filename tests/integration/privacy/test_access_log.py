@@ -180,3 +180,62 @@ async def test_the_access_log_page_follows_the_signed_in_persons_departments(api
     resp = await api.client.get("/supervise/access-log?department=SCJG")
     assert resp.status == 403
     assert "AL-S" not in await resp.text()
+
+
+async def test_reads_of_the_message_log_are_logged_once_per_request(api: Api) -> None:
+    """GET /v1/messages: one messages.read row per page, naming its cases by department."""
+    await _two_departments_read(api)  # both applicants are 13812345678
+    status, page = await api.get("/v1/messages?case_no=AL-S")
+    assert status == 200 and page["items"]
+    status, page = await api.get("/v1/messages?recipient=13812345678", key=SUPERVISOR_KEY)
+    assert status == 200
+    assert {m["case_no"] for m in page["items"]} == {"AL-S", "AL-G"}
+    assert (await api.get("/v1/messages?case_no=NO-SUCH"))[1]["items"] == []  # nothing shown
+
+    _, log = await api.get("/v1/audit?action=messages.read")
+    by_case, by_number = log["items"]
+    assert (by_case["subject"], by_case["actor_role"]) == ("AL-S", "admin")
+    assert by_case["detail"]["cases"] == {"SCJG": ["AL-S"]}
+    assert by_case["detail"]["asked"] == {"case_no": "AL-S"}
+    assert (by_number["subject"], by_number["actor_role"]) == ("messages", "supervisor")
+    assert by_number["detail"]["cases"] == {"GTZY": ["AL-G"], "SCJG": ["AL-S"]}
+    assert by_number["detail"]["messages"] == len(page["items"])
+    assert by_number["detail"]["asked"] == {"recipient": "138****5678"}
+    assert "13812345678" not in str(log)  # the trail keeps no full number
+
+    # A page at a time: one row per request, not one per message.
+    _, first = await api.get("/v1/messages?recipient=13812345678&limit=1")
+    await api.get(f"/v1/messages?recipient=13812345678&limit=1&cursor={first['next_cursor']}")
+    _, log = await api.get("/v1/audit?action=messages.read")
+    assert [r["detail"]["messages"] for r in log["items"]] == [
+        by_case["detail"]["messages"],
+        len(page["items"]),
+        1,
+        1,
+    ]
+
+
+async def test_a_departments_log_holds_message_log_reads_of_its_cases_only(api: Api) -> None:
+    """SCJG's supervisor sees the reads that showed SCJG's cases, and only those cases."""
+    await _two_departments_read(api)
+    await api.get("/v1/messages?recipient=13812345678")
+    await api.get("/v1/messages?case_no=AL-G")
+
+    status, log = await api.get(
+        "/v1/audit?action=messages.read&department=SCJG", key=SCJG_SUPERVISOR_KEY
+    )
+    assert status == 200
+    [read] = log["items"]
+    assert read["detail"]["cases"] == {"SCJG": ["AL-S"]}  # AL-G is GTZY's, not shown here
+    assert read["detail"]["departments"] == ["SCJG"]
+    _, everything = await api.get("/v1/audit?action=messages.read&department=GTZY")
+    assert [r["detail"]["cases"] for r in everything["items"]] == [
+        {"GTZY": ["AL-G"], "SCJG": ["AL-S"]},
+        {"GTZY": ["AL-G"]},
+    ]
+
+    await _signed_in(api, SCJG_SUPERVISOR_KEY)
+    html = await (await api.client.get("/supervise/access-log")).text()
+    assert "消息记录（接口）" in html
+    assert "AL-G" not in html
+    assert _logged_cases(html)[0].startswith("AL-S（消息记录")
