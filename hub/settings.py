@@ -325,6 +325,8 @@ class PolicySettings(_Section):
     office_start: time = time(9, 0)
     office_end: time = time(17, 30)  # an hours node due later is chased at the next office_start
     quiet_hours: str = "22:00-07:30"
+    # When reviewers' due-soon reminders go, merged (core/rounds.py; decision 0023); empty: at once.
+    reminder_rounds: tuple[time, ...] = (time(9, 0), time(11, 0), time(14, 0), time(16, 0))
     max_attempts: int = Field(default=8, ge=1, le=100)
     max_escalations: int = Field(default=5, ge=0, le=100)
     matters: Mapping[str, MatterPolicy] = Field(default_factory=dict)
@@ -334,6 +336,17 @@ class PolicySettings(_Section):
     @classmethod
     def _hhmm(cls, value: Any) -> Any:
         return _parse_hhmm(value)
+
+    @field_validator("reminder_rounds", mode="before")
+    @classmethod
+    def _rounds(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        parsed = [_parse_hhmm(item) for item in value]
+        for item, moment in zip(value, parsed, strict=True):
+            if not isinstance(moment, time):
+                raise ValueError(f'{item!r} must look like "09:00"')
+        return tuple(sorted(set(parsed)))
 
     @model_validator(mode="after")
     def _office_hours(self) -> PolicySettings:

@@ -1,17 +1,22 @@
-"""When held notices will go: the line ``cuiban serve`` prints outside office hours.
+"""When held notices will go: reviewers' due-soon rounds, and the line ``cuiban serve`` prints.
 
 Reviewers are reminded on working days outside quiet hours; applicants' notices
 wait out quiet hours only (:class:`hub.notices.recipients.Routing`). Started on a
-Saturday night, a hub sends nothing for a while — this says until when, and why.
+Saturday night, a hub sends nothing for a while — :func:`hold_note` says until when,
+and why. A reviewer's due-soon reminders wait for the next reminder round
+(``policy.reminder_rounds``), so that those of one round go as one merged notice
+(:class:`DueSoonInstants`, decision 0023).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from core.errors import CalendarYearUnknown
+from core.rounds import due_soon_at
 from hub.notices.recipients import Routing
 
-__all__ = ["hold_note"]
+__all__ = ["DueSoonInstants", "hold_note"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -43,3 +48,34 @@ def hold_note(routing: Routing, now: datetime) -> str | None:
         parts.append("applicants' notices now")
     parts.append(f"reviewers' reminders from {_at(reviewers, routing)}")
     return f"It is {_at(now, routing)} ({'; '.join(reasons)}): " + ", ".join(parts) + "."
+
+
+class DueSoonInstants:
+    """When a node's (or case's) due-soon timer fires: its warn_at held to the next reminder
+    round (:func:`core.rounds.due_soon_at`), once per distinct (warn_at, due_at) of a batch.
+
+    A round is looked for from when a reviewer may be told at all (a working day, outside
+    the default quiet hours), so the reminders that turned yellow overnight go together too.
+    """
+
+    def __init__(self, routing: Routing) -> None:
+        self.routing = routing
+        self._found: dict[tuple[datetime, datetime], datetime] = {}
+
+    def __call__(self, warn_at: datetime, due_at: datetime) -> datetime:
+        key = (warn_at, due_at)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._compute(warn_at, due_at)
+        return found
+
+    def _compute(self, warn_at: datetime, due_at: datetime) -> datetime:
+        routing = self.routing
+        rounds = routing.settings.policy.reminder_rounds
+        if not rounds:
+            return warn_at
+        try:
+            ready = routing.reviewer_time(warn_at, routing.default_quiet)
+            return due_soon_at(ready, due_at, rounds, routing.calendar, tz=routing.tz)
+        except CalendarYearUnknown:
+            return warn_at  # the tick sets it aside with the cause, as before

@@ -20,6 +20,7 @@ import structlog
 from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
 from core.reminders import escalation_from, overdue_at
+from hub.notices.hold import DueSoonInstants
 from hub.notices.recipients import EVALUATION_DELAY, Routing
 from hub.store.queries import Q
 
@@ -46,6 +47,7 @@ class OverdueInstants:
     def __init__(self, routing: Routing) -> None:
         self.routing = routing
         self._found: dict[tuple[datetime, bool], datetime] = {}
+        self.due_soon = DueSoonInstants(routing)  # the due-soon instant, held to a round
 
     def __call__(self, due_at: datetime, unit: str | None) -> datetime:
         key = (due_at, unit != "hours")
@@ -122,6 +124,7 @@ def _pair(
     node_id = "" if source is case else source["node_id"]
     unit = source["limit_unit"] or case["limit_unit"]
     late_at = overdue(source["due_at"], unit)
+    soon_at = overdue.due_soon(source["warn_at"], source["due_at"])
     return [
         PlannedTimer(
             kind=kind.value,  # plain text: an enum member hashes in Python, batches hash many
@@ -131,7 +134,7 @@ def _pair(
             deadline_version=source["deadline_version"],
             fire_at=fire_at,
         )
-        for kind, fire_at in ((soon, source["warn_at"]), (late, late_at))
+        for kind, fire_at in ((soon, soon_at), (late, late_at))
     ]
 
 

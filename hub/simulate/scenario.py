@@ -20,7 +20,7 @@ from core.calendar import WorkingCalendar
 from core.errors import InputError
 
 TZ = ZoneInfo("Asia/Shanghai")
-# A month across National Day 2026 (1–8 October off, 调休 Saturdays 26 Sept and 10 Oct).
+# A month across Mid-Autumn and National Day 2026 (25–27 Sept and 1–7 Oct off, 调休 Sat 10 Oct).
 DEFAULT_START = datetime(2026, 9, 21, 8, 0, tzinfo=TZ)
 OFFICE_OPEN, OFFICE_CLOSE = time(9, 0), time(17, 30)
 

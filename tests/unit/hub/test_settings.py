@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,15 @@ def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.M
     assert settings.policy.warn_working_days == 2
 
 
+def test_reminder_rounds_read_as_sorted_times(tmp_path: Path) -> None:
+    """policy.reminder_rounds: "HH:MM" strings, sorted, each once; [] turns rounds off."""
+    path = tmp_path / "c.toml"
+    path.write_text('[policy]\nreminder_rounds = ["14:00", "09:30", "14:00"]\n', "utf-8")
+    assert load_settings(path, environ={}).policy.reminder_rounds == (time(9, 30), time(14, 0))
+    path.write_text("[policy]\nreminder_rounds = []\n", "utf-8")
+    assert load_settings(path, environ={}).policy.reminder_rounds == ()
+
+
 @pytest.mark.parametrize(
     ("toml", "named"),
     [
@@ -65,6 +75,7 @@ def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.M
         ('[calendar]\ntimezone = "Mars/Olympus"\n', "calendar.timezone"),
         ('[policy]\nquiet_hours = "10pm-7am"\n', "policy.quiet_hours"),
         ('[policy]\noffice_start = "25:00"\n', "policy.office_start"),
+        ('[policy]\nreminder_rounds = ["9am"]\n', "policy.reminder_rounds"),
         ('[channels.email]\ntls = "maybe"\n', "channels.email.tls"),
         ('[auth]\napi_keys = [{key = "short"}]\n', "auth.api_keys.0.key"),
         ('[auth]\napi_keys = [{key = "long-enough-key", role = "root"}]\n', "auth.api_keys.0.role"),

@@ -1,0 +1,76 @@
+"""What a busy reviewer's phone shows: due-soon reminders gathered into rounds, merged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from tests.conftest import Api, opened_rows
+from tests.integration import events as ev
+from tests.integration.planning.test_planner import TZ, at, setup_department
+
+
+def hours_node(case_no: str, started: str, hours: int) -> dict[str, Any]:
+    event = ev.node_started(case_no, "n1", at(started).isoformat())
+    return event | {"limit": {"value": hours, "unit": "hours"}}
+
+
+async def reviewer_sms(database_url: str, kind: str) -> list[tuple[datetime, str]]:
+    """(sent at, body) of the SMS of ``kind`` that reached 李四 (p-li), in order."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = opened_rows(
+            await conn.fetch(
+                "SELECT sent_at, body FROM messages WHERE channel = 'sms' AND kind = $1"
+                " AND person_id = 'p-li' AND status IN ('sent', 'delivered') ORDER BY sent_at",
+                kind,
+            )
+        )
+    finally:
+        await conn.close()
+    return [(r["sent_at"].astimezone(TZ), r["body"]) for r in rows]
+
+
+async def test_an_afternoons_due_soon_reminders_come_merged_at_the_round(
+    api: Api, database_url: str
+) -> None:
+    """Four 8-hour nodes turn yellow at 15:10, 15:30, 15:40 and 16:20; the 15:30 one is done
+    at 15:50. 李四 gets one SMS at the 16:00 round naming the two still open, and the one that
+    cannot wait for tomorrow's round at 16:20 — two messages, each true when it leaves."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:00").isoformat()})
+    started = {"R-1": "09:10", "R-2": "09:30", "R-3": "09:40", "R-4": "10:20"}
+    for case_no, moment in started.items():
+        await api.post("/v1/test-clock/advance", {"to": at(f"2026-03-02T{moment}").isoformat()})
+        await api.post("/v1/events", hours_node(case_no, f"2026-03-02T{moment}", 8))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T15:50").isoformat()})
+    await api.post("/v1/events", ev.node_completed("R-2", "n1", at("2026-03-02T15:50").isoformat()))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T17:00").isoformat()})
+
+    log = await reviewer_sms(database_url, "node_due_soon")
+
+    assert [sent for sent, _ in log] == [at("2026-03-02T16:00"), at("2026-03-02T16:20")]
+    first, second = (body for _, body in log)
+    assert first.startswith("临期提醒：R-1、R-3（")
+    assert "R-2" not in first and "R-4" not in first
+    assert second.startswith("临期提醒：R-4（")
+
+
+async def test_nodes_turning_yellow_overnight_wait_for_the_morning_round_together(
+    api: Api, database_url: str
+) -> None:
+    """24-hour nodes started in the afternoon turn yellow in the small hours and are due in
+    the afternoon: one SMS at 09:00 names them all, counted ("等3件"), none at night."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T13:00").isoformat()})
+    for index, moment in enumerate(["13:00", "13:20", "14:10"], start=1):
+        await api.post("/v1/test-clock/advance", {"to": at(f"2026-03-02T{moment}").isoformat()})
+        await api.post("/v1/events", hours_node(f"N-{index}", f"2026-03-02T{moment}", 24))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-03T10:00").isoformat()})
+
+    log = await reviewer_sms(database_url, "node_due_soon")
+
+    assert [sent for sent, _ in log] == [at("2026-03-03T09:00")]
+    assert log[0][1].startswith("临期提醒：N-1、N-2等3件（")
