@@ -26,6 +26,7 @@ import json
 import sys
 import tempfile
 import time
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,11 @@ def case_events(case_no: str, at: datetime) -> list[dict[str, Any]]:
             "case_no": case_no,
             "matter": {"code": "SC-101", "name": "食品经营许可"},
             "department": {"code": "SCJG", "name": "市场监督管理局"},
-            "applicant": {"name": "张三丰", "mobile": "13812345678"},
+            # One applicant per case, as in a centre: nothing sealed or indexed is shared.
+            "applicant": {
+                "name": "张三丰",
+                "mobile": f"138{zlib.crc32(case_no.encode()):08d}"[:11],
+            },
             "limit": {"value": 20, "unit": "working_days"},
         },
         {

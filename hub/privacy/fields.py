@@ -8,10 +8,11 @@ digits (:func:`core.events.mobile_digits`: no spaces, dashes, +86 or 0086).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.events import mobile_digits
-from hub.privacy.vault import Vault
+from hub.privacy.vault import SealedValueError, Vault
 
 APPOINTMENT_OFFERS_MOBILE = "appointment_offers.mobile"
 APPOINTMENTS_MOBILE = "appointments.mobile"
@@ -48,6 +49,8 @@ class SealedColumn:
     being its value: dotted keys (``"accepted.applicant"``), each holding one sealed
     JSON text, or an object in clear in rows stored before sealing. ``derived`` columns
     hold a cache of other rows: deleting the row is as good as rewriting it.
+    ``older_fields`` are field names the column's values were sealed with before: they
+    still open (:func:`open_as`), and rotation re-seals them as ``field``.
     """
 
     table: str
@@ -57,6 +60,25 @@ class SealedColumn:
     index: str | None = None
     paths: tuple[str, ...] = ()
     derived: bool = False
+    older_fields: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field a value of this column may be sealed as, the current one first."""
+        return (self.field, *self.older_fields)
+
+
+#: An event's applicant is the case's applicant: sealed as ``cases.applicant``, the text
+#: the case row and fold hold (one seal per applicant per batch); as ``events.applicant``
+#: before that.
+EVENTS_PAYLOAD = SealedColumn(
+    "events",
+    "payload",
+    CASES_APPLICANT,
+    ("seq",),
+    paths=("applicant",),
+    older_fields=(EVENTS_APPLICANT,),
+)
 
 
 #: Every sealed column. A new sealed column is added here, or rotation leaves it behind.
@@ -71,7 +93,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("wap_sessions", "mobile", WAP_SESSIONS_MOBILE, ("sid_mac",)),
     # jsonb: the sealed applicant object is stored as a JSON string.
     SealedColumn("cases", "applicant", CASES_APPLICANT, ("case_no",), "applicant_mobile_index"),
-    SealedColumn("events", "payload", EVENTS_APPLICANT, ("seq",), paths=("applicant",)),
+    EVENTS_PAYLOAD,
     SealedColumn("rectifications", "comment", RECTIFICATIONS_COMMENT, ("id",)),
     SealedColumn("rectifications", "reply", RECTIFICATIONS_REPLY, ("id",)),
     SealedColumn("people", "mobile", PEOPLE_MOBILE, ("person_id",), "mobile_index"),
@@ -136,6 +158,20 @@ def address_index(vault: Vault, channel: str, address: str) -> bytes:
 def address_lookup(vault: Vault, channel: str, address: str) -> list[bytes]:
     """The indexes a stored message to this address may carry, one per configured key."""
     return vault.blind_indexes(address_key(channel, address))
+
+
+def open_as(vault: Vault, sealed: str, fields: Sequence[str]) -> str:
+    """Open ``sealed`` as the first of ``fields`` it was sealed as (a column's older fields).
+
+    A value sealed as the current field opens at the first try; only rows from before a
+    column's field changed pay for a second.
+    """
+    for field in fields[:-1]:
+        try:
+            return vault.open(sealed, field=field)
+        except SealedValueError:
+            continue
+    return vault.open(sealed, field=fields[-1])
 
 
 def reveal(vault: Vault, stored: str, *, field: str) -> str:

@@ -35,7 +35,7 @@ import structlog
 
 from core.errors import ConfigError, CuibanError
 from core.events import mobile_digits
-from hub.privacy.fields import SEALED_COLUMNS, SealedColumn, address_key
+from hub.privacy.fields import SEALED_COLUMNS, SealedColumn, address_key, open_as
 from hub.privacy.vault import SealedValueError, Vault
 from hub.store.queries import Q
 
@@ -202,7 +202,8 @@ class _Column:
         if clear or not Vault.is_sealed(stored):
             plain = stored
         elif vault.needs_rotation(stored):
-            plain = vault.open(stored, field=field)
+            # A value from before the column's field changed opens as the older field.
+            plain = open_as(vault, stored, self.spec.fields)
         else:
             return None
         return vault.seal(plain, field=field), self._index(vault, plain, row)

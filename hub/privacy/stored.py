@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from hub.privacy.fields import SEALED_COLUMNS, SealedColumn
+from hub.privacy.fields import SEALED_COLUMNS, SealedColumn, open_as
 from hub.privacy.vault import Vault
 
 
@@ -42,7 +42,7 @@ class StoredForm:
         found = self.sealed(table, column)
         if stored is None or found is None or not Vault.is_sealed(stored):
             return stored
-        return self.vault.open(stored, field=found.field)
+        return open_as(self.vault, stored, found.fields)
 
     def write_text(self, table: str, column: str, clear: str | None) -> str | None:
         found = self.sealed(table, column)
@@ -59,7 +59,7 @@ class StoredForm:
             return stored
         if path is not None and path not in found.paths:
             return stored
-        return orjson.loads(self.vault.open(stored, field=found.field))
+        return orjson.loads(open_as(self.vault, stored, found.fields))
 
     def write_json(self, table: str, column: str, clear: Any, *, path: str | None = None) -> Any:
         """What to store for ``clear``: sealed JSON text if the column (or key) is sealed.

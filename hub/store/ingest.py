@@ -20,7 +20,6 @@ from core.cases import CaseFold, CaseState, NodeState, RulesFor, fold_events, pr
 from core.deadlines import Deadline
 from core.errors import CuibanError
 from core.events import EVENT_ADAPTER, Event, NodeStarted
-from hub.privacy.fields import mobile_index
 from hub.privacy.people import sealed_contacts
 from hub.privacy.records import (
     ApplicantSealer,
@@ -111,9 +110,10 @@ async def ingest(
     stored sealed with ``vault`` (hub/privacy/records.py).
     """
     items, duplicates = _unique(batch)
+    sealer = ApplicantSealer(vault)  # each applicant sealed once: event, case row and fold
     async with conn.transaction():
         await conn.execute(Q["lock_cases"], sorted({i.event.case_no for i in items}))
-        fresh = await _store_events(conn, items, now=now, vault=vault)
+        fresh = await _store_events(conn, items, now=now, sealer=sealer)
         duplicates += len(items) - len(fresh)
         touched = sorted({i.event.case_no for i in fresh})
         if touched:
@@ -123,7 +123,7 @@ async def ingest(
                 now=now,
                 calendar=calendar,
                 rules_for=rules_for,
-                vault=vault,
+                sealer=sealer,
                 known={i.event.event_id: i.event for i in fresh},
             )
             await _remember_assignees(conn, [i.event for i in fresh], now=now, vault=vault)
@@ -154,7 +154,11 @@ def _unique(batch: Sequence[IncomingEvent]) -> tuple[list[IncomingEvent], int]:
 
 
 async def _store_events(
-    conn: asyncpg.Connection, items: Sequence[IncomingEvent], *, now: datetime, vault: Vault
+    conn: asyncpg.Connection,
+    items: Sequence[IncomingEvent],
+    *,
+    now: datetime,
+    sealer: ApplicantSealer,
 ) -> list[IncomingEvent]:
     """Insert the events not stored before; return those (the rest are duplicates).
 
@@ -168,7 +172,7 @@ async def _store_events(
             "occurred_at": i.event.occurred_at.isoformat(),
             "body_hash": i.body_hash.hex(),
             # The body as sent, its personal parts sealed; replay validates it again.
-            "payload": sealed_payload(vault, i.raw),
+            "payload": sealed_payload(sealer, i.raw, i.event),
         }
         for i in items
     ]
@@ -196,7 +200,7 @@ async def _reproject(
     now: datetime,
     calendar: WorkingCalendar,
     rules_for: RulesFor,
-    vault: Vault,
+    sealer: ApplicantSealer,
     known: Mapping[str, Event] | None = None,
 ) -> None:
     """Project each case from its stored fold plus ``known`` (the events just stored).
@@ -209,13 +213,12 @@ async def _reproject(
     """
     known = known or {}
     previous = {row["case_no"]: row for row in await conn.fetch(Q["case_keys"], list(case_nos))}
-    folds = await _folded(conn, case_nos, previous, known, vault)
+    folds = await _folded(conn, case_nos, previous, known, sealer)
     previous_nodes = {
         (row["case_no"], row["node_id"]): row
         for row in await conn.fetch(Q["node_keys"], list(case_nos))
     }
 
-    sealer = ApplicantSealer(vault)  # one seal of each applicant for its case row and fold
     case_rows = []
     node_rows = []
     for case_no in case_nos:
@@ -235,7 +238,7 @@ async def _reproject(
     await conn.execute(
         Q["save_case_folds"],
         list(case_nos),
-        [sealed_fold(sealer, folds[case_no].snapshot()) for case_no in case_nos],
+        [sealed_fold(sealer, folds[case_no]) for case_no in case_nos],
     )
 
 
@@ -244,9 +247,13 @@ async def _folded(
     case_nos: Sequence[str],
     previous: Mapping[str, Any],
     known: Mapping[str, Event],
-    vault: Vault,
+    sealer: ApplicantSealer,
 ) -> dict[str, CaseFold]:
-    """Each case's fold with its new events: continued where it can be, else replayed."""
+    """Each case's fold with its new events: continued where it can be, else replayed.
+
+    A continued fold's sealed applicant is handed to ``sealer``: unchanged, it is not
+    sealed again for the case row and the fold.
+    """
     new: dict[str, list[Event]] = defaultdict(list)
     for event in known.values():
         new[event.case_no].append(event)
@@ -259,12 +266,13 @@ async def _folded(
     }
     seen_before = [case_no for case_no in case_nos if case_no in previous]
     for row in await conn.fetch(Q["case_folds"], seen_before) if seen_before else ():
-        fold = CaseFold.from_snapshot(opened_fold(vault, row["fold"]))
+        fold = CaseFold.from_snapshot(opened_fold(sealer.vault, row["fold"]))
         if fold is not None and fold.continues_with(new[row["case_no"]]):
+            sealer.remember_fold(fold, row["fold"])
             folds[row["case_no"]] = fold_events(fold, new[row["case_no"]])
     replay = [case_no for case_no in case_nos if case_no not in folds]
     if replay:
-        folds.update(await _replayed(conn, replay, known, vault))
+        folds.update(await _replayed(conn, replay, known, sealer.vault))
     return folds
 
 
@@ -317,7 +325,7 @@ def _case_row(
         state.matter.name if state.matter else None,
         state.department.code if state.department else None,
         state.department.name if state.department else None,
-        sealer.seal(applicant.model_dump(mode="json")) if applicant else None,
+        sealer.seal(applicant) if applicant else None,
         state.query_code,
         state.project.id if state.project else None,
         state.project.model_dump(mode="json") if state.project else None,
@@ -369,7 +377,7 @@ def _case_row(
         ],
         now,
         bool(d and d.provisional),
-        mobile_index(sealer.vault, applicant.mobile) if applicant else None,
+        sealer.index(applicant, before) if applicant else None,
     )
 
 

@@ -36,7 +36,8 @@ SELECT * FROM unnest($1::text[], $2::jsonb[])
 ON CONFLICT (case_no) DO UPDATE SET fold = EXCLUDED.fold;
 
 -- name: case_keys
-SELECT case_no, query_code, due_at, deadline_version FROM cases WHERE case_no = ANY($1::text[]);
+SELECT case_no, query_code, due_at, deadline_version, applicant, applicant_mobile_index
+  FROM cases WHERE case_no = ANY($1::text[]);
 
 -- name: node_keys
 SELECT case_no, node_id, due_at, deadline_version FROM nodes WHERE case_no = ANY($1::text[]);

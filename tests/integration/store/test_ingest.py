@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from hub.keys import VAULT
+from hub.privacy.fields import EVENTS_APPLICANT
 from hub.privacy.people import opened_person
 from hub.privacy.vault import Vault
 from tests.conftest import Api
@@ -201,3 +202,38 @@ async def test_the_case_row_holds_the_applicant_sealed_and_a_blind_index(
     _, clear = await api.get("/v1/cases/C-2")
     assert sealed["applicant"] == {"name": "张*", "mobile": "138****5678"}
     assert clear["applicant"] == {"name": "王*", "mobile": "137****1234"}
+
+
+async def test_one_sealed_applicant_serves_the_event_the_case_and_its_fold(
+    api: Api, app: web.Application, database_url: str
+) -> None:
+    """A batch seals each applicant once: its event, the case row and the stored fold hold
+    one sealed text; an event sealed the earlier way (as sent, as ``events.applicant``)
+    still replays."""
+    assert (await api.post("/v1/events", {"events": _history("O-1")[:2]}))[0] == 202
+    conn = await asyncpg.connect(database_url)
+    try:
+        texts = await conn.fetchrow(
+            "SELECT e.payload ->> 'applicant' AS event, c.applicant #>> '{}' AS case_row,"
+            "       f.fold #>> '{accepted,applicant}' AS fold"
+            "  FROM events e JOIN cases c USING (case_no) JOIN case_folds f USING (case_no)"
+            " WHERE e.type = 'case.accepted' AND e.case_no = 'O-1'"
+        )
+        # As a hub before this stored it: the applicant as sent, sealed as events.applicant.
+        earlier = app[VAULT].seal(
+            json.dumps({"name": "王五", "mobile": "137 0000 1234"}), field=EVENTS_APPLICANT
+        )
+        await conn.execute(
+            "UPDATE events SET payload = jsonb_set(payload, '{applicant}', to_jsonb($1::text))"
+            " WHERE case_no = 'O-1' AND type = 'case.accepted'",
+            earlier,
+        )
+        await conn.execute("DELETE FROM case_folds")
+    finally:
+        await conn.close()
+    assert texts["event"].startswith("sm4:")
+    assert texts["event"] == texts["case_row"] == texts["fold"]
+    late = ev.simple("case.suspended", "O-1", "2026-03-02T10:30:00+08:00", reason="testing")
+    assert (await api.post("/v1/events", late))[0] == 202
+    _, case = await api.get("/v1/cases/O-1")
+    assert case["applicant"] == {"name": "王*", "mobile": "137****1234"}
