@@ -2,6 +2,7 @@
 
     python bench/replan.py                 # 100,000 open cases, one open node each
     python bench/replan.py --cases 20000   # a smaller machine
+    REPLAN_PROFILE=/tmp/replan python bench/replan.py --cases 20000   # cProfile of each run
 
 Seeds N open cases accepted on 2026-12-20 (20 working days, provisional 2027 dates),
 each with one open 15-day node and its four timers, then measures in one run:
@@ -24,11 +25,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
 import gc
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -124,6 +128,22 @@ class Meter:
         self.db_cpu = _common.postgres_cpu(self.pgdata) - self._db if self.pgdata else float("nan")
 
 
+@contextlib.contextmanager
+def _profiled(name: str) -> Iterator[None]:
+    """``REPLAN_PROFILE=PREFIX``: cProfile of the run, written to PREFIX.NAME (pstats)."""
+    prefix = os.environ.get("REPLAN_PROFILE")
+    if not prefix:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(f"{prefix}.{name}")
+
+
 async def main(cases: int, url: str | None) -> None:
     settings = load_settings(environ={})
     data_dir = Path(tempfile.mkdtemp(prefix="cuiban-bench-"))
@@ -163,19 +183,11 @@ async def main(cases: int, url: str | None) -> None:
     calendar.swap(official, revision=1)
     rules = rules_from_policy(settings.policy)
     _common.progress("re-planning after the import of an official 2027 (every date moves)")
-    with Meter(pgdata) as moving:
+    with Meter(pgdata) as moving, _profiled("moving"):
         moved = await replan_years(pool, routing, rules, [2027], now=NOW.astimezone())
     _common.progress("re-planning after importing the same 2027 again (nothing moves)")
-    with Meter(pgdata) as still:
-        if os.environ.get("REPLAN_PROFILE"):
-            import cProfile
-
-            prof = cProfile.Profile()
-            prof.enable()
+    with Meter(pgdata) as still, _profiled("still"):
         same = await replan_years(pool, routing, rules, [2027], now=NOW.astimezone())
-        if os.environ.get("REPLAN_PROFILE"):
-            prof.disable()
-            prof.dump_stats(os.environ["REPLAN_PROFILE"])
     await pool.close()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nRe-plan of {cases:,} open cases, one open node each (load average {load})\n")

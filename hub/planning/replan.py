@@ -36,9 +36,9 @@ from core.deadlines import Deadline, Limit, Suspension, Unit, compute_deadline
 from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
 from core.stages import STATUTORY_LIMITS, Stage, exceeds_statutory
-from hub.notices.notify import case_context, notify
-from hub.notices.outbox import Notice
-from hub.notices.recipients import People, Routing
+from hub.notices.notify import case_context
+from hub.notices.outbox import Notice, enqueue
+from hub.notices.recipients import Routing
 from hub.planning import timers
 from hub.planning.event_notices import applicant_notice
 from hub.store.db import encode_json
@@ -214,28 +214,45 @@ _NODE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Moved:
+    """A case whose applicant hears of a new promised date: the case as read, its new date."""
+
+    case: Mapping[str, Any]
+    due_date: date
+    provisional: bool
+    previous: date | None
+
+
 @dataclass(kw_only=True)
 class ChunkPlan:
     """What a chunk's re-plan writes: one column list per ``UPDATE … FROM unnest`` parameter
-    (only rows whose deadlines changed), and the cases whose applicant hears of a new date
-    (with the date they had)."""
+    (only rows whose deadlines changed), the cases whose applicant hears of a new date, and
+    every computed case and open node as they stand once written (what their timers follow)."""
 
     cases: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _CASE_COLUMNS})
     nodes: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in _NODE_COLUMNS})
-    moved: list[tuple[str, date | None]] = field(default_factory=list)
+    moved: list[Moved] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     case_nos: list[str] = field(default_factory=list)  # every case computed, written or not
     node_count: int = 0  # every open node computed
+    timed: list[dict[str, Any]] = field(default_factory=list)  # the cases, as written
+    timed_nodes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add_case(self, case: Mapping[str, Any], found: CaseDeadlines) -> None:
         self.case_nos.append(case["case_no"])
         due_date, due_at, warn_at = _due(found.deadline)
+        self.timed.append(_as_written(case, due_at, warn_at, _TIMED_CASE))
         deadline = found.deadline.as_json() if found.deadline else None
         unknown = found.deadline is None and case["limit_value"] is not None
         provisional = bool(found.deadline and found.deadline.provisional)
         promised = case["completed_at"] is None and case["applicant"]
         if promised and due_date is not None and due_date != case["due_date"]:
-            self.moved.append((case["case_no"], case["due_date"]))
+            self.moved.append(
+                Moved(
+                    case=case, due_date=due_date, provisional=provisional, previous=case["due_date"]
+                )
+            )
         if (deadline, unknown, provisional, found.stages, found.exceeds) == (
             case["deadline"],
             case["deadline_unknown"],
@@ -263,6 +280,7 @@ class ChunkPlan:
     ) -> None:
         self.node_count += 1
         due_date, due_at, warn_at = _due(found)
+        self.keep_node(_as_written(node, due_at, warn_at, _TIMED_NODE))
         unknown = found is None and bool(node["limit_value"] is not None or case["limit_value"])
         provisional = bool(found and found.provisional)
         if (due_at, warn_at, unknown, provisional) == (
@@ -283,6 +301,32 @@ class ChunkPlan:
         )
         for column, value in zip(self.nodes.values(), row, strict=True):
             column.append(value)
+
+    def keep_node(self, node: dict[str, Any]) -> None:
+        """A node as its timers see it (recomputed, or as read when it could not be)."""
+        self.timed_nodes.setdefault(node["case_no"], []).append(node)
+
+
+#: What :func:`hub.planning.timers.desired_timers` reads of a case and of a node, besides
+#: the instants and the deadline version.
+_TIMED_CASE = ("case_no", "closed_at", "suspended_since", "completed_at", "limit_unit")
+_TIMED_NODE = ("case_no", "node_id", "completed_at", "limit_unit")
+
+
+def _as_written(
+    row: Mapping[str, Any],
+    due_at: datetime | None,
+    warn_at: datetime | None,
+    columns: tuple[str, ...],
+) -> dict[str, Any]:
+    """What the timers read of ``row`` once its new instants are written; its deadline
+    version moves when the due instant does (as ``replan_update_cases`` and
+    ``replan_update_nodes`` write it)."""
+    timed = {k: row[k] for k in columns}
+    timed["due_at"] = due_at
+    timed["warn_at"] = warn_at
+    timed["deadline_version"] = row["deadline_version"] + (due_at != row["due_at"])
+    return timed
 
 
 def plan_chunk(
@@ -313,6 +357,7 @@ def plan_chunk(
             found_node = node_deadline(node, case, case_found.deadline, calendar, rules_for)
         except Exception:
             log.exception("replan_node_failed", case_no=node["case_no"], node_id=node["node_id"])
+            plan.keep_node(_as_written(node, node["due_at"], node["warn_at"], _TIMED_NODE))
             continue  # the node keeps its deadline; the case's others go on
         plan.add_node(node, case, found_node)
     return plan
@@ -450,8 +495,11 @@ async def _replan_chunk(
         await conn.execute(Q["replan_update_cases"], *plan.cases.values(), now)
     if plan.nodes["case_no"]:
         await conn.execute(Q["replan_update_nodes"], *plan.nodes.values())
-    # Every case's timers: the first working day after an unchanged due date can move too.
-    await timers.replan(conn, routing, plan.case_nos, move_versions=move_versions)
+    # Every case's timers, from the rows as just written: the first working day after an
+    # unchanged due date can move too.
+    await timers.replan_known(
+        conn, routing, plan.case_nos, plan.timed, plan.timed_nodes, move_versions=move_versions
+    )
     notices = 0
     if plan.moved:
         notices = await _tell_applicants(conn, routing, plan.moved, years=years, now=now)
@@ -467,29 +515,36 @@ async def _replan_chunk(
 async def _tell_applicants(
     conn: asyncpg.Connection,
     routing: Routing,
-    moved: Sequence[tuple[str, date | None]],
+    moved: Sequence[Moved],
     *,
     years: Sequence[int],
     now: datetime,
 ) -> int:
     """One promised_date_changed per applicant and new date, with the old date (or 待定)."""
-    fresh = {
-        r["case_no"]: r for r in await conn.fetch(Q["cases_for_planning"], [no for no, _ in moved])
-    }
-
-    def build(_: People) -> list[Notice]:
-        notices: list[Notice] = []
-        for case_no, previous in moved:
-            case = fresh[case_no]
-            context = case_context(routing, case, now) | {
-                "previous": previous.isoformat() if previous else "待定",
-                # The notice names the year whose arrangement moved the date.
-                "year": str(case["due_date"].year if case["due_date"].year in years else years[0]),
-            }
-            key = f"promised_date_changed:{case_no}:{case['due_date'].isoformat()}"
-            notices += applicant_notice(
-                routing, NoticeKind.PROMISED_DATE_CHANGED, key, case, context, now
-            )
-        return notices
-
-    return await notify(conn, routing, [], build, now=now)
+    notices: list[Notice] = []
+    for m in moved:
+        case = {
+            "case_no": m.case["case_no"],
+            "matter_name": m.case["matter_name"],
+            "department_name": m.case["department_name"],
+            "department_code": m.case["department_code"],
+            "due_date": m.due_date,
+            "provisional": m.provisional,
+            "applicant": m.case["applicant"],
+        }
+        context = case_context(routing, case, now) | {
+            "previous": m.previous.isoformat() if m.previous else "待定",
+            # The notice names the year whose arrangement moved the date.
+            "year": str(m.due_date.year if m.due_date.year in years else years[0]),
+        }
+        key = f"promised_date_changed:{case['case_no']}:{m.due_date.isoformat()}"
+        notices += applicant_notice(
+            routing, NoticeKind.PROMISED_DATE_CHANGED, key, case, context, now
+        )
+    return await enqueue(
+        conn,
+        notices,
+        now=now,
+        max_attempts=routing.settings.policy.max_attempts,
+        vault=routing.vault,
+    )

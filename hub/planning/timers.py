@@ -145,22 +145,44 @@ async def replan(
     *,
     move_versions: bool = False,
 ) -> None:
-    """Make the timers of ``case_nos`` match their current state.
-
-    ``move_versions`` (the bulk re-plan): a pending timer whose deadline moved is given
-    its new version and instant in place, instead of being cancelled beside a new row.
-    """
+    """Make the timers of ``case_nos`` match their current state."""
     cases = await conn.fetch(Q["cases_for_planning"], list(case_nos))
     nodes: dict[str, list[asyncpg.Record]] = {}
     for row in await conn.fetch(Q["nodes_for_planning"], list(case_nos)):
         nodes.setdefault(row["case_no"], []).append(row)
+    await replan_known(conn, routing, case_nos, cases, nodes, move_versions=move_versions)
+
+
+async def replan_known(
+    conn: asyncpg.Connection,
+    routing: Routing,
+    case_nos: Sequence[str],
+    cases: Sequence[Mapping[str, Any]],
+    nodes: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    move_versions: bool = False,
+) -> None:
+    """Make the timers of ``case_nos`` match ``cases`` and their ``nodes`` (by case number),
+    as the caller read or just wrote them: the bulk re-plan knows them without reading again.
+
+    ``move_versions`` (the bulk re-plan): a pending timer whose deadline moved is given
+    its new version and instant in place, instead of being cancelled beside a new row.
+    """
     overdue = OverdueInstants(routing)
     wanted = [
-        t for c in cases for t in desired_timers(routing, c, nodes.get(c["case_no"], []), overdue)
+        t for c in cases for t in desired_timers(routing, c, nodes.get(c["case_no"], ()), overdue)
     ]
-    units = {c["case_no"]: c["limit_unit"] for c in cases}
-    wanted = await _resume_escalations(conn, routing, case_nos, wanted, nodes, units)
-    pending = await conn.fetch(Q["pending_timers_of_cases"], list(case_nos))
+    # One read for the timers to compare and for how far each overdue chain got.
+    stored = await conn.fetch(Q["timers_to_replan"], list(case_nos))
+    pending = [r for r in stored if r["status"] != "fired"]
+    fired: dict[tuple[str, str, int], int] = {}
+    for r in stored:
+        if r["status"] == "fired":
+            key = (r["case_no"], r["node_id"], r["deadline_version"])
+            fired[key] = max(r["step"], fired.get(key, -1))
+    if fired:
+        units = {c["case_no"]: c["limit_unit"] for c in cases}
+        wanted = _resume_escalations(routing, wanted, fired, nodes, units)
     writes = timer_writes(pending, wanted, move_versions=move_versions)
     if writes.cancel:
         await conn.execute(Q["cancel_timers"], writes.cancel)
@@ -190,24 +212,28 @@ def timer_writes(
     """Only what differs: a re-plan that moved nothing (most of a calendar import's cases,
     or a case's next event) writes nothing for its pending timers."""
     keep = {(t.case_no, t.node_id, t.kind, t.deadline_version) for t in wanted}
-    stale = [
-        r
-        for r in pending
-        if (r["case_no"], r["node_id"], r["kind"], r["deadline_version"]) not in keep
-    ]
-    waiting = {
-        (r["case_no"], r["node_id"], r["kind"], r["step"], r["deadline_version"]): r
-        for r in pending
-        if r["status"] == "pending"
-    }
-    stored = {
-        (r["case_no"], r["node_id"], r["kind"], r["step"], r["deadline_version"]) for r in pending
-    }
-    movable = {
-        (r["case_no"], r["node_id"], r["kind"], r["step"]): r
-        for r in stale
-        if move_versions and r["status"] == "pending"
-    }
+    # One pass over the stored rows, each field read once: a bulk re-plan compares
+    # hundreds of thousands of them.
+    waiting: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    stored: set[tuple[Any, ...]] = set()
+    stale: list[Mapping[str, Any]] = []
+    movable: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+    for r in pending:
+        case_no, node_id, kind, version = (
+            r["case_no"],
+            r["node_id"],
+            r["kind"],
+            r["deadline_version"],
+        )
+        key = (case_no, node_id, kind, r["step"], version)
+        stored.add(key)
+        is_pending = r["status"] == "pending"
+        if is_pending:
+            waiting[key] = r
+        if (case_no, node_id, kind, version) not in keep:
+            stale.append(r)
+            if move_versions and is_pending:
+                movable[key[:4]] = r
     move: list[tuple[int, int, datetime]] = []
     retime: list[tuple[int, datetime]] = []
     new: list[PlannedTimer] = []
@@ -233,25 +259,19 @@ def timer_writes(
     )
 
 
-async def _resume_escalations(
-    conn: asyncpg.Connection,
+def _resume_escalations(
     routing: Routing,
-    case_nos: Sequence[str],
     wanted: list[PlannedTimer],
+    fired: Mapping[tuple[str, str, int], int],
     nodes: Mapping[str, Sequence[Mapping[str, Any]]],
     units: Mapping[str, str | None],
 ) -> list[PlannedTimer]:
     """An escalation chain already under way goes on from its next step, not step 0.
 
-    A suspension that moved nothing (resumed the same day) keeps the deadline
-    version, so the overdue chain it cancelled must pick up where it stopped.
+    ``fired``: the last step fired per (case, node, deadline version). A suspension that
+    moved nothing (resumed the same day) keeps the deadline version, so the overdue chain
+    it cancelled must pick up where it stopped.
     """
-    fired = {
-        (r["case_no"], r["node_id"], r["deadline_version"]): r["step"]
-        for r in await conn.fetch(Q["fired_escalation_steps"], list(case_nos))
-    }
-    if not fired:
-        return wanted
     by_key = {(n["case_no"], n["node_id"]): n for ns in nodes.values() for n in ns}
     resumed: list[PlannedTimer] = []
     for timer in wanted:

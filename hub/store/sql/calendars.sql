@@ -59,15 +59,17 @@ SELECT c.case_no FROM cases AS c
 
 -- name: replan_cases
 -- Listed open a moment before they were locked: one closed since is left as it is.
-SELECT case_no, matter_code, applicant, limit_value, limit_unit, accepted_at, green_channel,
-       suspensions, extensions, stages, due_date, due_at, completed_at, exceeds_statutory,
-       deadline, deadline_unknown, provisional
+-- With what the timers and the applicant's notice need: nothing is read again once written.
+SELECT case_no, matter_code, matter_name, department_code, department_name, applicant,
+       limit_value, limit_unit, accepted_at, green_channel, suspensions, extensions, stages,
+       due_date, due_at, warn_at, deadline_version, completed_at, suspended_since, closed_at,
+       exceeds_statutory, deadline, deadline_unknown, provisional
   FROM cases WHERE case_no = ANY($1::text[]) AND closed_at IS NULL
  ORDER BY case_no;
 
 -- name: replan_nodes
 SELECT case_no, node_id, started_at, completed_at, limit_value, limit_unit, due_date, due_at,
-       warn_at, deadline_unknown, provisional
+       warn_at, deadline_version, deadline_unknown, provisional
   FROM nodes WHERE case_no = ANY($1::text[]) AND completed_at IS NULL;
 
 -- name: replan_update_cases

@@ -14,12 +14,15 @@ SELECT case_no, node_id, name, department_code, assignee_id, limit_unit, due_dat
 -- name: departments_by_code
 SELECT code, name, head, deputy, supervisors FROM departments WHERE code = ANY($1::text[]);
 
--- name: pending_timers_of_cases
--- A rectification's timers (kinds rectification_*) are its own, not re-planned with the case;
--- set-aside timers are included: a re-plan cancels those that no longer apply.
+-- name: timers_to_replan
+-- A case's timers to compare with the wanted ones (pending and set-aside: a re-plan cancels
+-- those that no longer apply) and the overdue steps already fired (a chain goes on from
+-- its next step). A rectification's timers (kinds rectification_*) are its own, not
+-- re-planned with the case.
 SELECT id, case_no, node_id, kind, step, deadline_version, fire_at, status FROM timers
- WHERE case_no = ANY($1::text[]) AND status IN ('pending', 'set_aside')
-   AND kind NOT LIKE 'rectification%';
+ WHERE case_no = ANY($1::text[])
+   AND (status IN ('pending', 'set_aside') AND kind NOT LIKE 'rectification%'
+        OR status = 'fired' AND kind = 'node_overdue');
 
 -- name: cancel_timers
 UPDATE timers SET status = 'cancelled' WHERE id = ANY($1::bigint[]);
@@ -70,12 +73,6 @@ SELECT min(fire_at) FROM timers WHERE status = 'pending';
 -- Fired and cancelled timers are history once their notices are in the message log.
 DELETE FROM timers
  WHERE status IN ('fired', 'cancelled') AND coalesce(fired_at, fire_at) < $1;
-
--- name: fired_escalation_steps
--- How far each node's overdue chain got, per deadline version.
-SELECT case_no, node_id, deadline_version, max(step) AS step FROM timers
- WHERE case_no = ANY($1::text[]) AND kind = 'node_overdue' AND status = 'fired'
- GROUP BY case_no, node_id, deadline_version;
 
 -- name: open_nodes_for_digest
 -- Open nodes of running (not suspended, not closed) cases, the most urgent first:
