@@ -327,6 +327,8 @@ class PolicySettings(_Section):
     quiet_hours: str = "22:00-07:30"
     # When reviewers' due-soon reminders go, merged (core/rounds.py; decision 0023); empty: at once.
     reminder_rounds: tuple[time, ...] = (time(9, 0), time(11, 0), time(14, 0), time(16, 0))
+    # Reminder SMS per reviewer per day; past it, their other channels (core/budget.py); 0: none.
+    max_reminder_sms: int = Field(default=12, ge=0, le=1000)
     max_attempts: int = Field(default=8, ge=1, le=100)
     max_escalations: int = Field(default=5, ge=0, le=100)
     matters: Mapping[str, MatterPolicy] = Field(default_factory=dict)

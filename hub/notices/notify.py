@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from core.notices import NoticeKind
+from hub.notices.budget import keep_sms_budget
 from hub.notices.merge import collapse
 from hub.notices.outbox import Notice, enqueue
 from hub.notices.recipients import People, Routing, unique
@@ -31,12 +32,14 @@ async def notify(
     """Load ``person_ids`` (deputies resolved), enqueue what ``build`` makes of them.
 
     ``merge`` folds several notices of one kind to one person into one
-    (the tick's reminders). Returns how many messages are new.
+    (the tick's reminders). Reminders past a person's daily SMS budget go by their
+    other channels (:mod:`hub.notices.budget`). Returns how many messages are new.
     """
     people = await People.load(conn, [p for p in person_ids if p], routing)
     notices: Sequence[Notice] = list(build(people))
     if merge:
         notices = collapse(notices)
+    notices = await keep_sms_budget(conn, routing, notices)
     return await enqueue(
         conn,
         notices,

@@ -15,6 +15,7 @@ from channels.sms_length import count_segments
 from hub.app import create_app, running
 from hub.clock import ManualClock
 from hub.keys import CHANNEL_REGISTRY, SERVICES, TEST_CLOCK_HOOKS
+from hub.notices.budget import OFF_SMS
 from hub.settings import ChannelsSettings, Settings
 from hub.simulate import run
 from hub.simulate.invariants import Facts, check_all
@@ -114,6 +115,13 @@ def summary(outcome: Outcome, *, sms_price: float, sign_name: str = "") -> str:
         f"\nreminders per person per day: median {statistics.median(values):g}, "
         f"p95 {p95}, max {values[-1]} ({len(reminders)} person-days)"
     )
+    budgeted = [r for r in outcome.log if (r.get("note") or "").startswith(OFF_SMS)]
+    if budgeted:
+        people = len({r["person_id"] for r in budgeted})
+        lines.append(
+            f"reminders past policy.max_reminder_sms, sent by other channels: {len(budgeted)} "
+            f"({people} people; add reviewers or spread the work)"
+        )
     sms = [r for r in sent if r["channel"] == "sms"]
     segments = sum(count_segments(r["body"] or "", sign_name) for r in sms)
     lines.append(
@@ -131,7 +139,7 @@ def summary(outcome: Outcome, *, sms_price: float, sign_name: str = "") -> str:
 
 
 COLUMNS = ("id", "kind", "channel", "person_id", "case_no", "node_id", "status", "created_at",
-           "not_before", "sent_at", "subject", "body")  # fmt: skip
+           "not_before", "sent_at", "subject", "body", "note")  # fmt: skip
 
 
 def write_outputs(outcome: Outcome, folder: Path) -> list[Path]:

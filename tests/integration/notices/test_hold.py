@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.conftest import Api, opened_rows
+from tests.conftest import SUPERVISOR_KEY, Api, opened_rows
 from tests.integration import events as ev
 from tests.integration.planning.test_planner import TZ, at, setup_department
 
@@ -74,3 +74,40 @@ async def test_nodes_turning_yellow_overnight_wait_for_the_morning_round_togethe
 
     assert [sent for sent, _ in log] == [at("2026-03-03T09:00")]
     assert log[0][1].startswith("临期提醒：N-1、N-2等3件（")
+
+
+async def test_past_twelve_reminder_sms_a_day_the_rest_reach_the_inbox(
+    api: Api, database_url: str
+) -> None:
+    """The morning digest and thirteen 催办 of thirteen cases: 李四's phone gets twelve SMS
+    (the digest counts); the last two wait in the WAP inbox the SMS link opens, each with a
+    note saying why."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    started = at("2026-03-02T10:00").isoformat()
+    nodes = [ev.node_started(f"U-{i:02d}", "n1", started, limit=5) for i in range(1, 14)]
+    await api.post("/v1/events", {"events": nodes})
+    for i in range(1, 14):
+        await api.post("/v1/test-clock/advance", {"by": "PT5M"})
+        status, _ = await api.post(
+            f"/v1/cases/U-{i:02d}/urge", {"by": "p-sup", "note": "申请人来电"}, key=SUPERVISOR_KEY
+        )
+        assert status in (200, 201, 202)
+    await api.post("/v1/test-clock/advance", {"by": "PT5M"})
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT kind, channel, case_no, status, note FROM messages WHERE person_id = 'p-li'"
+            " AND (channel <> 'wap' OR note LIKE 'not by SMS%') ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    assert [(r["kind"], r["channel"], r["case_no"]) for r in rows] == [
+        ("daily_digest", "sms", None),
+        *(("urge", "sms", f"U-{i:02d}") for i in range(1, 12)),
+        ("urge", "wap", "U-12"),
+        ("urge", "wap", "U-13"),
+    ]
+    assert {r["status"] for r in rows} <= {"sent", "delivered"}
+    assert rows[-1]["note"].startswith("not by SMS: 12 reminder SMS to p-li that day already")
