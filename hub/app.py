@@ -201,6 +201,7 @@ def create_app(
             async with pool.acquire() as conn:
                 await db.migrate(conn)
                 await opt_outs.index_stored(conn, vault)  # opt-outs from before sealing
+                await opt_outs.index_under_every_key(conn, vault)  # a new data key
             app[POOL] = pool
             app[SERVICES] = Services(
                 pool=pool,

@@ -521,6 +521,7 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
 async def _rotate(settings: Settings, vault: Vault, batch: int, pause: float) -> RotationResult:
     from hub.app import clock_from_settings
     from hub.privacy.rotate import rotate_keys
+    from hub.replies import opt_outs
     from hub.store import db
 
     url = await db.resolve_url(settings.database.url.get_secret_value(), settings.database.data_dir)
@@ -528,6 +529,9 @@ async def _rotate(settings: Settings, vault: Vault, batch: int, pause: float) ->
     try:
         async with pool.acquire() as conn:
             await db.migrate(conn)
+            # Before opt_outs.mobile_index moves to the new key, each opt-out has its index
+            # under both in opt_out_indexes, which the opt-out filter also compares.
+            await opt_outs.index_under_every_key(conn, vault)
         return await rotate_keys(
             pool,
             vault,

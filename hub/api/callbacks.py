@@ -56,7 +56,7 @@ from hub.notices.words import mask_mobile, mask_mobiles_in
 from hub.pages.security import mac
 from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_lookup, reveal
 from hub.privacy.vault import Vault
-from hub.replies.inbound import Replies, apply_receipts, inbound_key
+from hub.replies.inbound import Replies, apply_receipts, inbound_keys
 from hub.store import attempts as wap_limits
 from hub.store.queries import Q
 
@@ -139,7 +139,7 @@ async def _texts(
     texts = parse(body)  # raises InputError (422) for a body that is not the push format
     vault = request.app[VAULT]
     keyed = [
-        (sms, inbound_key(sms, raw, vault))
+        (sms, inbound_keys(sms, raw, vault))
         for sms, raw in zip(texts, _raw_items(body), strict=True)
     ]
     app = request.app

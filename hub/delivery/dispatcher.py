@@ -56,7 +56,7 @@ from hub.metrics import Metrics
 from hub.notices.outbox import NOTIFY_CHANNEL, fall_back
 from hub.notices.sealing import opened
 from hub.notices.words import mask_address, mask_mobiles_in
-from hub.privacy.fields import address_index
+from hub.privacy.fields import address_lookup
 from hub.privacy.vault import Vault
 from hub.services import Services
 from hub.settings import DispatchSettings
@@ -592,8 +592,7 @@ class Dispatcher:
             now=self.clock.now(),
             owner=self.owner,
             lease=timedelta(seconds=self.settings.lease_seconds),
-            index=bytes(row["recipient_index"] or b"")
-            or address_index(self.vault, ChannelKind.WECOM, row["recipient"]),
+            indexes=address_lookup(self.vault, ChannelKind.WECOM, row["recipient"]),
         )
         if verdict.held_until is not None:
             bound.info("notice_delayed", reason="wecom_member_limit", until=str(verdict.held_until))

@@ -53,17 +53,21 @@ async def check(
     now: datetime,
     owner: str,
     lease: timedelta,
-    index: bytes,
+    indexes: Sequence[bytes],
 ) -> Verdict:
     """Take a slot for ``row`` (a claimed WeCom message, opened), or hold it as the digest.
 
-    The member is found by ``index``, the blind index of the userid (messages.recipient is
-    sealed); rows stored before sealing by their clear userid.
+    The member's rows are found by ``indexes``, the blind indexes of the userid under every
+    configured key, the current one first (:func:`hub.privacy.fields.address_lookup`;
+    messages.recipient is sealed): while ``cuiban keys rotate`` runs, rows it has not
+    re-indexed yet still count. Rows stored before sealing are found by their clear userid.
     """
-    recipient = index
+    if not indexes:
+        raise ValueError("a WeCom member is found by at least one blind index")
+    recipient = list(indexes)
     userid = str(row["recipient"])
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(Q["wecom_member_lock"], recipient)
+        await conn.execute(Q["wecom_member_lock"], recipient[0])
         usage = await conn.fetchrow(Q["wecom_member_usage"], recipient, now, row["id"], userid)
         free_at: datetime | None = None
         if usage["hour"] >= PER_HOUR:

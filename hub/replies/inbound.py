@@ -65,7 +65,7 @@ __all__ = [
     "ReceiptOutcome",
     "Replies",
     "apply_receipts",
-    "inbound_key",
+    "inbound_keys",
     "parse_command",
 ]
 
@@ -105,20 +105,23 @@ def parse_command(text: str) -> Command:
     return Command(verb="other")
 
 
-def inbound_key(sms: InboundSms, raw: Mapping[str, Any], vault: Vault) -> str:
-    """The provider's identity of one upstream text, for deduplicating retried pushes.
+def inbound_keys(sms: InboundSms, raw: Mapping[str, Any], vault: Vault) -> list[str]:
+    """The provider's identity of one upstream text, for deduplicating retried pushes: the
+    one to store first, then the same identity under each previous data key.
 
     Aliyun numbers each text (``sequence_id``); Tencent's reply push has no id, so
     the sender, the provider's timestamp and the text together identify it: keyed
     with the blind-index key, since a plain hash of a number, a stored time and a
-    short text like ``TD`` gives the number away to whoever tries every number.
+    short text like ``TD`` gives the number away to whoever tries every number. A
+    retry that arrives after the data key changed is found by the identity under the
+    key it was first stored with (decision 0016); ``cuiban keys rotate`` leaves stored
+    identities as they are.
     """
     if sms.provider == "aliyun" and raw.get("sequence_id") not in (None, ""):
-        return f"aliyun:{raw['sequence_id']}"
+        return [f"aliyun:{raw['sequence_id']}"]
     stamp = sms.received_at.isoformat() if sms.received_at else str(raw.get("time", ""))
     identity = f"{mobile_digits(sms.mobile)}|{stamp}|{sms.text}"
-    digest = vault.blind_index(identity).hex()[:32]
-    return f"{sms.provider}:{digest}"
+    return [f"{sms.provider}:{digest.hex()[:32]}" for digest in vault.blind_indexes(identity)]
 
 
 # --- receipts ------------------------------------------------------------------------
@@ -229,15 +232,27 @@ class Replies:
         self.max_attempts = max_attempts
 
     async def handle(
-        self, conn: asyncpg.Connection, texts: Sequence[tuple[InboundSms, str]], *, now: datetime
+        self,
+        conn: asyncpg.Connection,
+        texts: Sequence[tuple[InboundSms, Sequence[str]]],
+        *,
+        now: datetime,
     ) -> dict[str, int]:
-        """Store each new text and act on it; return how many were handled as what."""
+        """Store each new text and act on it; return how many were handled as what.
+
+        Each text comes with its identities (:func:`inbound_keys`): stored by the first,
+        and a duplicate if it is already stored under any of them.
+        """
         counts: dict[str, int] = {}
-        for sms, key in texts:
+        for sms, keys in texts:
+            earlier = list(keys[1:])
+            if earlier and await conn.fetchval(Q["inbound_sms_known"], earlier):
+                counts["duplicate"] = counts.get("duplicate", 0) + 1
+                continue
             inbound_id = await conn.fetchval(
                 Q["insert_inbound_sms"],
                 sms.provider,
-                key,
+                keys[0],
                 self.vault.seal(sms.mobile, field=INBOUND_SMS_MOBILE),
                 self.vault.seal(sms.text, field=INBOUND_SMS_TEXT),
                 sms.sign_name,

@@ -2,9 +2,16 @@
 
 The number is stored sealed (``opt_outs.mobile``, migration 0030) next to its index.
 
-The ``messages_opt_out_filter`` trigger (migrations 0005, 0029) cancels an optional SMS
-as it is queued when its ``recipient_index`` is an opted-out number's ``mobile_index``;
-:func:`opt_out` also cancels the ones already waiting. The number itself is never compared.
+The ``messages_opt_out_filter`` trigger (migrations 0005, 0029, 0035) cancels an optional
+SMS as it is queued when its ``recipient_index`` is an opted-out number's index under any
+configured key (``opt_out_indexes``); :func:`opt_out` also cancels the ones already
+waiting. The number itself is never compared.
+
+Why every key: a message is queued with the index under the writing process's current
+key, while ``cuiban keys rotate`` re-indexes ``opt_outs.mobile_index`` only when it gets
+there. So each opt-out keeps its index under every configured key: TD writes them all,
+and a process that starts with a key the table does not know yet fills it in
+(:func:`index_under_every_key`) before it queues anything.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import asyncpg
 
 from core.events import mobile_digits
 from hub.privacy.fields import OPT_OUTS_MOBILE, mobile_index, mobile_lookup, reveal
-from hub.privacy.vault import Vault
+from hub.privacy.vault import SealedValueError, Vault
 from hub.store.queries import Q
 
 
@@ -26,8 +33,12 @@ async def opt_out(
     """Record the opt-out (once) and cancel the number's queued optional SMS; the status."""
     digits = mobile_digits(mobile)
     sealed = vault.seal(digits, field=OPT_OUTS_MOBILE)
-    await conn.execute(Q["insert_opt_out"], sealed, now, inbound_id, mobile_index(vault, mobile))
     lookup = mobile_lookup(vault, mobile)
+    new_id = await conn.fetchval(
+        Q["insert_opt_out"], sealed, now, inbound_id, mobile_index(vault, mobile), lookup
+    )
+    if new_id is not None:
+        await conn.execute(Q["insert_opt_out_indexes"], new_id, key_ids(vault), lookup)
     status: str = await conn.execute(Q["cancel_optional_to"], lookup, now, digits)
     return status
 
@@ -76,3 +87,38 @@ async def index_stored(conn: asyncpg.Connection, vault: Vault) -> int:
             ],
         )
     return len(rows)
+
+
+#: Opt-outs indexed per batch when a process starts with a key the table does not know.
+INDEX_BATCH = 1000
+
+
+async def index_under_every_key(conn: asyncpg.Connection, vault: Vault) -> int:
+    """Give every sealed opt-out its index under each key of ``vault``; how many were missing one.
+
+    Run when a process starts, after :func:`index_stored`: the first start with a new
+    data key indexes every opt-out under it (one SM4 open and an HMAC per key each), later
+    starts find nothing to do. An opt-out no configured key opens is left to the rotation,
+    which reports it. Indexes under keys no longer configured are deleted once the latest
+    rotation, to this process's key, has finished.
+    """
+    ids = key_ids(vault)
+    done, after = 0, 0
+    while rows := await conn.fetch(Q["opt_outs_missing_a_key"], ids, after, INDEX_BATCH):
+        after = rows[-1]["id"]
+        for row in rows:
+            try:
+                digits = mobile_digits(vault.open(row["mobile"], field=OPT_OUTS_MOBILE))
+            except SealedValueError:
+                continue
+            indexes = vault.blind_indexes(digits)
+            await conn.execute(Q["insert_opt_out_indexes"], row["id"], ids, indexes)
+            done += 1
+    await conn.execute(Q["opt_out_indexes_retire"], ids, vault.current.key_id)
+    return done
+
+
+def key_ids(vault: Vault) -> list[str]:
+    """The ids of the vault's keys in the order of :meth:`Vault.blind_indexes` (current first)."""
+    keys = vault.keys()
+    return [key.key_id for key in keys]

@@ -37,6 +37,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id;
 
+-- name: inbound_sms_known
+-- A text already stored under one of these identities (a provider's retry that straddled a
+-- change of the data key, hub/replies/inbound.py inbound_keys).
+SELECT EXISTS (SELECT 1 FROM inbound_sms WHERE dedupe_key = ANY($1::text[]));
+
 -- name: mark_inbound_sms
 UPDATE inbound_sms SET handled_as = $2, case_no = $3, detail = $4 WHERE id = $1;
 
@@ -125,9 +130,39 @@ UPDATE messages
  WHERE dedupe_key LIKE $1 || '|%' AND status IN ('queued', 'failed');
 
 -- name: insert_opt_out
--- $1 the number sealed, $4 its blind index (what the opt-out filter compares; unique)
-INSERT INTO opt_outs (mobile, at, inbound_sms_id, mobile_index) VALUES ($1, $2, $3, $4)
+-- $1 the number sealed, $4 its blind index (what the opt-out filter compares; unique);
+-- $5 its index under every configured key: a number already opted out under another key
+-- (a rotation not done yet) is not stored twice. The new row's id, or NULL.
+INSERT INTO opt_outs (mobile, at, inbound_sms_id, mobile_index)
+SELECT $1, $2, $3, $4
+ WHERE NOT EXISTS (SELECT 1 FROM opt_outs WHERE mobile_index = ANY($5::bytea[]))
+   AND NOT EXISTS (SELECT 1 FROM opt_out_indexes WHERE mobile_index = ANY($5::bytea[]))
+ON CONFLICT DO NOTHING
+RETURNING id;
+
+-- name: insert_opt_out_indexes
+-- Opt-out $1's blind index under each key: $2 the key ids, $3 the indexes, in step.
+INSERT INTO opt_out_indexes (opt_out_id, key_id, mobile_index)
+SELECT $1, key_id, mobile_index FROM unnest($2::text[], $3::bytea[]) AS k(key_id, mobile_index)
 ON CONFLICT DO NOTHING;
+
+-- name: opt_outs_missing_a_key
+-- Sealed opt-outs after id $2 without an index under one of the keys $1 (ids), by id.
+SELECT o.id, o.mobile FROM opt_outs AS o
+ WHERE o.id > $2 AND o.mobile LIKE 'sm4:%'
+   AND (SELECT count(*) FROM opt_out_indexes AS i
+         WHERE i.opt_out_id = o.id AND i.key_id = ANY($1::text[])) < cardinality($1::text[])
+ ORDER BY o.id
+ LIMIT $3;
+
+-- name: opt_out_indexes_retire
+-- Indexes under keys no longer configured ($1), once the latest rotation, to the current
+-- key $2, has finished: nothing is queued under them any more. A process still on an
+-- older key (the latest rotation is not to its key) deletes nothing.
+DELETE FROM opt_out_indexes
+ WHERE key_id <> ALL($1::text[])
+   AND (SELECT key_id = $2 AND finished_at IS NOT NULL
+          FROM key_rotations ORDER BY id DESC LIMIT 1);
 
 -- name: cancel_optional_to
 -- Optional SMS already queued for a number that just opted out are not sent either.

@@ -3,9 +3,13 @@
 
 -- name: wecom_member_lock
 -- Serialises the slot check for one member across every worker, until the transaction ends.
--- $1 the member's blind index (hub/privacy/fields.py address_index), here and below; the
--- userid in clear finds rows stored before sealing (recipient_index NULL).
+-- $1 the member's blind index under the current key (every process locks by the same one).
 SELECT pg_advisory_xact_lock(hashtext('cuiban:wecom:' || encode($1::bytea, 'hex')));
+
+-- Below, $1 is the member's blind indexes under every configured key
+-- (hub/privacy/fields.py address_lookup): during a key rotation a row not re-indexed yet
+-- carries the previous key's. The userid in clear finds rows stored before sealing
+-- (recipient_index NULL).
 
 -- name: wecom_member_usage
 -- WeCom sends to $1 whose slot is inside the windows ending at $2; a digest and the rows
@@ -16,7 +20,7 @@ SELECT count(DISTINCT COALESCE(batched_into, id))
        min(limit_slot_at) FILTER (WHERE limit_slot_at > $2::timestamptz - interval '1 minute') AS minute_oldest,
        min(limit_slot_at) AS hour_oldest
   FROM messages
- WHERE channel = 'wecom' AND (recipient_index = $1 OR (recipient_index IS NULL AND recipient = $4))
+ WHERE channel = 'wecom' AND (recipient_index = ANY($1::bytea[]) OR (recipient_index IS NULL AND recipient = $4))
    AND limit_slot_at > $2::timestamptz - interval '1 hour'
    AND id <> $3;
 
@@ -36,7 +40,7 @@ RETURNING *;
 -- A digest already waiting for this member's next free slot (not this row).
 SELECT id, not_before
   FROM messages
- WHERE channel = 'wecom' AND (recipient_index = $1 OR (recipient_index IS NULL AND recipient = $3))
+ WHERE channel = 'wecom' AND (recipient_index = ANY($1::bytea[]) OR (recipient_index IS NULL AND recipient = $3))
    AND status = 'queued' AND batched_into IS NULL
    AND error_code = 'wecom_member_limit' AND id <> $2
  ORDER BY id
@@ -59,6 +63,6 @@ UPDATE messages
        not_before = GREATEST(not_before, $3), updated_at = $5
  WHERE id <> $2
    AND (   (id = $1 AND status = 'sending' AND lease_owner = $6)
-        OR (channel = 'wecom' AND (recipient_index = $4 OR (recipient_index IS NULL AND recipient = $7))
+        OR (channel = 'wecom' AND (recipient_index = ANY($4::bytea[]) OR (recipient_index IS NULL AND recipient = $7))
             AND status IN ('queued', 'failed')
             AND lease_owner IS NULL AND batched_into IS NULL AND not_before <= $3));
