@@ -229,10 +229,10 @@ async def _reproject(
             rules_for=rules_for,
             query_code=_query_code(folds[case_no], before),
         )
-        case_rows.append(_case_row(state, before, now, sealer))
+        case_rows.append(_case_row(state, before, sealer))
         for node in state.nodes:
             node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
-    await conn.executemany(Q["upsert_case"], case_rows)
+    await conn.execute(Q["upsert_case"], case_rows, now)
     if node_rows:
         await conn.execute(Q["upsert_node"], node_rows)
     await conn.execute(
@@ -312,41 +312,41 @@ def _deadline_json(deadline: Deadline | None) -> dict[str, object] | None:
     return deadline.as_json() if deadline else None
 
 
-# One value per column of ``upsert_case``, in its order: long because the row is wide.
 def _case_row(
-    state: CaseState, before: Mapping[str, Any] | None, now: datetime, sealer: ApplicantSealer
-) -> tuple[Any, ...]:
+    state: CaseState, before: Mapping[str, Any] | None, sealer: ApplicantSealer
+) -> dict[str, Any]:
+    """One row of ``upsert_case``, by column name (the query reads a JSON array of these)."""
     d = state.deadline
     applicant = state.applicant
-    return (
-        state.case_no,
-        state.status,
-        state.matter.code if state.matter else None,
-        state.matter.name if state.matter else None,
-        state.department.code if state.department else None,
-        state.department.name if state.department else None,
-        sealer.seal(applicant) if applicant else None,
-        state.query_code,
-        state.project.id if state.project else None,
-        state.project.model_dump(mode="json") if state.project else None,
-        state.green_channel,
-        list(state.co_departments),
-        state.limit.value if state.limit else None,
-        str(state.limit.unit) if state.limit else None,
-        state.applied_at,
-        state.accepted_at,
-        state.decided_at,
-        state.decision,
-        state.ready_at,
-        state.pickup.model_dump(mode="json", exclude={"event_id", "type", "case_no"})
+    return {
+        "case_no": state.case_no,
+        "status": state.status,
+        "matter_code": state.matter.code if state.matter else None,
+        "matter_name": state.matter.name if state.matter else None,
+        "department_code": state.department.code if state.department else None,
+        "department_name": state.department.name if state.department else None,
+        "applicant": sealer.seal(applicant) if applicant else None,
+        "query_code": state.query_code,
+        "project_id": state.project.id if state.project else None,
+        "project": state.project.model_dump(mode="json") if state.project else None,
+        "green_channel": state.green_channel,
+        "co_departments": list(state.co_departments),
+        "limit_value": state.limit.value if state.limit else None,
+        "limit_unit": str(state.limit.unit) if state.limit else None,
+        "applied_at": state.applied_at,
+        "accepted_at": state.accepted_at,
+        "decided_at": state.decided_at,
+        "decision": state.decision,
+        "ready_at": state.ready_at,
+        "pickup": state.pickup.model_dump(mode="json", exclude={"event_id", "type", "case_no"})
         if state.pickup
         else None,
-        state.picked_up_at,
-        state.closed_at,
-        state.withdrawn_at,
-        state.completed_at,
-        state.suspended_since,
-        [
+        "picked_up_at": state.picked_up_at,
+        "closed_at": state.closed_at,
+        "withdrawn_at": state.withdrawn_at,
+        "completed_at": state.completed_at,
+        "suspended_since": state.suspended_since,
+        "suspensions": [
             {
                 "start": s.start.isoformat(),
                 "end": s.end.isoformat() if s.end else None,
@@ -354,15 +354,15 @@ def _case_row(
             }
             for s in state.suspensions
         ],
-        [{"value": e.value, "unit": str(e.unit)} for e in state.extensions],
-        d.due_date if d else None,
-        d.due_at if d else None,
-        d.warn_at if d else None,
-        _deadline_json(d),
-        state.deadline_unknown,
-        _version(before, d.due_at if d else None),
-        state.exceeds_statutory,
-        [
+        "extensions": [{"value": e.value, "unit": str(e.unit)} for e in state.extensions],
+        "due_date": d.due_date if d else None,
+        "due_at": d.due_at if d else None,
+        "warn_at": d.warn_at if d else None,
+        "deadline": _deadline_json(d),
+        "deadline_unknown": state.deadline_unknown,
+        "deadline_version": _version(before, d.due_at if d else None),
+        "exceeds_statutory": state.exceeds_statutory,
+        "stages": [
             {
                 "stage": str(s.stage),
                 "start": s.start.isoformat(),
@@ -375,10 +375,12 @@ def _case_row(
             }
             for s in state.stages
         ],
-        now,
-        bool(d and d.provisional),
-        sealer.index(applicant, before) if applicant else None,
-    )
+        "provisional": bool(d and d.provisional),
+        # bytea's text form, as the JSON row carries it.
+        "applicant_mobile_index": "\\x" + sealer.index(applicant, before).hex()
+        if applicant
+        else None,
+    }
 
 
 def _node_row(case_no: str, node: NodeState, before: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -43,6 +43,8 @@ SELECT case_no, query_code, due_at, deadline_version, applicant, applicant_mobil
 SELECT case_no, node_id, due_at, deadline_version FROM nodes WHERE case_no = ANY($1::text[]);
 
 -- name: upsert_case
+-- One statement for a batch's cases, sent as one JSON array of rows (ingest._case_row);
+-- $2 is when (created_at of a new case, updated_at of every one).
 INSERT INTO cases (
     case_no, status, matter_code, matter_name, department_code, department_name, applicant,
     query_code, project_id, project, green_channel, co_departments, limit_value, limit_unit,
@@ -50,9 +52,25 @@ INSERT INTO cases (
     withdrawn_at, completed_at, suspended_since, suspensions, extensions, due_date, due_at,
     warn_at, deadline, deadline_unknown, deadline_version, exceeds_statutory, stages,
     created_at, updated_at, provisional, applicant_mobile_index)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $36,
-        $37, $38)
+SELECT r.case_no, r.status, r.matter_code, r.matter_name, r.department_code, r.department_name,
+       r.applicant, r.query_code, r.project_id, r.project, r.green_channel, r.co_departments,
+       r.limit_value, r.limit_unit, r.applied_at, r.accepted_at, r.decided_at, r.decision,
+       r.ready_at, r.pickup, r.picked_up_at, r.closed_at, r.withdrawn_at, r.completed_at,
+       r.suspended_since, r.suspensions, r.extensions, r.due_date, r.due_at, r.warn_at,
+       r.deadline, r.deadline_unknown, r.deadline_version, r.exceeds_statutory, r.stages,
+       $2, $2, r.provisional, r.applicant_mobile_index
+  FROM jsonb_to_recordset($1::jsonb)
+    AS r(case_no text, status text, matter_code text, matter_name text,
+         department_code text, department_name text, applicant jsonb, query_code text,
+         project_id text, project jsonb, green_channel boolean, co_departments text[],
+         limit_value integer, limit_unit text, applied_at timestamptz, accepted_at timestamptz,
+         decided_at timestamptz, decision text, ready_at timestamptz, pickup jsonb,
+         picked_up_at timestamptz, closed_at timestamptz, withdrawn_at timestamptz,
+         completed_at timestamptz, suspended_since timestamptz, suspensions jsonb,
+         extensions jsonb, due_date date, due_at timestamptz, warn_at timestamptz,
+         deadline jsonb, deadline_unknown boolean, deadline_version integer,
+         exceeds_statutory boolean, stages jsonb, provisional boolean,
+         applicant_mobile_index bytea)
 ON CONFLICT (case_no) DO UPDATE SET
     status = EXCLUDED.status, matter_code = EXCLUDED.matter_code,
     matter_name = EXCLUDED.matter_name, department_code = EXCLUDED.department_code,
