@@ -232,7 +232,11 @@ class CaseFold:
         return self.last_at is None or all(e.occurred_at >= self.last_at for e in events)
 
     def snapshot(self) -> dict[str, Any]:
-        """The fold as plain JSON values (stored with the case; see :meth:`from_snapshot`)."""
+        """The fold as plain JSON values (stored with the case; see :meth:`from_snapshot`).
+
+        Nodes keep their department and their assignee's id and name, built by hand
+        (cheaper than dumping the models; contacts are the people directory's).
+        """
         return {
             "v": SNAPSHOT_VERSION,
             "case_no": self.case_no,
@@ -253,8 +257,10 @@ class CaseFold:
                 {
                     "node_id": n.node_id,
                     "name": n.name,
-                    "department": n.department.model_dump(mode="json"),
-                    "assignee": n.assignee.model_dump(mode="json"),
+                    "department": {"code": n.department.code, "name": n.department.name},
+                    # Who, not how to reach them: contacts live in the people directory,
+                    # and no projection reads them.
+                    "assignee": {"id": n.assignee.id, "name": n.assignee.name},
                     "limit": {"value": n.limit.value, "unit": n.limit.unit.value}
                     if n.limit
                     else None,

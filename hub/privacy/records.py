@@ -172,20 +172,12 @@ def opened_payload(vault: Vault, stored: Mapping[str, Any]) -> Mapping[str, Any]
 
 
 def sealed_fold(sealer: ApplicantSealer, fold: CaseFold) -> dict[str, Any]:
-    """A fold's snapshot to store: applicants sealed, assignees without contacts."""
+    """A fold's snapshot to store: applicants sealed (assignees come without contacts)."""
     stored = fold.snapshot()
     for key in _FOLD_APPLICANTS:
         event = getattr(fold, key)
         if event is not None:
             stored[key] = {**stored[key], "applicant": sealer.seal(event.applicant)}
-    nodes = stored.get("nodes")
-    if isinstance(nodes, list):
-        stored["nodes"] = [
-            {**node, "assignee": _officials_part(node.get("assignee"))}
-            if isinstance(node, Mapping)
-            else node
-            for node in nodes
-        ]
     return stored
 
 
