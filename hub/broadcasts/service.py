@@ -425,7 +425,7 @@ async def _insert_page(
     if not rows:
         return 0
     renders: Mapping[str, Mapping[str, Any]] = broadcast["renders"]
-    columns: list[list[Any]] = [[] for _ in range(14)]
+    columns: list[list[Any]] = [[] for _ in range(11)]
     opted_out = [bool(row["opted_out"]) for row in rows]
     for row in rows:
         channel, recipient = row["channel"], row["recipient"]
@@ -444,15 +444,12 @@ async def _insert_page(
             f"broadcast:{broadcast['id']}:{channel}:{sealed.recipient_index.hex()}",
             channel,
             recipient if channel == ChannelKind.WAP.value else None,  # a person id
-            sealed.recipient,
+            sealed.sealed,
             sealed.recipient_index,
             sealed.context,
             part.get("subject"),
-            sealed.body,
-            sealed.html,
             part.get("link"),
             sealed.params,
-            sealed.personal,
             row["not_before"],
             content_hash(part.get("subject"), part["body"]),
         )

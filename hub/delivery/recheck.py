@@ -21,7 +21,7 @@ import structlog
 from channels.render import compose
 from core.notices import NoticeKind
 from hub.notices.merge import merge_contexts
-from hub.notices.sealing import seal_rendering
+from hub.notices.sealing import recipient_of, seal_rendering
 from hub.notices.truth import RECHECKED, untrue_because
 from hub.privacy.vault import Vault
 from hub.rectifications import truth as rectification_truth
@@ -141,13 +141,13 @@ async def _rewrite(
         message_id=str(row["id"]),
         kind=NoticeKind(row["kind"]),
         channel=row["channel"],
-        recipient=row["recipient"],  # sealed: not part of the words, and not stored again
+        recipient=recipient_of(vault, row),  # not part of the words; seal_rendering keeps it
         context=context,
         person_id=row["person_id"],
         case_no=case_no,
     )
-    body, html, stored_context, params, personal = seal_rendering(
-        vault, body=message.body, html=message.html, context=context, params=message.params
+    sealed, stored_context, params = seal_rendering(
+        vault, row, body=message.body, html=message.html, context=context, params=message.params
     )
     updated = await conn.fetchrow(
         Q["recheck_rewrite"],
@@ -157,11 +157,9 @@ async def _rewrite(
         node_id,
         stored_context,
         message.subject,
-        body,
-        html,
+        sealed,
         params,
         now,
-        personal,
     )
     log.info("notice_narrowed", message_id=row["id"], kind=row["kind"], cases=case_no)
     return updated if updated is not None else row

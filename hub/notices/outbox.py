@@ -19,6 +19,7 @@ import asyncpg
 from channels.render import compose
 from core.notices import ChannelKind, NoticeKind, is_mandatory
 from hub.notices.sealing import content_hash, opened, seal_message
+from hub.privacy.fields import address_index
 from hub.privacy.vault import Vault
 from hub.store.queries import Q
 
@@ -52,11 +53,15 @@ def message_row(
     address: Address,
     fallbacks: Sequence[Address],
     *,
-    now: datetime,
     max_attempts: int,
     vault: Vault,
+    indexes: dict[tuple[str, str], bytes] | None = None,
 ) -> tuple[Any, ...]:
-    """The ``insert_messages`` parameters for ``notice`` rendered for ``address``, sealed."""
+    """The ``insert_messages`` parameters for ``notice`` rendered for ``address``, sealed.
+
+    ``indexes`` remembers the recipients' blind indexes across the rows of one batch
+    (reminders and digests often go to the same official).
+    """
     rendered = compose(
         message_id="unsent",  # the row's id becomes the message id once stored
         kind=notice.kind,
@@ -66,41 +71,55 @@ def message_row(
         person_id=notice.person_id,
         case_no=notice.case_no,
     )
+    channel = address.channel.value
+    index = None
+    if indexes is not None:
+        index = indexes.get((channel, address.recipient))
+        if index is None:
+            index = indexes[channel, address.recipient] = address_index(
+                vault, channel, address.recipient
+            )
     sealed = seal_message(
         vault,
-        channel=address.channel.value,
+        channel=channel,
         recipient=address.recipient,
         body=rendered.body,
         html=rendered.html,
         fallbacks=[{"channel": a.channel.value, "recipient": a.recipient} for a in fallbacks],
         context=notice.context,
         params=rendered.params,
+        recipient_index=index,
     )
     return (
-        f"{notice.dedupe_key}|{address.channel.value}",
+        f"{notice.dedupe_key}|{channel}",
         notice.kind.value,
-        address.channel.value,
+        channel,
         notice.person_id,
-        sealed.recipient,
+        sealed.sealed,
         notice.case_no,
         notice.node_id,
         sealed.context,
         rendered.subject,
-        sealed.body,
-        sealed.html,
         rendered.link,
         sealed.params,
         is_mandatory(notice.kind),
-        sealed.fallbacks,
         notice.note,
         notice.priority,
         notice.not_before,
         max_attempts,
-        now,
         sealed.recipient_index,
-        sealed.personal,
         content_hash(rendered.subject, rendered.body),
     )
+
+
+async def _insert(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]], now: datetime) -> int:
+    """Store the rows (one statement); wake the workers on commit; how many were new."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    inserted = await conn.fetch(Q["insert_messages"], *columns, now)
+    if inserted:
+        # Delivered on commit: workers waiting on LISTEN wake for the new work.
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(len(inserted)))
+    return len(inserted)
 
 
 async def enqueue(
@@ -116,20 +135,22 @@ async def enqueue(
     A notice for a person with no reachable address is skipped here; the caller
     decides whom to tell instead (the planner falls back to the WAP inbox).
     """
+    indexes: dict[tuple[str, str], bytes] = {}
     rows = [
         message_row(
-            n, n.addresses[0], n.addresses[1:], now=now, max_attempts=max_attempts, vault=vault
+            n,
+            n.addresses[0],
+            n.addresses[1:],
+            max_attempts=max_attempts,
+            vault=vault,
+            indexes=indexes,
         )
         for n in notices
         if n.addresses
     ]
     if not rows:
         return 0
-    inserted = await conn.fetch(Q["insert_messages"], *map(list, zip(*rows, strict=True)))
-    if inserted:
-        # Delivered on commit: workers waiting on LISTEN wake for the new work.
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(len(inserted)))
-    return len(inserted)
+    return await _insert(conn, rows, now)
 
 
 async def fall_back(
@@ -167,11 +188,10 @@ async def fall_back(
         notice,
         notice.addresses[0],
         [Address(channel=ChannelKind(a["channel"]), recipient=a["recipient"]) for a in rest],
-        now=now,
         max_attempts=message["max_attempts"],
         vault=vault,
     )
-    inserted = await conn.fetch(Q["insert_messages"], *([value] for value in row))
+    inserted = await conn.fetch(Q["insert_messages"], *([value] for value in row), now)
     if not inserted:
         return None
     await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, "1")

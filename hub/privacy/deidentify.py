@@ -21,6 +21,7 @@ import asyncpg
 import orjson
 
 from core.events import mobile_digits
+from hub.notices.sealing import MessageParts, parts, seal_parts
 from hub.notices.words import mask_address, mask_mobile, mask_mobiles_in, mask_name
 from hub.privacy.stored import StoredForm
 from hub.store.queries import Q
@@ -148,21 +149,22 @@ async def _messages(
 ) -> int:
     rows = await conn.fetch(Q["privacy_case_messages"], case_no)
     for m in rows:
-
-        def text(column: str, m: Any = m) -> str | None:
-            clear = form.read_text("messages", column, m[column])
-            return form.write_text("messages", column, scrub(clear, known) if clear else clear)
-
-        recipient = form.read_text("messages", "recipient", m["recipient"]) or ""
+        # Either form of row (one sealed value, or sealed column by column) is written back
+        # as one sealed value; its personal variables and fallbacks are dropped.
+        clear = parts(form.vault, m)
+        subject = form.read_text("messages", "subject", m["subject"])
         context = form.read_json("messages", "context", m["context"])
         params = form.read_json("messages", "params", m["params"])
+        masked = MessageParts(
+            recipient=mask_address(m["channel"], clear.recipient) or "",
+            body=scrub(clear.body, known) if clear.body else "",
+            html=scrub(clear.html, known) if clear.html else clear.html,
+        )
         await conn.execute(
             Q["privacy_message_deidentified"],
             m["id"],
-            form.write_text("messages", "recipient", mask_address(m["channel"], recipient) or ""),
-            text("subject"),
-            text("body") or "",
-            text("html"),
+            seal_parts(form.vault, masked),
+            form.write_text("messages", "subject", scrub(subject, known) if subject else subject),
             form.write_json("messages", "context", scrub_json(context, known)),
             form.write_json("messages", "params", scrub_json(params, known)),
         )

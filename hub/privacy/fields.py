@@ -26,6 +26,7 @@ MESSAGES_FALLBACKS = "messages.fallbacks"
 MESSAGES_HTML = "messages.html"
 MESSAGES_PERSONAL = "messages.personal"
 MESSAGES_RECIPIENT = "messages.recipient"
+MESSAGES_SEALED = "messages.sealed"
 OPT_OUTS_MOBILE = "opt_outs.mobile"
 PEOPLE_EMAIL = "people.email"
 PEOPLE_MOBILE = "people.mobile"
@@ -108,7 +109,11 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         paths=("accepted.applicant", "applied.applicant"),
         derived=True,
     ),
-    # messages.fallbacks is jsonb: a sealed list is stored as a JSON string ('[]' stays plain).
+    # A message's recipient, words, fallbacks and personal variables, one sealed JSON object
+    # (migration 0035); its recipient's index is recomputed from the object's "recipient".
+    SealedColumn("messages", "sealed", MESSAGES_SEALED, ("id",), "recipient_index"),
+    # Rows of migration 0029 hold them one column each (NULL in newer rows); fallbacks is
+    # jsonb: a sealed list is stored as a JSON string ('[]' stays plain).
     SealedColumn("messages", "recipient", MESSAGES_RECIPIENT, ("id",), "recipient_index"),
     SealedColumn("messages", "body", MESSAGES_BODY, ("id",)),
     SealedColumn("messages", "html", MESSAGES_HTML, ("id",)),
@@ -150,7 +155,8 @@ def address_key(channel: str, address: str) -> str:
 def address_index(vault: Vault, channel: str, address: str) -> bytes:
     """The blind index of a message's recipient; for SMS the same as :func:`mobile_index`.
 
-    hub/privacy/rotate.py INDEX_RULES["messages.recipient_index"] makes it the same way.
+    hub/privacy/rotate.py INDEX_RULES["messages.sealed"] (and "messages.recipient", for rows
+    of migration 0029) make it the same way.
     """
     return vault.blind_index(address_key(channel, address))
 

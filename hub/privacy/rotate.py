@@ -44,10 +44,11 @@ log = structlog.get_logger(__name__)
 BATCH = 500
 MAX_PASSES = 3  # a column found with old values after its walk is walked again, this often
 
-#: How an index column's text is made from the clear value: the other columns of the row
-#: it needs, and the rule (None: no index for this value). A column named ``mobile_index``
-#: holds the digits of the mobile that is the column's value; any other index needs a
-#: rule here, or rotation refuses to start.
+#: How an index column's text is made from the clear value of the sealed column it sits
+#: beside (keyed by that column, ``table.column``): the other columns of the row it needs,
+#: and the rule (None: no index for this value). A column named ``mobile_index`` holds the
+#: digits of the mobile that is the column's value; any other index needs a rule here, or
+#: rotation refuses to start.
 IndexRule = tuple[tuple[str, ...], Callable[[str, Mapping[str, Any]], str | None]]
 
 
@@ -61,10 +62,16 @@ def _address(clear: str, row: Mapping[str, Any]) -> str:
     return address_key(row["channel"], clear)
 
 
+def _message_recipient(clear: str, row: Mapping[str, Any]) -> str | None:
+    recipient = orjson.loads(clear).get("recipient")
+    return address_key(row["channel"], recipient) if isinstance(recipient, str) else None
+
+
 INDEX_RULES: dict[str, IndexRule] = {
-    "cases.applicant_mobile_index": ((), _applicant_mobile),
-    "messages.recipient_index": (("channel",), _address),
-    "subscribers.address_index": (("channel",), _address),
+    "cases.applicant": ((), _applicant_mobile),
+    "messages.sealed": (("channel",), _message_recipient),
+    "messages.recipient": (("channel",), _address),
+    "subscribers.address": (("channel",), _address),
 }
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -78,7 +85,7 @@ def index_rule(column: SealedColumn) -> IndexRule | None:
     """The rule for ``column``'s index; ConfigError if it has an index no rule covers."""
     if column.index is None:
         return None
-    found = INDEX_RULES.get(f"{column.table}.{column.index}")
+    found = INDEX_RULES.get(f"{column.table}.{column.column}")
     if found is not None:
         return found
     if column.index == "mobile_index":

@@ -29,6 +29,7 @@ import orjson
 
 from core.errors import Conflict, InputError
 from core.events import is_mobile, mobile_digits
+from hub.notices.sealing import MessageParts, parts, seal_parts
 from hub.notices.words import mask_address, mask_mobile
 from hub.privacy.deidentify import DEIDENTIFIED, deidentify_case, replacements, scrub
 from hub.privacy.fields import mobile_lookup
@@ -139,18 +140,29 @@ async def _messages(
     conn: asyncpg.Connection, vault: Vault, form: StoredForm, who: Subject, emails: list[str]
 ) -> list[dict[str, Any]]:
     """The messages sent to the number or to an e-mail address of its cases, opened."""
-    return [
-        {
-            **dict(m),
-            "recipient": _opened(form, "messages", "recipient", m["recipient"]),
-            "subject": _opened(form, "messages", "subject", m["subject"]),
-            "body": _opened(form, "messages", "body", m["body"]),
-            "personal": _personal(form, m["personal"]),
+    found = []
+    for m in await conn.fetch(
+        Q["subject_messages"], _addresses(vault, who, emails), who.digits, emails
+    ):
+        clear = _parts(vault, m)
+        personal = {
+            name: values
+            for name, values in (
+                ("context", clear.personal_context),
+                ("params", clear.personal_params),
+            )
+            if values
         }
-        for m in await conn.fetch(
-            Q["subject_messages"], _addresses(vault, who, emails), who.digits, emails
+        found.append(
+            {
+                **{k: v for k, v in dict(m).items() if k != "sealed"},
+                "recipient": clear.recipient,
+                "subject": _opened(form, "messages", "subject", m["subject"]),
+                "body": clear.body,
+                "personal": personal or None,
+            }
         )
-    ]
+    return found
 
 
 async def _texts(conn: asyncpg.Connection, form: StoredForm, who: Subject) -> list[dict[str, Any]]:
@@ -170,10 +182,12 @@ def _addresses(vault: Vault, who: Subject, emails: list[str]) -> list[bytes]:
     return who.indexes + [index for email in emails for index in vault.blind_indexes(email)]
 
 
-def _personal(form: StoredForm, stored: str | None) -> Any:
-    """A message's sealed template variables (codes, a complaint's words), opened."""
-    text = _opened(form, "messages", "personal", stored)
-    return orjson.loads(text) if text else None
+def _parts(vault: Vault, message: Mapping[str, Any]) -> MessageParts:
+    """A message's personal parts opened; none when no configured key opens them."""
+    try:
+        return parts(vault, message)
+    except SealedValueError:
+        return MessageParts(recipient=None, body=None)  # said as missing, not as an error
 
 
 def _opened(form: StoredForm, table: str, column: str, stored: str | None) -> str | None:
@@ -326,15 +340,17 @@ async def _loose_messages(
     for m in await conn.fetch(
         Q["subject_messages"], _addresses(form.vault, who, emails), who.digits, emails
     ):
-        recipient = _opened(form, "messages", "recipient", m["recipient"]) or ""
-        body = _opened(form, "messages", "body", m["body"]) or ""
+        clear = _parts(form.vault, m)
         title = _opened(form, "messages", "subject", m["subject"])
+        masked = MessageParts(
+            recipient=mask_address(m["channel"], clear.recipient),
+            body=scrub(clear.body or "", known),
+        )
         await conn.execute(
             Q["subject_message_deidentified"],
             m["id"],
-            form.write_text("messages", "recipient", mask_address(m["channel"], recipient)),
+            seal_parts(form.vault, masked),
             form.write_text("messages", "subject", scrub(title, known) if title else title),
-            form.write_text("messages", "body", scrub(body, known)),
         )
         done.rows["messages"] += 1
 

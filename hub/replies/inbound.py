@@ -42,16 +42,15 @@ from core.notices import ChannelKind, MessageStatus, NoticeKind
 from hub.notices.notify import case_context
 from hub.notices.outbox import Address, Notice, enqueue, fall_back
 from hub.notices.recipients import Routing
+from hub.notices.sealing import recipient_of
 from hub.notices.words import status_words, suspension_reason
 from hub.privacy.fields import (
     APPOINTMENT_OFFERS_MOBILE,
     APPOINTMENTS_MOBILE,
     INBOUND_SMS_MOBILE,
     INBOUND_SMS_TEXT,
-    MESSAGES_RECIPIENT,
     mobile_index,
     mobile_lookup,
-    reveal,
 )
 from hub.privacy.records import is_applicants_number
 from hub.privacy.vault import Vault
@@ -141,8 +140,7 @@ class ReceiptOutcome:
 
 def _sent_to(vault: Vault, row: Mapping[str, Any], mobile: str) -> bool:
     """Whether the SMS ``row`` went to ``mobile`` (its recipient opened; clear if stored so)."""
-    recipient = reveal(vault, row["recipient"], field=MESSAGES_RECIPIENT)
-    return mobile_digits(recipient) == mobile_digits(mobile)
+    return mobile_digits(recipient_of(vault, row)) == mobile_digits(mobile)
 
 
 async def apply_receipts(

@@ -157,7 +157,7 @@ async def message_log(app: Services) -> list[dict[str, Any]]:
     rows = await _rows(
         app,
         "SELECT id, kind, channel, person_id, recipient, case_no, node_id, status, subject,"
-        " body, created_at, not_before, sent_at, error, note FROM messages ORDER BY id",
+        " body, sealed, created_at, not_before, sent_at, error, note FROM messages ORDER BY id",
     )
     return [opened(app.vault, r) for r in rows]
 

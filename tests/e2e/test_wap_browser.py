@@ -218,7 +218,8 @@ async def test_pages_fit_a_360px_screen_load_nothing_else_and_stay_small(
         code = opened_rows(
             [
                 await conn.fetchrow(
-                    "SELECT context, personal FROM messages WHERE kind = 'verification_code'"
+                    "SELECT context, personal, sealed FROM messages"
+                    " WHERE kind = 'verification_code'"
                 )
             ]
         )[0]["context"]["code"]
@@ -300,7 +301,8 @@ async def test_every_wap_page_passes_an_axe_audit_in_both_text_sizes(
         code = opened_rows(
             [
                 await conn.fetchrow(
-                    "SELECT context, personal FROM messages WHERE kind = 'verification_code'"
+                    "SELECT context, personal, sealed FROM messages"
+                    " WHERE kind = 'verification_code'"
                 )
             ]
         )[0]["context"]["code"]

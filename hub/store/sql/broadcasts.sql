@@ -116,25 +116,25 @@ SELECT s.channel, s.recipient, s.slot, s.opted_out,
 
 -- name: broadcast_insert_messages
 -- One page of a broadcast's outbox rows, sealed by the caller: $1 dedupe keys, $2 channels,
--- $3 person ids, $4 recipients (sealed), $5 their blind indexes, $6 contexts, $7 subjects,
--- $8 bodies (sealed), $9 html (sealed), $10 links, $11 params, $12 personal (sealed),
--- $13 send times, $14 content hashes, $19 whether the number opted out (the audience's
+-- $3 person ids, $4 the personal parts (address, text, html, variables) sealed as one
+-- value, $5 the addresses' blind indexes, $6 contexts, $7 subjects, $8 links, $9 params,
+-- $10 send times, $11 content hashes, $16 whether the number opted out (the audience's
 -- flag: stored as cancelled, like the opt-out trigger does, whichever way the opt-out was
--- stored); $15 the broadcast, $16 priority, $17 max attempts, $18 now.
+-- stored); $12 the broadcast, $13 priority, $14 max attempts, $15 now.
 INSERT INTO messages (
-    dedupe_key, kind, channel, person_id, recipient, recipient_index, context, subject, body,
-    html, link, params, personal, mandatory, fallbacks, priority, not_before, max_attempts,
+    dedupe_key, kind, channel, person_id, sealed, recipient_index, context, subject,
+    link, params, mandatory, fallbacks, priority, not_before, max_attempts,
     created_at, updated_at, content_hash, broadcast_id, status, error, error_code)
-SELECT d, 'announcement', ch, p, r, ri, ctx::jsonb, su, b, h, l, pa::jsonb, pe, false,
-       '[]'::jsonb, $16::smallint, nb, $17::integer, $18::timestamptz, $18::timestamptz, hsh,
-       $15::bigint,
+SELECT d, 'announcement', ch, p, se, ri, ctx::jsonb, su, l, pa::jsonb, false,
+       '[]'::jsonb, $13::smallint, nb, $14::integer, $15::timestamptz, $15::timestamptz, hsh,
+       $12::bigint,
        CASE WHEN oo THEN 'cancelled' ELSE 'queued' END,
        CASE WHEN oo THEN 'not sent: the number opted out of optional notices (SMS reply TD)' END,
        CASE WHEN oo THEN 'opted_out' END
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::text[],
-              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-              $13::timestamptz[], $14::bytea[], $19::boolean[])
-       AS t(d, ch, p, r, ri, ctx, su, b, h, l, pa, pe, nb, hsh, oo)
+              $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::bytea[],
+              $16::boolean[])
+       AS t(d, ch, p, se, ri, ctx, su, l, pa, nb, hsh, oo)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING 1;
 

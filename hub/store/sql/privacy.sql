@@ -18,15 +18,17 @@ UPDATE events SET payload = $2 WHERE seq = $1;
 DELETE FROM case_folds WHERE case_no = $1;
 
 -- name: privacy_case_messages
-SELECT id, channel, recipient, subject, body, html, context, params
+SELECT id, channel, recipient, subject, body, html, sealed, context, params
   FROM messages WHERE case_no = $1 ORDER BY id;
 
 -- name: privacy_message_deidentified
--- fallbacks go: the other addresses of a message long finished; so do its sealed
--- template secrets (codes, a complaint's words) and the index of the real address.
+-- $2 the masked recipient and scrubbed words sealed as one value (hub/notices/sealing.py),
+-- whichever form the row had. fallbacks go: the other addresses of a message long
+-- finished; so do its sealed template secrets (codes, a complaint's words) and the index
+-- of the real address.
 UPDATE messages
-   SET recipient = $2, subject = $3, body = $4, html = $5, context = $6, params = $7,
-       fallbacks = '[]', personal = NULL, recipient_index = NULL
+   SET sealed = $2, subject = $3, context = $4, params = $5, recipient = NULL, body = NULL,
+       html = NULL, fallbacks = '[]', personal = NULL, recipient_index = NULL
  WHERE id = $1;
 
 -- name: privacy_case_inbound_sms
@@ -160,8 +162,8 @@ SELECT (SELECT to_jsonb(e) - 'case_no' FROM evaluations e WHERE e.case_no = $1) 
 -- Messages to this number or to the e-mail addresses of its cases' applicant: $1 the
 -- blind indexes of both (every configured key); rows stored before sealing (no index)
 -- by the number's digits $2 and the addresses $3.
-SELECT id, case_no, kind, channel, recipient, subject, body, personal, status, created_at,
-       sent_at, delivered_at
+SELECT id, case_no, kind, channel, recipient, subject, body, personal, sealed, status,
+       created_at, sent_at, delivered_at
   FROM messages
  WHERE recipient_index = ANY($1::bytea[])
     OR (recipient_index IS NULL
@@ -208,8 +210,9 @@ SELECT sid_mac, mobile FROM wap_sessions;
 DELETE FROM wap_sessions WHERE sid_mac = $1;
 
 -- name: subject_message_deidentified
-UPDATE messages SET recipient = $2, subject = $3, body = $4, html = NULL, context = '{}',
-       params = '{}', fallbacks = '[]', personal = NULL, recipient_index = NULL
+-- $2 the masked recipient and scrubbed body sealed as one value (hub/notices/sealing.py).
+UPDATE messages SET sealed = $2, subject = $3, recipient = NULL, body = NULL, html = NULL,
+       context = '{}', params = '{}', fallbacks = '[]', personal = NULL, recipient_index = NULL
  WHERE id = $1;
 
 -- name: subject_people

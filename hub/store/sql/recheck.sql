@@ -17,11 +17,13 @@ UPDATE messages
 
 -- name: recheck_rewrite
 -- A merged reminder narrowed to the cases still due: its words are rendered again
--- (body, html and $11 personal arrive sealed).
+-- ($7 the recipient, words and fallbacks sealed again as one value, hub/notices/sealing.py;
+-- a row written before that form is rewritten in it).
 UPDATE messages
-   SET case_no = $3, node_id = $4, context = $5::text::jsonb, subject = $6, body = $7,
-       html = $8, params = $9::text::jsonb, personal = $11,
+   SET case_no = $3, node_id = $4, context = $5::text::jsonb, subject = $6, sealed = $7,
+       params = $8::text::jsonb, recipient = NULL, body = NULL, html = NULL, personal = NULL,
+       fallbacks = '[]',
        note = coalesce(note || '; ', '') || 'narrowed at send time to the cases still due',
-       updated_at = $10
+       updated_at = $9
  WHERE id = $1 AND status = 'sending' AND lease_owner = $2
 RETURNING *;

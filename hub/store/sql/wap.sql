@@ -139,7 +139,7 @@ SELECT person_id, name FROM people WHERE person_id = $1;
 SELECT name FROM people WHERE person_id = $1;
 
 -- name: wap_notices_of
-SELECT id, kind, channel, subject, body, case_no, created_at, read_at
+SELECT id, kind, channel, subject, body, sealed, case_no, created_at, read_at
   FROM messages
  WHERE person_id = $1
  ORDER BY id DESC

@@ -34,7 +34,7 @@ WITH due AS (
  RETURNING d.event_id, d.url, d.attempts
 )
 SELECT c.event_id, c.url, c.attempts, e.message_id, e.status, e.occurred_at, e.data,
-       m.recipient
+       m.recipient, m.sealed
   FROM claimed AS c
   JOIN webhook_events AS e ON e.id = c.event_id
   LEFT JOIN messages AS m ON m.id = e.message_id

@@ -81,7 +81,7 @@ async def rows(api: Api, database_url: str) -> list[dict[str, Any]]:
     try:
         found = await conn.fetch(
             "SELECT id, kind, channel, recipient, status, error_code, delivered_at, note,"
-            " not_before FROM messages ORDER BY id"
+            " not_before, sealed FROM messages ORDER BY id"
         )
     finally:
         await conn.close()

@@ -122,7 +122,7 @@ async def test_department_announcement_reaches_people_once_and_their_wap_inbox(
     assert status == 201, view
     rows = await sql(
         database_url,
-        "SELECT channel, recipient, person_id, priority FROM messages"
+        "SELECT channel, recipient, person_id, priority, sealed FROM messages"
         " WHERE broadcast_id = $1 ORDER BY channel, recipient",
         view["id"],
     )
@@ -141,7 +141,7 @@ async def test_department_announcement_reaches_people_once_and_their_wap_inbox(
     for raw in await sql(
         database_url, "SELECT * FROM messages WHERE broadcast_id = $1", view["id"]
     ):
-        assert raw["recipient"].startswith("sm4:") and raw["recipient_index"] is not None
+        assert raw["sealed"].startswith("sm4:") and raw["recipient_index"] is not None
         assert "139000" not in " ".join(str(v) for v in dict(raw).values())
     assert {r["priority"] for r in rows} == {10}
     assert view["recipients"] == 9
@@ -186,7 +186,7 @@ async def test_subscriber_list_is_kept_and_a_number_is_texted_once(
     assert status == 201, view
     rows = await sql(
         database_url,
-        "SELECT channel, recipient FROM messages WHERE broadcast_id = $1 ORDER BY 1, 2",
+        "SELECT channel, recipient, sealed FROM messages WHERE broadcast_id = $1 ORDER BY 1, 2",
         view["id"],
     )
     # email is not enabled in this centre's settings: SMS only.

@@ -45,7 +45,7 @@ async def overdue_sms(api: Api, database_url: str) -> list[dict[str, Any]]:
     conn = await asyncpg.connect(database_url)
     try:
         found = await conn.fetch(
-            "SELECT status, error, error_code, body, case_no, sent_at FROM messages"
+            "SELECT status, error, error_code, body, case_no, sent_at, sealed FROM messages"
             " WHERE kind = 'node_overdue' AND channel = 'sms' ORDER BY id"
         )
         return [opened(api.vault, r) for r in found]

@@ -23,7 +23,7 @@ async def reviewer_sms(database_url: str, kind: str) -> list[tuple[datetime, str
     try:
         rows = opened_rows(
             await conn.fetch(
-                "SELECT sent_at, body FROM messages WHERE channel = 'sms' AND kind = $1"
+                "SELECT sent_at, body, sealed FROM messages WHERE channel = 'sms' AND kind = $1"
                 " AND person_id = 'p-li' AND status IN ('sent', 'delivered') ORDER BY sent_at",
                 kind,
             )

@@ -61,7 +61,8 @@ async def test_the_outbox_holds_no_number_body_or_code_in_clear(
         clear = " ".join(str(v) for k, v in dict(row).items() if k != "recipient_index")
         for secret in (data.MOBILE, sms_code, data.QUERY_CODE, *bodies):
             assert secret not in clear, (row["kind"], secret)
-        assert row["recipient"].startswith("sm4:") and row["body"].startswith("sm4:")
+        assert row["sealed"].startswith("sm4:")  # recipient, words, variables: one value
+        assert (row["recipient"], row["body"], row["personal"]) == (None, None, None)
         assert row["recipient_index"] is not None
         assert not {"code", "query_code"} & json.loads(row["context"]).keys()
 

@@ -157,7 +157,8 @@ async def test_a_project_page_and_digest_cover_every_approval_across_departments
     assert await project_digest_job(app[SERVICES], now) == 0
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(
-            "SELECT context, personal FROM messages WHERE dedupe_key LIKE 'project_digest:XM-1:%'"
+            "SELECT context, personal, sealed FROM messages"
+            " WHERE dedupe_key LIKE 'project_digest:XM-1:%'"
         )
     assert rows
     content = "\n".join(opened(app[VAULT], r)["context"]["content"] for r in rows)

@@ -271,7 +271,7 @@ async def test_a_complaint_reaches_the_supervisors_as_a_notice(
     assert status == 303 and resp.headers["Location"].endswith("?m=complained")
     rows = await fetch(
         database_url,
-        "SELECT person_id, channel, case_no, body FROM messages WHERE kind = 'complaint'",
+        "SELECT person_id, channel, case_no, body, sealed FROM messages WHERE kind = 'complaint'",
     )
     assert [(r["person_id"], r["channel"], r["case_no"]) for r in rows] == [
         ("p-sup", "wap", CLOSED_CASE)
@@ -324,7 +324,7 @@ async def test_the_inbox_sorts_open_nodes_by_urgency_and_marks_notices_read(
 async def sms_code(database_url: str, mobile: str = MOBILE) -> str:
     rows = await fetch(
         database_url,
-        "SELECT context, personal FROM messages"
+        "SELECT context, personal, sealed FROM messages"
         " WHERE kind = 'verification_code' AND recipient_index = $1 ORDER BY id DESC LIMIT 1",
         mobile_index(TEST_VAULT, mobile),
     )
@@ -341,7 +341,7 @@ async def test_an_sms_code_lists_the_numbers_cases(
     code = await sms_code(database_url)
     assert re.fullmatch(r"\d{6}", code) and code not in page
     rows = await fetch(
-        database_url, "SELECT channel, body FROM messages WHERE kind = 'verification_code'"
+        database_url, "SELECT channel, body, sealed FROM messages WHERE kind = 'verification_code'"
     )
     assert [r["channel"] for r in rows] == ["sms"] and code in rows[0]["body"]
     status, _, resp = await wap.post("/wap/verify", {"login": login, "code": code})
@@ -446,7 +446,7 @@ async def test_known_and_unknown_numbers_do_the_same_work(wap: Wap, database_url
     assert after_known["last_value"] == before["last_value"] + 1
     assert after_unknown["last_value"] == after_known["last_value"] + 1
     sms = await fetch(
-        database_url, "SELECT recipient FROM messages WHERE kind = 'verification_code'"
+        database_url, "SELECT recipient, sealed FROM messages WHERE kind = 'verification_code'"
     )
     assert [r["recipient"] for r in sms] == [data.MOBILE]
 

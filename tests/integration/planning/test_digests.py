@@ -14,7 +14,7 @@ async def digests(database_url: str) -> list[asyncpg.Record]:
     try:
         return opened_rows(
             await conn.fetch(
-                "SELECT person_id, body, note, created_at FROM messages"
+                "SELECT person_id, body, note, created_at, sealed FROM messages"
                 " WHERE kind = 'daily_digest' AND channel = 'sms' ORDER BY id"
             )
         )
@@ -79,7 +79,8 @@ async def test_the_digest_e_mail_lists_each_case_with_its_date(api: Api, databas
         body = opened_rows(
             [
                 await conn.fetchrow(
-                    "SELECT body FROM messages WHERE kind = 'daily_digest' AND channel = 'sms'"
+                    "SELECT body, sealed FROM messages"
+                    " WHERE kind = 'daily_digest' AND channel = 'sms'"
                     " ORDER BY id DESC LIMIT 1"
                 )
             ]

@@ -14,7 +14,8 @@ async def bodies(database_url: str, kind: str) -> list[str]:
     try:
         rows = opened_rows(
             await conn.fetch(
-                "SELECT body FROM messages WHERE kind = $1 AND channel = 'sms' ORDER BY id", kind
+                "SELECT body, sealed FROM messages WHERE kind = $1 AND channel = 'sms' ORDER BY id",
+                kind,
             )
         )
     finally:

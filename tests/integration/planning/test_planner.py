@@ -211,7 +211,7 @@ async def test_away_reviewer_reminders_go_to_the_deputy(api: Api, database_url: 
     try:
         rows = opened_rows(
             await conn.fetch(
-                "SELECT kind, person_id, recipient, note, body FROM messages"
+                "SELECT kind, person_id, recipient, note, body, sealed FROM messages"
                 " WHERE channel = 'sms' AND kind <> 'monthly_report' ORDER BY id"
             )
         )
@@ -256,7 +256,7 @@ async def test_supervisors_hear_of_a_deadline_the_calendar_cannot_compute(
         row = opened_rows(
             [
                 await conn.fetchrow(
-                    "SELECT person_id, body FROM messages"
+                    "SELECT person_id, body, sealed FROM messages"
                     " WHERE kind = 'deadline_unknown' AND channel = 'sms'"
                 )
             ]
@@ -287,7 +287,7 @@ async def test_a_busy_reviewer_gets_one_message_for_nodes_overdue_together(
     try:
         rows = opened_rows(
             await conn.fetch(
-                "SELECT kind, body, note, context FROM messages"
+                "SELECT kind, body, note, context, sealed FROM messages"
                 " WHERE channel = 'sms' AND kind IN ('node_due_soon', 'node_overdue') ORDER BY id"
             )
         )
@@ -360,7 +360,9 @@ async def test_a_provisional_promise_reads_so_on_every_channel_and_the_wap_page(
         bodies = {
             r["channel"]: r["body"]
             for r in opened_rows(
-                await conn.fetch("SELECT channel, body FROM messages WHERE kind = 'case_accepted'")
+                await conn.fetch(
+                    "SELECT channel, body, sealed FROM messages WHERE kind = 'case_accepted'"
+                )
             )
         }
     finally:

@@ -16,7 +16,7 @@ PROJECT = {"id": "XM-9", "name": "新能源产业园", "manager": "p-pm"}
 async def _digests(app: web.Application) -> list[str]:
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(
-            "SELECT context, personal FROM messages"
+            "SELECT context, personal, sealed FROM messages"
             " WHERE kind = 'project_digest' AND channel = 'sms' ORDER BY id"
         )
     return [str(r["context"]["content"]) for r in opened_rows(rows)]

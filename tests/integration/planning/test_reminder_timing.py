@@ -23,7 +23,7 @@ async def sms_log(database_url: str, *kinds: str) -> list[tuple[str, str, dateti
     try:
         rows = opened_rows(
             await conn.fetch(
-                "SELECT kind, person_id, not_before, body FROM messages"
+                "SELECT kind, person_id, not_before, body, sealed FROM messages"
                 " WHERE channel = 'sms' AND kind = ANY($1::text[]) ORDER BY id",
                 list(kinds),
             )

@@ -76,7 +76,7 @@ async def test_an_imported_year_moves_dates_and_tells_each_applicant_once(
     try:
         sms = opened_rows(
             await conn.fetch(
-                "SELECT case_no, body FROM messages WHERE kind = 'promised_date_changed'"
+                "SELECT case_no, body, sealed FROM messages WHERE kind = 'promised_date_changed'"
                 " AND channel = 'sms'"
             )
         )

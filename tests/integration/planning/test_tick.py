@@ -99,7 +99,8 @@ async def test_ten_uncomputable_timers_of_a_thousand_are_set_aside_and_990_fire(
         assert chained == CASES - BAD
         told = opened_rows(
             await conn.fetch(
-                "SELECT person_id, case_no, body FROM messages WHERE kind = 'deadline_unknown'"
+                "SELECT person_id, case_no, body, sealed FROM messages"
+                " WHERE kind = 'deadline_unknown'"
                 " AND channel = 'sms' ORDER BY case_no"
             )
         )

@@ -102,7 +102,7 @@ async def test_a_hub_crosses_new_year_and_the_spring_festival(api: Api, database
     try:
         changed = opened_rows(
             await conn.fetch(
-                "SELECT case_no, body FROM messages WHERE kind = 'promised_date_changed'"
+                "SELECT case_no, body, sealed FROM messages WHERE kind = 'promised_date_changed'"
                 " AND channel = 'sms'"
             )
         )
@@ -128,7 +128,8 @@ async def test_a_hub_crosses_new_year_and_the_spring_festival(api: Api, database
         accepted = opened_rows(
             [
                 await conn.fetchrow(
-                    "SELECT body FROM messages WHERE case_no = 'S-1' AND kind = 'case_accepted'"
+                    "SELECT body, sealed FROM messages"
+                    " WHERE case_no = 'S-1' AND kind = 'case_accepted'"
                     " AND channel = 'sms'"
                 )
             ]
@@ -137,7 +138,8 @@ async def test_a_hub_crosses_new_year_and_the_spring_festival(api: Api, database
         # Supervisors heard once a week that 2027 was missing, until it was imported.
         warned = opened_rows(
             await conn.fetch(
-                "SELECT person_id, created_at, body FROM messages WHERE kind = 'calendar_missing'"
+                "SELECT person_id, created_at, body, sealed FROM messages"
+                " WHERE kind = 'calendar_missing'"
                 " AND channel = 'sms' ORDER BY created_at"
             )
         )

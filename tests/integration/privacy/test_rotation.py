@@ -23,7 +23,11 @@ from hub.keys import POOL
 from hub.privacy.fields import (
     INBOUND_SMS_MOBILE,
     INBOUND_SMS_TEXT,
+    MESSAGES_BODY,
+    MESSAGES_PERSONAL,
+    MESSAGES_RECIPIENT,
     WAP_SESSIONS_MOBILE,
+    address_index,
     mobile_index,
 )
 from hub.privacy.rotate import rotate_keys
@@ -268,6 +272,41 @@ async def test_every_sealed_column_of_a_working_hub_rotates_and_reads_with_the_n
         assert found["cases"][0]["events"][0]["payload"]["applicant"]["name"] == "张三丰"
         _, official = await api.get("/v1/privacy/subjects/13900001111")
         assert official["people"] == [{"person_id": "p-li", "name": "李四"}]
+
+
+async def test_a_message_sealed_column_by_column_rotates_where_it_is(
+    settings: Settings, clock: ManualClock, database_url: str
+) -> None:
+    """A message row of migration 0029 (recipient, body, personal sealed one column each)
+    is re-sealed in place and re-indexed; the new-key hub finds it and reads its words."""
+    old_hub = create_app(_with_keys(settings, OLD), clock=clock, database_url=database_url)
+    async with _client(old_hub):
+        pass  # the schema is migrated
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO messages (dedupe_key, kind, channel, recipient, recipient_index, body,"
+            " personal, context, mandatory, not_before, max_attempts, created_at, updated_at)"
+            " VALUES ('old|sms', 'pickup_notice', 'sms', $1, $2, $3, $4, '{}', true, now(), 8,"
+            " now(), now())",
+            OLD_VAULT.seal("13700000001", field=MESSAGES_RECIPIENT),
+            address_index(OLD_VAULT, "sms", "13700000001"),
+            OLD_VAULT.seal("请来领取证照", field=MESSAGES_BODY),
+            OLD_VAULT.seal('{"context":{"query_code":"424242"}}', field=MESSAGES_PERSONAL),
+        )
+    finally:
+        await conn.close()
+    pool = await db.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        vault = Vault(DataKey.from_hex(NEW), [DataKey.from_hex(OLD)])
+        assert (await rotate_keys(pool, vault, now=lambda: START)).finished
+        assert await _values_under(pool, DataKey.from_hex(OLD).key_id) == {}
+    finally:
+        await pool.close()
+    new_hub = create_app(_with_keys(settings, NEW), clock=clock, database_url=database_url)
+    async with _client(new_hub) as api:
+        _, found = await api.get("/v1/messages?recipient=13700000001")
+        assert [m["body"] for m in found["items"]] == ["请来领取证照"]
 
 
 async def _values_under(pool: asyncpg.Pool, key_id: str) -> dict[str, int]:

@@ -161,7 +161,9 @@ async def test_cx_answers_only_the_applicants_own_number(api: Api, database_url:
     )
     assert (resp.status, await resp.json()) == (200, {"result": 0, "errmsg": "OK"})
     replies = await sealed_rows(
-        api, database_url, "SELECT recipient, body FROM messages WHERE kind = 'status_reply'"
+        api,
+        database_url,
+        "SELECT recipient, body, sealed FROM messages WHERE kind = 'status_reply'",
     )
     assert [r["recipient"] for r in replies] == [MOBILE, MOBILE]
     assert "Q-1（食品经营许可）当前状态：办理中，办理环节：审查" in replies[0]["body"]
@@ -239,7 +241,7 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     )
     await text(api, "YY Y-1")
     offers = await sealed_rows(
-        api, database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots'"
+        api, database_url, "SELECT body, sealed FROM messages WHERE kind = 'appointment_slots'"
     )
     assert (
         offers[0]["body"]
@@ -257,7 +259,7 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     confirmed = await sealed_rows(
         api,
         database_url,
-        "SELECT recipient, body, not_before, created_at FROM messages"
+        "SELECT recipient, body, not_before, created_at, sealed FROM messages"
         " WHERE kind = 'appointment_confirmed'",
     )
     # At once, not the day before the pickup like the reminder.
@@ -271,7 +273,8 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     reminder = await sealed_rows(
         api,
         database_url,
-        "SELECT recipient, body, not_before FROM messages WHERE kind = 'appointment_reminder'",
+        "SELECT recipient, body, not_before, sealed FROM messages"
+        " WHERE kind = 'appointment_reminder'",
     )
     assert reminder[0]["recipient"] == MOBILE
     assert reminder[0]["body"] == (
@@ -281,7 +284,9 @@ async def test_yy_offers_free_slots_and_a_number_books_one_with_a_reminder(
     # Capacity 1: Y-2's applicant is not offered 3月4日上午.
     await text(api, "YY Y-2", mobile=OTHER)
     offers = await sealed_rows(
-        api, database_url, "SELECT body FROM messages WHERE kind = 'appointment_slots' ORDER BY id"
+        api,
+        database_url,
+        "SELECT body, sealed FROM messages WHERE kind = 'appointment_slots' ORDER BY id",
     )
     assert "1.3月3日上午 2.3月3日下午 3.3月4日下午" in offers[1]["body"]
     assert await inbound(api) == [
@@ -321,7 +326,8 @@ async def test_two_applicants_racing_for_the_last_place_one_gets_a_new_offer(
     offers = await sealed_rows(
         api,
         database_url,
-        "SELECT body FROM messages WHERE kind = 'appointment_slots' AND recipient_index = $1"
+        "SELECT body, sealed FROM messages"
+        " WHERE kind = 'appointment_slots' AND recipient_index = $1"
         " ORDER BY id",
         mobile_index(api.vault, OTHER),
     )

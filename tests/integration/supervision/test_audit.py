@@ -57,7 +57,9 @@ async def test_every_notice_carries_the_hash_of_what_it_said(api: Api, database_
     await api.post("/v1/events", ev.accepted("AU-2", "2026-03-02T09:00:00+08:00"))
     conn = await asyncpg.connect(database_url)
     try:
-        rows = opened_rows(await conn.fetch("SELECT subject, body, content_hash FROM messages"))
+        rows = opened_rows(
+            await conn.fetch("SELECT subject, body, content_hash, sealed FROM messages")
+        )
     finally:
         await conn.close()
     assert rows
