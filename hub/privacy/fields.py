@@ -110,7 +110,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         derived=True,
     ),
     # A message's recipient, words, fallbacks and personal variables, one sealed JSON object
-    # (migration 0035); its recipient's index is recomputed from the object's "recipient".
+    # (migration 0036); its recipient's index is recomputed from the object's "recipient".
     SealedColumn("messages", "sealed", MESSAGES_SEALED, ("id",), "recipient_index"),
     # Rows of migration 0029 hold them one column each (NULL in newer rows); fallbacks is
     # jsonb: a sealed list is stored as a JSON string ('[]' stays plain).
