@@ -38,7 +38,8 @@ async def opt_out(
         Q["insert_opt_out"], sealed, now, inbound_id, mobile_index(vault, mobile), lookup
     )
     if new_id is not None:
-        await conn.execute(Q["insert_opt_out_indexes"], new_id, key_ids(vault), lookup)
+        ids = key_ids(vault)
+        await conn.execute(Q["insert_opt_out_indexes"], [new_id] * len(ids), ids, lookup)
     status: str = await conn.execute(Q["cancel_optional_to"], lookup, now, digits)
     return status
 
@@ -106,14 +107,23 @@ async def index_under_every_key(conn: asyncpg.Connection, vault: Vault) -> int:
     done, after = 0, 0
     while rows := await conn.fetch(Q["opt_outs_missing_a_key"], ids, after, INDEX_BATCH):
         after = rows[-1]["id"]
+        owners: list[int] = []
+        indexes: list[bytes] = []
         for row in rows:
             try:
                 digits = mobile_digits(vault.open(row["mobile"], field=OPT_OUTS_MOBILE))
             except SealedValueError:
                 continue
-            indexes = vault.blind_indexes(digits)
-            await conn.execute(Q["insert_opt_out_indexes"], row["id"], ids, indexes)
-            done += 1
+            owners.append(row["id"])
+            indexes += vault.blind_indexes(digits)
+        # One statement a batch: a row per opt-out and key.
+        await conn.execute(
+            Q["insert_opt_out_indexes"],
+            [owner for owner in owners for _ in ids],
+            ids * len(owners),
+            indexes,
+        )
+        done += len(owners)
     await conn.execute(Q["opt_out_indexes_retire"], ids, vault.current.key_id)
     return done
 

@@ -141,9 +141,10 @@ ON CONFLICT DO NOTHING
 RETURNING id;
 
 -- name: insert_opt_out_indexes
--- Opt-out $1's blind index under each key: $2 the key ids, $3 the indexes, in step.
+-- Opt-outs' blind indexes under keys: $1 the opt-outs, $2 the key ids, $3 the indexes,
+-- in step (one row each).
 INSERT INTO opt_out_indexes (opt_out_id, key_id, mobile_index)
-SELECT $1, key_id, mobile_index FROM unnest($2::text[], $3::bytea[]) AS k(key_id, mobile_index)
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])
 ON CONFLICT DO NOTHING;
 
 -- name: opt_outs_missing_a_key
