@@ -71,10 +71,16 @@ class Background(Protocol):
     async def stop(self) -> None: ...
 
 
+NextDue = Callable[[datetime | None], Awaitable[datetime | None]]
+
+
 @contextlib.asynccontextmanager
-async def run_or_hook(worker: Background, hooks: list[ClockWorker] | None) -> AsyncIterator[None]:
+async def run_or_hook(
+    worker: Background, hooks: list[ClockWorker] | None, *, next_due: NextDue | None = None
+) -> AsyncIterator[None]:
     """With ``hooks`` (a manual clock) the worker's ``drain`` runs at each instant the clock
-    stops at, after the workers already hooked; otherwise it runs in the background."""
+    stops at, after the workers already hooked; otherwise it runs in the background.
+    ``next_due`` replaces the worker's own (see :func:`_shared_due`)."""
     if hooks is None:
         await worker.start()
         try:
@@ -82,7 +88,7 @@ async def run_or_hook(worker: Background, hooks: list[ClockWorker] | None) -> As
         finally:
             await worker.stop()
         return
-    hooked = ClockWorker(name=worker.name, run=worker.drain, next_due=worker.next_due)
+    hooked = ClockWorker(name=worker.name, run=worker.drain, next_due=next_due or worker.next_due)
     hooks.append(hooked)
     try:
         yield
@@ -130,10 +136,25 @@ async def run_workers(
                 jitter=options.jitter,
             )
         )
-        await stack.enter_async_context(run_or_hook(dispatcher, manual))
+        await stack.enter_async_context(
+            run_or_hook(dispatcher, manual, next_due=_shared_due(scheduler, dispatcher))
+        )
         webhooks = await stack.enter_async_context(open_webhooks(services, jitter=options.jitter))
-        await stack.enter_async_context(run_or_hook(webhooks, manual))
+        await stack.enter_async_context(
+            run_or_hook(webhooks, manual, next_due=_shared_due(scheduler, webhooks))
+        )
         yield Workers(scheduler=scheduler, dispatcher=dispatcher, webhooks=webhooks)
+
+
+def _shared_due(scheduler: Scheduler, worker: Background) -> NextDue:
+    """``worker``'s next instant as the scheduler's agenda read it a moment before (one
+    round trip for the three workers at each stop), else as the worker finds it."""
+
+    async def next_due(after: datetime | None) -> datetime | None:
+        found, due = scheduler.shared_due(worker.name, after)
+        return due if found else await worker.next_due(after)
+
+    return next_due
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,6 +201,8 @@ async def advance_test_clock(
                 break
             clock.advance_to(instant)
             await _stop(workers, dues, instant, result)
+            if instant == target:
+                break  # what is due next lies after ``after=instant``: past the target
             ran_at = instant
         clock.advance_to(target)
         result.now = clock.now()

@@ -153,6 +153,9 @@ class People:
     def __init__(self, rows: Iterable[Mapping[str, Any]], routing: Routing) -> None:
         self._rows = {row["person_id"]: row for row in rows}
         self._routing = routing
+        # Each person's addresses opened once per batch: a digest asks for its reader once
+        # per open node, and opening a person is a vault open per sealed column.
+        self._addresses: dict[str, tuple[Address, ...]] = {}
 
     @classmethod
     async def load(cls, conn: asyncpg.Connection, ids: Iterable[str], routing: Routing) -> People:
@@ -195,10 +198,13 @@ class People:
             )
             person_id, row = deputy, self._rows.get(deputy)
         quiet_text = row["quiet_hours"] if row and row["quiet_hours"] else None
+        addresses = self._addresses.get(person_id)
+        if addresses is None:
+            addresses = self._addresses[person_id] = self._routing.person_addresses(row, person_id)
         return Recipient(
             person_id=person_id,
             name=self.name(person_id),
-            addresses=self._routing.person_addresses(row, person_id),
+            addresses=addresses,
             quiet=QuietHours.parse(quiet_text) if quiet_text else self._routing.default_quiet,
             note=note,
         )

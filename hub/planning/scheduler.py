@@ -133,7 +133,7 @@ class ManualSchedule:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._project_hour: datetime | None = None
+        self._hour: datetime | None = None  # the clock hour the hourly jobs last ran in
         self._digest_seen: int | None = None  # the last event the digest looked at
         # What next_due last saw (the first pending timer, the latest event), for the run
         # at the stop it named; None when not known (claim and look anyway).
@@ -141,6 +141,7 @@ class ManualSchedule:
         self._digest_day: date | None = None  # ... on this local day
         self._report_day: date | None = None  # the monthly report was looked at today
         self._retention = RetentionJob()  # once a local day, at the first stop of the day
+        self._shared: _SharedDue | None = None  # the other workers' next instants, once each
 
     @property
     def _tz(self) -> tzinfo:
@@ -173,10 +174,12 @@ class ManualSchedule:
             # day, and the report is once a month (its dedupe key) however often asked.
             await monthly_report_job(s, now)
             self._report_day = today
-        await weekly_calendar_warning(s, now)
         hour = now.replace(minute=0, second=0, microsecond=0)
-        if self._project_hour is None or hour > self._project_hour:
-            self._project_hour = hour
+        if self._hour is None or hour > self._hour:
+            # Hourly, as the background scheduler runs them (periodic_jobs): the calendar
+            # warning goes once a week (its dedupe key), project digests once an hour.
+            self._hour = hour
+            await weekly_calendar_warning(s, now)
             await project_digest_job(s, now)
         await self._retention.run(s, now)
         return result
@@ -184,9 +187,11 @@ class ManualSchedule:
     async def next_due(self, after: datetime | None) -> datetime | None:
         """The next timer, digest, first working day of a month or project hour."""
         now = self.services.clock.now()
+        self._shared = None  # nothing stale is handed out should the read fail
         async with acquire_untouched(self.services.pool) as conn:  # a read: no reset needed
             agenda = await conn.fetchrow(Q["manual_schedule_agenda"], after)
         self._agenda = agenda
+        self._shared = _SharedDue(after=after, dues={k: agenda[k] for k in SHARED_DUE})
         timer: datetime | None = agenda["timer"]
         window = after is None and self._in_digest_window(now)
         if window and agenda["latest_event"] != self._digest_seen:
@@ -201,6 +206,16 @@ class ManualSchedule:
         if projects:
             instants.append(since.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
         return min((i for i in instants if i is not None), default=None)
+
+    def shared_due(self, worker: str, after: datetime | None) -> tuple[bool, datetime | None]:
+        """The next instant of ``worker`` (one of :data:`SHARED_DUE`) from the agenda the
+        last :meth:`next_due` read, if it read it for the same ``after`` and no one took it
+        yet: (False, None) when the worker must ask itself. The test clock asks the
+        scheduler first and the others right after, with nothing run in between."""
+        shared = self._shared
+        if shared is None or shared.after != after or worker not in shared.dues:
+            return False, None
+        return True, shared.dues.pop(worker)
 
     def _in_digest_window(self, now: datetime) -> bool:
         return digest_due(self.services.routing, now)
@@ -225,6 +240,16 @@ class ManualSchedule:
                 return candidate
             day += timedelta(days=1)
         return None
+
+
+#: The workers whose next instant the scheduler's agenda reads too (a column each).
+SHARED_DUE = ("dispatcher", "webhooks")
+
+
+@dataclass(kw_only=True)
+class _SharedDue:
+    after: datetime | None
+    dues: dict[str, datetime | None]
 
 
 def _first_working_day_of_month(calendar: WorkingCalendar, day: date) -> bool:
@@ -302,6 +327,10 @@ class Scheduler:
 
     async def next_due(self, after: datetime | None) -> datetime | None:
         return await self._manual.next_due(after)
+
+    def shared_due(self, worker: str, after: datetime | None) -> tuple[bool, datetime | None]:
+        """Another worker's next instant, read with the scheduler's (ManualSchedule)."""
+        return self._manual.shared_due(worker, after)
 
     async def start(self) -> None:
         accelerated = isinstance(self.services.clock, AcceleratedClock)

@@ -105,12 +105,23 @@ SELECT id, kind, case_no, node_id, step, fire_at, error, set_aside_at FROM timer
 SELECT min(fire_at) FROM timers WHERE status = 'pending' AND fire_at > $1;
 
 -- name: manual_schedule_agenda
--- The manual test clock's question to the scheduler in one round trip: the first pending
--- timer (strictly after $1 when given), the latest event, whether any case has a project.
+-- The manual test clock's question to every worker in one round trip: the first pending
+-- timer (strictly after $1 when given), the latest event, whether any case has a project;
+-- the dispatcher's next send or expiring lease (as dispatch_next_work) and the next
+-- webhook delivery (as webhook_next_due and webhook_next_due_after), which the test clock
+-- hands to those workers instead of asking each (hub/lifecycle.py).
 SELECT (SELECT min(fire_at) FROM timers
          WHERE status = 'pending' AND ($1::timestamptz IS NULL OR fire_at > $1)) AS timer,
        (SELECT max(seq) FROM events) AS latest_event,
-       EXISTS (SELECT 1 FROM cases WHERE project_id IS NOT NULL) AS projects;
+       EXISTS (SELECT 1 FROM cases WHERE project_id IS NOT NULL) AS projects,
+       least((SELECT min(not_before) FROM messages
+               WHERE status IN ('queued', 'failed')
+                 AND ($1::timestamptz IS NULL OR not_before > $1)),
+             (SELECT min(lease_expires_at) FROM messages
+               WHERE status = 'sending'
+                 AND ($1::timestamptz IS NULL OR lease_expires_at > $1))) AS dispatcher,
+       (SELECT min(next_at) FROM webhook_deliveries
+         WHERE status = 'pending' AND ($1::timestamptz IS NULL OR next_at > $1)) AS webhooks;
 
 -- name: any_project_case
 SELECT EXISTS (SELECT 1 FROM cases WHERE project_id IS NOT NULL);
