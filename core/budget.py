@@ -9,7 +9,9 @@ the WAP inbox the SMS link opens, and the next morning's digest lists every node
 due soon or overdue.
 
 When several reminders ask for the last SMS of a day at once, the most pressing get it:
-a 催办 (a person's act), then overdue, then due soon, then the digest.
+a 催办 (a person's act), then overdue, then due soon, then the digest. And the hub's own
+reminders stop :data:`URGE_RESERVE` short of the limit, so that a 催办 coming late in a
+busy day still reaches the phone.
 
 Pure: the counts so far come in, the decision goes out.
 """
@@ -23,7 +25,7 @@ from datetime import date
 
 from core.notices import NoticeKind
 
-__all__ = ["BUDGETED_KINDS", "PRESSING_FIRST", "Claim", "over_budget"]
+__all__ = ["BUDGETED_KINDS", "PRESSING_FIRST", "URGE_RESERVE", "Claim", "over_budget"]
 
 # The order in which reminders get a day's last SMS; also the kinds the budget counts.
 PRESSING_FIRST: tuple[NoticeKind, ...] = (
@@ -33,6 +35,7 @@ PRESSING_FIRST: tuple[NoticeKind, ...] = (
     NoticeKind.DAILY_DIGEST,
 )
 BUDGETED_KINDS = frozenset(PRESSING_FIRST)
+URGE_RESERVE = 2  # the day's last SMS kept for 催办: the hub's own reminders stop short of them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,8 +51,9 @@ def over_budget(
     claims: Sequence[Claim], sent: Mapping[tuple[str, date], int], limit: int
 ) -> set[int]:
     """The positions in ``claims`` that must not go by SMS: those past ``limit`` reminder SMS
-    for their person and day, counting ``sent`` (already queued or sent), the most pressing
-    kept first and, within a kind, the earlier ones. ``limit`` 0 means no budget."""
+    for their person and day, counting ``sent`` (already queued or sent) — past
+    ``limit - URGE_RESERVE`` for any but a 催办 — the most pressing kept first and, within
+    a kind, the earlier ones. ``limit`` 0 means no budget."""
     if limit <= 0:
         return set()
     rank = {kind: position for position, kind in enumerate(PRESSING_FIRST)}
@@ -58,7 +62,11 @@ def over_budget(
         by_desk[(claim.person_id, claim.day)].append(position)
     moved: set[int] = set()
     for desk, positions in by_desk.items():
-        room = max(0, limit - sent.get(desk, 0))
-        ordered = sorted(positions, key=lambda p: (rank.get(claims[p].kind, len(rank)), p))
-        moved.update(ordered[room:])
+        used = sent.get(desk, 0)
+        for position in sorted(positions, key=lambda p: (rank[claims[p].kind], p)):
+            own = claims[position].kind is not NoticeKind.URGE
+            if used < (max(1, limit - URGE_RESERVE) if own else limit):
+                used += 1
+            else:
+                moved.add(position)
     return moved

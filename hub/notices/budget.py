@@ -1,9 +1,9 @@
 """Keeping a reviewer's daily reminder-SMS budget as notices enter the outbox.
 
 ``policy.max_reminder_sms`` (default 12; 0: no budget) reminder SMS — due soon, overdue,
-催办, the digest — per person and local day (:mod:`core.budget`). A reminder past it is
-queued on the person's next channel instead (WeCom, e-mail, WeChat; always the WAP
-inbox), with a note saying why; nothing is dropped. Decision 0023.
+催办, the digest — per person and local day, the last two kept for 催办 (:mod:`core.budget`).
+A reminder past it is queued on the person's next channel instead (WeCom, e-mail,
+WeChat; always the WAP inbox), with a note saying why; nothing is dropped. Decision 0023.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
-from core.budget import BUDGETED_KINDS, Claim, over_budget
+from core.budget import BUDGETED_KINDS, URGE_RESERVE, Claim, over_budget
 from core.notices import ChannelKind
 from hub.notices.outbox import Notice
 from hub.notices.recipients import Routing
@@ -63,7 +63,10 @@ async def keep_sms_budget(
     out = list(notices)
     for i in moved:
         notice = notices[i]
-        why = f"{OFF_SMS} {limit} reminder SMS to {notice.person_id} that day already"
+        why = (
+            f"{OFF_SMS} {notice.person_id}'s reminder SMS for the day are used up "
+            f"(policy.max_reminder_sms = {limit}, the last {URGE_RESERVE} kept for 催办)"
+        )
         out[i] = replace(
             notice,
             addresses=tuple(a for a in notice.addresses if a.channel is not ChannelKind.SMS),

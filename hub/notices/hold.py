@@ -5,18 +5,24 @@ wait out quiet hours only (:class:`hub.notices.recipients.Routing`). Started on 
 Saturday night, a hub sends nothing for a while — :func:`hold_note` says until when,
 and why. A reviewer's due-soon reminders wait for the next reminder round
 (``policy.reminder_rounds``), so that those of one round go as one merged notice
-(:class:`DueSoonInstants`, decision 0023).
+(:class:`DueSoonInstants`, decision 0023); one that cannot wait takes the others already
+yellow along (:func:`due_soon_along`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+import asyncpg
+
 from core.errors import CalendarYearUnknown
+from core.notices import NoticeKind
 from core.rounds import due_soon_at
 from hub.notices.recipients import Routing
+from hub.store.queries import Q
 
-__all__ = ["DueSoonInstants", "hold_note"]
+__all__ = ["DueSoonInstants", "due_soon_along", "hold_note"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -79,3 +85,22 @@ class DueSoonInstants:
             return due_soon_at(ready, due_at, rounds, routing.calendar, tz=routing.tz)
         except CalendarYearUnknown:
             return warn_at  # the tick sets it aside with the cause, as before
+
+
+async def due_soon_along(
+    conn: asyncpg.Connection, claimed: Sequence[asyncpg.Record], now: datetime
+) -> list[asyncpg.Record]:
+    """Claim the due-soon timers that go along with ``claimed``'s: when a reviewer is told
+    of one node now (one that could not wait for its round), their other nodes already
+    yellow and waiting for a later round are named in the same message instead of a second
+    one later. Locked like any claim; the tick fires them with the batch."""
+    firing = [
+        (t["case_no"], t["node_id"]) for t in claimed if t["kind"] == NoticeKind.NODE_DUE_SOON
+    ]
+    if not firing:
+        return []
+    mine = {t["id"] for t in claimed}
+    rows = await conn.fetch(
+        Q["claim_due_soon_along"], [c for c, _ in firing], [n for _, n in firing], now
+    )
+    return [r for r in rows if r["id"] not in mine]

@@ -76,6 +76,26 @@ async def test_nodes_turning_yellow_overnight_wait_for_the_morning_round_togethe
     assert log[0][1].startswith("临期提醒：N-1、N-2等3件（")
 
 
+async def test_a_reminder_that_cannot_wait_takes_the_waiting_ones_along(
+    api: Api, database_url: str
+) -> None:
+    """A one-day node yellow from 11:30 waits for the 14:00 round; a 4-hour node yellow at
+    12:20 and due 13:20 cannot wait. One SMS at 12:20 names both; nothing more at 14:00."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:20").isoformat()})
+    await api.post("/v1/events", hours_node("Q-1", "2026-03-02T09:20", 4))
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T11:30").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("Q-2", "n1", at("2026-03-02T11:30").isoformat(), limit=1)
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T15:00").isoformat()})
+
+    log = await reviewer_sms(database_url, "node_due_soon")
+
+    assert [sent for sent, _ in log] == [at("2026-03-02T12:20")]
+    assert log[0][1].startswith("临期提醒：Q-1、Q-2（")
+
+
 async def test_past_twelve_reminder_sms_a_day_the_rest_reach_the_inbox(
     api: Api, database_url: str
 ) -> None:
@@ -110,4 +130,4 @@ async def test_past_twelve_reminder_sms_a_day_the_rest_reach_the_inbox(
         ("urge", "wap", "U-13"),
     ]
     assert {r["status"] for r in rows} <= {"sent", "delivered"}
-    assert rows[-1]["note"].startswith("not by SMS: 12 reminder SMS to p-li that day already")
+    assert rows[-1]["note"].startswith("not by SMS: p-li's reminder SMS for the day are used up")

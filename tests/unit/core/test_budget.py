@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.budget import PRESSING_FIRST, Claim, over_budget
+from core.budget import PRESSING_FIRST, URGE_RESERVE, Claim, over_budget
 from core.notices import NoticeKind
 
 DAY = date(2026, 9, 24)
 
 
 def test_the_last_sms_of_the_day_goes_to_the_overdue_notice_not_the_due_soon() -> None:
-    """Eleven sent, two ask at once: the overdue one keeps SMS, the due-soon one moves."""
+    """Nine sent, two ask at once: the overdue one takes the tenth SMS, the due-soon one moves
+    (the last two of twelve are kept for 催办)."""
     claims = [
         Claim(person_id="r2", day=DAY, kind=NoticeKind.NODE_DUE_SOON),
         Claim(person_id="r2", day=DAY, kind=NoticeKind.NODE_OVERDUE),
     ]
-    assert over_budget(claims, {("r2", DAY): 11}, 12) == {0}
+    assert over_budget(claims, {("r2", DAY): 9}, 12) == {0}
+
+
+def test_the_last_two_sms_of_the_day_are_kept_for_urges() -> None:
+    """Ten sent: a due-soon reminder moves, two 催办 still reach the phone, a third does not."""
+    reminder = Claim(person_id="r2", day=DAY, kind=NoticeKind.NODE_DUE_SOON)
+    urge = Claim(person_id="r2", day=DAY, kind=NoticeKind.URGE)
+    assert over_budget([reminder, urge, urge, urge], {("r2", DAY): 10}, 12) == {0, 3}
 
 
 def test_other_people_and_other_days_have_their_own_budget() -> None:
@@ -59,15 +66,20 @@ sent_counts = st.dictionaries(
 def test_kept_sms_never_pass_the_limit_and_fill_what_room_there_is(
     claims: list[Claim], sent: dict[tuple[str, date], int], limit: int
 ) -> None:
-    """Per person and day: kept = min(asked, room); sent + kept never passes a limit not
-    already passed."""
+    """Per person and day: never past the limit (the hub's own reminders never past the limit
+    less the 催办 reserve); a reminder is moved only when its room is used up."""
     moved = over_budget(claims, sent, limit)
-    asked = Counter((c.person_id, c.day) for c in claims)
-    kept = Counter((c.person_id, c.day) for i, c in enumerate(claims) if i not in moved)
-    for desk, count in asked.items():
-        room = max(0, limit - sent.get(desk, 0))
-        assert kept[desk] == min(count, room)
-        assert sent.get(desk, 0) + kept[desk] <= max(limit, sent.get(desk, 0))
+    own_limit = max(1, limit - URGE_RESERVE)
+    for desk in {(c.person_id, c.day) for c in claims}:
+        before = sent.get(desk, 0)
+        mine = [i for i, c in enumerate(claims) if (c.person_id, c.day) == desk]
+        kept = [i for i in mine if i not in moved]
+        kept_own = [i for i in kept if claims[i].kind is not NoticeKind.URGE]
+        assert before + len(kept) <= max(limit, before)
+        assert before + len(kept_own) <= max(own_limit, before)
+        for i in set(mine) & moved:
+            room = limit if claims[i].kind is NoticeKind.URGE else own_limit
+            assert before + len(kept) >= room
 
 
 @given(claims=claim_lists, sent=sent_counts, limit=st.integers(min_value=1, max_value=15))
