@@ -47,8 +47,8 @@ class _Stopped(Exception):
     """The rotation stopped on purpose after its first batch."""
 
 
-def _column(table: str, index: str) -> SealedColumn:
-    return next(c for c in SEALED_COLUMNS if c.table == table and c.index == index)
+def _column(table: str, column: str) -> SealedColumn:
+    return next(c for c in SEALED_COLUMNS if (c.table, c.column) == (table, column))
 
 
 async def _rotate_first_batch(app: web.Application, column: SealedColumn, batch: int) -> None:
@@ -132,7 +132,7 @@ async def test_the_opt_out_filter_matches_opt_outs_the_rotation_has_not_reached(
             await _aliyun_text(api, mobile, "TD", sequence=100 + n)
 
     async with _hub(_with_keys(settings, NEW, OLD), clock, database_url) as api:
-        await _rotate_first_batch(api.client.server.app, _column("opt_outs", "mobile_index"), 2)
+        await _rotate_first_batch(api.client.server.app, _column("opt_outs", "mobile"), 2)
         stored = await _fetch(database_url, "SELECT mobile_index FROM opt_outs ORDER BY id")
         under = [
             "new"
@@ -215,9 +215,9 @@ async def test_the_wecom_member_limit_counts_messages_the_rotation_has_not_reach
     rotated = _with_keys(settings, NEW, OLD).model_copy(update={"channels": channels})
     try:
         async with _hub(rotated, clock, database_url) as api:
-            await _rotate_first_batch(
-                api.client.server.app, _column("messages", "recipient_index"), 10
-            )
+            # The rows were stored before sealing: the rotation walks their recipient column.
+            recipient = _column("messages", "recipient")
+            await _rotate_first_batch(api.client.server.app, recipient, 10)
             indexes = await _fetch(
                 database_url, "SELECT recipient_index FROM messages WHERE status = 'sent'"
             )
@@ -262,7 +262,7 @@ async def test_a_tencent_reply_retried_across_the_key_change_is_handled_once(
         assert resp.status == 200
 
     async with _hub(_with_keys(settings, NEW, OLD), clock, database_url) as api:
-        await _rotate_first_batch(api.client.server.app, _column("inbound_sms", "mobile_index"), 1)
+        await _rotate_first_batch(api.client.server.app, _column("inbound_sms", "mobile"), 1)
         resp = await api.client.post(f"/v1/callbacks/sms/tencent/reply?token={TOKEN}", json=push)
         assert (resp.status, await resp.json()) == (200, {"result": 0, "errmsg": "OK"})
         status, page = await api.get("/v1/inbound-sms")
