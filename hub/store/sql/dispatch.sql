@@ -3,16 +3,34 @@
 
 -- name: dispatch_claim
 -- Due rows, best first, that no other worker holds; $5 lists channels to leave alone
--- (an open circuit). The partial index messages_ready serves the range on not_before.
-WITH due AS (
-    SELECT id
+-- (an open circuit). Best first is by priority, then due time: the few priorities in the
+-- queue are found one index probe each (prios), and each priority's due rows are read in
+-- order from messages_ready_by_priority, $2 at most. Sorting every due row instead cost a
+-- scan of the whole backlog per claim (20 ms at 20,000 due rows, issue 18).
+WITH RECURSIVE prios AS (
+    SELECT min(priority) AS p
       FROM messages
      WHERE status IN ('queued', 'failed')
-       AND not_before <= $1
-       AND channel <> ALL($5::text[])
-     ORDER BY priority, not_before, id
+    UNION ALL
+    SELECT (SELECT min(priority)
+              FROM messages
+             WHERE status IN ('queued', 'failed') AND priority > prios.p)
+      FROM prios
+     WHERE prios.p IS NOT NULL
+), due AS (
+    SELECT c.id, c.priority, c.not_before
+      FROM prios,
+           LATERAL (SELECT id, priority, not_before
+                      FROM messages
+                     WHERE status IN ('queued', 'failed')
+                       AND priority = prios.p
+                       AND not_before <= $1
+                       AND channel <> ALL($5::text[])
+                     ORDER BY not_before, id
+                     LIMIT $2
+                       FOR UPDATE SKIP LOCKED) AS c
+     ORDER BY c.priority, c.not_before, c.id
      LIMIT $2
-       FOR UPDATE SKIP LOCKED
 )
 UPDATE messages AS m
    SET status = 'sending', lease_owner = $3, lease_expires_at = $4, claimed_at = $1,
