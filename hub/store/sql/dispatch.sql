@@ -68,6 +68,10 @@ RETURNING attempt;
 -- dispatch_finish for many outcomes at once (none of them dead: a dead row falls back in
 -- its own transaction). Rows are locked in id order first, so two batches, or a batch
 -- and a heartbeat, cannot wait on each other in a cycle. $1..$9 are parallel arrays.
+-- The lease is checked on the locked rows (FOR UPDATE reads the latest version, held to the
+-- end): a check on messages.status would let the plan read the rows through the partial
+-- index messages_leased, whose size it guesses at ~1 row — the generic plan read every
+-- leased row once per outcome, 8 ms a flush with 5,000 in flight (issue 18).
 WITH input AS (
     SELECT *
       FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -75,11 +79,11 @@ WITH input AS (
         AS t(id, provider, status, provider_message_id, error, error_code, not_before,
              started_at, outcome)
 ), locked AS (
-    SELECT messages.id
-      FROM messages JOIN input USING (id)
-     WHERE messages.status = 'sending' AND messages.lease_owner = $2
-     ORDER BY messages.id
-       FOR UPDATE OF messages
+    SELECT id, status, lease_owner
+      FROM messages
+     WHERE id = ANY($1::bigint[])
+     ORDER BY id
+       FOR UPDATE
 ), m AS (
     UPDATE messages
        SET status = input.status,
@@ -98,7 +102,7 @@ WITH input AS (
            lease_expires_at = NULL,
            updated_at = $11
       FROM input JOIN locked USING (id)
-     WHERE messages.id = input.id AND messages.status = 'sending' AND messages.lease_owner = $2
+     WHERE messages.id = locked.id AND locked.status = 'sending' AND locked.lease_owner = $2
  RETURNING messages.id, messages.attempts, input.provider, input.started_at, input.outcome,
            input.error, input.error_code, input.provider_message_id
 )
