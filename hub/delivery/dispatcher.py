@@ -163,6 +163,9 @@ class Dispatcher:
             cap_seconds=self.settings.backoff_cap_seconds,
         )
         self._slot_free = asyncio.Event()
+        self._claim_at_least = max(
+            1, min(self.settings.batch_size, self.settings.max_in_flight // 4)
+        )
         self._loop = QueueLoop(
             name="dispatch",
             pool=pool,
@@ -645,7 +648,7 @@ class Dispatcher:
     async def _claim_step(self) -> bool:
         """Claim what fits in the free slots and start sending it; True if more may wait."""
         free = self.settings.max_in_flight - len(self._held)
-        if free <= 0:
+        if free < self._claim_at_least and self._held:
             self._slot_free.clear()
             await self._slot_free.wait()
             return True
@@ -664,7 +667,8 @@ class Dispatcher:
     def _done(self, row: Mapping[str, Any]) -> None:
         """A claimed row is done with (sent, settled, or handed back on stop): a slot is free."""
         self._held.pop(row["id"], None)
-        self._slot_free.set()
+        if self.settings.max_in_flight - len(self._held) >= self._claim_at_least:
+            self._slot_free.set()
 
     async def _heartbeat_loop(self) -> None:
         while True:
