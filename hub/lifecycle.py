@@ -76,11 +76,16 @@ NextDue = Callable[[datetime | None], Awaitable[datetime | None]]
 
 @contextlib.asynccontextmanager
 async def run_or_hook(
-    worker: Background, hooks: list[ClockWorker] | None, *, next_due: NextDue | None = None
+    worker: Background,
+    hooks: list[ClockWorker] | None,
+    *,
+    next_due: NextDue | None = None,
+    drain: Callable[[datetime], Awaitable[object]] | None = None,
 ) -> AsyncIterator[None]:
     """With ``hooks`` (a manual clock) the worker's ``drain`` runs at each instant the clock
     stops at, after the workers already hooked; otherwise it runs in the background.
-    ``next_due`` replaces the worker's own (see :func:`_shared_due`)."""
+    ``next_due`` and ``drain`` replace the worker's own (the scheduler's agenda answers
+    for the others: :func:`_shared_due`)."""
     if hooks is None:
         await worker.start()
         try:
@@ -88,7 +93,9 @@ async def run_or_hook(
         finally:
             await worker.stop()
         return
-    hooked = ClockWorker(name=worker.name, run=worker.drain, next_due=next_due or worker.next_due)
+    hooked = ClockWorker(
+        name=worker.name, run=drain or worker.drain, next_due=next_due or worker.next_due
+    )
     hooks.append(hooked)
     try:
         yield
@@ -136,13 +143,23 @@ async def run_workers(
                 jitter=options.jitter,
             )
         )
+
+        async def send_due(now: datetime) -> int:
+            # A reap is a transaction of its own: only where a lease can have expired.
+            return await dispatcher.drain(now, reap=scheduler.leases_expired(now))
+
         await stack.enter_async_context(
-            run_or_hook(dispatcher, manual, next_due=_shared_due(scheduler, dispatcher))
+            run_or_hook(
+                dispatcher, manual, next_due=_shared_due(scheduler, dispatcher), drain=send_due
+            )
         )
         webhooks = await stack.enter_async_context(open_webhooks(services, jitter=options.jitter))
-        await stack.enter_async_context(
-            run_or_hook(webhooks, manual, next_due=_shared_due(scheduler, webhooks))
-        )
+        # With no URL configured the targets were emptied as it opened and nothing is ever
+        # queued: the manual clock need not drain it at every stop (one claim each).
+        if manual is None or services.settings.webhooks.urls:
+            await stack.enter_async_context(
+                run_or_hook(webhooks, manual, next_due=_shared_due(scheduler, webhooks))
+            )
         yield Workers(scheduler=scheduler, dispatcher=dispatcher, webhooks=webhooks)
 
 

@@ -191,7 +191,9 @@ class ManualSchedule:
         async with acquire_untouched(self.services.pool) as conn:  # a read: no reset needed
             agenda = await conn.fetchrow(Q["manual_schedule_agenda"], after)
         self._agenda = agenda
-        self._shared = _SharedDue(after=after, dues={k: agenda[k] for k in SHARED_DUE})
+        self._shared = _SharedDue(
+            after=after, dues={k: agenda[k] for k in SHARED_DUE}, lease=agenda["lease"]
+        )
         timer: datetime | None = agenda["timer"]
         window = after is None and self._in_digest_window(now)
         if window and agenda["latest_event"] != self._digest_seen:
@@ -216,6 +218,14 @@ class ManualSchedule:
         if shared is None or shared.after != after or worker not in shared.dues:
             return False, None
         return True, shared.dues.pop(worker)
+
+    def leases_expired(self, now: datetime) -> bool:
+        """False when the agenda last read (for this stop) found no lease expiring by ``now``:
+        the dispatcher then has nothing to reap. True when not known."""
+        if self._shared is None:
+            return True
+        lease = self._shared.lease
+        return lease is not None and lease <= now
 
     def _in_digest_window(self, now: datetime) -> bool:
         return digest_due(self.services.routing, now)
@@ -250,6 +260,7 @@ SHARED_DUE = ("dispatcher", "webhooks")
 class _SharedDue:
     after: datetime | None
     dues: dict[str, datetime | None]
+    lease: datetime | None  # the first lease to expire, whenever that is
 
 
 def _first_working_day_of_month(calendar: WorkingCalendar, day: date) -> bool:
@@ -331,6 +342,10 @@ class Scheduler:
     def shared_due(self, worker: str, after: datetime | None) -> tuple[bool, datetime | None]:
         """Another worker's next instant, read with the scheduler's (ManualSchedule)."""
         return self._manual.shared_due(worker, after)
+
+    def leases_expired(self, now: datetime) -> bool:
+        """Whether a send's lease can have expired by ``now`` (ManualSchedule)."""
+        return self._manual.leases_expired(now)
 
     async def start(self) -> None:
         accelerated = isinstance(self.services.clock, AcceleratedClock)

@@ -109,7 +109,8 @@ SELECT min(fire_at) FROM timers WHERE status = 'pending' AND fire_at > $1;
 -- timer (strictly after $1 when given), the latest event, whether any case has a project;
 -- the dispatcher's next send or expiring lease (as dispatch_next_work) and the next
 -- webhook delivery (as webhook_next_due and webhook_next_due_after), which the test clock
--- hands to those workers instead of asking each (hub/lifecycle.py).
+-- hands to those workers instead of asking each (hub/lifecycle.py); the first lease to
+-- expire (none by the stop: the dispatcher has nothing to reap there).
 SELECT (SELECT min(fire_at) FROM timers
          WHERE status = 'pending' AND ($1::timestamptz IS NULL OR fire_at > $1)) AS timer,
        (SELECT max(seq) FROM events) AS latest_event,
@@ -120,6 +121,7 @@ SELECT (SELECT min(fire_at) FROM timers
              (SELECT min(lease_expires_at) FROM messages
                WHERE status = 'sending'
                  AND ($1::timestamptz IS NULL OR lease_expires_at > $1))) AS dispatcher,
+       (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending') AS lease,
        (SELECT min(next_at) FROM webhook_deliveries
          WHERE status = 'pending' AND ($1::timestamptz IS NULL OR next_at > $1)) AS webhooks;
 
