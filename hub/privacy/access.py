@@ -18,7 +18,7 @@ said in the configuration, never assumed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -31,8 +31,9 @@ from hub.supervision.audit import record
 
 CASE_READ = "case.read"
 MESSAGES_READ = "messages.read"
-#: What the access log shows: reads of one case, and reads of the message log.
-READS = (CASE_READ, MESSAGES_READ)
+SUPERVISE_READ = "supervise.read"
+#: What the access log shows: reads of one case, of the message log, of a supervision page.
+READS = (CASE_READ, MESSAGES_READ, SUPERVISE_READ)
 
 Via = Literal["api", "wap", "supervise"]
 
@@ -77,31 +78,51 @@ async def record_messages_read(
     """One ``messages.read`` row for a page of the message log ``shown`` to ``actor``.
 
     One row per request, however many messages: how many, the filters ``asked``
-    (masked by the caller), and the cases they belong to by department
-    (``{"SCJG": ["A-1", ...]}``), so the read is in each of those departments' access
-    log and a supervisor of one is shown only its own cases (:func:`visible_detail`).
+    (masked by the caller), and the cases they belong to (:func:`record_cases_shown`).
     Nothing is recorded for an empty page: it showed no one's data.
     """
     if not shown:
         return
-    numbers = sorted({str(r["case_no"]) for r in shown if r["case_no"]})
-    cases: dict[str, list[str]] = {}
-    for row in await conn.fetch(Q["departments_of_cases"], numbers):
-        cases.setdefault(row["department_code"], []).append(row["case_no"])
-    await record(
+    await record_cases_shown(
         conn,
         at=at,
         role=role,
         actor=actor,
         action=MESSAGES_READ,
         subject=subject,
-        detail={
-            "via": "api",
-            "asked": asked,
-            "messages": len(shown),
-            "cases": cases,
-            "departments": sorted(cases),
-        },
+        detail={"via": "api", "asked": asked, "messages": len(shown)},
+        case_nos=[str(r["case_no"]) for r in shown if r["case_no"]],
+    )
+
+
+async def record_cases_shown(
+    conn: asyncpg.Connection,
+    *,
+    at: datetime,
+    role: str,
+    actor: str,
+    action: str,
+    subject: str,
+    detail: Mapping[str, Any],
+    case_nos: Iterable[str],
+) -> None:
+    """One audit row for one request that showed personal data of many cases.
+
+    The cases go in by department (``{"SCJG": ["A-1", ...]}``, ``departments`` the codes),
+    so the read is in each of those departments' access log and a supervisor of one is
+    shown only its own cases (:func:`visible_detail`): one row per request, not per case.
+    """
+    cases: dict[str, list[str]] = {}
+    for row in await conn.fetch(Q["departments_of_cases"], sorted(set(case_nos))):
+        cases.setdefault(row["department_code"], []).append(row["case_no"])
+    await record(
+        conn,
+        at=at,
+        role=role,
+        actor=actor,
+        action=action,
+        subject=subject,
+        detail={**detail, "cases": cases, "departments": sorted(cases)},
     )
 
 

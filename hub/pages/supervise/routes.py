@@ -33,7 +33,14 @@ from hub.api.auth import actor_of, key_for
 from hub.keys import CALENDAR, CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.pages.security import SessionTable, form_token, form_token_ok, mac, set_cookie
 from hub.pages.supervise import errors, views
-from hub.privacy.access import READS, Scope, scope_of, visible_detail
+from hub.privacy.access import (
+    READS,
+    SUPERVISE_READ,
+    Scope,
+    record_cases_shown,
+    scope_of,
+    visible_detail,
+)
 from hub.privacy.fields import WAP_COMPLAINTS_CONTENT, reveal
 from hub.rectifications import listing as rectification_listing
 from hub.settings import ApiKey
@@ -263,6 +270,13 @@ async def page(request: web.Request, key: ApiKey) -> web.Response:
         projects = await conn.fetch(Q["project_list"], 100)
         calendar = await calendar_status(conn, app[CALENDAR], app[SETTINGS].calendar, now)
         rectifications = await rectification_listing.live(conn, now=now, tz=tz, vault=app[VAULT])
+        await _record_shown(
+            request,
+            conn,
+            key,
+            page="index",
+            case_nos=[str(r["case_no"]) for r in complaint_rows],
+        )
     trend_svg = await asyncio.to_thread(_trend_svg, trend.groups)
     return _render(
         "index.html.j2",
@@ -285,6 +299,30 @@ async def page(request: web.Request, key: ApiKey) -> web.Response:
         calendar_banner=calendar.banner(),
         last_month=report.previous_month(local_now.date()),
         csrf=_csrf(request),
+    )
+
+
+async def _record_shown(
+    request: web.Request,
+    conn: asyncpg.Connection,
+    key: ApiKey,
+    *,
+    page: str,
+    case_nos: list[str],
+) -> None:
+    """The page showed applicants' words (their complaints) about these cases: one
+    ``supervise.read`` row of the access log for the view (hub/privacy/access.py)."""
+    if not case_nos:
+        return
+    await record_cases_shown(
+        conn,
+        at=request.app[CLOCK].now(),
+        role=str(key.role),
+        actor=actor_of(key),
+        action=SUPERVISE_READ,
+        subject=request.path,
+        detail={"via": "supervise", "page": page},
+        case_nos=case_nos,
     )
 
 

@@ -70,19 +70,23 @@ def project_case(row: Mapping[str, Any], *, now: datetime, tz: tzinfo) -> dict[s
 #: How many case numbers a read of the message log names on the page before "等N件".
 CASES_SHOWN = 5
 _VIA = {"api": "接口", "wap": "手机页面"}
+_PAGES = {"index": "电子监察首页（投诉内容）"}
 
 
 def access_log_row(row: Mapping[str, Any], detail: Mapping[str, Any], tz: tzinfo) -> dict[str, str]:
     """One line of the access log: a read of a case, or of the message log (its cases)."""
     via = str(detail.get("via") or "")
-    if row["action"] == "messages.read":
-        cases = sorted(c for numbers in (detail.get("cases") or {}).values() for c in numbers)
-        shown = "、".join(cases[:CASES_SHOWN])
+    if isinstance(detail.get("cases"), Mapping):  # one request that showed many cases
+        cases = sorted(c for numbers in detail["cases"].values() for c in numbers)
+        what = "、".join(cases[:CASES_SHOWN])
         if len(cases) > CASES_SHOWN:
-            shown += f"等{len(cases)}件"
-        what = f"{shown}（消息记录 {detail.get('messages', 0)} 条）" if shown else "消息记录"
+            what += f"等{len(cases)}件"
+        if row["action"] == "messages.read":
+            what += f"（消息记录 {detail.get('messages', 0)} 条）"
+            via = f"消息记录（{_VIA.get(via, via)}）"
+        else:
+            via = _PAGES.get(str(detail.get("page")), "电子监察页面")
         department = "、".join(detail.get("departments") or [])
-        via = f"消息记录（{_VIA.get(via, via)}）"
     else:
         what = str(row["subject"])
         department = str(detail.get("department") or "")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncpg
 from aiohttp import web
 
+from hub.privacy.fields import WAP_COMPLAINTS_CONTENT
 from tests.conftest import (
     ADMIN_KEY,
     PERSON_SUPERVISOR_KEY,
     SCJG_SUPERVISOR_KEY,
+    START,
     SUPERVISOR_KEY,
     UNBOUND_SUPERVISOR_KEY,
     Api,
@@ -239,3 +242,35 @@ async def test_a_departments_log_holds_message_log_reads_of_its_cases_only(api: 
     assert "消息记录（接口）" in html
     assert "AL-G" not in html
     assert _logged_cases(html)[0].startswith("AL-S（消息记录")
+
+
+async def test_supervision_pages_that_show_applicants_words_are_logged_once_per_view(
+    api: Api, database_url: str
+) -> None:
+    """/supervise/ shows complaints: one supervise.read row naming their cases per view, in
+    each department's log with that department's cases only."""
+    await _two_departments_read(api)
+    conn = await asyncpg.connect(database_url)
+    try:
+        for case_no in ("AL-S", "AL-G"):
+            await conn.execute(
+                "INSERT INTO wap_complaints (case_no, content, created_at) VALUES ($1, $2, $3)",
+                case_no,
+                api.vault.seal("窗口态度差", field=WAP_COMPLAINTS_CONTENT),
+                START,
+            )
+    finally:
+        await conn.close()
+
+    await _signed_in(api, SUPERVISOR_KEY)
+    assert (await api.client.get("/supervise/")).status == 200
+    _, log = await api.get("/v1/audit?action=supervise.read")
+    [view] = log["items"]
+    assert (view["subject"], view["actor_role"]) == ("/supervise/", "supervisor")
+    assert view["detail"]["cases"] == {"GTZY": ["AL-G"], "SCJG": ["AL-S"]}
+    assert view["detail"]["via"] == "supervise"
+
+    await _signed_in(api, SCJG_SUPERVISOR_KEY)
+    html = await (await api.client.get("/supervise/access-log")).text()
+    assert "电子监察首页" in html
+    assert "AL-G" not in html
