@@ -1,9 +1,9 @@
 """Replay a scenario on a hub under the manual clock, in time order, and read its message log.
 
 Actions are grouped to ``resolution`` (events the approval system would post
-together); before each group the test clock advances to it — doing all due work at
-its own instant on the way — and the group is ingested at that instant, the way
-``POST /v1/events`` would. Every channel gets a silent adapter: nothing leaves.
+together); before each group the test clock advances to its last action — doing all
+due work at its own instant on the way — and the group is ingested at that instant,
+the way ``POST /v1/events`` would. Every channel gets a silent adapter: nothing leaves.
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ async def replay(
         while index < len(actions) and _ceil(actions[index].at, resolution) == slot:
             group.append(actions[index])
             index += 1
-        at = max(slot, clock.now())
+        # The hub learns of a group when its last action happened, not at the slot's end:
+        # a node started at 10:57 must be known before the 11:00 reminder round goes.
+        at = max(group[-1].at, clock.now())
         await advance_test_clock(hooks, clock, at)
         await _apply(app, group, at, result)
         if progress is not None:
