@@ -48,12 +48,13 @@ from channels.receipts import (
 from core.errors import InputError
 from core.events import mobile_digits
 from core.jsontext import storable
-from hub.api.auth import ROLE_KEY, allow
+from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.bodies import read_body
 from hub.api.problems import Problem
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.words import mask_mobile, mask_mobiles_in
 from hub.pages.security import mac
+from hub.privacy.access import INBOUND_SMS_READ, record_cases_shown
 from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_lookup, reveal
 from hub.privacy.vault import Vault
 from hub.replies.inbound import Replies, apply_receipts, inbound_keys
@@ -238,6 +239,21 @@ async def list_inbound_sms(request: web.Request) -> web.Response:
             limit + 1,
             mobile_digits(mobile) if mobile is not None else None,
         )
+        shown = rows[:limit]
+        if shown:  # texts are personal data: one access-log row per page shown
+            asked = {k: v for k, v in query.items() if k in ("handled_as", "case_no")}
+            if mobile is not None:
+                asked["mobile"] = mask_mobile(mobile)
+            await record_cases_shown(
+                conn,
+                at=request.app[CLOCK].now(),
+                role=request[ROLE_KEY],
+                actor=request[ACTOR_KEY],
+                action=INBOUND_SMS_READ,
+                subject=query.get("case_no") or "inbound-sms",
+                detail={"via": "api", "asked": asked, "texts": len(shown)},
+                case_nos=[str(r["case_no"]) for r in shown if r["case_no"]],
+            )
     tz = request.app[SETTINGS].calendar.tz
     more = len(rows) > limit
     rows = rows[:limit]

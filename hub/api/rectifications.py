@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -25,6 +26,7 @@ from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
 from hub.api.views import local
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
+from hub.privacy.access import RECTIFICATIONS_READ, record_cases_shown
 from hub.rectifications import service
 from hub.rectifications.model import OUTCOME_WORDS, STATUSES, Rectification
 from hub.store.queries import Q
@@ -90,6 +92,24 @@ def _id(request: web.Request) -> int:
     return int(text)
 
 
+async def _record_read(
+    request: web.Request, conn: asyncpg.Connection, case_nos: list[str], subject: str
+) -> None:
+    """Rectifications show the applicants' comments: one access-log row per request."""
+    if not case_nos:
+        return
+    await record_cases_shown(
+        conn,
+        at=request.app[CLOCK].now(),
+        role=request[ROLE_KEY],
+        actor=request[ACTOR_KEY],
+        action=RECTIFICATIONS_READ,
+        subject=subject,
+        detail={"via": "api", "rectifications": len(case_nos)},
+        case_nos=case_nos,
+    )
+
+
 @routes.get("/v1/rectifications")
 @allow("supervisor")
 async def list_rectifications(request: web.Request) -> web.Response:
@@ -107,6 +127,9 @@ async def list_rectifications(request: web.Request) -> web.Response:
     now, tz = app[CLOCK].now(), app[SETTINGS].calendar.tz
     async with app[POOL].acquire() as conn:
         rows = await conn.fetch(Q["list_rectifications"], status, department, before, limit + 1)
+        await _record_read(
+            request, conn, [str(r["case_no"]) for r in rows[:limit]], "rectifications"
+        )
     return respond(
         paging.items_page(
             [Rectification.from_row(r, app[VAULT]) for r in rows],
@@ -125,6 +148,7 @@ async def get_rectification(request: web.Request) -> web.Response:
     app = request.app
     async with app[POOL].acquire() as conn:
         rect = await service.get(conn, rect_id, app[VAULT])  # NotFound: 404 (problems middleware)
+        await _record_read(request, conn, [rect.case_no], rect.case_no)
     return respond(rectification_json(rect, now=app[CLOCK].now(), tz=app[SETTINGS].calendar.tz))
 
 

@@ -32,8 +32,11 @@ from hub.supervision.audit import record
 CASE_READ = "case.read"
 MESSAGES_READ = "messages.read"
 SUPERVISE_READ = "supervise.read"
-#: What the access log shows: reads of one case, of the message log, of a supervision page.
-READS = (CASE_READ, MESSAGES_READ, SUPERVISE_READ)
+INBOUND_SMS_READ = "inbound_sms.read"
+RECTIFICATIONS_READ = "rectifications.read"
+#: What the access log shows: reads of one case, and of lists that show personal data of
+#: many (the message log, texts received, rectifications' comments, a supervision page).
+READS = (CASE_READ, MESSAGES_READ, INBOUND_SMS_READ, RECTIFICATIONS_READ, SUPERVISE_READ)
 
 Via = Literal["api", "wap", "supervise"]
 

@@ -71,6 +71,11 @@ def project_case(row: Mapping[str, Any], *, now: datetime, tz: tzinfo) -> dict[s
 CASES_SHOWN = 5
 _VIA = {"api": "接口", "wap": "手机页面"}
 _PAGES = {"index": "电子监察首页（投诉内容）"}
+_LISTS = {
+    "messages.read": "消息记录",
+    "inbound_sms.read": "上行短信",
+    "rectifications.read": "差评整改",
+}
 
 
 def access_log_row(row: Mapping[str, Any], detail: Mapping[str, Any], tz: tzinfo) -> dict[str, str]:
@@ -83,7 +88,8 @@ def access_log_row(row: Mapping[str, Any], detail: Mapping[str, Any], tz: tzinfo
             what += f"等{len(cases)}件"
         if row["action"] == "messages.read":
             what += f"（消息记录 {detail.get('messages', 0)} 条）"
-            via = f"消息记录（{_VIA.get(via, via)}）"
+        if row["action"] in _LISTS:
+            via = f"{_LISTS[row['action']]}（{_VIA.get(via, via)}）"
         else:
             via = _PAGES.get(str(detail.get("page")), "电子监察页面")
         department = "、".join(detail.get("departments") or [])

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncpg
 from aiohttp import web
 
+from hub.keys import POOL, ROUTING
 from hub.privacy.fields import WAP_COMPLAINTS_CONTENT
+from hub.replies.evaluations import rate_case
 from tests.conftest import (
     ADMIN_KEY,
     PERSON_SUPERVISOR_KEY,
@@ -274,3 +276,49 @@ async def test_supervision_pages_that_show_applicants_words_are_logged_once_per_
     html = await (await api.client.get("/supervise/access-log")).text()
     assert "电子监察首页" in html
     assert "AL-G" not in html
+
+
+async def test_reads_of_texts_received_and_of_rectifications_are_logged(
+    api: Api, app: web.Application
+) -> None:
+    """GET /v1/inbound-sms and /v1/rectifications show applicants' words: one row a request."""
+    picked = ev.simple("case.picked_up", "AL-R", "2026-03-02T09:30:00+08:00")
+    accepted = ev.accepted("AL-R", "2026-03-02T09:00:00+08:00")
+    await api.post("/v1/events", {"events": [accepted, picked]})
+    body = [
+        {
+            "phone_number": "13812345678",
+            "send_time": "2026-03-02 10:00:00",
+            "content": "CX AL-R",
+            "sign_name": "",
+            "dest_code": "1",
+            "sequence_id": 7,
+        }
+    ]
+    resp = await api.client.post("/v1/callbacks/sms/aliyun/up?token=change-me-too", json=body)
+    assert resp.status == 200
+    async with app[POOL].acquire() as conn:
+        assert await rate_case(
+            conn, "AL-R", 1, comment="太慢", source="wap", now=START, routing=app[ROUTING]
+        )
+
+    status, texts = await api.get("/v1/inbound-sms?mobile=13812345678", key=SUPERVISOR_KEY)
+    assert status == 200 and len(texts["items"]) == 1
+    status, rects = await api.get("/v1/rectifications", key=SUPERVISOR_KEY)
+    assert status == 200 and rects["items"][0]["comment"] == "太慢"
+    rect_id = rects["items"][0]["id"]
+    assert (await api.get(f"/v1/rectifications/{rect_id}"))[0] == 200
+
+    _, log = await api.get("/v1/audit?department=SCJG")
+    reads = [
+        (r["action"], r["subject"], r["detail"]["cases"])
+        for r in log["items"]
+        if r["action"] in ("inbound_sms.read", "rectifications.read")
+    ]
+    assert reads == [
+        ("inbound_sms.read", "inbound-sms", {"SCJG": ["AL-R"]}),
+        ("rectifications.read", "rectifications", {"SCJG": ["AL-R"]}),
+        ("rectifications.read", "AL-R", {"SCJG": ["AL-R"]}),
+    ]
+    [inbound] = [r for r in log["items"] if r["action"] == "inbound_sms.read"]
+    assert inbound["detail"]["asked"] == {"mobile": "138****5678"}
