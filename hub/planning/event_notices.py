@@ -25,9 +25,18 @@ from hub.store.queries import Q
 
 
 async def queue_event_notices(
-    conn: asyncpg.Connection, routing: Routing, events: Sequence[Event], *, now: datetime
+    conn: asyncpg.Connection,
+    routing: Routing,
+    events: Sequence[Event],
+    *,
+    now: datetime,
+    cases: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Notices an event causes at once: the 受理 receipt, 事中 notices, the pickup notice."""
+    """Notices an event causes at once: the 受理 receipt, 事中 notices, the pickup notice.
+
+    ``cases``: the events' cases as just written (``cases_for_planning``'s columns, by
+    case number); read when not given.
+    """
     interesting = [
         e
         for e in events
@@ -36,7 +45,8 @@ async def queue_event_notices(
     if not interesting:
         return
     case_nos = unique([e.case_no for e in interesting])
-    cases = {r["case_no"]: r for r in await conn.fetch(Q["cases_for_planning"], case_nos)}
+    if cases is None:
+        cases = {r["case_no"]: r for r in await conn.fetch(Q["cases_for_planning"], case_nos)}
     heads = {
         r["code"]: r
         for r in await conn.fetch(

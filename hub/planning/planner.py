@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -18,6 +19,9 @@ from core.events import Event
 from hub.notices.recipients import Routing
 from hub.planning import digests, tick, timers
 from hub.planning.event_notices import queue_event_notices
+
+if TYPE_CHECKING:
+    from hub.store.ingest import Projected
 
 
 class Planner:
@@ -31,10 +35,16 @@ class Planner:
         events: Sequence[Event],
         *,
         now: datetime,
+        projected: Projected,
     ) -> None:
-        """Re-plan the touched cases' timers and queue what the new events announce."""
-        await timers.replan(conn, self.routing, case_nos)
-        await queue_event_notices(conn, self.routing, events, now=now)
+        """Re-plan the touched cases' timers and queue what the new events announce.
+
+        ``projected``: the cases and nodes as ingest just wrote them, handed over rather
+        than read back in the same transaction.
+        """
+        await timers.replan_known(conn, self.routing, case_nos, projected.cases, projected.nodes)
+        cases = {c["case_no"]: c for c in projected.cases}
+        await queue_event_notices(conn, self.routing, events, now=now, cases=cases)
 
     async def fire_due(self, pool: asyncpg.Pool, now: datetime) -> tick.TickResult:
         """Fire every timer due by ``now``; set aside, each on its own, those that cannot."""

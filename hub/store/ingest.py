@@ -68,6 +68,18 @@ class IncomingEvent:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Projected:
+    """The cases a batch touched and their nodes as just written, by column name.
+
+    What the planner reads (``cases_for_planning``, ``nodes_for_planning``), handed over
+    instead of read back in the same transaction; ``nodes`` by case number.
+    """
+
+    cases: list[dict[str, Any]]
+    nodes: dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, kw_only=True)
 class IngestResult:
     accepted: int
     duplicates: int
@@ -89,6 +101,7 @@ class AfterIngest(Protocol):
         events: Sequence[Event],
         *,
         now: datetime,
+        projected: Projected,
     ) -> None: ...
 
 
@@ -117,7 +130,7 @@ async def ingest(
         duplicates += len(items) - len(fresh)
         touched = sorted({i.event.case_no for i in fresh})
         if touched:
-            await _reproject(
+            projected = await _reproject(
                 conn,
                 touched,
                 now=now,
@@ -128,7 +141,7 @@ async def ingest(
             )
             await _remember_assignees(conn, [i.event for i in fresh], now=now, vault=vault)
             if after is not None:
-                await after(conn, touched, [i.event for i in fresh], now=now)
+                await after(conn, touched, [i.event for i in fresh], now=now, projected=projected)
     return IngestResult(accepted=len(fresh), duplicates=duplicates, cases=tuple(touched))
 
 
@@ -202,7 +215,7 @@ async def _reproject(
     rules_for: RulesFor,
     sealer: ApplicantSealer,
     known: Mapping[str, Event] | None = None,
-) -> None:
+) -> Projected:
     """Project each case from its stored fold plus ``known`` (the events just stored).
 
     A case whose new events all happened after what its fold has seen continues
@@ -221,6 +234,7 @@ async def _reproject(
 
     case_rows = []
     node_rows = []
+    planned = Projected(cases=[], nodes={})
     for case_no in case_nos:
         before = previous.get(case_no)
         state = project_fold(
@@ -229,9 +243,15 @@ async def _reproject(
             rules_for=rules_for,
             query_code=_query_code(folds[case_no], before),
         )
-        case_rows.append(_case_row(state, before, sealer))
-        for node in state.nodes:
-            node_rows.append(_node_row(case_no, node, previous_nodes.get((case_no, node.node_id))))
+        case_row = _case_row(state, before, sealer)
+        case_rows.append(case_row)
+        # The rating is not the events' to set: the row keeps the one it has.
+        planned.cases.append({**case_row, "rating": before["rating"] if before else None})
+        nodes = [
+            _node_row(case_no, n, previous_nodes.get((case_no, n.node_id))) for n in state.nodes
+        ]
+        node_rows += nodes
+        planned.nodes[case_no] = nodes
     await conn.execute(Q["upsert_case"], case_rows, now)
     if node_rows:
         await conn.execute(Q["upsert_node"], node_rows)
@@ -240,6 +260,7 @@ async def _reproject(
         list(case_nos),
         [sealed_fold(sealer, folds[case_no]) for case_no in case_nos],
     )
+    return planned
 
 
 async def _folded(

@@ -36,7 +36,7 @@ SELECT * FROM unnest($1::text[], $2::jsonb[])
 ON CONFLICT (case_no) DO UPDATE SET fold = EXCLUDED.fold;
 
 -- name: case_keys
-SELECT case_no, query_code, due_at, deadline_version, applicant, applicant_mobile_index
+SELECT case_no, query_code, due_at, deadline_version, applicant, applicant_mobile_index, rating
   FROM cases WHERE case_no = ANY($1::text[]);
 
 -- name: node_keys

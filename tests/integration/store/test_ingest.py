@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 from aiohttp import web
 
-from hub.keys import VAULT
+from core.events import EVENT_ADAPTER, Event
+from hub.keys import CALENDAR, CLOCK, PLANNER, POOL, RULES, VAULT
 from hub.privacy.fields import EVENTS_APPLICANT
 from hub.privacy.people import opened_person
 from hub.privacy.vault import Vault
+from hub.store import ingest as store
+from hub.store.queries import Q
 from tests.conftest import Api
 from tests.integration import events as ev
 
@@ -237,3 +242,56 @@ async def test_one_sealed_applicant_serves_the_event_the_case_and_its_fold(
     assert (await api.post("/v1/events", late))[0] == 202
     _, case = await api.get("/v1/cases/O-1")
     assert case["applicant"] == {"name": "王*", "mobile": "137****1234"}
+
+
+async def test_the_planner_is_handed_what_it_would_read_back(
+    api: Api, app: web.Application
+) -> None:
+    """The cases and nodes ingest hands the planner equal, column by column, what
+    cases_for_planning and nodes_for_planning read once the batch is stored: for a new
+    case, one continued, one replayed for a late event, and a rated one."""
+    handed: list[store.Projected] = []
+
+    async def planner(
+        conn: asyncpg.Connection,
+        case_nos: Sequence[str],
+        events: Sequence[Event],
+        *,
+        now: datetime,
+        projected: store.Projected,
+    ) -> None:
+        handed.append(projected)
+        await app[PLANNER].after_ingest(conn, case_nos, events, now=now, projected=projected)
+
+    async def send(events: list[dict[str, object]]) -> None:
+        items = [store.IncomingEvent(raw=e, event=EVENT_ADAPTER.validate_python(e)) for e in events]
+        async with app[POOL].acquire() as conn:
+            await store.ingest(
+                conn,
+                items,
+                now=app[CLOCK].now(),
+                calendar=app[CALENDAR],
+                rules_for=app[RULES],
+                vault=app[VAULT],
+                after=planner,
+            )
+            case_nos = [c["case_no"] for c in handed[-1].cases]
+            cases = await conn.fetch(Q["cases_for_planning"], case_nos)
+            nodes = await conn.fetch(Q["nodes_for_planning"], case_nos)
+        mine = {c["case_no"]: c for c in handed[-1].cases}
+        assert len(cases) == len(mine)
+        for row in map(dict, cases):
+            assert {k: mine[row["case_no"]][k] for k in row} == row
+        my_nodes = {(n["case_no"], n["node_id"]): n for ns in handed[-1].nodes.values() for n in ns}
+        assert len(nodes) == len(my_nodes)
+        for row in map(dict, nodes):
+            assert {k: my_nodes[row["case_no"], row["node_id"]][k] for k in row} == row
+
+    history = _history("H-1")
+    await send(history[:2])  # new
+    await send(history[2:4])  # continued
+    await send([ev.simple("case.suspended", "H-1", "2026-03-02T12:00:00+08:00", reason="t")])
+    async with app[POOL].acquire() as conn:
+        await conn.execute("UPDATE cases SET rating = 4 WHERE case_no = 'H-1'")
+    await send(history[4:])  # replayed (its fold continues after the late one), rated
+    assert handed[-1].cases[0]["rating"] == 4
