@@ -67,7 +67,7 @@ async def send(args: argparse.Namespace, url: str) -> dict[str, list[float]]:
             for name in ("off", "on") if r % 2 == 0 else ("on", "off"):
                 with plain() if name == "off" else contextlib.nullcontext():
                     cpu = time.process_time()
-                    rate, _, _ = await send_throughput.run_cuiban(
+                    rate, _, _, _ = await send_throughput.run_cuiban(
                         url, base, args.count, args.concurrency, args.batch, f"{name}{r}"
                     )
                     # The dispatcher runs in this process: its CPU is what sealing costs.
