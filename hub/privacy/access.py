@@ -18,6 +18,7 @@ said in the configuration, never assumed.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,17 +116,15 @@ async def record_cases_shown(
     so the read is in each of those departments' access log and a supervisor of one is
     shown only its own cases (:func:`visible_detail`): one row per request, not per case.
     """
-    cases: dict[str, list[str]] = {}
-    for row in await conn.fetch(Q["departments_of_cases"], sorted(set(case_nos))):
-        cases.setdefault(row["department_code"], []).append(row["case_no"])
-    await record(
-        conn,
-        at=at,
-        role=role,
-        actor=actor,
-        action=action,
-        subject=subject,
-        detail={**detail, "cases": cases, "departments": sorted(cases)},
+    await conn.execute(
+        Q["insert_audit_cases_shown"],
+        at,
+        role,
+        actor,
+        action,
+        subject,
+        json.dumps(detail, ensure_ascii=False, default=str),
+        sorted(set(case_nos)),
     )
 
 

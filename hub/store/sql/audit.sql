@@ -33,8 +33,16 @@ SELECT at, actor_role, actor, action, subject, detail
 -- the head, the deputy or one of the supervisors.
 SELECT code FROM departments WHERE head = $1 OR deputy = $1 OR $1 = ANY(supervisors) ORDER BY code;
 
--- name: departments_of_cases
--- The department of each case a read of the message log showed (hub/privacy/access.py).
-SELECT case_no, COALESCE(department_code, '') AS department_code FROM cases
- WHERE case_no = ANY($1::text[])
- ORDER BY case_no;
+-- name: insert_audit_cases_shown
+-- One audit row for a request that showed many cases' personal data (hub/privacy/access.py
+-- record_cases_shown): the detail $6 plus the cases $7 by department
+-- ({"SCJG": ["A-1", ...]}) and the departments' codes, in one statement.
+INSERT INTO audit_log (at, actor_role, actor, action, subject, detail)
+SELECT $1, $2, $3, $4, $5,
+       $6::text::jsonb || jsonb_build_object(
+           'cases', COALESCE(jsonb_object_agg(g.department, g.cases), '{}'::jsonb),
+           'departments', COALESCE(jsonb_agg(g.department ORDER BY g.department), '[]'::jsonb))
+  FROM (SELECT COALESCE(department_code, '') AS department,
+               jsonb_agg(case_no ORDER BY case_no) AS cases
+          FROM cases WHERE case_no = ANY($7::text[])
+         GROUP BY 1) AS g;
