@@ -94,21 +94,21 @@ def _split(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return plain, personal
 
 
-def seal_parts(vault: Vault, parts: MessageParts) -> str:
+def seal_parts(vault: Vault, message: MessageParts) -> str:
     """The ``sealed`` column of a message: its parts as one JSON object, one SM4-GCM seal.
 
     Absent parts are left out (no HTML, no fallbacks, no personal variables), so a short
     SMS seals little more than its number and words.
     """
-    bundle: dict[str, Any] = {"recipient": parts.recipient, "body": parts.body}
-    if parts.html is not None:
-        bundle["html"] = parts.html
-    if parts.fallbacks:
-        bundle["fallbacks"] = parts.fallbacks
-    if parts.personal_context:
-        bundle["context"] = parts.personal_context
-    if parts.personal_params:
-        bundle["params"] = parts.personal_params
+    bundle: dict[str, Any] = {"recipient": message.recipient, "body": message.body}
+    if message.html is not None:
+        bundle["html"] = message.html
+    if message.fallbacks:
+        bundle["fallbacks"] = message.fallbacks
+    if message.personal_context:
+        bundle["context"] = message.personal_context
+    if message.personal_params:
+        bundle["params"] = message.personal_params
     return vault.seal(_json(bundle), field=MESSAGES_SEALED)
 
 
