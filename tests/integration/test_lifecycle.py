@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from aiohttp import web
 
 from hub.keys import TEST_CLOCK_HOOKS, ClockWorker
@@ -130,3 +131,45 @@ async def test_the_clock_refuses_to_go_back(api: Api) -> None:
     assert status == 422
     status, body = await api.post("/v1/test-clock/advance", {"by": "PT0S"})
     assert status == 200 and body["now"].startswith("2026-03-02T12:00")
+
+
+async def test_a_send_whose_worker_died_goes_out_when_its_lease_expires(
+    api: Api, database_url: str
+) -> None:
+    """A row a dead worker left leased is reaped at its lease's end and sent then, not before.
+
+    The clock reaps only where a lease can have expired (the agenda says), so this is the
+    case that must still be found."""
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    status, _ = await api.put("/v1/lists/residents", {"mobiles": ["13700000002"]})
+    assert status in (200, 201)
+    status, _ = await api.post(
+        "/v1/broadcasts",
+        {
+            "title": "停水通知",
+            "content": "3月3日白天停水",
+            "audience": {"lists": ["residents"]},
+            "send_at": at("2026-03-02T10:30").isoformat(),
+        },
+    )
+    assert status in (200, 201, 202)
+    conn = await asyncpg.connect(database_url)
+    try:
+        leased = await conn.execute(
+            "UPDATE messages SET status = 'sending', lease_owner = 'dead-worker',"
+            " claimed_at = $1, lease_expires_at = $2 WHERE kind = 'announcement'",
+            at("2026-03-02T10:30"),
+            at("2026-03-02T10:45"),
+        )
+    finally:
+        await conn.close()
+    assert leased == "UPDATE 1"
+
+    status, body = await api.post(
+        "/v1/test-clock/advance", {"to": at("2026-03-02T12:00").isoformat()}
+    )
+
+    [sent] = await messages(api, kind="announcement")
+    assert status == 200 and body["failed"] == []
+    assert sent["status"] in ("sent", "delivered")
+    assert datetime.fromisoformat(sent["sent_at"]) == at("2026-03-02T10:45")
