@@ -12,7 +12,7 @@ yellow along (:func:`due_soon_along`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -22,7 +22,9 @@ from core.rounds import due_soon_at
 from hub.notices.recipients import Routing
 from hub.store.queries import Q
 
-__all__ = ["DueSoonInstants", "due_soon_along", "hold_note"]
+__all__ = ["DueSoonInstants", "due_soon_along", "gather_due_soon", "hold_note", "round_gone_by"]
+
+_AFTER = timedelta(seconds=1)  # "after this round": the next one is looked for from here
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -85,6 +87,55 @@ class DueSoonInstants:
             return due_soon_at(ready, due_at, rounds, routing.calendar, tz=routing.tz)
         except CalendarYearUnknown:
             return warn_at  # the tick sets it aside with the cause, as before
+
+
+async def gather_due_soon(
+    conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
+) -> list[asyncpg.Record]:
+    """The timers a tick batch fires: ``claimed``, less the due-soon ones whose round has
+    already gone to their reviewer (held to the next round, :func:`round_gone_by`), plus
+    those that go along (:func:`due_soon_along`)."""
+    deferred = await round_gone_by(conn, routing, claimed, now)
+    kept = [t for t in claimed if t["id"] not in deferred]
+    return [*kept, *await due_soon_along(conn, kept, now)]
+
+
+async def round_gone_by(
+    conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
+) -> set[int]:
+    """Hold to the next round the claimed due-soon timers whose round has gone by: a node
+    that turned yellow at a round's very instant, after that round's message to its
+    reviewer was made, would be a second SMS at the same minute. It waits for the next
+    round if that still leaves the reviewer time to act (else it goes now, alone).
+    Returns the ids held (still pending, at their new instant)."""
+    rounds = routing.settings.policy.reminder_rounds
+    at_rounds = [
+        t
+        for t in claimed
+        if t["kind"] == NoticeKind.NODE_DUE_SOON
+        and t["fire_at"].astimezone(routing.tz).time() in rounds
+    ]
+    if not at_rounds:
+        return set()
+    rows = await conn.fetch(
+        Q["due_soon_rounds_gone"],
+        [t["id"] for t in at_rounds],
+        [t["case_no"] for t in at_rounds],
+        [t["node_id"] for t in at_rounds],
+        [t["fire_at"] for t in at_rounds],
+    )
+    held: list[tuple[int, datetime]] = []
+    for row in rows:
+        try:
+            ready = routing.reviewer_time(now + _AFTER, routing.default_quiet)
+            later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
+        except CalendarYearUnknown:
+            continue  # fire now, as it would have
+        if later > now + _AFTER / 2 and later.astimezone(routing.tz).time() in rounds:
+            held.append((row["id"], later))
+    if held:
+        await conn.execute(Q["retime_timers"], [i for i, _ in held], [at for _, at in held])
+    return {i for i, _ in held}
 
 
 async def due_soon_along(

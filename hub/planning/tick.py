@@ -27,7 +27,7 @@ import structlog
 from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
 from core.reminders import Rung, escalation_rung
-from hub.notices.hold import due_soon_along
+from hub.notices.hold import gather_due_soon
 from hub.notices.notify import case_context, day, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
@@ -212,7 +212,7 @@ async def _load(conn: asyncpg.Connection, timers: Sequence[asyncpg.Record]) -> _
 async def _fire(
     conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
 ) -> TickResult:
-    claimed = [*claimed, *await due_soon_along(conn, claimed, now)]
+    claimed = await gather_due_soon(conn, routing, claimed, now)
     # A rectification's reminders (好差评) share the table and the batch, not the case rules.
     rect_timers = [t for t in claimed if rectification_timers.is_rectification_timer(t["kind"])]
     timers = [t for t in claimed if not rectification_timers.is_rectification_timer(t["kind"])]

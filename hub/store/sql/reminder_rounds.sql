@@ -31,3 +31,16 @@ SELECT person_id, (not_before AT TIME ZONE $5)::date AS day, count(*) AS sms
  WHERE person_id = ANY($1::text[]) AND channel = 'sms' AND kind = ANY($2::text[])
    AND not_before >= $3 AND not_before < $4 AND status <> 'cancelled'
  GROUP BY 1, 2;
+
+-- name: due_soon_rounds_gone
+-- Of the due-soon timers $1 (nodes $2/$3, firing at rounds $4), those whose assignee has
+-- already been sent that round's due-soon message: a node that arrived at the round's
+-- instant, after its batch. With the node's deadline, to find the next round.
+SELECT k.id, n.due_at
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])
+       AS k(id, case_no, node_id, fire_at)
+  JOIN nodes AS n ON n.case_no = k.case_no AND n.node_id = k.node_id
+ WHERE n.due_at IS NOT NULL
+   AND EXISTS (SELECT 1 FROM messages AS m
+                WHERE m.person_id = n.assignee_id AND m.kind = 'node_due_soon'
+                  AND m.not_before = k.fire_at);

@@ -96,6 +96,28 @@ async def test_a_reminder_that_cannot_wait_takes_the_waiting_ones_along(
     assert log[0][1].startswith("临期提醒：Q-1、Q-2（")
 
 
+async def test_a_node_arriving_after_its_round_went_waits_for_the_next(
+    api: Api, database_url: str
+) -> None:
+    """The 11:00 round has told 李四 of R-A; R-B, started at 11:00 sharp and posted just
+    after, is not a second SMS at 11:00: it goes at the 14:00 round."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:30").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("R-A", "n1", at("2026-03-02T10:30").isoformat(), limit=1)
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T11:00").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("R-B", "n1", at("2026-03-02T11:00").isoformat(), limit=1)
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T15:00").isoformat()})
+
+    log = await reviewer_sms(database_url, "node_due_soon")
+
+    assert [sent for sent, _ in log] == [at("2026-03-02T11:00"), at("2026-03-02T14:00")]
+    assert log[0][1].startswith("临期提醒：R-A（") and log[1][1].startswith("临期提醒：R-B（")
+
+
 async def test_past_twelve_reminder_sms_a_day_the_rest_reach_the_inbox(
     api: Api, database_url: str
 ) -> None:
