@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -51,12 +52,29 @@ def _redact_access_log() -> None:
         access.addFilter(RedactAccessLog())
 
 
+class _CurrentStderr(io.TextIOBase):
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured.
+
+    Test runners and daemon wrappers replace ``sys.stderr`` after start-up; a stream
+    captured at configuration would keep writing to the replaced one.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(
     level: str = "info", fmt: str = "auto", *, stream: TextIO | None = None
 ) -> None:
     """structlog to ``stream`` (stderr by default): JSON unless it is a terminal."""
     _redact_access_log()
-    out = sys.stderr if stream is None else stream
+    out = cast(TextIO, _CurrentStderr()) if stream is None else stream
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
