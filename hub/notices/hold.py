@@ -4,15 +4,15 @@ Reviewers are reminded on working days outside quiet hours; applicants' notices
 wait out quiet hours only (:class:`hub.notices.recipients.Routing`). Started on a
 Saturday night, a hub sends nothing for a while — :func:`hold_note` says until when,
 and why. A reviewer's due-soon reminders wait for the next reminder round
-(``policy.reminder_rounds``), so that those of one round go as one merged notice
-(:class:`DueSoonInstants`, decision 0023); one that cannot wait takes the others already
-yellow along (:func:`due_soon_along`).
+(``policy.reminder_rounds``) once they have had one that day, so that the rest of a day's
+go merged, a round at a time (:func:`reminded_today`, decision 0023); one that cannot wait
+takes the others already yellow along (:func:`due_soon_along`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import asyncpg
 
@@ -22,7 +22,13 @@ from core.rounds import due_soon_at
 from hub.notices.recipients import Routing
 from hub.store.queries import Q
 
-__all__ = ["DueSoonInstants", "due_soon_along", "gather_due_soon", "hold_note", "round_gone_by"]
+__all__ = [
+    "due_soon_along",
+    "gather_due_soon",
+    "hold_note",
+    "reminded_today",
+    "round_gone_by",
+]
 
 _AFTER = timedelta(seconds=1)  # "after this round": the next one is looked for from here
 
@@ -58,46 +64,60 @@ def hold_note(routing: Routing, now: datetime) -> str | None:
     return f"It is {_at(now, routing)} ({'; '.join(reasons)}): " + ", ".join(parts) + "."
 
 
-class DueSoonInstants:
-    """When a node's (or case's) due-soon timer fires: its warn_at held to the next reminder
-    round (:func:`core.rounds.due_soon_at`), once per distinct (warn_at, due_at) of a batch.
-
-    A round is looked for from when a reviewer may be told at all (a working day, outside
-    the default quiet hours), so the reminders that turned yellow overnight go together too.
-    """
-
-    def __init__(self, routing: Routing) -> None:
-        self.routing = routing
-        self._found: dict[tuple[datetime, datetime], datetime] = {}
-
-    def __call__(self, warn_at: datetime, due_at: datetime) -> datetime:
-        key = (warn_at, due_at)
-        found = self._found.get(key)
-        if found is None:
-            found = self._found[key] = self._compute(warn_at, due_at)
-        return found
-
-    def _compute(self, warn_at: datetime, due_at: datetime) -> datetime:
-        routing = self.routing
-        rounds = routing.settings.policy.reminder_rounds
-        if not rounds:
-            return warn_at
-        try:
-            ready = routing.reviewer_time(warn_at, routing.default_quiet)
-            return due_soon_at(ready, due_at, rounds, routing.calendar, tz=routing.tz)
-        except CalendarYearUnknown:
-            return warn_at  # the tick sets it aside with the cause, as before
-
-
 async def gather_due_soon(
     conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
 ) -> list[asyncpg.Record]:
-    """The timers a tick batch fires: ``claimed``, less the due-soon ones whose round has
-    already gone to their reviewer (held to the next round, :func:`round_gone_by`), plus
-    those that go along (:func:`due_soon_along`)."""
+    """The timers a tick batch fires: ``claimed``, less the due-soon ones held to a later
+    round — their round has already gone to their reviewer (:func:`round_gone_by`), or
+    their reviewer has been reminded today already (:func:`reminded_today`) — plus those
+    that go along (:func:`due_soon_along`)."""
     deferred = await round_gone_by(conn, routing, claimed, now)
     kept = [t for t in claimed if t["id"] not in deferred]
+    deferred = await reminded_today(conn, routing, kept, now)
+    kept = [t for t in kept if t["id"] not in deferred]
     return [*kept, *await due_soon_along(conn, kept, now)]
+
+
+async def reminded_today(
+    conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
+) -> set[int]:
+    """Hold to the next round the claimed due-soon timers of reviewers who already have a
+    due-soon reminder going out on the day this one would reach them.
+
+    The first reminder of a reviewer's day goes when its node turns yellow (or when quiet
+    hours end), at the instant the contract gives; it is the second, third... of a day
+    that would make the phone buzz all afternoon, so those wait for the next round and go
+    merged — if the round still leaves the reviewer time to act (else now, alone).
+    Returns the ids held (still pending, at their new instant)."""
+    rounds = routing.settings.policy.reminder_rounds
+    soon = [t for t in claimed if t["kind"] == NoticeKind.NODE_DUE_SOON]
+    if not rounds or not soon:
+        return set()
+    try:
+        ready = routing.reviewer_time(now, routing.default_quiet)
+    except CalendarYearUnknown:
+        return set()  # fire now, as it would have
+    local_day = ready.astimezone(routing.tz).date()
+    day_start = datetime.combine(local_day, time(0), routing.tz)
+    rows = await conn.fetch(
+        Q["due_soon_reminded_today"],
+        [t["id"] for t in soon],
+        [t["case_no"] for t in soon],
+        [t["node_id"] for t in soon],
+        day_start,
+        day_start + timedelta(days=1),
+    )
+    held: list[tuple[int, datetime]] = []
+    for row in rows:
+        try:
+            later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
+        except CalendarYearUnknown:
+            continue
+        if later > now:
+            held.append((row["id"], later))
+    if held:
+        await conn.execute(Q["retime_timers"], [i for i, _ in held], [at for _, at in held])
+    return {i for i, _ in held}
 
 
 async def round_gone_by(

@@ -20,7 +20,6 @@ import structlog
 from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
 from core.reminders import escalation_from, overdue_at
-from hub.notices.hold import DueSoonInstants
 from hub.notices.recipients import EVALUATION_DELAY, Routing
 from hub.store.queries import Q
 
@@ -47,7 +46,6 @@ class OverdueInstants:
     def __init__(self, routing: Routing) -> None:
         self.routing = routing
         self._found: dict[tuple[datetime, bool], datetime] = {}
-        self.due_soon = DueSoonInstants(routing)  # the due-soon instant, held to a round
 
     def __call__(self, due_at: datetime, unit: str | None) -> datetime:
         key = (due_at, unit != "hours")
@@ -124,7 +122,9 @@ def _pair(
     node_id = "" if source is case else source["node_id"]
     unit = source["limit_unit"] or case["limit_unit"]
     late_at = overdue(source["due_at"], unit)
-    soon_at = overdue.due_soon(source["warn_at"], source["due_at"])
+    # Due soon at warn_at, as the contract says; the tick holds a reviewer's later
+    # reminders of a day to a round when they fire (hub.notices.hold.reminded_today).
+    soon_at = source["warn_at"]
     return [
         PlannedTimer(
             kind=kind.value,  # plain text: an enum member hashes in Python, batches hash many

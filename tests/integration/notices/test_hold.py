@@ -1,4 +1,5 @@
-"""What a busy reviewer's phone shows: due-soon reminders gathered into rounds, merged."""
+"""What a busy reviewer's phone shows: the day's first due-soon reminder when its node turns
+yellow, the later ones gathered into rounds, merged."""
 
 from __future__ import annotations
 
@@ -33,12 +34,13 @@ async def reviewer_sms(database_url: str, kind: str) -> list[tuple[datetime, str
     return [(r["sent_at"].astimezone(TZ), r["body"]) for r in rows]
 
 
-async def test_an_afternoons_due_soon_reminders_come_merged_at_the_round(
+async def test_the_days_first_reminder_goes_at_once_the_later_ones_merged_at_the_round(
     api: Api, database_url: str
 ) -> None:
     """Four 8-hour nodes turn yellow at 15:10, 15:30, 15:40 and 16:20; the 15:30 one is done
-    at 15:50. 李四 gets one SMS at the 16:00 round naming the two still open, and the one that
-    cannot wait for tomorrow's round at 16:20 — two messages, each true when it leaves."""
+    at 15:50. 李四 hears of R-1 at 15:10 as it turns yellow (the contract's instant), of R-3
+    at the 16:00 round (R-2, done, not at all), and of R-4, which cannot wait for
+    tomorrow's round, at 16:20 — each true when it leaves."""
     await setup_department(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:00").isoformat()})
     started = {"R-1": "09:10", "R-2": "09:30", "R-3": "09:40", "R-4": "10:20"}
@@ -51,18 +53,23 @@ async def test_an_afternoons_due_soon_reminders_come_merged_at_the_round(
 
     log = await reviewer_sms(database_url, "node_due_soon")
 
-    assert [sent for sent, _ in log] == [at("2026-03-02T16:00"), at("2026-03-02T16:20")]
-    first, second = (body for _, body in log)
-    assert first.startswith("临期提醒：R-1、R-3（")
-    assert "R-2" not in first and "R-4" not in first
-    assert second.startswith("临期提醒：R-4（")
+    assert [sent for sent, _ in log] == [
+        at("2026-03-02T15:10"),
+        at("2026-03-02T16:00"),
+        at("2026-03-02T16:20"),
+    ]
+    first, second, third = (body for _, body in log)
+    assert first.startswith("临期提醒：R-1（")
+    assert second.startswith("临期提醒：R-3（") and "R-2" not in second
+    assert third.startswith("临期提醒：R-4（")
 
 
-async def test_nodes_turning_yellow_overnight_wait_for_the_morning_round_together(
+async def test_nodes_turning_yellow_overnight_come_at_quiet_hours_end_and_the_morning_round(
     api: Api, database_url: str
 ) -> None:
-    """24-hour nodes started in the afternoon turn yellow in the small hours and are due in
-    the afternoon: one SMS at 09:00 names them all, counted ("等3件"), none at night."""
+    """24-hour nodes started in the afternoon turn yellow in the small hours: the first
+    reaches 李四 when quiet hours end (07:30), the other two together at the 09:00 round
+    — two SMS, none at night."""
     await setup_department(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T13:00").isoformat()})
     for index, moment in enumerate(["13:00", "13:20", "14:10"], start=1):
@@ -72,17 +79,22 @@ async def test_nodes_turning_yellow_overnight_wait_for_the_morning_round_togethe
 
     log = await reviewer_sms(database_url, "node_due_soon")
 
-    assert [sent for sent, _ in log] == [at("2026-03-03T09:00")]
-    assert log[0][1].startswith("临期提醒：N-1、N-2等3件（")
+    assert [sent for sent, _ in log] == [at("2026-03-03T07:30"), at("2026-03-03T09:00")]
+    assert log[0][1].startswith("临期提醒：N-1（")
+    assert log[1][1].startswith("临期提醒：N-2、N-3（")
 
 
 async def test_a_reminder_that_cannot_wait_takes_the_waiting_ones_along(
     api: Api, database_url: str
 ) -> None:
-    """A one-day node yellow from 11:30 waits for the 14:00 round; a 4-hour node yellow at
-    12:20 and due 13:20 cannot wait. One SMS at 12:20 names both; nothing more at 14:00."""
+    """李四 is told of Q-0 at 09:20; Q-2, a one-day node yellow from 11:30, then waits for
+    the 14:00 round; Q-1, a 4-hour node yellow at 12:20 and due 13:20, cannot wait. One SMS
+    at 12:20 names Q-1 and Q-2; nothing more at 14:00."""
     await setup_department(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:20").isoformat()})
+    await api.post(
+        "/v1/events", ev.node_started("Q-0", "n1", at("2026-03-02T09:20").isoformat(), limit=1)
+    )
     await api.post("/v1/events", hours_node("Q-1", "2026-03-02T09:20", 4))
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T11:30").isoformat()})
     await api.post(
@@ -92,20 +104,23 @@ async def test_a_reminder_that_cannot_wait_takes_the_waiting_ones_along(
 
     log = await reviewer_sms(database_url, "node_due_soon")
 
-    assert [sent for sent, _ in log] == [at("2026-03-02T12:20")]
-    assert log[0][1].startswith("临期提醒：Q-1、Q-2（")
+    assert [sent for sent, _ in log] == [at("2026-03-02T09:20"), at("2026-03-02T12:20")]
+    assert log[0][1].startswith("临期提醒：Q-0（")
+    assert log[1][1].startswith("临期提醒：Q-1、Q-2（")
 
 
 async def test_a_node_arriving_after_its_round_went_waits_for_the_next(
     api: Api, database_url: str
 ) -> None:
-    """The 11:00 round has told 李四 of R-A; R-B, started at 11:00 sharp and posted just
-    after, is not a second SMS at 11:00: it goes at the 14:00 round."""
+    """李四 hears of R-A at 10:30 and of R-C at the 11:00 round; R-B, started at 11:00 sharp
+    and posted just after that round went, is not a second SMS at 11:00: it goes at 14:00."""
     await setup_department(api)
-    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:30").isoformat()})
-    await api.post(
-        "/v1/events", ev.node_started("R-A", "n1", at("2026-03-02T10:30").isoformat(), limit=1)
-    )
+    for case_no, moment in (("R-A", "10:30"), ("R-C", "10:40")):
+        await api.post("/v1/test-clock/advance", {"to": at(f"2026-03-02T{moment}").isoformat()})
+        await api.post(
+            "/v1/events",
+            ev.node_started(case_no, "n1", at(f"2026-03-02T{moment}").isoformat(), limit=1),
+        )
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T11:00").isoformat()})
     await api.post(
         "/v1/events", ev.node_started("R-B", "n1", at("2026-03-02T11:00").isoformat(), limit=1)
@@ -114,8 +129,16 @@ async def test_a_node_arriving_after_its_round_went_waits_for_the_next(
 
     log = await reviewer_sms(database_url, "node_due_soon")
 
-    assert [sent for sent, _ in log] == [at("2026-03-02T11:00"), at("2026-03-02T14:00")]
-    assert log[0][1].startswith("临期提醒：R-A（") and log[1][1].startswith("临期提醒：R-B（")
+    assert [sent for sent, _ in log] == [
+        at("2026-03-02T10:30"),
+        at("2026-03-02T11:00"),
+        at("2026-03-02T14:00"),
+    ]
+    assert [body.split("（")[0] for _, body in log] == [
+        "临期提醒：R-A",
+        "临期提醒：R-C",
+        "临期提醒：R-B",
+    ]
 
 
 async def test_past_twelve_reminder_sms_a_day_the_rest_reach_the_inbox(
