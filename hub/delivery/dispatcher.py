@@ -12,7 +12,8 @@ How one process works (``Dispatcher.start``)::
       ▲  wakes on LISTEN cuiban_outbox, else polls (≤ poll_seconds, or the next not_before)
     lane         [dispatch.concurrency] workers per channel (hub/delivery/lanes.py), each:
                  circuit gate → provider rate limit → adapter.send
-                 → the outcome, written with others that finished meanwhile (finisher.py)
+                 → the outcome, written with others that finished meanwhile (finisher.py);
+                   a sent row's lane goes on to its next send while it is written
     heartbeat    extends the leases of rows this process holds
     reaper       rows whose lease expired (a worker died) go back to the queue
 
@@ -151,6 +152,10 @@ class Dispatcher:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._phase: dict[int, Phase] = {}
         self._held: dict[int, Mapping[str, Any]] = {}  # claimed, not yet done with
+        self._writing: set[int] = set()  # sent; the outcome handed over, not yet written
+        # Started (the background loop): a lane hands a sent row's outcome over and goes on.
+        # Under the manual clock drain awaits each outcome, and reports a failed write.
+        self._hand_over_sent = False
         self._lanes: Lanes[Mapping[str, Any]] = Lanes(
             name="dispatch",
             work=self.deliver,
@@ -277,8 +282,27 @@ class Dispatcher:
                 if self.channels.provider(kind) == provider:
                     await conn.execute(Q["dispatch_delay_channel"], kind.value, until, now)
 
+    @staticmethod
+    def _batched(row: Mapping[str, Any], result: Outcome) -> tuple[Any, ...]:
+        """``result`` as one row of ``dispatch_finish_many`` (the batcher adds owner and now)."""
+        return (
+            row["id"],
+            result.provider,
+            result.status.value,
+            result.provider_message_id,
+            result.error,
+            result.error_code,
+            result.not_before,
+            result.started_at,
+            result.outcome,
+        )
+
     async def _finish(self, row: Mapping[str, Any], result: Outcome) -> int | None:
         """Record ``result`` for ``row``; a dead mandatory message falls back in the same step."""
+        if (
+            result.status is not MessageStatus.DEAD
+        ):  # nothing to fall back to: share a statement with others
+            return await self._outcomes.finish(self._batched(row, result))
         now = self.clock.now()
         args = (
             row["id"],
@@ -293,10 +317,6 @@ class Dispatcher:
             result.started_at,
             result.outcome,
         )
-        if (
-            result.status is not MessageStatus.DEAD
-        ):  # nothing to fall back to: share a statement with others
-            return await self._outcomes.finish((args[0], *args[2:8], *args[9:]))
         async with acquire_untouched(self.pool) as conn, conn.transaction():
             attempt: int | None = await conn.fetchval(Q["dispatch_finish"], *args)
             if attempt is not None and result.status is MessageStatus.DEAD:
@@ -432,17 +452,17 @@ class Dispatcher:
             self._phase[row["id"]] = Phase.FINISHING
             if breaker.record_success():
                 bound.info("circuit_closed", provider=provider)
-            await self._settle(
-                row,
-                bound,
-                Outcome(
-                    status=MessageStatus.SENT,
-                    outcome="sent",
-                    provider=provider,
-                    started_at=started,
-                    provider_message_id=receipt.provider_message_id,
-                ),
+            sent = Outcome(
+                status=MessageStatus.SENT,
+                outcome="sent",
+                provider=provider,
+                started_at=started,
+                provider_message_id=receipt.provider_message_id,
             )
+            if self._hand_over_sent and row["id"] not in self._merged:  # (a WeCom digest's
+                self._hand_over(row, bound, sent)  # rows settle together, awaited)
+            else:
+                await self._settle(row, bound, sent)
 
     async def _refuse(
         self,
@@ -539,7 +559,40 @@ class Dispatcher:
             result = replace(result, error=without_address(result.error, row))
         for merged in self._merged.pop(row["id"], ()):  # sent as one WeCom digest: same fate
             await self._settle(merged, bound.bind(merged_message_id=merged["id"]), result)
-        attempt = await self._finish(row, result)
+        self._recorded(row, bound, result, await self._finish(row, result))
+
+    def _hand_over(self, row: Mapping[str, Any], bound: Any, result: Outcome) -> None:
+        """Settle a sent ``row`` without waiting: its lane moves on to the next send while
+        the outcome waits for the next flush. The row keeps its slot (and its lease, by
+        the heartbeat) until the outcome is written; ``stop`` and ``drain`` wait for it."""
+        self._writing.add(row["id"])
+        written = self._outcomes.submit(self._batched(row, result))
+        written.add_done_callback(lambda done: self._written(row, bound, result, done))
+
+    def _written(
+        self,
+        row: Mapping[str, Any],
+        bound: Any,
+        result: Outcome,
+        done: asyncio.Future[int | None],
+    ) -> None:
+        self._writing.discard(row["id"])
+        try:
+            if done.cancelled():
+                bound.warning("outcome_not_written", reason="stopped")
+            elif (error := done.exception()) is not None:
+                # The database stayed away past the grace: the row is still ours, 'sending';
+                # when the lease ends the reaper settles it (counted as an attempt).
+                bound.error("outcome_not_written", error=f"{type(error).__name__}: {error}")
+            else:
+                self._recorded(row, bound, result, done.result())
+        finally:
+            self._done(row)
+
+    def _recorded(
+        self, row: Mapping[str, Any], bound: Any, result: Outcome, attempt: int | None
+    ) -> None:
+        """Log and count an outcome once it is stored (``attempt`` None: the lease was lost)."""
         if attempt is None:
             # Our lease was reaped while we sent (a stall longer than the lease).
             bound.warning("lease_lost", outcome=result.outcome, provider=result.provider)
@@ -644,6 +697,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         """Listen for new work and start the claim loop, heartbeat and reaper."""
+        self._hand_over_sent = True
         await self._loop.start()
         for job in (self._heartbeat_loop, self._reap_loop):
             self._background.append(asyncio.create_task(job(), name=f"dispatch:{job.__name__}"))
@@ -669,7 +723,11 @@ class Dispatcher:
         return next_due
 
     def _done(self, row: Mapping[str, Any]) -> None:
-        """A claimed row is done with (sent, settled, or handed back on stop): a slot is free."""
+        """A claimed row is done with (sent, settled, or handed back on stop): a slot is free.
+
+        A row whose outcome is still being written keeps its slot: ``_written`` frees it."""
+        if row["id"] in self._writing:
+            return
         self._held.pop(row["id"], None)
         if self.settings.max_in_flight - len(self._held) >= self._claim_at_least:
             self._slot_free.set()
@@ -705,6 +763,10 @@ class Dispatcher:
             started=lambda row: self._phase.get(row["id"], Phase.WAITING) is not Phase.WAITING,
             at_provider=lambda row: self._phase.get(row["id"]) is Phase.SENDING,
         )
+        # Sent rows whose outcome is still on its way to the database: written before the
+        # rest is handed back (else a sent row would go back to the queue and out again).
+        await self._outcomes.idle()
+        self._hand_over_sent = False
         await cancel_and_wait(self._background)
         self._background.clear()
         async with acquire_untouched(self.pool) as conn:

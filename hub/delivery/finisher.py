@@ -7,6 +7,9 @@ a future while one flush at a time writes everything that has arrived since the
 previous one (``dispatch_finish_many``, a single autocommitted statement). Under
 light load a batch is one row and costs what it did; under load the rows that
 finished during one flush share the next. No timer: nothing waits to fill a batch.
+:meth:`OutcomeBatcher.submit` hands an outcome over without waiting for it (the
+dispatcher's lane moves on to its next send); :meth:`OutcomeBatcher.idle` waits until
+everything handed over is written.
 
 A dead outcome is not batched: its fallback row must be written in the same
 transaction as the dead status (``Dispatcher._finish`` keeps that path).
@@ -72,12 +75,23 @@ class OutcomeBatcher:
 
     async def finish(self, args: tuple[Any, ...]) -> int | None:
         """Record one outcome; return its attempt number, or None if the lease was lost."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        return await self.submit(args)
+
+    def submit(self, args: tuple[Any, ...]) -> asyncio.Future[int | None]:
+        """Queue one outcome for the next flush; the future gets its attempt number (None:
+        the lease was lost), or the error that kept it from being written."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int | None] = loop.create_future()
         self._pending.append(_Item(args, future))
         if not self._flushing:
             self._flushing = True
-            self._task = asyncio.get_running_loop().create_task(self._flush_all())
-        return await future
+            self._task = loop.create_task(self._flush_all())
+        return future
+
+    async def idle(self) -> None:
+        """Return once every outcome submitted so far has been written (or has failed)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait([self._task])
 
     async def _flush_all(self) -> None:
         try:

@@ -106,3 +106,46 @@ async def test_graceful_stop_lets_a_send_finish_and_returns_the_rest(database_ur
         ("queued", 0, None),
     ]
     assert [list(r["outcomes"]) for r in rows] == [["sent"], [], []]
+
+
+async def test_a_lane_sends_on_while_outcomes_wait_and_stop_writes_them_first(
+    database_url: str,
+) -> None:
+    """A lane does not wait for the database to store a sent row's outcome; stop waits for
+    every such outcome to be stored before it hands anything back, so none is sent twice."""
+    pool = await db.create_pool(database_url)
+    fast = SlowChannel(0.01)
+    clock = SystemClock()
+    registry = ChannelRegistry(adapters={SMS: fast}, providers={SMS: "fast"})
+    settings = DispatchSettings(concurrency={"sms": 1}, stop_timeout_seconds=5)
+    worker = Dispatcher(
+        pool=pool, clock=clock, channels=registry, settings=settings, vault=TEST_VAULT
+    )
+    blocker = await asyncpg.connect(database_url)
+    try:
+        now = clock.now()
+        await put(pool, [notice(f"w{i}", (SMS, MOBILE), not_before=now) for i in range(3)], now=now)
+        holding = blocker.transaction()
+        await holding.start()
+        # Outcomes cannot be written (each adds a message_attempts row) until this ends.
+        await blocker.execute("LOCK TABLE message_attempts IN EXCLUSIVE MODE")
+        await worker.start()
+        for _ in range(100):
+            if len(fast.sent) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert fast.sent == ["1", "2", "3"]  # one lane, three sends, no outcome stored yet
+        assert {r["status"] for r in await _log(pool)} == {"sending"}
+        stopping = asyncio.create_task(worker.stop())
+        await asyncio.sleep(0.3)
+        assert not stopping.done()  # waiting for the outcomes, not handing the rows back
+        await holding.commit()
+        await stopping
+        rows = await _log(pool)
+    finally:
+        await blocker.close()  # ends the lock if an assertion left it held
+        await worker.stop()
+        await pool.close()
+    assert [(r["status"], r["attempts"], r["lease_owner"]) for r in rows] == [("sent", 1, None)] * 3
+    assert [list(r["outcomes"]) for r in rows] == [["sent"]] * 3
+    assert fast.sent == ["1", "2", "3"]
