@@ -5,7 +5,7 @@ wait out quiet hours only (:class:`hub.notices.recipients.Routing`). Started on 
 Saturday night, a hub sends nothing for a while — :func:`hold_note` says until when,
 and why. A reviewer's due-soon reminders wait for the next reminder round
 (``policy.reminder_rounds``) once they have had one that day, so that the rest of a day's
-go merged, a round at a time (:func:`reminded_today`, decision 0023); one that cannot wait
+go merged, a round at a time (:func:`hold_due_soon`, decision 0023); one that cannot wait
 takes the others already yellow along (:func:`due_soon_along`).
 """
 
@@ -25,8 +25,8 @@ from hub.store.queries import Q
 __all__ = [
     "due_soon_along",
     "gather_due_soon",
+    "hold_due_soon",
     "hold_note",
-    "reminded_today",
     "round_gone_by",
 ]
 
@@ -69,25 +69,26 @@ async def gather_due_soon(
 ) -> list[asyncpg.Record]:
     """The timers a tick batch fires: ``claimed``, less the due-soon ones held to a later
     round — their round has already gone to their reviewer (:func:`round_gone_by`), or
-    their reviewer has been reminded today already (:func:`reminded_today`) — plus those
+    their reviewer has been reminded today already (:func:`hold_due_soon`) — plus those
     that go along (:func:`due_soon_along`)."""
     deferred = await round_gone_by(conn, routing, claimed, now)
     kept = [t for t in claimed if t["id"] not in deferred]
-    deferred = await reminded_today(conn, routing, kept, now)
+    deferred = await hold_due_soon(conn, routing, kept, now)
     kept = [t for t in kept if t["id"] not in deferred]
     return [*kept, *await due_soon_along(conn, kept, now)]
 
 
-async def reminded_today(
+async def hold_due_soon(
     conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
 ) -> set[int]:
-    """Hold to the next round the claimed due-soon timers of reviewers who already have a
-    due-soon reminder going out on the day this one would reach them.
+    """Hold the claimed due-soon timers that should not make a message of their own now.
 
-    The first reminder of a reviewer's day goes when its node turns yellow (or when quiet
-    hours end), at the instant the contract gives; it is the second, third... of a day
-    that would make the phone buzz all afternoon, so those wait for the next round and go
-    merged — if the round still leaves the reviewer time to act (else now, alone).
+    The first reminder of a reviewer's day goes when its node turns yellow, at the
+    instant the contract gives; it is the second, third... of a day that would make the
+    phone buzz all afternoon, so those wait for the next round and go merged — if the
+    round still leaves the reviewer time to act (else now, alone). A reminder that
+    quiet hours or a day off hold anyway waits as a timer until they end, so that those
+    of one night or weekend fire in one batch and go as one message at 07:30 or 09:00.
     Returns the ids held (still pending, at their new instant)."""
     rounds = routing.settings.policy.reminder_rounds
     soon = [t for t in claimed if t["kind"] == NoticeKind.NODE_DUE_SOON]
@@ -109,11 +110,14 @@ async def reminded_today(
     )
     held: list[tuple[int, datetime]] = []
     for row in rows:
-        try:
-            later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
-        except CalendarYearUnknown:
-            continue
-        if later > now:
+        later = ready
+        if row["reminded"]:
+            try:
+                later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
+            except CalendarYearUnknown:
+                continue
+        # Never held to or past the deadline: the tick then drops it, as the contract says.
+        if now < later < row["due_at"]:
             held.append((row["id"], later))
     if held:
         await conn.execute(Q["retime_timers"], [i for i, _ in held], [at for _, at in held])

@@ -123,7 +123,7 @@ def _pair(
     unit = source["limit_unit"] or case["limit_unit"]
     late_at = overdue(source["due_at"], unit)
     # Due soon at warn_at, as the contract says; the tick holds a reviewer's later
-    # reminders of a day to a round when they fire (hub.notices.hold.reminded_today).
+    # reminders of a day to a round when they fire (hub.notices.hold.hold_due_soon).
     soon_at = source["warn_at"]
     return [
         PlannedTimer(

@@ -46,13 +46,14 @@ SELECT k.id, n.due_at
                   AND m.not_before = k.fire_at);
 
 -- name: due_soon_reminded_today
--- Of the due-soon timers $1 (nodes $2/$3), those whose assignee already has a due-soon
--- reminder (not cancelled) going out in [$4, $5), the local day this one would reach them.
--- With the node's deadline, to find the next round.
-SELECT k.id, n.due_at
+-- The due-soon timers $1 (nodes $2/$3) with their node's deadline, and whether the
+-- assignee already has a due-soon reminder (not cancelled) going out in [$4, $5), the
+-- local day this one would reach them.
+SELECT k.id, n.due_at,
+       EXISTS (SELECT 1 FROM messages AS m
+                WHERE m.person_id = n.assignee_id AND m.kind = 'node_due_soon'
+                  AND m.not_before >= $4 AND m.not_before < $5
+                  AND m.status <> 'cancelled') AS reminded
   FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(id, case_no, node_id)
   JOIN nodes AS n ON n.case_no = k.case_no AND n.node_id = k.node_id
- WHERE n.due_at IS NOT NULL
-   AND EXISTS (SELECT 1 FROM messages AS m
-                WHERE m.person_id = n.assignee_id AND m.kind = 'node_due_soon'
-                  AND m.not_before >= $4 AND m.not_before < $5 AND m.status <> 'cancelled');
+ WHERE n.due_at IS NOT NULL;

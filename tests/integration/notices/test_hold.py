@@ -64,12 +64,12 @@ async def test_the_days_first_reminder_goes_at_once_the_later_ones_merged_at_the
     assert third.startswith("临期提醒：R-4（")
 
 
-async def test_nodes_turning_yellow_overnight_come_at_quiet_hours_end_and_the_morning_round(
+async def test_nodes_turning_yellow_overnight_come_together_when_quiet_hours_end(
     api: Api, database_url: str
 ) -> None:
-    """24-hour nodes started in the afternoon turn yellow in the small hours: the first
-    reaches 李四 when quiet hours end (07:30), the other two together at the 09:00 round
-    — two SMS, none at night."""
+    """24-hour nodes started in the afternoon turn yellow at 07:00, 07:20 and 08:10: the two
+    of the quiet hours reach 李四 in one SMS when they end (07:30), the third at the 09:00
+    round — two SMS, none at night."""
     await setup_department(api)
     await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T13:00").isoformat()})
     for index, moment in enumerate(["13:00", "13:20", "14:10"], start=1):
@@ -80,8 +80,8 @@ async def test_nodes_turning_yellow_overnight_come_at_quiet_hours_end_and_the_mo
     log = await reviewer_sms(database_url, "node_due_soon")
 
     assert [sent for sent, _ in log] == [at("2026-03-03T07:30"), at("2026-03-03T09:00")]
-    assert log[0][1].startswith("临期提醒：N-1（")
-    assert log[1][1].startswith("临期提醒：N-2、N-3（")
+    assert log[0][1].startswith("临期提醒：N-1、N-2（")
+    assert log[1][1].startswith("临期提醒：N-3（")
 
 
 async def test_a_reminder_that_cannot_wait_takes_the_waiting_ones_along(
