@@ -24,8 +24,8 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 from channels.base import (
     Clock,
@@ -144,7 +145,7 @@ def _encode_query(query: str) -> str:
 
 def canonical_query(params: Mapping[str, str]) -> str:
     """Sorted, percent-encoded ``k=v`` pairs joined by ``&`` (``Signature`` excluded)."""
-    return "&".join(
+    return "&".join(  # SendSms: send_sms_query builds the same text faster
         f"{percent_encode(k)}={percent_encode(v)}"
         for k, v in sorted(params.items())
         if k != "Signature"
@@ -221,23 +222,15 @@ def build_request(
                 f"the limit is {config.max_param_chars}",
                 code="isv.PARAM_LENGTH_LIMIT",
             )
-    params = {
-        "AccessKeyId": config.access_key_id,
-        "Action": "SendSms",
-        "Format": "JSON",
-        "OutId": message.id,
-        "PhoneNumbers": domestic_number(message.recipient),
-        "RegionId": config.region_id,
-        "SignName": config.sign_name,
-        "SignatureMethod": "HMAC-SHA1",
-        "SignatureNonce": nonce,
-        "SignatureVersion": "1.0",
-        "TemplateCode": template_code,
-        "TemplateParam": json.dumps(values, ensure_ascii=False, separators=(",", ":")),
-        "Timestamp": timestamp_param(timestamp),
-        "Version": API_VERSION,
-    }
-    query = canonical_query(params)  # once: it is both signed and sent
+    query = send_sms_query(  # once: it is both signed and sent
+        config,
+        template_code,
+        out_id=message.id,
+        phone_numbers=domestic_number(message.recipient),
+        nonce=nonce,
+        template_param=template_param(values),
+        timestamp=timestamp_param(timestamp),
+    )
     signature = _sign_query("POST", query, config.access_key_secret)
     body = f"Signature={percent_encode(signature)}&{query}"
     return HttpRequest(
@@ -246,6 +239,63 @@ def build_request(
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
         body=body.encode("ascii"),
     )
+
+
+def template_param(values: Mapping[str, str]) -> str:
+    """``TemplateParam``: the variables as compact JSON, UTF-8 text as it is (no ``\\u``)."""
+    try:
+        return orjson.dumps(values).decode()  # the same text as the json module's, ~10x faster
+    except TypeError:  # what orjson refuses (a lone surrogate): the standard library
+        return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def send_sms_query(
+    config: AliyunConfig,
+    template_code: str,
+    *,
+    out_id: str,
+    phone_numbers: str,
+    nonce: str,
+    template_param: str,
+    timestamp: str,
+) -> str:
+    """``canonical_query`` of a ``SendSms`` request, built in its (fixed) sorted order.
+
+    Nine of its fourteen parameters are the same for every message of a template:
+    they are encoded once (issue 18: sorting and encoding them per message was a
+    third of the signing cost). ``canonical_query`` of the same parameters gives the
+    same text (a property test holds them together).
+    """
+    head, middle, tail = _fixed_parts(
+        config.access_key_id, config.region_id, config.sign_name, template_code
+    )
+    return (
+        f"{head}{percent_encode(out_id)}&PhoneNumbers={percent_encode(phone_numbers)}"
+        f"{middle}{percent_encode(nonce)}{tail}{_varying(template_param)}"
+        f"&Timestamp={percent_encode(timestamp)}&Version={API_VERSION}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_parts(
+    access_key_id: str, region_id: str, sign_name: str, template_code: str
+) -> tuple[str, str, str]:
+    """The encoded text around the varying values, in sorted parameter order."""
+    enc = percent_encode
+    head = f"AccessKeyId={enc(access_key_id)}&Action=SendSms&Format=JSON&OutId="
+    middle = (
+        f"&RegionId={enc(region_id)}&SignName={enc(sign_name)}"
+        "&SignatureMethod=HMAC-SHA1&SignatureNonce="
+    )
+    tail = f"&SignatureVersion=1.0&TemplateCode={enc(template_code)}&TemplateParam="
+    return head, middle, tail
+
+
+def _varying(value: str) -> str:
+    """``percent_encode`` of a value that is new each time (no cache to fill and evict)."""
+    if _UNRESERVED.fullmatch(value):
+        return value
+    return quote(value, safe="-_.~")
 
 
 def parse_response(
@@ -279,7 +329,7 @@ class AliyunSms(HttpAdapter[AliyunConfig]):
         *,
         session: aiohttp.ClientSession | None = None,
         clock: Clock = utcnow,
-        nonce: Callable[[], str] = lambda: uuid.uuid4().hex,
+        nonce: Callable[[], str] = lambda: os.urandom(16).hex(),  # 128 random bits, as uuid4
     ) -> None:
         super().__init__(config, session=session, clock=clock)
         self._nonce = nonce
