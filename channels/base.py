@@ -30,6 +30,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import aiohttp
+import orjson
 
 from core.errors import ConfigError, PermanentError, TransientError
 from core.notices import ChannelKind, OutboundMessage
@@ -215,7 +216,7 @@ class HttpAdapter(Generic[ConfigT]):
                 timeout=self._timeout,
             ) as response:
                 status = response.status
-                text = await response.text(encoding="utf-8", errors="replace")
+                body = await response.read()
         except TimeoutError as exc:
             raise lost(f"{self.provider}: no answer within {self._timeout.total} s") from exc
         except aiohttp.ClientConnectorError as exc:
@@ -225,17 +226,42 @@ class HttpAdapter(Generic[ConfigT]):
             raise lost(f"{self.provider}: {type(exc).__name__}: {exc}") from exc
         if status >= 500 or status == 429:
             raise ProviderTransient(f"{self.provider}: HTTP {status}", code=f"HTTP {status}")
-        try:
-            payload = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError as exc:
+        payload = _json_value(body)
+        if payload is _NOT_JSON:
             raise ProviderTransient(
-                f"{self.provider}: HTTP {status} with a body that is not JSON: {text[:80]!r}"
-            ) from exc
+                f"{self.provider}: HTTP {status} with a body that is not JSON: {_start(body)!r}"
+            )
         if not isinstance(payload, dict):
             raise ProviderTransient(
-                f"{self.provider}: HTTP {status}: unexpected JSON {text[:80]!r}"
+                f"{self.provider}: HTTP {status}: unexpected JSON {_start(body)!r}"
             )
         return status, payload
+
+
+_NOT_JSON = object()
+
+
+def _json_value(body: bytes) -> Any:
+    """The JSON in a provider's answer (an empty body: ``{}``), or ``_NOT_JSON``.
+
+    orjson first (an answer is parsed on every send); what it refuses (NaN, invalid
+    UTF-8, read with replacement characters) goes through the standard library, as before.
+    """
+    if not body.strip():
+        return {}
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError:
+        return _NOT_JSON
+
+
+def _start(body: bytes) -> str:
+    """The first 80 characters of an answer, for an error message."""
+    return body.decode("utf-8", errors="replace")[:80]
 
 
 def classify(

@@ -152,6 +152,21 @@ async def test_aliyun_timeout_is_delivery_unknown(aliyun: Harness) -> None:
         await aliyun.channel.send(aliyun.message)
 
 
+async def test_aliyun_answer_that_is_not_json_is_transient_and_quoted(aliyun: Harness) -> None:
+    """A body that is not JSON (a proxy's page, bytes that are not UTF-8) is a transient
+    error that quotes the start of the body; JSON that is not an object is one too."""
+    aliyun.fail("garbled")
+    with pytest.raises(ProviderTransient) as caught:
+        await aliyun.channel.send(aliyun.message)
+    assert "HTTP 200 with a body that is not JSON: '<html>网关错误\ufffd\ufffd</ht'" in str(
+        caught.value
+    )
+    aliyun.fail("json_list")
+    with pytest.raises(ProviderTransient) as caught:
+        await aliyun.channel.send(aliyun.message)
+    assert "HTTP 200: unexpected JSON '[1, 2]'" in str(caught.value)
+
+
 async def test_unreachable_endpoint_is_plain_transient(session: aiohttp.ClientSession) -> None:
     """A refused connection certainly sent nothing: transient, not DeliveryUnknown."""
     channel = aliyun.AliyunSms(aliyun_config("http://127.0.0.1:9"), session=session, clock=clock)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-FAULTS = ("unavailable", "hang", "throttle", "reject_recipient")
+FAULTS = ("unavailable", "hang", "throttle", "reject_recipient", "garbled", "json_list")
 
 
 class FakeHttpServer:
@@ -48,7 +48,13 @@ class FakeHttpServer:
             self.faults.append(fault)
 
     async def generic_fault(self) -> web.StreamResponse | None:
-        """Apply ``unavailable`` / ``hang`` if one is next; leave others to the subclass."""
+        """Apply ``unavailable`` / ``hang`` / ``garbled`` / ``json_list`` if one is next;
+        leave others to the subclass."""
+        if self.faults and self.faults[0] in ("garbled", "json_list"):
+            fault = self.faults.popleft()
+            if fault == "garbled":  # a proxy's error page, cut, with bytes that are not UTF-8
+                return web.Response(status=200, body="<html>网关错误".encode() + b"\xff\xfe</ht")
+            return web.Response(status=200, text="[1, 2]", content_type="application/json")
         if self.faults and self.faults[0] in ("unavailable", "hang"):
             fault = self.faults.popleft()
             if fault == "hang":
