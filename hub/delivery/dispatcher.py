@@ -774,8 +774,13 @@ class Dispatcher:
         self._log.info("dispatcher_stopped", released=released)
 
 
+# structlog's method names and their levels (a filtering logger's is_enabled_for takes these).
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "exception": 40, "critical": 50}
+
+
 class _MessageLog:
-    """A logger bound to one message's fields on first use, not on every send."""
+    """A logger bound to one message's fields on first use, not on every send — nor for a
+    line its level leaves out (``notice_sent`` is info: a warning-level log binds nothing)."""
 
     __slots__ = ("_base", "_bound", "_fields")
 
@@ -786,6 +791,10 @@ class _MessageLog:
 
     def __getattr__(self, name: str) -> Any:
         if self._bound is None:
+            level = _LEVELS.get(name)
+            enabled = getattr(self._base, "is_enabled_for", None)  # a filtering logger's
+            if level is not None and enabled is not None and not enabled(level):
+                return getattr(self._base, name)  # structlog's no-op for a level turned off
             self._bound = self._base.bind(**self._fields)
         return getattr(self._bound, name)
 
