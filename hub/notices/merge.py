@@ -55,6 +55,18 @@ def _names(values: Sequence[str]) -> str:
     return f"{shown}等" if len(unique) > NAMED else shown
 
 
+def _deadline(context: Mapping[str, Any]) -> tuple[int, str]:
+    """Earliest first: by the instant (UTC ISO, as the tick stores it) when known.
+
+    An hours node's ``due_date`` reads "9月24日14:10", which does not sort; contexts
+    without ``due_at`` (rectifications, rows queued before it was stored) sort by
+    their ISO date as before, after any with an instant.
+    """
+    if context.get("due_at"):
+        return (0, str(context["due_at"]))
+    return (1, str(context.get("due_date", "")))
+
+
 def merge_contexts(contexts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The context of one notice standing for ``contexts`` (same kind, same person)."""
     first = contexts[0]
@@ -77,8 +89,12 @@ def merge_contexts(contexts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if key in context:
             context[key] = _names([str(c.get(key, "")) for c in contexts])
     if "due_date" in context:
-        dates = [str(c.get("due_date", "")) for c in contexts if c.get("due_date")]
-        context["due_date"] = min(dates) if dates else ""
+        dated = [c for c in contexts if c.get("due_date")]
+        earliest = min(dated, key=_deadline) if dated else {}
+        context["due_date"] = earliest.get("due_date", "")
+        context.pop("due_at", None)
+        if earliest.get("due_at"):
+            context["due_at"] = earliest["due_at"]
     if "overdue_days" in context:
         context["overdue_days"] = str(max(int(str(c.get("overdue_days", "0"))) for c in contexts))
     if "overdue_for" in context:

@@ -9,7 +9,7 @@ other addresses (pages, webhooks, logs).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from core.notices import MessageStatus
 
@@ -196,6 +196,33 @@ def digest_sms_list(label: str, cases: list[tuple[str, str]]) -> str:
     case_no, due_date = cases[0]
     more = "等" if len(cases) > 1 else ""
     return f"{label}{len(cases)}件：{case_no}（{short_date(due_date)}到期）{more}"
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+#: Said where a reminder's deadline is not known at all (never an empty "将于到期").
+DUE_PENDING = "时限待定"
+
+
+def due_words(unit: str | None, due_date: date | None, due_at: datetime | None, tz: tzinfo) -> str:
+    """When a deadline falls, as a reminder says it: "2026-09-24", or "9月24日14:10" for hours.
+
+    An hours node is due at an instant, often later the same day: the date alone
+    ("将于2026-09-24到期" for 14:10 today) leaves the reviewer guessing. Day limits end at
+    23:59:59 of their date, so the date stays as it always read.
+
+    Absolute, never "今天"/"明天": the text is rendered when the reminder is queued,
+    and quiet hours or a day off may hold it until after midnight, when "今天" would
+    be false. No year: an hours deadline is days away at most, and the SMS is short.
+    """
+    if unit == "hours" and due_at is not None:
+        local = due_at.astimezone(tz)
+        return f"{local.month}月{local.day}日{local:%H:%M}"
+    if due_date is not None:
+        return due_date.isoformat()
+    if due_at is not None:
+        return due_at.astimezone(tz).date().isoformat()
+    return DUE_PENDING
 
 
 # --- overdue --------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -28,10 +28,10 @@ from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
 from core.reminders import Rung, escalation_rung
 from hub.notices.hold import gather_due_soon
-from hub.notices.notify import case_context, day, notify
+from hub.notices.notify import case_context, notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Routing, unique
-from hub.notices.words import overdue_for
+from hub.notices.words import due_words, overdue_for
 from hub.planning.event_notices import applicant_notice
 from hub.planning.timers import PlannedTimer, first_overdue_day, next_step_from, upsert_timers
 from hub.rectifications import timers as rectification_timers
@@ -350,7 +350,11 @@ def timer_notices(
     unit = source["limit_unit"] or case["limit_unit"]
     due_date: date = source["due_date"]
     due_at: datetime = source["due_at"]
-    context["due_date"] = day(due_date)
+    # "2026-09-24" for day limits, "9月24日14:10" for hours (hub.notices.words.due_words);
+    # the instant itself lets a merged reminder name the earliest deadline.
+    context["due_date"] = due_words(unit, due_date, due_at, routing.tz)
+    if due_at is not None:
+        context["due_at"] = due_at.astimezone(UTC).isoformat()
     if kind in (NoticeKind.NODE_OVERDUE, NoticeKind.CASE_OVERDUE):
         days = _overdue_days(routing, due_date, now)
         context["overdue_days"] = str(days)

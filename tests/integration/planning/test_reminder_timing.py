@@ -6,9 +6,15 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
 
+from hub.app import create_app
+from hub.clock import ManualClock
+from hub.settings import Settings
 from tests.conftest import Api, opened_rows
+from tests.fakes.smtp import FakeSmtp
 from tests.integration import events as ev
+from tests.integration.dispatch_helpers import with_channels
 from tests.integration.planning.test_planner import TZ, advance_hourly, at, setup_department
 
 
@@ -129,3 +135,75 @@ async def test_a_supervisors_yellow_alerts_stay_within_each_department(
     ]
     red = await sms_log(database_url, "case_overdue")
     assert [body.split("（")[0] for _, _, _, body in red] == ["红灯督办：市场监督管理局办理的R-9"]
+
+
+async def test_an_hours_nodes_reminders_say_the_time_it_is_due(api: Api, database_url: str) -> None:
+    """A 4-hour node due 13:00: the SMS says "将于3月2日13:00到期", not the date alone; the
+    overdue one counts hours; a day-limit node's reminder keeps its date."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:00").isoformat()})
+    await api.post("/v1/events", hours_node("H-4", at("2026-03-02T09:00"), 4))
+    await advance_hourly(api, at("2026-03-02T10:00"), at("2026-03-02T13:00"))
+    (soon, overdue) = await sms_log(database_url, "node_due_soon", "node_overdue")
+    assert "“审查”环节将于3月2日13:00到期，请及时办理。" in soon[3]
+    assert "H-4" in soon[3]
+    assert "已超期不足1小时" in overdue[3]
+
+    # Day limits end at 23:59:59 of their date: the date, as it always read.
+    await api.post(
+        "/v1/events", ev.node_started("D-1", "n1", at("2026-03-02T13:00").isoformat(), limit=1)
+    )
+    await advance_hourly(api, at("2026-03-02T14:00"), at("2026-03-03T10:00"))
+    day_soon = [b for k, _, _, b in await sms_log(database_url, "node_due_soon") if "D-1" in b]
+    assert len(day_soon) == 1
+    assert "环节将于2026-03-03到期" in day_soon[0]
+
+
+async def test_an_hours_nodes_email_shows_the_time_in_its_limit_line(
+    settings: Settings, clock: ManualClock, database_url: str
+) -> None:
+    """By e-mail the 环节时限 line says date and time, in the due-soon and the overdue mail."""
+    smtp = FakeSmtp().start()
+    email = {"enabled": True, "host": "127.0.0.1", "port": smtp.port, "tls": "none"}
+    app = create_app(with_channels(settings, email=email), clock=clock, database_url=database_url)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        await _email_reminders_of_an_hours_node(Api(client), smtp)
+    finally:
+        await client.close()
+        smtp.stop()
+
+
+async def _email_reminders_of_an_hours_node(api: Api, smtp: FakeSmtp) -> None:
+    await setup_department(api)
+    await api.put(
+        "/v1/people/p-li", {"name": "李四", "email": "li@example.gov.cn", "channels": ["email"]}
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:00").isoformat()})
+    await api.post("/v1/events", hours_node("H-5", at("2026-03-02T09:00"), 4))
+    await advance_hourly(api, at("2026-03-02T10:00"), at("2026-03-02T13:00"))
+    mails = {
+        str(m["Subject"]): str(m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        for m in smtp.requests
+        if m["To"] == "li@example.gov.cn"
+    }
+    assert {"临期提醒：H-5“审查”环节", "超期提醒：H-5“审查”环节"} <= set(mails)
+    assert "环节时限：3月2日13:00" in mails["临期提醒：H-5“审查”环节"].splitlines()
+    overdue = mails["超期提醒：H-5“审查”环节"]
+    assert "环节时限：3月2日13:00" in overdue.splitlines()
+    assert "已超过时限不足1小时" in overdue
+
+
+async def test_a_merged_reminder_names_the_earliest_deadline_with_its_time(
+    api: Api, database_url: str
+) -> None:
+    """Two hours nodes turn yellow at 12:00, due 14:00 and 13:00: one SMS, due 13:00."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T09:00").isoformat()})
+    await api.post("/v1/events", hours_node("H-7", at("2026-03-02T06:00"), 8))
+    await api.post("/v1/events", hours_node("H-6", at("2026-03-02T09:00"), 4))
+    await advance_hourly(api, at("2026-03-02T10:00"), at("2026-03-02T12:00"))
+    (merged,) = [b for _, _, _, b in await sms_log(database_url, "node_due_soon")]
+    assert "临期提醒：H-7、H-6（" in merged
+    assert "将于3月2日13:00到期" in merged

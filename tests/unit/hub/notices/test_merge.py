@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given
@@ -101,3 +102,24 @@ def test_case_lists_are_well_formed(case_nos: list[str]) -> None:
     count = match.group(3)
     assert (int(count) if count else len(names)) == len(distinct)
     assert count is None or len(distinct) > 2
+
+
+def test_a_merged_due_soon_names_the_earliest_deadline_by_its_instant() -> None:
+    """ "10月1日08:00" sorts before "9月30日17:00" as text; the merge goes by the instant,
+    and a day-limit node (due at the end of its date) is later than an hours node that day."""
+    due = {
+        "A1": ("2026-09-30T09:00:00+00:00", "9月30日17:00"),
+        "B2": ("2026-10-01T00:00:00+00:00", "10月1日08:00"),
+        "C3": ("2026-09-30T15:59:59+00:00", "2026-09-30"),
+    }
+    notices = []
+    for case_no in ("B2", "C3", "A1"):
+        n = notice(case_no, kind=NoticeKind.NODE_DUE_SOON)
+        due_at, words = due[case_no]
+        notices.append(replace(n, context=n.context | {"due_at": due_at, "due_date": words}))
+    (merged,) = collapse(notices)
+    assert merged.context["due_date"] == "9月30日17:00"
+    assert merged.context["due_at"] == "2026-09-30T09:00:00+00:00"
+    assert "环节将于9月30日17:00到期" in sms(merged)
+    (day_first,) = collapse([notices[1], notices[0]])
+    assert "环节将于2026-09-30到期" in sms(day_first)

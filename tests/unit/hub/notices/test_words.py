@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -10,8 +14,10 @@ from core.events import is_mobile, mobile_digits, normalize_mobile
 from core.notices import MessageStatus, NoticeKind
 from hub.notices.words import (
     COMPOUND_SURNAMES,
+    DUE_PENDING,
     NOTICE_WORDS,
     SEND_WORDS,
+    due_words,
     limit_words,
     mask_address,
     mask_mobile,
@@ -150,3 +156,51 @@ def test_every_notice_kind_has_a_chinese_name() -> None:
         assert kind.value in NOTICE_WORDS, kind
         assert not notice_words(kind.value).isascii()
     assert notice_words("some_future_kind") == "通知"
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+instants = st.datetimes(
+    min_value=datetime(2004, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+)
+units = st.sampled_from(["hours", "working_days", "calendar_days", None, "weeks"])
+
+
+def test_an_hours_deadline_reads_its_local_day_and_time() -> None:
+    """06:10 UTC is 14:10 in Shanghai; 01:30 UTC the next day is 09:30 on 25 September."""
+    today = datetime(2026, 9, 24, 6, 10, tzinfo=UTC)
+    assert due_words("hours", date(2026, 9, 24), today, SHANGHAI) == "9月24日14:10"
+    tomorrow = datetime(2026, 9, 25, 1, 30, tzinfo=UTC)
+    assert due_words("hours", date(2026, 9, 25), tomorrow, SHANGHAI) == "9月25日09:30"
+    late = datetime(2026, 12, 31, 16, 5, tzinfo=UTC)  # past midnight in Shanghai: next year
+    assert due_words("hours", date(2027, 1, 1), late, SHANGHAI) == "1月1日00:05"
+
+
+def test_a_day_deadline_keeps_its_date() -> None:
+    end_of_day = datetime(2026, 9, 24, 15, 59, 59, tzinfo=UTC)
+    assert due_words("working_days", date(2026, 9, 24), end_of_day, SHANGHAI) == "2026-09-24"
+    assert due_words("calendar_days", date(2026, 9, 24), None, SHANGHAI) == "2026-09-24"
+
+
+@given(units, st.one_of(st.none(), instants), st.booleans())
+def test_a_deadline_is_never_an_empty_slot(
+    unit: str | None, due_at: datetime | None, with_date: bool
+) -> None:
+    """Whatever is known: hours with their instant say day and time (the instant's own, in
+    Shanghai); otherwise the date, the instant's local date, or that it is pending."""
+    due_date = due_at.astimezone(SHANGHAI).date() if due_at and with_date else None
+    if with_date and due_at is None:
+        due_date = date(2026, 9, 24)
+    words = due_words(unit, due_date, due_at, SHANGHAI)
+    assert words
+    if unit == "hours" and due_at is not None:
+        match = re.fullmatch(r"(\d{1,2})月(\d{1,2})日(\d{2}):(\d{2})", words)
+        assert match is not None
+        local = due_at.astimezone(SHANGHAI)
+        month, day, hour, minute = map(int, match.groups())
+        assert (month, day, hour, minute) == (local.month, local.day, local.hour, local.minute)
+    elif due_date is not None:
+        assert words == due_date.isoformat()
+    elif due_at is not None:
+        assert words == due_at.astimezone(SHANGHAI).date().isoformat()
+    else:
+        assert words == DUE_PENDING
