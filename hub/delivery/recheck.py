@@ -84,6 +84,8 @@ async def recheck(
     cases, nodes = await _facts(conn, [c for r in checked for c, _ in _refs(r) if c])
     rects = await _rectification_facts(conn, of_rectifications)
     keep: list[Mapping[str, Any]] = []
+    cancelled: dict[int, str] = {}  # id -> why: stored in one statement after the loop
+    kinds = {row["id"]: row["kind"] for row in rows}
     for row in rows:
         if row["kind"] in rectification_truth.RECHECKED:
             context = row["context"] or {}
@@ -103,10 +105,7 @@ async def recheck(
             keep.append(row)
         elif all(reason is not None for reason in reasons):
             reason = "; ".join(dict.fromkeys(r for r in reasons if r))
-            await conn.execute(
-                Q["recheck_cancel"], row["id"], owner, f"no longer true: {reason}", now
-            )
-            log.info("notice_cancelled", message_id=row["id"], kind=row["kind"], reason=reason)
+            cancelled[row["id"]] = reason
         else:
             true_items = [
                 item
@@ -114,6 +113,17 @@ async def recheck(
                 if reason is None
             ]
             keep.append(await _rewrite(conn, row, true_items, owner=owner, now=now, vault=vault))
+    if cancelled:
+        await conn.execute(
+            Q["recheck_cancel"],
+            list(cancelled),
+            owner,
+            [f"no longer true: {reason}" for reason in cancelled.values()],
+            now,
+        )
+        for message_id, reason in cancelled.items():
+            kind = kinds[message_id]
+            log.info("notice_cancelled", message_id=message_id, kind=kind, reason=reason)
     return keep
 
 

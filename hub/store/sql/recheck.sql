@@ -9,11 +9,13 @@ SELECT c.case_no, c.closed_at, c.withdrawn_at, c.suspended_since, c.completed_at
  WHERE c.case_no = ANY($1::text[]);
 
 -- name: recheck_cancel
--- A claimed reminder that is no longer true: stored as cancelled, with the reason.
-UPDATE messages
-   SET status = 'cancelled', error = $3, error_code = 'no_longer_true',
+-- Claimed reminders that are no longer true: stored as cancelled, each with its reason
+-- ($1 ids and $3 reasons, parallel arrays: one statement for a claimed batch).
+UPDATE messages AS m
+   SET status = 'cancelled', error = c.reason, error_code = 'no_longer_true',
        lease_owner = NULL, lease_expires_at = NULL, updated_at = $4
- WHERE id = $1 AND status = 'sending' AND lease_owner = $2;
+  FROM unnest($1::bigint[], $3::text[]) AS c(id, reason)
+ WHERE m.id = c.id AND m.status = 'sending' AND m.lease_owner = $2;
 
 -- name: recheck_rewrite
 -- A merged reminder narrowed to the cases still due: its words are rendered again

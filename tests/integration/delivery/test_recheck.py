@@ -171,3 +171,45 @@ async def test_a_batch_of_cancelled_reminders_does_not_hold_up_the_next(
         ("B-1", "cancelled"),
         ("B-2", "sent"),
     ]
+
+
+async def test_reminders_cancelled_in_one_claimed_batch_keep_their_own_reasons(
+    api: Api, database_url: str
+) -> None:
+    """Two untrue reminders claimed together are both cancelled, each with its own reason,
+    and the true one claimed with them is sent."""
+    await reviewer_with_late_mornings(api)
+    others = {"C-2": ("p-dep", "13900004444"), "C-3": ("p-wu", "13900005555")}
+    for person, mobile in others.values():  # one reviewer each: three reminders, not merged
+        await api.put(
+            f"/v1/people/{person}",
+            {"name": "赵", "mobile": mobile, "channels": ["sms"], "quiet_hours": "20:00-10:00"},
+        )
+    start = at("2026-03-02T10:00").isoformat()
+    await api.post("/v1/test-clock/advance", {"to": start})
+    started = [ev.node_started(case, "n1", start, limit=1) for case in ("C-1", "C-2", "C-3")]
+    for event in started[1:]:
+        person, mobile = others[event["case_no"]]
+        event["assignee"] = {"id": person, "name": "赵", "mobile": mobile}
+    await api.post("/v1/events", {"events": started})
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T09:10").isoformat()})
+    later = at("2026-03-04T09:20").isoformat()
+    await api.post(
+        "/v1/events",
+        {
+            "events": [
+                ev.simple("case.suspended", "C-1", later, reason="x"),
+                ev.node_completed("C-2", "n1", later),
+            ]
+        },
+    )
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-04T11:00").isoformat()})
+    rows = {r["case_no"]: r for r in await overdue_sms(api, database_url)}
+    assert {case: r["status"] for case, r in rows.items()} == {
+        "C-1": "cancelled",
+        "C-2": "cancelled",
+        "C-3": "sent",
+    }
+    assert "suspended" in rows["C-1"]["error"] and "completed" not in rows["C-1"]["error"]
+    assert "the node was completed" in rows["C-2"]["error"]
+    assert rows["C-1"]["error_code"] == rows["C-2"]["error_code"] == "no_longer_true"
