@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 import asyncpg
 
 from core.errors import CalendarYearUnknown
 from core.notices import NoticeKind
-from hub.notices.notify import day, notify
+from hub.notices.notify import notify
 from hub.notices.outbox import Notice
 from hub.notices.recipients import People, Recipient, Routing, unique
-from hub.notices.words import digest_line, digest_sms_list
+from hub.notices.words import digest_line, digest_sms_list, due_words
 from hub.store.queries import Q
 
 DIGEST_AT = time(8, 30)
@@ -66,9 +66,14 @@ def desks(nodes: Sequence[Mapping[str, Any]], people: People, now: datetime) -> 
     return list(found.values())
 
 
-def _lines(nodes: Sequence[Mapping[str, Any]]) -> str:
+def _when(node: Mapping[str, Any], tz: tzinfo) -> str:
+    """When a listed node is due, as its reminders say it: an hours node to the minute."""
+    return due_words(node["limit_unit"], node["due_date"], node["due_at"], tz)
+
+
+def _lines(nodes: Sequence[Mapping[str, Any]], tz: tzinfo) -> str:
     lines = [
-        digest_line(n["case_no"], n["matter_name"] or "", n["name"], day(n["due_date"]))
+        digest_line(n["case_no"], n["matter_name"] or "", n["name"], _when(n, tz))
         for n in nodes[:LISTED]
     ]
     if len(nodes) > LISTED:
@@ -76,10 +81,10 @@ def _lines(nodes: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def digest_context(desk: _Desk) -> dict[str, Any]:
+def digest_context(desk: _Desk, tz: tzinfo) -> dict[str, Any]:
     """Counts, the SMS phrases and the full lists (one case a line) of one reader's digest."""
-    first = [(n["case_no"], day(n["due_date"])) for n in desk.overdue]
-    soon = [(n["case_no"], day(n["due_date"])) for n in desk.due_soon]
+    first = [(n["case_no"], _when(n, tz)) for n in desk.overdue]
+    soon = [(n["case_no"], _when(n, tz)) for n in desk.due_soon]
     return {
         "name": desk.reader.name,
         "open_count": str(desk.open_count),
@@ -87,8 +92,8 @@ def digest_context(desk: _Desk) -> dict[str, Any]:
         "overdue_count": str(len(desk.overdue)),
         "overdue_list": digest_sms_list("超期", first),
         "due_soon_list": digest_sms_list("临期", soon),
-        "overdue_cases": _lines(desk.overdue),
-        "due_soon_cases": _lines(desk.due_soon),
+        "overdue_cases": _lines(desk.overdue, tz),
+        "due_soon_cases": _lines(desk.due_soon, tz),
     }
 
 
@@ -107,7 +112,7 @@ async def daily_digest(pool: asyncpg.Pool, routing: Routing, now: datetime) -> i
                     desk.reader,
                     NoticeKind.DAILY_DIGEST,
                     f"daily_digest:{today}",
-                    digest_context(desk),
+                    digest_context(desk, routing.tz),
                     now=now,
                 )
                 # The note tells whose nodes were routed here (a deputy's digest).

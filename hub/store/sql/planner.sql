@@ -78,7 +78,7 @@ DELETE FROM timers
 -- Open nodes of running (not suspended, not closed) cases, the most urgent first:
 -- the 08:30 digest groups them by reader and lists the due-soon and overdue ones.
 SELECT n.case_no, n.node_id, n.name, n.assignee_id, n.due_date, n.due_at, n.warn_at,
-       c.matter_name
+       c.matter_name, coalesce(n.limit_unit, c.limit_unit) AS limit_unit
   FROM nodes AS n JOIN cases AS c USING (case_no)
  WHERE n.completed_at IS NULL AND c.suspended_since IS NULL AND c.closed_at IS NULL
  ORDER BY n.due_at NULLS LAST, n.case_no, n.node_id;

@@ -90,3 +90,20 @@ async def test_the_digest_e_mail_lists_each_case_with_its_date(api: Api, databas
     assert "超期3件：L-0（03-03到期）等" in body
     _, inbox = await api.get("/v1/messages?kind=daily_digest")
     assert len(inbox["items"]) == 3  # 2 March (caught up at 10:00), 3 and 4 March at 08:30
+
+
+async def test_the_digest_says_when_an_hours_node_is_due_to_the_minute(
+    api: Api, database_url: str
+) -> None:
+    """A 24-hour node started Monday 10:00 is due Tuesday 10:00: Tuesday's 08:30 digest
+    lists it "3月3日10:00", as its reminders say it, not the date alone."""
+    await setup_department(api)
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-02T10:00").isoformat()})
+    started = ev.node_started("H-24", "n1", at("2026-03-02T10:00").isoformat())
+    await api.post("/v1/events", started | {"limit": {"value": 24, "unit": "hours"}})
+    await api.post("/v1/test-clock/advance", {"to": at("2026-03-03T08:40").isoformat()})
+
+    [*_, tuesday] = await digests(database_url)
+
+    assert "临期1件：H-24（3月3日10:00到期）" in tuesday["body"]
+    assert "03-03到期" not in tuesday["body"]
