@@ -11,7 +11,7 @@ key bound to none, is answered 403 with the departments it may ask for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,7 @@ from hub.api.jsonio import respond
 from hub.api.problems import Problem
 from hub.api.views import local
 from hub.keys import CLOCK, POOL, SETTINGS
-from hub.privacy.access import Scope, scope_of, visible_detail
+from hub.privacy.access import Scope, record_cases_shown, scope_of, visible_detail
 from hub.store.queries import Q
 from hub.supervision.audit import record
 
@@ -48,6 +48,29 @@ async def record_request(
         action=action,
         subject=subject,
         detail=detail,
+    )
+
+
+async def record_request_cases(
+    conn: asyncpg.Connection,
+    request: web.Request,
+    *,
+    action: str,
+    subject: str,
+    detail: Mapping[str, Any],
+    case_nos: Iterable[str],
+) -> None:
+    """One access-log row for a request whose answer showed personal data of ``case_nos``
+    (:func:`hub.privacy.access.record_cases_shown`), by the request's API key."""
+    await record_cases_shown(
+        conn,
+        at=request.app[CLOCK].now(),
+        role=request[ROLE_KEY],
+        actor=request[ACTOR_KEY],
+        action=action,
+        subject=subject,
+        detail=detail,
+        case_nos=case_nos,
     )
 
 

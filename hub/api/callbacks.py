@@ -48,13 +48,14 @@ from channels.receipts import (
 from core.errors import InputError
 from core.events import mobile_digits
 from core.jsontext import storable
-from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
+from hub.api.audit import record_request_cases
+from hub.api.auth import ROLE_KEY, allow
 from hub.api.bodies import read_body
 from hub.api.problems import Problem
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
 from hub.notices.words import mask_mobile, mask_mobiles_in
 from hub.pages.security import mac
-from hub.privacy.access import INBOUND_SMS_READ, record_cases_shown
+from hub.privacy.access import INBOUND_SMS_READ
 from hub.privacy.fields import INBOUND_SMS_MOBILE, INBOUND_SMS_TEXT, mobile_lookup, reveal
 from hub.privacy.vault import Vault
 from hub.replies.inbound import Replies, apply_receipts, inbound_keys
@@ -244,11 +245,9 @@ async def list_inbound_sms(request: web.Request) -> web.Response:
             asked = {k: v for k, v in query.items() if k in ("handled_as", "case_no")}
             if mobile is not None:
                 asked["mobile"] = mask_mobile(mobile)
-            await record_cases_shown(
+            await record_request_cases(
                 conn,
-                at=request.app[CLOCK].now(),
-                role=request[ROLE_KEY],
-                actor=request[ACTOR_KEY],
+                request,
                 action=INBOUND_SMS_READ,
                 subject=query.get("case_no") or "inbound-sms",
                 detail={"via": "api", "asked": asked, "texts": len(shown)},

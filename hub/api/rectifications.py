@@ -21,12 +21,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from core.levels import LEVEL_WORDS
 from hub.api import paging
+from hub.api.audit import record_request_cases
 from hub.api.auth import ACTOR_KEY, ROLE_KEY, allow
 from hub.api.jsonio import read_json, respond
 from hub.api.problems import Problem
 from hub.api.views import local
 from hub.keys import CLOCK, POOL, ROUTING, SETTINGS, VAULT
-from hub.privacy.access import RECTIFICATIONS_READ, record_cases_shown
+from hub.privacy.access import RECTIFICATIONS_READ
 from hub.rectifications import service
 from hub.rectifications.model import OUTCOME_WORDS, STATUSES, Rectification
 from hub.store.queries import Q
@@ -98,11 +99,9 @@ async def _record_read(
     """Rectifications show the applicants' comments: one access-log row per request."""
     if not case_nos:
         return
-    await record_cases_shown(
+    await record_request_cases(
         conn,
-        at=request.app[CLOCK].now(),
-        role=request[ROLE_KEY],
-        actor=request[ACTOR_KEY],
+        request,
         action=RECTIFICATIONS_READ,
         subject=subject,
         detail={"via": "api", "rectifications": len(case_nos)},
