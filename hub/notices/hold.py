@@ -27,7 +27,6 @@ __all__ = [
     "gather_due_soon",
     "hold_due_soon",
     "hold_note",
-    "round_gone_by",
 ]
 
 _AFTER = timedelta(seconds=1)  # "after this round": the next one is looked for from here
@@ -67,15 +66,15 @@ def hold_note(routing: Routing, now: datetime) -> str | None:
 async def gather_due_soon(
     conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
 ) -> list[asyncpg.Record]:
-    """The timers a tick batch fires: ``claimed``, less the due-soon ones held to a later
-    round — their round has already gone to their reviewer (:func:`round_gone_by`), or
-    their reviewer has been reminded today already (:func:`hold_due_soon`) — plus those
-    that go along (:func:`due_soon_along`)."""
-    deferred = await round_gone_by(conn, routing, claimed, now)
+    """The timers a tick batch fires: ``claimed``, less the due-soon ones held for later
+    (:func:`hold_due_soon`), plus those that go along (:func:`due_soon_along`)."""
+    deferred = await hold_due_soon(conn, routing, claimed, now)
     kept = [t for t in claimed if t["id"] not in deferred]
-    deferred = await hold_due_soon(conn, routing, kept, now)
-    kept = [t for t in kept if t["id"] not in deferred]
     return [*kept, *await due_soon_along(conn, kept, now)]
+
+
+def _at_round(instant: datetime, routing: Routing) -> bool:
+    return instant.astimezone(routing.tz).time() in routing.settings.policy.reminder_rounds
 
 
 async def hold_due_soon(
@@ -89,6 +88,9 @@ async def hold_due_soon(
     round still leaves the reviewer time to act (else now, alone). A reminder that
     quiet hours or a day off hold anyway waits as a timer until they end, so that those
     of one night or weekend fire in one batch and go as one message at 07:30 or 09:00.
+    A node that turned yellow at a round's very instant, after that round's message to
+    its reviewer was made, would be a second SMS at the same minute: it waits for the
+    next round if that still leaves the reviewer time to act (else it goes now, alone).
     Returns the ids held (still pending, at their new instant)."""
     rounds = routing.settings.policy.reminder_rounds
     soon = [t for t in claimed if t["kind"] == NoticeKind.NODE_DUE_SOON]
@@ -105,57 +107,26 @@ async def hold_due_soon(
         [t["id"] for t in soon],
         [t["case_no"] for t in soon],
         [t["node_id"] for t in soon],
+        [t["fire_at"] for t in soon],
         day_start,
         day_start + timedelta(days=1),
     )
     held: list[tuple[int, datetime]] = []
     for row in rows:
-        later = ready
-        if row["reminded"]:
-            try:
-                later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
-            except CalendarYearUnknown:
-                continue
-        # Never held to or past the deadline: the tick then drops it, as the contract says.
-        if now < later < row["due_at"]:
-            held.append((row["id"], later))
-    if held:
-        await conn.execute(Q["retime_timers"], [i for i, _ in held], [at for _, at in held])
-    return {i for i, _ in held}
-
-
-async def round_gone_by(
-    conn: asyncpg.Connection, routing: Routing, claimed: Sequence[asyncpg.Record], now: datetime
-) -> set[int]:
-    """Hold to the next round the claimed due-soon timers whose round has gone by: a node
-    that turned yellow at a round's very instant, after that round's message to its
-    reviewer was made, would be a second SMS at the same minute. It waits for the next
-    round if that still leaves the reviewer time to act (else it goes now, alone).
-    Returns the ids held (still pending, at their new instant)."""
-    rounds = routing.settings.policy.reminder_rounds
-    at_rounds = [
-        t
-        for t in claimed
-        if t["kind"] == NoticeKind.NODE_DUE_SOON
-        and t["fire_at"].astimezone(routing.tz).time() in rounds
-    ]
-    if not at_rounds:
-        return set()
-    rows = await conn.fetch(
-        Q["due_soon_rounds_gone"],
-        [t["id"] for t in at_rounds],
-        [t["case_no"] for t in at_rounds],
-        [t["node_id"] for t in at_rounds],
-        [t["fire_at"] for t in at_rounds],
-    )
-    held: list[tuple[int, datetime]] = []
-    for row in rows:
         try:
-            ready = routing.reviewer_time(now + _AFTER, routing.default_quiet)
-            later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
+            if row["told_at_this_instant"] and _at_round(row["fire_at"], routing):
+                after = routing.reviewer_time(now + _AFTER, routing.default_quiet)
+                later = due_soon_at(after, row["due_at"], rounds, routing.calendar, tz=routing.tz)
+                if later > now + _AFTER / 2 and _at_round(later, routing):
+                    held.append((row["id"], later))
+                continue
+            later = ready
+            if row["reminded"]:
+                later = due_soon_at(ready, row["due_at"], rounds, routing.calendar, tz=routing.tz)
         except CalendarYearUnknown:
             continue  # fire now, as it would have
-        if later > now + _AFTER / 2 and later.astimezone(routing.tz).time() in rounds:
+        # Never held to or past the deadline: the tick then drops it, as the contract says.
+        if now < later < row["due_at"]:
             held.append((row["id"], later))
     if held:
         await conn.execute(Q["retime_timers"], [i for i, _ in held], [at for _, at in held])

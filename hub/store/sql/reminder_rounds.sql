@@ -32,28 +32,20 @@ SELECT person_id, (not_before AT TIME ZONE $5)::date AS day, count(*) AS sms
    AND not_before >= $3 AND not_before < $4 AND status <> 'cancelled'
  GROUP BY 1, 2;
 
--- name: due_soon_rounds_gone
--- Of the due-soon timers $1 (nodes $2/$3, firing at rounds $4), those whose assignee has
--- already been sent that round's due-soon message: a node that arrived at the round's
--- instant, after its batch. With the node's deadline, to find the next round.
-SELECT k.id, n.due_at
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])
-       AS k(id, case_no, node_id, fire_at)
-  JOIN nodes AS n ON n.case_no = k.case_no AND n.node_id = k.node_id
- WHERE n.due_at IS NOT NULL
-   AND EXISTS (SELECT 1 FROM messages AS m
-                WHERE m.person_id = n.assignee_id AND m.kind = 'node_due_soon'
-                  AND m.not_before = k.fire_at);
-
 -- name: due_soon_reminded_today
--- The due-soon timers $1 (nodes $2/$3) with their node's deadline, and whether the
--- assignee already has a due-soon reminder (not cancelled) going out in [$4, $5), the
--- local day this one would reach them.
-SELECT k.id, n.due_at,
+-- The due-soon timers $1 (nodes $2/$3, firing at $4) with their node's deadline; whether
+-- the assignee already has a due-soon reminder (not cancelled) going out in [$5, $6), the
+-- local day this one would reach them; and whether one goes out at this timer's very
+-- instant (a round's message already made when this node arrived at the round).
+SELECT k.id, k.fire_at, n.due_at,
        EXISTS (SELECT 1 FROM messages AS m
                 WHERE m.person_id = n.assignee_id AND m.kind = 'node_due_soon'
-                  AND m.not_before >= $4 AND m.not_before < $5
-                  AND m.status <> 'cancelled') AS reminded
-  FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(id, case_no, node_id)
+                  AND m.not_before >= $5 AND m.not_before < $6
+                  AND m.status <> 'cancelled') AS reminded,
+       EXISTS (SELECT 1 FROM messages AS m
+                WHERE m.person_id = n.assignee_id AND m.kind = 'node_due_soon'
+                  AND m.not_before = k.fire_at) AS told_at_this_instant
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])
+       AS k(id, case_no, node_id, fire_at)
   JOIN nodes AS n ON n.case_no = k.case_no AND n.node_id = k.node_id
  WHERE n.due_at IS NOT NULL;
